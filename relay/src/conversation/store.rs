@@ -1,0 +1,190 @@
+//! The conversation's SQLite storage. Every method is synchronous: within one call nothing
+//! else runs in this object, so check-then-insert is atomic, and writes are committed
+//! before the object's response leaves (output gate).
+
+use pigeon_protocol::{Author, Message, MessagesPage};
+use serde::Deserialize;
+use worker::{SqlStorage, SqlStorageValue as V};
+
+use super::internal::{Append, Init};
+use crate::{Error, Result, tokens};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS conversation (
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  site TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  context TEXT,
+  status TEXT NOT NULL DEFAULT 'open'
+);
+CREATE TABLE IF NOT EXISTS messages (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  author TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  author_name TEXT,
+  body TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  context TEXT,
+  UNIQUE (author, client_id)
+);";
+
+pub struct Store {
+    sql: SqlStorage,
+}
+
+pub enum AppendOutcome {
+    Created(Message),
+    Duplicate(Message),
+    Conflict,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    seq: u64,
+    id: String,
+    author: String,
+    client_id: String,
+    author_name: Option<String>,
+    body: String,
+    created_at: String,
+    context: Option<String>,
+}
+
+impl Row {
+    fn into_message(self) -> Message {
+        Message {
+            id: self.id,
+            seq: self.seq,
+            client_id: self.client_id,
+            author: Author::parse(&self.author).unwrap_or(Author::System),
+            author_name: self.author_name,
+            body: self.body,
+            created_at: self.created_at,
+            context: self.context.and_then(|c| serde_json::from_str(&c).ok()),
+        }
+    }
+}
+
+const COLUMNS: &str = "seq, id, author, client_id, author_name, body, created_at, context";
+
+fn opt(s: &Option<String>) -> V {
+    s.clone().map(V::String).unwrap_or(V::Null)
+}
+
+impl Store {
+    pub fn new(sql: SqlStorage) -> Self {
+        if let Err(e) = sql.exec(SCHEMA, None) {
+            worker::console_error!("conversation schema: {e}");
+        }
+        Self { sql }
+    }
+
+    /// Idempotent: a second init of the same object changes nothing.
+    pub fn init(&self, init: &Init) -> Result<()> {
+        let context = init.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
+        self.sql.exec(
+            "INSERT INTO conversation (one, site, token_hash, created_at, context) VALUES (1, ?, ?, ?, ?) \
+             ON CONFLICT (one) DO NOTHING",
+            vec![init.site.clone().into(), init.token_hash.clone().into(), init.created_at.clone().into(), opt(&context)],
+        )?;
+        Ok(())
+    }
+
+    pub fn exists(&self) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct N {
+            n: u32,
+        }
+        let rows: Vec<N> = self.sql.exec("SELECT COUNT(*) AS n FROM conversation", None)?.to_array()?;
+        Ok(rows.first().is_some_and(|r| r.n > 0))
+    }
+
+    pub fn token_matches(&self, token: &str) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct T {
+            token_hash: String,
+        }
+        let rows: Vec<T> = self.sql.exec("SELECT token_hash FROM conversation", None)?.to_array()?;
+        Ok(rows.first().is_some_and(|r| tokens::verify(token, &r.token_hash)))
+    }
+
+    fn last_seq(&self) -> Result<u64> {
+        #[derive(Deserialize)]
+        struct S {
+            s: u64,
+        }
+        let rows: Vec<S> = self.sql.exec("SELECT COALESCE(MAX(seq), 0) AS s FROM messages", None)?.to_array()?;
+        Ok(rows.first().map_or(0, |r| r.s))
+    }
+
+    pub fn after(&self, after: u64, limit: u32) -> Result<Vec<Message>> {
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                &format!("SELECT {COLUMNS} FROM messages WHERE seq > ? ORDER BY seq LIMIT ?"),
+                vec![V::try_from_i64(after as i64)?, V::Integer(i64::from(limit))],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().map(Row::into_message).collect())
+    }
+
+    pub fn page(&self, after: u64, limit: u32) -> Result<MessagesPage> {
+        let mut messages = self.after(after, limit + 1)?;
+        let has_more = messages.len() > limit as usize;
+        messages.truncate(limit as usize);
+        Ok(MessagesPage { messages, has_more })
+    }
+
+    fn by_client_id(&self, author: Author, client_id: &str) -> Result<Option<Message>> {
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                &format!("SELECT {COLUMNS} FROM messages WHERE author = ? AND client_id = ?"),
+                vec![author.as_str().into(), client_id.into()],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next().map(Row::into_message))
+    }
+
+    /// Stores a message exactly once per (author, client_id), with the next gap-free `seq`.
+    pub fn append(&self, a: &Append, id: &str, created_at: &str) -> Result<AppendOutcome> {
+        if !self.exists()? {
+            return Err(Error::NotFound);
+        }
+        if let Some(existing) = self.by_client_id(a.author, &a.client_id)? {
+            return Ok(if existing.body == a.body {
+                AppendOutcome::Duplicate(existing)
+            } else {
+                AppendOutcome::Conflict
+            });
+        }
+        let seq = self.last_seq()? + 1;
+        let context = a.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
+        self.sql.exec(
+            "INSERT INTO messages (seq, id, author, client_id, author_name, body, created_at, context) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                V::try_from_i64(seq as i64)?,
+                id.into(),
+                a.author.as_str().into(),
+                a.client_id.clone().into(),
+                opt(&a.author_name),
+                a.body.clone().into(),
+                created_at.into(),
+                opt(&context),
+            ],
+        )?;
+        Ok(AppendOutcome::Created(Message {
+            id: id.to_owned(),
+            seq,
+            client_id: a.client_id.clone(),
+            author: a.author,
+            author_name: a.author_name.clone(),
+            body: a.body.clone(),
+            created_at: created_at.to_owned(),
+            context: a.context.clone(),
+        }))
+    }
+}

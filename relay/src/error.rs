@@ -1,0 +1,129 @@
+//! The relay's one error type, mapped to an HTTP status and the JSON error body in one place.
+
+use pigeon_protocol::{ErrorBody, validate::Invalid};
+use worker::Response;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body is not valid JSON for this route. Not retryable as is.
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// Only `application/json` is accepted. Not retryable as is.
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    /// Over 16 KiB. Not retryable as is.
+    #[error("request body too large")]
+    TooLarge,
+    /// Valid JSON, refused content (empty message, bad client_id ...). Not retryable as is.
+    #[error("invalid input: {}", .0.code)]
+    Invalid(Invalid),
+    /// No such thing, or no right to see it: deliberately indistinguishable.
+    #[error("not found")]
+    NotFound,
+    /// Agent routes without a valid agent key.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// The page's origin is not among the site's allowed origins.
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The client_id was already used with a different body. Not retryable.
+    #[error("client_id conflict")]
+    ClientIdConflict,
+    /// Slow down; retryable after the given seconds.
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u32 },
+    /// Anything else. Retryable; the cause is logged, never sent.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<worker::Error> for Error {
+    fn from(e: worker::Error) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Self {
+        Error::Invalid(e)
+    }
+}
+
+impl Error {
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::MalformedJson(_) => 400,
+            Error::Unauthorized => 401,
+            Error::OriginNotAllowed => 403,
+            Error::NotFound => 404,
+            Error::MethodNotAllowed => 405,
+            Error::ClientIdConflict => 409,
+            Error::TooLarge => 413,
+            Error::UnsupportedMediaType => 415,
+            Error::Invalid(_) => 422,
+            Error::RateLimited { .. } => 429,
+            Error::Internal(_) => 500,
+        }
+    }
+
+    /// The body a client sees: a stable code and a sentence for a human, never internals.
+    pub fn body(&self) -> ErrorBody {
+        match self {
+            Error::MalformedJson(_) => ErrorBody::new("malformed_json", "The request body is not valid JSON for this endpoint."),
+            Error::UnsupportedMediaType => ErrorBody::new("unsupported_media_type", "Send the body as application/json."),
+            Error::TooLarge => ErrorBody::new("payload_too_large", "The request body is larger than 16 KiB."),
+            Error::Invalid(i) => ErrorBody::new(i.code, i.message.clone()),
+            Error::NotFound => ErrorBody::new("not_found", "No such conversation, or the token does not open it."),
+            Error::Unauthorized => ErrorBody::new("unauthorized", "A valid agent key is required."),
+            Error::OriginNotAllowed => ErrorBody::new("origin_not_allowed", "This page's origin may not use this site."),
+            Error::MethodNotAllowed => ErrorBody::new("method_not_allowed", "This method is not supported here."),
+            Error::ClientIdConflict => ErrorBody::new("client_id_conflict", "This client_id was already used for a different message."),
+            Error::RateLimited { .. } => ErrorBody::new("rate_limited", "Too many requests; retry later."),
+            Error::Internal(_) => ErrorBody::new("internal", "Something went wrong on our side; please retry."),
+        }
+    }
+
+    pub fn into_response(self) -> Response {
+        if let Error::Internal(cause) = &self {
+            // The cause can name internals; it goes to the log only. It never holds message
+            // bodies, tokens or addresses because none are formatted into errors.
+            worker::console_error!("internal error: {cause}");
+        }
+        let status = self.status();
+        let mut resp = match Response::from_json(&self.body()) {
+            Ok(r) => r.with_status(status),
+            Err(_) => Response::empty().expect("empty response").with_status(status),
+        };
+        if let Error::RateLimited { retry_after_secs } = self {
+            let _ = resp.headers_mut().set("retry-after", &retry_after_secs.to_string());
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_causes_never_reach_the_body() {
+        let e = Error::Internal("D1_ERROR: no such table: secret_stuff".into());
+        assert_eq!(e.status(), 500);
+        let body = e.body();
+        assert!(!body.error.message.contains("secret_stuff"));
+        assert_eq!(body.error.code, "internal");
+    }
+
+    #[test]
+    fn statuses_follow_the_contract() {
+        assert_eq!(Error::MalformedJson("x".into()).status(), 400);
+        assert_eq!(Error::UnsupportedMediaType.status(), 415);
+        assert_eq!(Error::TooLarge.status(), 413);
+        assert_eq!(Error::ClientIdConflict.status(), 409);
+        assert_eq!(Error::RateLimited { retry_after_secs: 1 }.status(), 429);
+    }
+}

@@ -1,0 +1,119 @@
+//! Request and response plumbing shared by every route: JSON in with the contract's checks,
+//! JSON out, CORS.
+
+use pigeon_protocol::validate::MAX_REQUEST_BYTES;
+use serde::{Serialize, de::DeserializeOwned};
+use worker::{Request, Response};
+
+use crate::{Error, Result};
+
+/// Reads a JSON body: `application/json` (415 otherwise), at most 16 KiB (413), valid JSON
+/// of the expected shape (400).
+pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
+    let content_type = req.headers().get("content-type")?.unwrap_or_default();
+    check_content_type(&content_type)?;
+    if let Some(len) = req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok())
+        && len > MAX_REQUEST_BYTES
+    {
+        return Err(Error::TooLarge);
+    }
+    let bytes = req.bytes().await?;
+    parse_json(&bytes)
+}
+
+pub fn check_content_type(value: &str) -> Result<()> {
+    let mime = value.split(';').next().unwrap_or("").trim();
+    if mime.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedMediaType)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    if bytes.len() > MAX_REQUEST_BYTES {
+        return Err(Error::TooLarge);
+    }
+    // serde's message names fields and positions, never echoes values: safe to keep for logs.
+    serde_json::from_slice(bytes).map_err(|e| Error::MalformedJson(e.to_string()))
+}
+
+pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
+    Ok(Response::from_json(value)?.with_status(status))
+}
+
+pub fn no_content() -> Result<Response> {
+    Ok(Response::empty()?.with_status(204))
+}
+
+pub fn not_found_path() -> Response {
+    Error::NotFound.into_response()
+}
+
+/// The bearer token of `Authorization: Bearer <token>`, if any.
+pub fn bearer(req: &Request) -> Option<String> {
+    let value = req.headers().get("authorization").ok().flatten()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
+const ALLOW_HEADERS: &str = "authorization, content-type";
+
+pub fn preflight(origin: Option<&str>) -> Response {
+    let resp = Response::empty().expect("empty response").with_status(204);
+    let resp = with_cors(resp, origin);
+    if origin.is_some() {
+        let h = resp.headers();
+        let _ = h.set("access-control-allow-methods", ALLOW_METHODS);
+        let _ = h.set("access-control-allow-headers", ALLOW_HEADERS);
+        let _ = h.set("access-control-max-age", "600");
+    }
+    resp
+}
+
+/// Adds CORS headers for an allowed origin. Responses from a Durable Object have immutable
+/// headers, so they are rebuilt around the same body.
+pub fn with_cors(resp: Response, origin: Option<&str>) -> Response {
+    let Some(origin) = origin else { return resp };
+    if resp.status_code() == 101 {
+        return resp;
+    }
+    let status = resp.status_code();
+    let headers = worker::Headers::new();
+    for (k, v) in resp.headers().entries() {
+        let _ = headers.append(&k, &v);
+    }
+    let _ = headers.set("access-control-allow-origin", origin);
+    let _ = headers.set("access-control-expose-headers", "retry-after");
+    let _ = headers.append("vary", "Origin");
+    let (_, body) = resp.into_parts();
+    Response::builder().with_status(status).with_headers(headers).body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        assert!(check_content_type("application/json").is_ok());
+        assert!(check_content_type("Application/JSON; charset=utf-8").is_ok());
+        assert!(matches!(check_content_type("text/plain"), Err(Error::UnsupportedMediaType)));
+        assert!(matches!(check_content_type(""), Err(Error::UnsupportedMediaType)));
+    }
+
+    #[test]
+    fn json_bodies() {
+        #[derive(serde::Deserialize)]
+        struct B {
+            #[allow(dead_code)]
+            body: String,
+        }
+        assert!(parse_json::<B>(br#"{"body":"x"}"#).is_ok());
+        assert!(matches!(parse_json::<B>(b"{nope"), Err(Error::MalformedJson(_))));
+        assert!(matches!(parse_json::<B>(br#"{"other":1}"#), Err(Error::MalformedJson(_))));
+        let big = vec![b' '; MAX_REQUEST_BYTES + 1];
+        assert!(matches!(parse_json::<B>(&big), Err(Error::TooLarge)));
+    }
+}

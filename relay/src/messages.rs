@@ -1,0 +1,72 @@
+//! Shopper message routes: list, post (exactly once per `client_id`), live.
+
+use pigeon_protocol::{Author, Message, PostMessage, validate};
+use worker::{Context, Env, Method, Request, Response};
+
+use crate::conversation::internal::{self, Append, As};
+use crate::{Error, Result, http};
+
+pub async fn list(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
+    let token = http::bearer(req).ok_or(Error::NotFound)?;
+    if !validate::conversation_id(conversation) {
+        return Err(Error::NotFound);
+    }
+    let query = req.url()?.query().map(|q| format!("?{q}")).unwrap_or_default();
+    internal::call(env, conversation, Method::Get, &format!("/messages{query}"), As::Shopper { token: &token }, None).await
+}
+
+pub async fn post(mut req: Request, env: &Env, ctx: &Context, conversation: &str) -> Result<Response> {
+    let token = http::bearer(&req).ok_or(Error::NotFound)?;
+    if !validate::conversation_id(conversation) {
+        return Err(Error::NotFound);
+    }
+    let input: PostMessage = http::read_json(&mut req).await?;
+    let msg = validate::shopper_message(&input)?;
+    let append = Append { author: Author::Shopper, client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context };
+    store(env, ctx, conversation, As::Shopper { token: &token }, &append).await
+}
+
+/// Sends a validated message to the conversation's object and, once it is stored, updates
+/// the D1 index in the background.
+pub async fn store(env: &Env, ctx: &Context, conversation: &str, who: As<'_>, append: &Append) -> Result<Response> {
+    let body = serde_json::to_string(append).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut resp = internal::call(env, conversation, Method::Post, "/messages", who, Some(body)).await?;
+    if resp.status_code() == 201 {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            message: Message,
+        }
+        let text = resp.text().await?;
+        if let Ok(stored) = serde_json::from_str::<Stored>(&text) {
+            let env = env.clone();
+            let conversation = conversation.to_owned();
+            ctx.wait_until(async move {
+                if let Err(e) = crate::conversations::index_message(&env, &conversation, &stored.message).await {
+                    worker::console_error!("index update failed: {e}");
+                }
+            });
+        }
+        return Ok(Response::ok(text)?.with_status(201).with_headers(json_headers()));
+    }
+    Ok(resp)
+}
+
+fn json_headers() -> worker::Headers {
+    let h = worker::Headers::new();
+    let _ = h.set("content-type", "application/json");
+    h
+}
+
+pub async fn live(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
+    let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(Error::Invalid(validate::Invalid {
+            code: "websocket_required",
+            message: "This endpoint speaks WebSocket only.".into(),
+        }));
+    }
+    if !validate::conversation_id(conversation) {
+        return Err(Error::NotFound);
+    }
+    internal::upgrade(env, conversation).await
+}

@@ -1,0 +1,180 @@
+//! Every route of the v1 contract in one place: parsed from method and path (host-testable),
+//! then dispatched to its feature module.
+
+use worker::{Context, Env, Method, Request, Response};
+
+use crate::{agent, conversations, http, messages, sites};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    // Browser routes (CORS for the site's origins, conversation token).
+    SiteConfig { site: String },
+    CreateConversation { site: String },
+    ListMessages { conversation: String },
+    PostMessage { conversation: String },
+    Live { conversation: String },
+    // Agent routes (site agent key).
+    AgentListConversations { site: String },
+    AgentListMessages { conversation: String },
+    AgentPostMessage { conversation: String },
+    Health,
+}
+
+impl Route {
+    /// Browser routes answer CORS; agent routes are for servers and mail clients.
+    pub fn is_browser(&self) -> bool {
+        !matches!(
+            self,
+            Route::AgentListConversations { .. }
+                | Route::AgentListMessages { .. }
+                | Route::AgentPostMessage { .. }
+                | Route::Health
+        )
+    }
+}
+
+/// What a path is, ignoring the method; `None` for unknown paths.
+/// Returns the route for `method`, or `Err(())` when the path exists but not for the method.
+pub fn parse(method: &Method, path: &str) -> Option<Result<Route, ()>> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let s = |x: &str| x.to_owned();
+    let route = match (method, segs.as_slice()) {
+        (Method::Get, ["v1", "health"]) => Route::Health,
+        (Method::Get, ["v1", "sites", site]) => Route::SiteConfig { site: s(site) },
+        (Method::Post, ["v1", "sites", site, "conversations"]) => Route::CreateConversation { site: s(site) },
+        (Method::Get, ["v1", "conversations", id, "messages"]) => Route::ListMessages { conversation: s(id) },
+        (Method::Post, ["v1", "conversations", id, "messages"]) => Route::PostMessage { conversation: s(id) },
+        (Method::Get, ["v1", "conversations", id, "live"]) => Route::Live { conversation: s(id) },
+        (Method::Get, ["v1", "agent", "sites", site, "conversations"]) => {
+            Route::AgentListConversations { site: s(site) }
+        }
+        (Method::Get, ["v1", "agent", "conversations", id, "messages"]) => {
+            Route::AgentListMessages { conversation: s(id) }
+        }
+        (Method::Post, ["v1", "agent", "conversations", id, "messages"]) => {
+            Route::AgentPostMessage { conversation: s(id) }
+        }
+        (_, ["v1", "sites", _] | ["v1", "sites", _, "conversations"])
+        | (_, ["v1", "conversations", _, "messages" | "live"])
+        | (_, ["v1", "agent", "conversations", _, "messages"])
+        | (_, ["v1", "agent", "sites", _, "conversations"]) => return Some(Err(())),
+        _ => return None,
+    };
+    Some(Ok(route))
+}
+
+/// The site a browser route belongs to, for CORS: direct for site routes, looked up for
+/// conversation routes.
+async fn site_of(route: &Route, env: &Env) -> crate::Result<Option<String>> {
+    Ok(match route {
+        Route::SiteConfig { site } | Route::CreateConversation { site } => Some(site.clone()),
+        Route::ListMessages { conversation }
+        | Route::PostMessage { conversation }
+        | Route::Live { conversation } => sites::site_of_conversation(env, conversation).await?,
+        _ => None,
+    })
+}
+
+pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
+    let method = req.method();
+    let path = req.path();
+    let origin = req.headers().get("origin").ok().flatten();
+    let preflight = method == Method::Options;
+    // A preflight asks about the method it will use.
+    let asked = if preflight {
+        req.headers()
+            .get("access-control-request-method")
+            .ok()
+            .flatten()
+            .map(|m| Method::from(m.to_ascii_uppercase()))
+            .unwrap_or(Method::Options)
+    } else {
+        method.clone()
+    };
+    let route = match parse(&asked, &path) {
+        Some(Ok(r)) => r,
+        Some(Err(())) => return crate::Error::MethodNotAllowed.into_response(),
+        None => return http::not_found_path(),
+    };
+
+    if !route.is_browser() {
+        if preflight {
+            return crate::Error::OriginNotAllowed.into_response();
+        }
+        return dispatch(route, req, env, ctx).await.unwrap_or_else(crate::Error::into_response);
+    }
+
+    // Browser route: the Origin, when a browser sends one, must be one of the site's.
+    let cors_origin = match origin {
+        None => None,
+        Some(origin) => {
+            let site = match site_of(&route, &env).await {
+                Ok(site) => site,
+                Err(e) => return e.into_response(),
+            };
+            let allowed = match site {
+                Some(site) => sites::origin_allowed(&env, &site, &origin).await,
+                None => Ok(false),
+            };
+            match allowed {
+                Ok(true) => Some(origin),
+                // Foreign origin, or a site/conversation we cannot tie to this origin: the same
+                // 403 either way, so a foreign page learns nothing; no CORS headers.
+                Ok(false) => return crate::Error::OriginNotAllowed.into_response(),
+                Err(e) => return e.into_response(),
+            }
+        }
+    };
+    if preflight {
+        return http::preflight(cors_origin.as_deref());
+    }
+    let resp = dispatch(route, req, env, ctx).await.unwrap_or_else(crate::Error::into_response);
+    http::with_cors(resp, cors_origin.as_deref())
+}
+
+async fn dispatch(route: Route, req: Request, env: Env, ctx: Context) -> crate::Result<Response> {
+    match route {
+        Route::Health => Ok(Response::from_json(&serde_json::json!({"ok": true}))?),
+        Route::SiteConfig { site } => sites::public_config(&env, &site).await,
+        Route::CreateConversation { site } => conversations::create(req, &env, &site).await,
+        Route::ListMessages { conversation } => messages::list(&req, &env, &conversation).await,
+        Route::PostMessage { conversation } => messages::post(req, &env, &ctx, &conversation).await,
+        Route::Live { conversation } => messages::live(&req, &env, &conversation).await,
+        Route::AgentListConversations { site } => agent::conversations(&req, &env, &site).await,
+        Route::AgentListMessages { conversation } => agent::list(&req, &env, &conversation).await,
+        Route::AgentPostMessage { conversation } => agent::post(req, &env, &ctx, &conversation).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(m: Method, p: &str) -> Route {
+        parse(&m, p).expect("known path").expect("allowed method")
+    }
+
+    #[test]
+    fn contract_paths() {
+        assert_eq!(ok(Method::Get, "/v1/sites/demo"), Route::SiteConfig { site: "demo".into() });
+        assert_eq!(
+            ok(Method::Post, "/v1/sites/demo/conversations"),
+            Route::CreateConversation { site: "demo".into() }
+        );
+        assert_eq!(ok(Method::Get, "/v1/conversations/abc/messages"), Route::ListMessages { conversation: "abc".into() });
+        assert_eq!(ok(Method::Post, "/v1/conversations/abc/messages/"), Route::PostMessage { conversation: "abc".into() });
+        assert_eq!(ok(Method::Get, "/v1/conversations/abc/live"), Route::Live { conversation: "abc".into() });
+        assert_eq!(
+            ok(Method::Post, "/v1/agent/conversations/abc/messages"),
+            Route::AgentPostMessage { conversation: "abc".into() }
+        );
+        assert!(!ok(Method::Get, "/v1/agent/conversations/abc/messages").is_browser());
+    }
+
+    #[test]
+    fn unknown_paths_and_methods() {
+        assert_eq!(parse(&Method::Get, "/v2/sites/demo"), None);
+        assert_eq!(parse(&Method::Get, "/v1/conversations/a/b/messages"), None);
+        assert_eq!(parse(&Method::Put, "/v1/conversations/abc/messages"), Some(Err(())));
+    }
+}

@@ -1,0 +1,36 @@
+// The foundation's thin path through every part: shop page -> loader -> Leptos panel ->
+// relay Worker -> conversation Durable Object -> agent API -> live socket -> open panel.
+import { test, expect } from '@playwright/test';
+import { ShopPage, agent } from './pigeon.mjs';
+
+test('a shopper message is stored and an agent reply appears in the open panel', async ({ page }) => {
+  const shop = new ShopPage(page);
+  await shop.goto();
+  await shop.open();
+  await expect(page.getByTestId('site-name')).toHaveText('Pigeon Outfitters');
+
+  const question = 'Does the Trail Runner 2 run small?';
+  const created = await shop.send(question);
+  expect(created.status()).toBe(201);
+  const { conversation } = await created.json();
+  await expect(shop.message(question)).toHaveAttribute('data-delivery', 'sent');
+
+  // Stored in the conversation's Durable Object, with seq 1 and the page as context.
+  const stored = await agent.messages(conversation.id);
+  expect(stored).toHaveLength(1);
+  expect(stored[0]).toMatchObject({ seq: 1, author: 'shopper', body: question });
+  expect(stored[0].context.page.title).toContain('Trail Runner 2');
+
+  // The merchant answers through the agent API; the open panel shows it live.
+  const answer = 'It runs true to size. Take your usual one!';
+  const reply = await agent.reply(conversation.id, answer, { authorName: 'Ana' });
+  expect(reply.status).toBe(201);
+  expect(reply.json.message.seq).toBe(2);
+  const shown = shop.message(answer);
+  await expect(shown).toBeVisible();
+  await expect(shown).toHaveAttribute('data-author', 'agent');
+  await expect(shown).toContainText('Ana');
+
+  expect(await shop.cspViolations()).toEqual([]);
+  expect(shop.errors).toEqual([]);
+});

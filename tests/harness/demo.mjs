@@ -1,0 +1,34 @@
+// `make demo`: relay on RELAY_PORT (8787), shop on SHOP_PORT (8080), state kept in
+// relay/.wrangler/state so a restart keeps conversations. Ctrl-C stops everything.
+import path from 'node:path';
+import { startStack, ROOT } from './stack.mjs';
+
+const relayPort = Number(process.env.RELAY_PORT || 8787);
+const shopPort = Number(process.env.SHOP_PORT || 8080);
+const stack = await startStack({ relayPort, shopPort, persistTo: path.join(ROOT, 'relay/.wrangler/state'), quiet: true });
+
+console.log(`
+  Pigeon is running.
+
+  Shop (open this):  ${stack.shopUrl}/
+  Relay:             ${stack.relayUrl}
+  Site id:           ${stack.site}
+  Agent key:         ${stack.agentKey}
+
+  Reply as the merchant (put the conversation id from the agent list or the relay log):
+    curl -s -X POST ${stack.relayUrl}/v1/agent/conversations/CONVERSATION_ID/messages \\
+      -H 'authorization: Bearer ${stack.agentKey}' -H 'content-type: application/json' \\
+      -d '{"client_id":"reply-1","body":"Hi! Size 42 fits true to size.","author_name":"Ana"}'
+
+  Ctrl-C stops relay and shop.
+`);
+
+let stopping = false;
+async function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  await stack.stop();
+  process.exit(0);
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

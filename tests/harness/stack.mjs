@@ -1,0 +1,117 @@
+// Starts Pigeon locally: the relay on workerd (wrangler dev) with migrated, seeded D1, and
+// the demo shop. Used by `make demo` and by the end-to-end tests (free ports, fresh state).
+import { spawn, execFileSync } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { siteSql, d1Execute, toolEnv } from '../../scripts/site.mjs';
+import { serveShop } from './shop.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEMO_SITE = 'demo';
+export const DEMO_AGENT_KEY = 'demo-agent-key-for-local-use-only';
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+async function waitFor(url, child, logs, timeoutMs = 60_000) {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`relay exited early (${child.exitCode}):\n${logs.join('')}`);
+    const ok = await new Promise((resolve) => {
+      http.get(url, (res) => { res.resume(); resolve(res.statusCode === 200); }).on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`relay did not answer ${url} within ${timeoutMs} ms:\n${logs.join('')}`);
+}
+
+export function demoSite(shopOrigins) {
+  return {
+    id: DEMO_SITE,
+    name: 'Pigeon Outfitters',
+    origins: shopOrigins,
+    merchantEmail: 'owner@pigeon-outfitters.test',
+    hours: { time_zone: 'Europe/Berlin', days: Array.from({ length: 7 }, () => [{ open: '00:00', close: '24:00' }]) },
+    expectedReply: 'We usually reply within 2 hours.',
+    greeting: 'Hi! Questions about sizes, shipping or your order? Ask away.',
+    brandColor: '#2f6fed',
+    retentionDays: 365,
+    agentKey: DEMO_AGENT_KEY,
+  };
+}
+
+/**
+ * Starts relay and shop. Options: relayPort, shopPort, persistTo (state dir), quiet.
+ * Returns { relayUrl, shopUrl, site, agentKey, stop() }.
+ */
+export async function startStack({ relayPort, shopPort, persistTo, quiet = true, extraSites = [] } = {}) {
+  relayPort ??= await freePort();
+  shopPort ??= await freePort();
+  persistTo ??= fs.mkdtempSync(path.join(ROOT, 'target', 'pigeon-state-'));
+  fs.mkdirSync(persistTo, { recursive: true });
+  const relayDir = path.join(ROOT, 'relay');
+  const env = toolEnv();
+  const shopOrigins = [`http://127.0.0.1:${shopPort}`, `http://localhost:${shopPort}`];
+
+  execFileSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo],
+    { cwd: relayDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const site of [demoSite(shopOrigins), ...extraSites]) {
+    d1Execute(siteSql(site), { persistTo });
+  }
+
+  const logs = [];
+  const relay = spawn('npx', ['wrangler', 'dev', '--local', '--ip', '127.0.0.1', '--port', String(relayPort),
+    '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', quiet ? 'warn' : 'info'],
+    { cwd: relayDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const collect = (chunk) => {
+    logs.push(chunk.toString());
+    if (logs.length > 400) logs.shift();
+    if (!quiet) process.stdout.write(chunk);
+  };
+  relay.stdout.on('data', collect);
+  relay.stderr.on('data', collect);
+
+  const relayUrl = `http://127.0.0.1:${relayPort}`;
+  const shop = await serveShop({ port: shopPort, relayUrl, site: DEMO_SITE });
+  try {
+    await waitFor(`${relayUrl}/v1/health`, relay, logs);
+  } catch (e) {
+    shop.close();
+    killGroup(relay);
+    throw e;
+  }
+
+  return {
+    relayUrl,
+    shopUrl: `http://127.0.0.1:${shopPort}`,
+    site: DEMO_SITE,
+    agentKey: DEMO_AGENT_KEY,
+    persistTo,
+    logs,
+    async stop() {
+      shop.close();
+      await killGroup(relay);
+    },
+  };
+}
+
+function killGroup(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { resolve(); }
+    setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000).unref();
+  });
+}
