@@ -25,7 +25,7 @@ test-host:
 
 ## wasm-bindgen-test in headless Chromium (DOM and browser APIs).
 test-wasm:
-	cargo test -p pigeon-widget --target wasm32-unknown-unknown
+	cargo test -p pigeon-widget --target wasm32-unknown-unknown --tests
 
 ## End-to-end: real relay on workerd, demo shop, headless Chromium (Playwright).
 test-e2e:
