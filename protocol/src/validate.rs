@@ -60,6 +60,26 @@ pub fn client_id(raw: &str) -> Checked<String> {
     }
 }
 
+/// A shopper's email address for reply notifications: one plain `local@domain.tld`, no
+/// display name, nothing that could smuggle a second address or a header into an email.
+pub fn email(raw: &str) -> Checked<String> {
+    let e = raw.trim();
+    let bad = || Invalid::new("invalid_email", "Enter one email address, like name@example.com.");
+    if e.len() > 254 || e.chars().any(|c| c.is_control() || c.is_whitespace() || "<>()[],;:\\\"".contains(c)) {
+        return Err(bad());
+    }
+    let (local, domain) = e.split_once('@').ok_or_else(bad)?;
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+    if local.is_empty() || local.len() > 64 || domain.contains('@') || !domain_ok {
+        return Err(bad());
+    }
+    Ok(format!("{local}@{}", domain.to_lowercase()))
+}
+
 /// A site id: 1..=32 of `[a-z0-9-]`.
 pub fn site_id(raw: &str) -> bool {
     !raw.is_empty()
@@ -167,6 +187,15 @@ mod tests {
         assert!(client_id("m-01HX_abc").is_ok());
         for bad in ["", "has space", "ü", &"a".repeat(65), "a/b"] {
             assert_eq!(client_id(bad).unwrap_err().code, "invalid_client_id", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(email(" Ana@Example.COM ").unwrap(), "Ana@example.com");
+        for bad in ["", "ana", "ana@", "@x.com", "ana@x", "a b@x.com", "ana@x.com\r\nBcc: y@z.com", "a@b@c.com",
+            "Ana <ana@x.com>", "ana@x.com,b@y.com", "ana@.x.com", "ana@x..com"] {
+            assert_eq!(email(bad).unwrap_err().code, "invalid_email", "{bad:?}");
         }
     }
 

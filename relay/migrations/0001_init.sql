@@ -10,7 +10,8 @@ CREATE TABLE sites (
   expected_reply TEXT NOT NULL DEFAULT 'We usually reply within a few hours.',
   greeting TEXT NOT NULL DEFAULT 'Hi! How can we help?',
   brand_color TEXT NOT NULL DEFAULT '#2f6fed',
-  retention_days INTEGER NOT NULL DEFAULT 365,
+  -- May be fractional; conversations idle longer than this are erased by the daily job.
+  retention_days REAL NOT NULL DEFAULT 365 CHECK (retention_days > 0),
   agent_key_hash TEXT NOT NULL,
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
@@ -25,6 +26,10 @@ CREATE TABLE conversations (
   last_seq INTEGER NOT NULL DEFAULT 0,
   last_message_at TEXT,
   last_message_preview TEXT,
-  last_author TEXT
+  last_author TEXT,
+  -- Shopper messages the merchant has not marked read.
+  unread_count INTEGER NOT NULL DEFAULT 0,
+  -- The latest page and cart context the shopper shared (JSON), for the merchant's list.
+  context TEXT
 );
 CREATE INDEX conversations_by_site ON conversations (site_id, status, last_message_at);

@@ -30,6 +30,22 @@ pub async fn post(mut req: Request, env: &Env, ctx: &Context, conversation: &str
     messages::store(env, ctx, conversation, As::Agent, &append).await
 }
 
+pub async fn mark_read(req: Request, env: &Env, ctx: &Context, conversation: &str) -> Result<Response> {
+    authorize(&req, env, conversation).await?;
+    messages::mark_read_as(req, env, ctx, conversation, As::Agent).await
+}
+
+/// `POST /v1/agent/conversations/{id}/close`: done for now; the shopper writing again reopens it.
+pub async fn close(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
+    authorize(req, env, conversation).await?;
+    let resp = internal::call(env, conversation, Method::Post, "/close", As::Agent, None).await?;
+    if resp.status_code() != 204 {
+        return Ok(resp);
+    }
+    crate::conversations::index_status(env, conversation, "closed").await?;
+    http::no_content()
+}
+
 /// One row of `GET /v1/agent/sites/{site}/conversations`.
 #[derive(serde::Deserialize, serde::Serialize)]
 struct ConversationRow {
@@ -40,6 +56,8 @@ struct ConversationRow {
     last_message_at: Option<String>,
     last_message_preview: Option<String>,
     last_author: Option<String>,
+    unread_count: f64,
+    context: Option<String>,
 }
 
 /// `GET /v1/agent/sites/{site}/conversations?status=open|closed`, most recent first.
@@ -57,7 +75,8 @@ pub async fn conversations(req: &Request, env: &Env, site: &str) -> Result<Respo
     let rows: Vec<ConversationRow> = env
         .d1("DB")?
         .prepare(
-            "SELECT id, status, created_at, last_seq, last_message_at, last_message_preview, last_author \
+            "SELECT id, status, created_at, last_seq, last_message_at, last_message_preview, last_author, \
+             unread_count, context \
              FROM conversations WHERE site_id = ?1 AND status = ?2 \
              ORDER BY COALESCE(last_message_at, created_at) DESC LIMIT 200",
         )
@@ -71,7 +90,8 @@ pub async fn conversations(req: &Request, env: &Env, site: &str) -> Result<Respo
             serde_json::json!({
                 "id": r.id, "status": r.status, "created_at": r.created_at, "last_seq": r.last_seq as u64,
                 "last_message_at": r.last_message_at, "last_message_preview": r.last_message_preview,
-                "last_author": r.last_author,
+                "last_author": r.last_author, "unread_count": r.unread_count as u64,
+                "context": r.context.as_deref().and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok()),
             })
         })
         .collect();

@@ -7,7 +7,9 @@ mod conversation;
 mod conversations;
 mod error;
 mod http;
+mod limits;
 mod messages;
+mod privacy;
 mod routes;
 mod sites;
 mod tokens;
@@ -15,9 +17,18 @@ mod tokens;
 pub use conversation::Conversation;
 pub use error::{Error, Result};
 
-use worker::{Context, Env, Request, Response, event};
+use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     Ok(routes::handle(req, env, ctx).await)
+}
+
+/// Daily: erase conversations idle longer than their site's retention.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    match privacy::enforce_retention(&env).await {
+        Ok(n) => worker::console_log!("retention: erased {n} conversations"),
+        Err(e) => worker::console_error!("retention failed: {e}"),
+    }
 }

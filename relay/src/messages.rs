@@ -20,6 +20,9 @@ pub async fn post(mut req: Request, env: &Env, ctx: &Context, conversation: &str
     if !validate::conversation_id(conversation) {
         return Err(Error::NotFound);
     }
+    if let Some(site) = crate::sites::site_of_conversation(env, conversation).await? {
+        crate::limits::check(&req, env, &site, crate::limits::Kind::Message).await?;
+    }
     let input: PostMessage = http::read_json(&mut req).await?;
     let msg = validate::shopper_message(&input)?;
     let append = Append { author: Author::Shopper, client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context };
@@ -32,6 +35,7 @@ pub async fn store(env: &Env, ctx: &Context, conversation: &str, who: As<'_>, ap
     let body = serde_json::to_string(append).map_err(|e| Error::Internal(e.to_string()))?;
     let mut resp = internal::call(env, conversation, Method::Post, "/messages", who, Some(body)).await?;
     if resp.status_code() == 201 {
+        let unread = unread_header(&resp);
         #[derive(serde::Deserialize)]
         struct Stored {
             message: Message,
@@ -41,7 +45,7 @@ pub async fn store(env: &Env, ctx: &Context, conversation: &str, who: As<'_>, ap
             let env = env.clone();
             let conversation = conversation.to_owned();
             ctx.wait_until(async move {
-                if let Err(e) = crate::conversations::index_message(&env, &conversation, &stored.message).await {
+                if let Err(e) = crate::conversations::index_message(&env, &conversation, &stored.message, unread).await {
                     worker::console_error!("index update failed: {e}");
                 }
             });
@@ -49,6 +53,44 @@ pub async fn store(env: &Env, ctx: &Context, conversation: &str, who: As<'_>, ap
         return Ok(Response::ok(text)?.with_status(201).with_headers(json_headers()));
     }
     Ok(resp)
+}
+
+fn unread_header(resp: &Response) -> Option<u64> {
+    resp.headers().get(crate::conversation::UNREAD_HEADER).ok().flatten().and_then(|v| v.parse().ok())
+}
+
+#[derive(serde::Deserialize)]
+struct Read {
+    seq: u64,
+}
+
+/// `POST .../read` `{seq}` for shopper or agent: read positions, and the agent's unread
+/// count in the index.
+pub async fn mark_read_as(mut req: Request, env: &Env, ctx: &Context, conversation: &str, who: As<'_>) -> Result<Response> {
+    let read: Read = http::read_json(&mut req).await?;
+    let body = serde_json::json!({ "seq": read.seq }).to_string();
+    let resp = internal::call(env, conversation, Method::Post, "/read", who, Some(body)).await?;
+    if resp.status_code() != 204 {
+        return Ok(resp);
+    }
+    if let Some(unread) = unread_header(&resp) {
+        let env = env.clone();
+        let conversation = conversation.to_owned();
+        ctx.wait_until(async move {
+            if let Err(e) = crate::conversations::index_unread(&env, &conversation, unread).await {
+                worker::console_error!("index update failed: {e}");
+            }
+        });
+    }
+    http::no_content()
+}
+
+pub async fn mark_read(req: Request, env: &Env, ctx: &Context, conversation: &str) -> Result<Response> {
+    let token = http::bearer(&req).ok_or(Error::NotFound)?;
+    if !validate::conversation_id(conversation) {
+        return Err(Error::NotFound);
+    }
+    mark_read_as(req, env, ctx, conversation, As::Shopper { token: &token }).await
 }
 
 fn json_headers() -> worker::Headers {

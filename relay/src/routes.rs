@@ -3,7 +3,7 @@
 
 use worker::{Context, Env, Method, Request, Response};
 
-use crate::{agent, conversations, http, messages, sites};
+use crate::{agent, conversations, http, messages, privacy, sites};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -13,10 +13,16 @@ pub enum Route {
     ListMessages { conversation: String },
     PostMessage { conversation: String },
     Live { conversation: String },
+    SetContact { conversation: String },
+    MarkRead { conversation: String },
+    Export { conversation: String },
+    Delete { conversation: String },
     // Agent routes (site agent key).
     AgentListConversations { site: String },
     AgentListMessages { conversation: String },
     AgentPostMessage { conversation: String },
+    AgentMarkRead { conversation: String },
+    AgentClose { conversation: String },
     Health,
 }
 
@@ -28,6 +34,8 @@ impl Route {
             Route::AgentListConversations { .. }
                 | Route::AgentListMessages { .. }
                 | Route::AgentPostMessage { .. }
+                | Route::AgentMarkRead { .. }
+                | Route::AgentClose { .. }
                 | Route::Health
         )
     }
@@ -45,6 +53,12 @@ pub fn parse(method: &Method, path: &str) -> Option<Result<Route, ()>> {
         (Method::Get, ["v1", "conversations", id, "messages"]) => Route::ListMessages { conversation: s(id) },
         (Method::Post, ["v1", "conversations", id, "messages"]) => Route::PostMessage { conversation: s(id) },
         (Method::Get, ["v1", "conversations", id, "live"]) => Route::Live { conversation: s(id) },
+        (Method::Put, ["v1", "conversations", id, "contact"]) => Route::SetContact { conversation: s(id) },
+        (Method::Post, ["v1", "conversations", id, "read"]) => Route::MarkRead { conversation: s(id) },
+        (Method::Get, ["v1", "conversations", id, "export"]) => Route::Export { conversation: s(id) },
+        (Method::Delete, ["v1", "conversations", id]) => Route::Delete { conversation: s(id) },
+        (Method::Post, ["v1", "agent", "conversations", id, "read"]) => Route::AgentMarkRead { conversation: s(id) },
+        (Method::Post, ["v1", "agent", "conversations", id, "close"]) => Route::AgentClose { conversation: s(id) },
         (Method::Get, ["v1", "agent", "sites", site, "conversations"]) => {
             Route::AgentListConversations { site: s(site) }
         }
@@ -55,8 +69,8 @@ pub fn parse(method: &Method, path: &str) -> Option<Result<Route, ()>> {
             Route::AgentPostMessage { conversation: s(id) }
         }
         (_, ["v1", "sites", _] | ["v1", "sites", _, "conversations"])
-        | (_, ["v1", "conversations", _, "messages" | "live"])
-        | (_, ["v1", "agent", "conversations", _, "messages"])
+        | (_, ["v1", "conversations", _] | ["v1", "conversations", _, "messages" | "live" | "contact" | "read" | "export"])
+        | (_, ["v1", "agent", "conversations", _, "messages" | "read" | "close"])
         | (_, ["v1", "agent", "sites", _, "conversations"]) => return Some(Err(())),
         _ => return None,
     };
@@ -70,7 +84,11 @@ async fn site_of(route: &Route, env: &Env) -> crate::Result<Option<String>> {
         Route::SiteConfig { site } | Route::CreateConversation { site } => Some(site.clone()),
         Route::ListMessages { conversation }
         | Route::PostMessage { conversation }
-        | Route::Live { conversation } => sites::site_of_conversation(env, conversation).await?,
+        | Route::Live { conversation }
+        | Route::SetContact { conversation }
+        | Route::MarkRead { conversation }
+        | Route::Export { conversation }
+        | Route::Delete { conversation } => sites::site_of_conversation(env, conversation).await?,
         _ => None,
     })
 }
@@ -140,6 +158,12 @@ async fn dispatch(route: Route, req: Request, env: Env, ctx: Context) -> crate::
         Route::ListMessages { conversation } => messages::list(&req, &env, &conversation).await,
         Route::PostMessage { conversation } => messages::post(req, &env, &ctx, &conversation).await,
         Route::Live { conversation } => messages::live(&req, &env, &conversation).await,
+        Route::SetContact { conversation } => privacy::set_contact(req, &env, &conversation).await,
+        Route::MarkRead { conversation } => messages::mark_read(req, &env, &ctx, &conversation).await,
+        Route::Export { conversation } => privacy::export(&req, &env, &conversation).await,
+        Route::Delete { conversation } => privacy::delete(&req, &env, &conversation).await,
+        Route::AgentMarkRead { conversation } => agent::mark_read(req, &env, &ctx, &conversation).await,
+        Route::AgentClose { conversation } => agent::close(&req, &env, &conversation).await,
         Route::AgentListConversations { site } => agent::conversations(&req, &env, &site).await,
         Route::AgentListMessages { conversation } => agent::list(&req, &env, &conversation).await,
         Route::AgentPostMessage { conversation } => agent::post(req, &env, &ctx, &conversation).await,
@@ -169,6 +193,9 @@ mod tests {
             Route::AgentPostMessage { conversation: "abc".into() }
         );
         assert!(!ok(Method::Get, "/v1/agent/conversations/abc/messages").is_browser());
+        assert_eq!(ok(Method::Delete, "/v1/conversations/abc"), Route::Delete { conversation: "abc".into() });
+        assert_eq!(ok(Method::Put, "/v1/conversations/abc/contact"), Route::SetContact { conversation: "abc".into() });
+        assert_eq!(ok(Method::Post, "/v1/agent/conversations/abc/close"), Route::AgentClose { conversation: "abc".into() });
     }
 
     #[test]

@@ -52,11 +52,26 @@ export function demoSite(shopOrigins) {
   };
 }
 
+export const OTHER_SITE = 'other';
+export const OTHER_AGENT_KEY = 'other-agent-key-for-local-use-only';
+export const BRIEF_SITE = 'brief';
+
+/// Sites the tests need besides the demo: another shop (cross-site access), and one whose
+/// retention is a second or two (the retention job).
+export function testSites(shopOrigins) {
+  return [
+    { ...demoSite(['https://other-shop.test']), id: OTHER_SITE, name: 'Other Shop', agentKey: OTHER_AGENT_KEY,
+      merchantEmail: 'owner@other-shop.test' },
+    { ...demoSite(shopOrigins), id: BRIEF_SITE, name: 'Brief Memory Shop', agentKey: 'brief-agent-key-for-local-use-only',
+      retentionDays: 0.00002 },
+  ];
+}
+
 /**
  * Starts relay and shop. Options: relayPort, shopPort, persistTo (state dir), quiet.
  * Returns { relayUrl, shopUrl, site, agentKey, stop() }.
  */
-export async function startStack({ relayPort, shopPort, persistTo, quiet = true, extraSites = [] } = {}) {
+export async function startStack({ relayPort, shopPort, persistTo, quiet = true, vars = {} } = {}) {
   relayPort ??= await freePort();
   shopPort ??= await freePort();
   persistTo ??= fs.mkdtempSync(path.join(ROOT, 'target', 'pigeon-state-'));
@@ -67,13 +82,14 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
 
   execFileSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo],
     { cwd: relayDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const site of [demoSite(shopOrigins), ...extraSites]) {
+  for (const site of [demoSite(shopOrigins), ...testSites(shopOrigins)]) {
     d1Execute(siteSql(site), { persistTo });
   }
 
   const logs = [];
   const relay = spawn('npx', ['wrangler', 'dev', '--local', '--ip', '127.0.0.1', '--port', String(relayPort),
-    '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', quiet ? 'warn' : 'info'],
+    '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', quiet ? 'warn' : 'info',
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
     { cwd: relayDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const collect = (chunk) => {
     logs.push(chunk.toString());
@@ -98,6 +114,8 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
     shopUrl: `http://127.0.0.1:${shopPort}`,
     site: DEMO_SITE,
     agentKey: DEMO_AGENT_KEY,
+    otherSite: OTHER_SITE,
+    otherAgentKey: OTHER_AGENT_KEY,
     persistTo,
     logs,
     async stop() {

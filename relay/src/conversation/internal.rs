@@ -7,8 +7,9 @@ use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
 use crate::Result;
 
-/// Set by the Worker on calls it made on behalf of a verified agent.
-pub const AGENT_HEADER: &str = "x-pigeon-agent";
+/// Set by the Worker: `agent` on calls for a verified agent, `worker` for its own jobs
+/// (creating, erasing on retention). Absent: the caller must show the conversation token.
+pub const ROLE_HEADER: &str = "x-pigeon-role";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Init {
@@ -43,8 +44,8 @@ pub async fn call(env: &Env, conversation: &str, method: Method, op: &str, who: 
     let headers = Headers::new();
     match who {
         As::Shopper { token } => headers.set("authorization", &format!("Bearer {token}"))?,
-        As::Agent => headers.set(AGENT_HEADER, "1")?,
-        As::Worker => {}
+        As::Agent => headers.set(ROLE_HEADER, "agent")?,
+        As::Worker => headers.set(ROLE_HEADER, "worker")?,
     }
     if body.is_some() {
         headers.set("content-type", "application/json")?;

@@ -12,6 +12,7 @@ use crate::Result;
 /// Close code when the hello is missing or wrong (4000-4999 are application codes).
 const CLOSE_UNAUTHORIZED: u16 = 4401;
 const CLOSE_BAD_FRAME: u16 = 4400;
+const CLOSE_GONE: u16 = 4404;
 const MAX_BACKLOG: u32 = 10_000;
 
 /// Survives hibernation with the socket.
@@ -41,8 +42,7 @@ fn refuse(ws: &WebSocket, code: u16, error: &str, message: &str) {
     let _ = ws.close(Some(code), Some(error));
 }
 
-pub fn on_frame(state: &State, store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage) {
-    let _ = state;
+pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage) {
     let WebSocketIncomingMessage::String(text) = message else {
         return refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "Frames are JSON text.");
     };
@@ -78,5 +78,13 @@ pub fn broadcast(state: &State, message: &Message) {
         if authed {
             let _ = ws.send_with_str(&text);
         }
+    }
+}
+
+/// Closes every socket, e.g. after the conversation was erased.
+pub fn close_all(state: &State, reason: &str) {
+    for ws in state.get_websockets() {
+        send(&ws, &ServerFrame::Error { code: "not_found".into(), message: "This conversation was deleted.".into() });
+        let _ = ws.close(Some(CLOSE_GONE), Some(reason));
     }
 }

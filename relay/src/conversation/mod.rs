@@ -6,9 +6,13 @@
 
 pub mod internal;
 mod live;
+mod rate;
 mod store;
 
-use pigeon_protocol::validate;
+use std::cell::RefCell;
+
+use pigeon_protocol::{Author, validate};
+use serde::Deserialize;
 use worker::{
     DurableObject, Env, Method, Request, Response, State, WebSocket, WebSocketIncomingMessage,
     durable_object,
@@ -16,24 +20,39 @@ use worker::{
 
 use crate::{Error, Result, http, tokens};
 use internal::{Append, Init};
-use store::{AppendOutcome, Store};
+use rate::Bucket;
+use store::{AppendOutcome, Reader, Store};
+
+/// Header on an append answer: shopper messages the agent has not read (for the index).
+pub const UNREAD_HEADER: &str = "x-pigeon-agent-unread";
 
 #[durable_object]
 pub struct Conversation {
     state: State,
     store: Store,
+    /// Shopper messages per conversation; in memory, so it resets when the object sleeps.
+    shopper_rate: RefCell<Bucket>,
+    rate_limits_on: bool,
 }
 
-/// Who is calling, as established by the Worker (agent) or by the token (shopper).
+/// Who is calling, as established by the Worker (agent, worker) or by the token (shopper).
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Caller {
     Shopper,
     Agent,
+    Worker,
 }
 
 impl DurableObject for Conversation {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         let store = Store::new(state.storage().sql());
-        Self { state, store }
+        let per_minute = env
+            .var("CONVERSATION_MESSAGES_PER_MINUTE")
+            .ok()
+            .and_then(|v| v.to_string().parse::<f64>().ok())
+            .unwrap_or(30.0);
+        let rate_limits_on = env.var("RATE_LIMITS").map(|v| v.to_string() != "off").unwrap_or(true);
+        Self { state, store, shopper_rate: RefCell::new(Bucket::per_minute(per_minute, 10.0)), rate_limits_on }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -41,7 +60,7 @@ impl DurableObject for Conversation {
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
-        live::on_frame(&self.state, &self.store, &ws, message);
+        live::on_frame(&self.store, &ws, message);
         Ok(())
     }
 
@@ -52,18 +71,31 @@ impl DurableObject for Conversation {
     }
 }
 
+#[derive(Deserialize)]
+struct Contact {
+    email: String,
+}
+
+#[derive(Deserialize)]
+struct Read {
+    seq: u64,
+}
+
 impl Conversation {
     async fn handle(&self, mut req: Request) -> Result<Response> {
         let path = req.path();
-        match (req.method(), path.as_str()) {
-            (Method::Post, "/init") => {
-                let init: Init = req.json().await?;
-                self.store.init(&init)?;
-                http::no_content()
-            }
-            (Method::Get, "/live") => live::accept(&self.state, &self.store),
-            (Method::Get, "/messages") => {
-                self.authorize(&req)?;
+        let method = req.method();
+        if (method.clone(), path.as_str()) == (Method::Post, "/init") {
+            let init: Init = req.json().await?;
+            self.store.init(&init)?;
+            return http::no_content();
+        }
+        if path == "/live" {
+            return live::accept(&self.state, &self.store);
+        }
+        let caller = self.authorize(&req)?;
+        match (method, path.as_str(), caller) {
+            (Method::Get, "/messages", _) => {
                 let url = req.url()?;
                 let (mut after, mut limit) = (0u64, 100u32);
                 for (k, v) in url.query_pairs() {
@@ -73,42 +105,112 @@ impl Conversation {
                         _ => {}
                     }
                 }
-                let page = self.store.page(after, limit.clamp(1, 500))?;
-                http::json(200, &page)
+                http::json(200, &self.store.page(after, limit.clamp(1, 500))?)
             }
-            (Method::Post, "/messages") => {
-                let caller = self.authorize(&req)?;
+            (Method::Post, "/messages", Caller::Shopper | Caller::Agent) => {
                 let append: Append = req.json().await?;
-                // The Worker validated already; the object refuses anything a shopper may not say.
-                if matches!(caller, Caller::Shopper) && append.author != pigeon_protocol::Author::Shopper {
+                let allowed = if caller == Caller::Shopper { Author::Shopper } else { Author::Agent };
+                if append.author != allowed {
                     return Err(Error::NotFound);
                 }
-                let created_at = now_iso();
-                let message_id = tokens::new_message_id()?;
-                match self.store.append(&append, &message_id, &created_at)? {
-                    AppendOutcome::Created(message) => {
-                        // Stored (the output gate holds this response until it is durable);
-                        // only now tell the live sockets.
-                        live::broadcast(&self.state, &message);
-                        http::json(201, &serde_json::json!({ "message": message }))
-                    }
-                    AppendOutcome::Duplicate(message) => http::json(200, &serde_json::json!({ "message": message })),
-                    AppendOutcome::Conflict => Err(Error::ClientIdConflict),
-                }
+                self.append(append)
+            }
+            (Method::Post, "/contact", Caller::Shopper) => {
+                let contact: Contact = req.json().await?;
+                self.store.set_contact(&contact.email)?;
+                http::no_content()
+            }
+            (Method::Post, "/read", Caller::Shopper | Caller::Agent) => {
+                let read: Read = req.json().await?;
+                let reader = if caller == Caller::Shopper { Reader::Shopper } else { Reader::Agent };
+                self.store.mark_read(reader, read.seq)?;
+                let resp = http::no_content()?;
+                resp.headers().set(UNREAD_HEADER, &self.store.unread_for_agent()?.to_string())?;
+                Ok(resp)
+            }
+            (Method::Get, "/export", Caller::Shopper | Caller::Agent) => {
+                let meta = self.store.meta()?.ok_or(Error::NotFound)?;
+                let context: Option<serde_json::Value> = meta.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
+                http::json(
+                    200,
+                    &serde_json::json!({
+                        "conversation": {
+                            "site": meta.site, "created_at": meta.created_at, "status": meta.status,
+                            "context": context, "contact_email": meta.contact_email,
+                            "shopper_read_seq": meta.shopper_read_seq, "agent_read_seq": meta.agent_read_seq,
+                        },
+                        "messages": self.store.all_messages()?,
+                    }),
+                )
+            }
+            (Method::Post, "/close", Caller::Agent) => {
+                self.store.set_status("closed")?;
+                http::no_content()
+            }
+            (Method::Post, "/erase", _) => {
+                let site = self.store.meta()?.map(|m| m.site).unwrap_or_default();
+                self.store.erase()?;
+                // Everything else the object holds: key-value storage and a pending alarm.
+                self.state.storage().delete_alarm().await?;
+                self.state.storage().delete_all().await?;
+                self.store.ensure_schema();
+                live::close_all(&self.state, "erased");
+                http::json(200, &serde_json::json!({ "site": site }))
             }
             _ => Err(Error::NotFound),
         }
     }
 
-    /// Agent calls are marked by the Worker after it checked the site's agent key; everyone
-    /// else must present the conversation token. Unknown conversation and wrong token are the
-    /// same 404.
-    fn authorize(&self, req: &Request) -> Result<Caller> {
-        if req.headers().get(internal::AGENT_HEADER)?.is_some() {
-            return if self.store.exists()? { Ok(Caller::Agent) } else { Err(Error::NotFound) };
+    fn append(&self, append: Append) -> Result<Response> {
+        // A retry of a stored message is answered without touching the rate limit.
+        if let Some(existing) = self.store.by_client_id(append.author, &append.client_id)? {
+            return if existing.body == append.body {
+                http::json(200, &serde_json::json!({ "message": existing }))
+            } else {
+                Err(Error::ClientIdConflict)
+            };
         }
-        let token = http::bearer(req).ok_or(Error::NotFound)?;
-        if self.store.token_matches(&token)? { Ok(Caller::Shopper) } else { Err(Error::NotFound) }
+        if append.author == Author::Shopper && self.rate_limits_on {
+            let now = js_sys::Date::now();
+            if let Err(wait_ms) = self.shopper_rate.borrow_mut().take(now) {
+                return Err(Error::RateLimited { retry_after_secs: (wait_ms / 1000.0).ceil().max(1.0) as u32 });
+            }
+        }
+        let created_at = now_iso();
+        let message_id = tokens::new_message_id()?;
+        match self.store.append(&append, &message_id, &created_at)? {
+            AppendOutcome::Created(message) => {
+                // Stored (the output gate holds this response until it is durable); only
+                // now tell the live sockets.
+                live::broadcast(&self.state, &message);
+                let resp = http::json(201, &serde_json::json!({ "message": message }))?;
+                resp.headers().set(UNREAD_HEADER, &self.store.unread_for_agent()?.to_string())?;
+                Ok(resp)
+            }
+            AppendOutcome::Duplicate(message) => http::json(200, &serde_json::json!({ "message": message })),
+            AppendOutcome::Conflict => Err(Error::ClientIdConflict),
+        }
+    }
+
+    /// Agent and worker calls are marked by the Worker after it checked the agent key (or
+    /// for its own jobs); everyone else must present the conversation token. Unknown
+    /// conversation and wrong token are the same 404.
+    fn authorize(&self, req: &Request) -> Result<Caller> {
+        let exists = self.store.exists()?;
+        let role = req.headers().get(internal::ROLE_HEADER)?;
+        let caller = match role.as_deref() {
+            Some("agent") => Caller::Agent,
+            Some("worker") => Caller::Worker,
+            _ => {
+                let token = http::bearer(req).ok_or(Error::NotFound)?;
+                if exists && self.store.token_matches(&token)? {
+                    Caller::Shopper
+                } else {
+                    return Err(Error::NotFound);
+                }
+            }
+        };
+        if exists { Ok(caller) } else { Err(Error::NotFound) }
     }
 }
 

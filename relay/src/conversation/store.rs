@@ -16,7 +16,10 @@ CREATE TABLE IF NOT EXISTS conversation (
   token_hash TEXT NOT NULL,
   created_at TEXT NOT NULL,
   context TEXT,
-  status TEXT NOT NULL DEFAULT 'open'
+  status TEXT NOT NULL DEFAULT 'open',
+  contact_email TEXT,
+  shopper_read_seq INTEGER NOT NULL DEFAULT 0,
+  agent_read_seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS messages (
   seq INTEGER PRIMARY KEY,
@@ -32,6 +35,27 @@ CREATE TABLE IF NOT EXISTS messages (
 
 pub struct Store {
     sql: SqlStorage,
+}
+
+/// The conversation's own row, for export and the index.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct Meta {
+    pub site: String,
+    pub created_at: String,
+    pub status: String,
+    #[serde(default)]
+    pub context: Option<String>,
+    #[serde(default)]
+    pub contact_email: Option<String>,
+    pub shopper_read_seq: u64,
+    pub agent_read_seq: u64,
+}
+
+/// Which side's read position.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader {
+    Shopper,
+    Agent,
 }
 
 pub enum AppendOutcome {
@@ -75,10 +99,79 @@ fn opt(s: &Option<String>) -> V {
 
 impl Store {
     pub fn new(sql: SqlStorage) -> Self {
-        if let Err(e) = sql.exec(SCHEMA, None) {
+        let store = Self { sql };
+        store.ensure_schema();
+        store
+    }
+
+    /// Creates the tables if missing: on first use, and again after an erase.
+    pub fn ensure_schema(&self) {
+        if let Err(e) = self.sql.exec(SCHEMA, None) {
             worker::console_error!("conversation schema: {e}");
         }
-        Self { sql }
+    }
+
+    pub fn meta(&self) -> Result<Option<Meta>> {
+        let rows: Vec<Meta> = self
+            .sql
+            .exec(
+                "SELECT site, created_at, status, context, contact_email, shopper_read_seq, agent_read_seq FROM conversation",
+                None,
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next())
+    }
+
+    pub fn set_contact(&self, email: &str) -> Result<()> {
+        self.sql.exec("UPDATE conversation SET contact_email = ?", vec![email.into()])?;
+        Ok(())
+    }
+
+    pub fn set_status(&self, status: &str) -> Result<()> {
+        self.sql.exec("UPDATE conversation SET status = ?", vec![status.into()])?;
+        Ok(())
+    }
+
+    /// Read positions only move forward and never past the last message.
+    pub fn mark_read(&self, reader: Reader, seq: u64) -> Result<u64> {
+        let seq = seq.min(self.last_seq()?);
+        let column = match reader {
+            Reader::Shopper => "shopper_read_seq",
+            Reader::Agent => "agent_read_seq",
+        };
+        self.sql.exec(
+            &format!("UPDATE conversation SET {column} = MAX({column}, ?)"),
+            vec![V::try_from_i64(seq as i64)?],
+        )?;
+        Ok(seq)
+    }
+
+    /// Shopper messages after the agent's read position.
+    pub fn unread_for_agent(&self) -> Result<u64> {
+        #[derive(Deserialize)]
+        struct N {
+            n: u64,
+        }
+        let rows: Vec<N> = self
+            .sql
+            .exec(
+                "SELECT COUNT(*) AS n FROM messages WHERE author = 'shopper' \
+                 AND seq > (SELECT agent_read_seq FROM conversation)",
+                None,
+            )?
+            .to_array()?;
+        Ok(rows.first().map_or(0, |r| r.n))
+    }
+
+    pub fn all_messages(&self) -> Result<Vec<Message>> {
+        self.after(0, u32::MAX >> 1)
+    }
+
+    /// Drops every table; the object is then indistinguishable from one never created.
+    pub fn erase(&self) -> Result<()> {
+        self.sql.exec("DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS conversation;", None)?;
+        self.ensure_schema();
+        Ok(())
     }
 
     /// Idempotent: a second init of the same object changes nothing.
@@ -137,7 +230,7 @@ impl Store {
         Ok(MessagesPage { messages, has_more })
     }
 
-    fn by_client_id(&self, author: Author, client_id: &str) -> Result<Option<Message>> {
+    pub fn by_client_id(&self, author: Author, client_id: &str) -> Result<Option<Message>> {
         let rows: Vec<Row> = self
             .sql
             .exec(
@@ -176,6 +269,17 @@ impl Store {
                 opt(&context),
             ],
         )?;
+        match a.author {
+            // Replying means the agent has seen everything before the reply.
+            Author::Agent => {
+                self.mark_read(Reader::Agent, seq)?;
+            }
+            // A shopper writing again reopens a closed conversation.
+            Author::Shopper => {
+                self.sql.exec("UPDATE conversation SET status = 'open' WHERE status <> 'open'", None)?;
+            }
+            Author::System => {}
+        }
         Ok(AppendOutcome::Created(Message {
             id: id.to_owned(),
             seq,

@@ -1,0 +1,26 @@
+//! Per client IP and site limits, with Cloudflare's Rate Limiting binding (also simulated by
+//! `wrangler dev`). Per-conversation limits live in the conversation object.
+
+use worker::{Env, Request};
+
+use crate::{Error, Result};
+
+/// Binding for creating conversations and for sending messages.
+pub enum Kind {
+    NewConversation,
+    Message,
+}
+
+pub async fn check(req: &Request, env: &Env, site: &str, kind: Kind) -> Result<()> {
+    if env.var("RATE_LIMITS").map(|v| v.to_string() == "off").unwrap_or(false) {
+        return Ok(());
+    }
+    // Set by Cloudflare's edge (and by wrangler dev); a client cannot choose it in production.
+    let ip = req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into());
+    let (binding, retry_after_secs) = match kind {
+        Kind::NewConversation => ("NEW_CONVERSATION_LIMIT", 60),
+        Kind::Message => ("MESSAGE_LIMIT", 10),
+    };
+    let outcome = env.rate_limiter(binding)?.limit(format!("{site}:{ip}")).await?;
+    if outcome.success { Ok(()) } else { Err(Error::RateLimited { retry_after_secs }) }
+}
