@@ -5,7 +5,7 @@ export WRANGLER_SEND_METRICS := false
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: setup build demo test test-host test-wasm test-e2e clean
+.PHONY: setup build demo test test-host test-wasm test-relay test-e2e bench-relay clean
 
 setup:
 	@bash scripts/setup.sh
@@ -16,16 +16,20 @@ build: setup
 demo: build
 	@node tests/harness/demo.mjs
 
-test: build test-host test-wasm test-e2e
+test: build test-host test-wasm test-relay test-e2e
 
 ## Host unit tests: protocol, relay logic, widget logic.
 test-host:
-	cargo test --workspace --exclude pigeon-widget
+	cargo test --workspace --exclude pigeon-widget --exclude pigeon-tests
 	cargo test -p pigeon-widget --lib
 
 ## wasm-bindgen-test in headless Chromium (DOM and browser APIs).
 test-wasm:
 	cargo test -p pigeon-widget --target wasm32-unknown-unknown --tests
+
+## The relay's v1 contract against the real relay on workerd (Rust, tests/relay/).
+test-relay:
+	cargo test -p pigeon-tests --test relay
 
 ## End-to-end: real relay on workerd, demo shop, headless Chromium (Playwright).
 test-e2e:

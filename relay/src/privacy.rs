@@ -55,6 +55,7 @@ pub async fn delete(req: &Request, env: &Env, conversation: &str) -> Result<Resp
 
 async fn remove_from_index(env: &Env, conversation: &str) -> Result<()> {
     env.d1("DB")?.prepare("DELETE FROM conversations WHERE id = ?1").bind(&[conversation.into()])?.run().await?;
+    crate::sites::forget_conversation(conversation);
     Ok(())
 }
 

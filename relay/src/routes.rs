@@ -27,6 +27,24 @@ pub enum Route {
 }
 
 impl Route {
+    /// The conversation a route is about, if any.
+    pub fn conversation(&self) -> Option<&str> {
+        match self {
+            Route::ListMessages { conversation }
+            | Route::PostMessage { conversation }
+            | Route::Live { conversation }
+            | Route::SetContact { conversation }
+            | Route::MarkRead { conversation }
+            | Route::Export { conversation }
+            | Route::Delete { conversation }
+            | Route::AgentListMessages { conversation }
+            | Route::AgentPostMessage { conversation }
+            | Route::AgentMarkRead { conversation }
+            | Route::AgentClose { conversation } => Some(conversation),
+            _ => None,
+        }
+    }
+
     /// Browser routes answer CORS; agent routes are for servers and mail clients.
     pub fn is_browser(&self) -> bool {
         !matches!(
@@ -151,6 +169,13 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
 }
 
 async fn dispatch(route: Route, req: Request, env: Env, ctx: Context) -> crate::Result<Response> {
+    // Unknown conversations stop here, before any Durable Object is touched.
+    if let Some(conversation) = route.conversation()
+        && route.is_browser()
+        && sites::site_of_conversation(&env, conversation).await?.is_none()
+    {
+        return Err(crate::Error::NotFound);
+    }
     match route {
         Route::Health => Ok(Response::from_json(&serde_json::json!({"ok": true}))?),
         Route::SiteConfig { site } => sites::public_config(&env, &site).await,

@@ -87,14 +87,17 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
   }
 
   const logs = [];
+  // Everything the relay logs, for tests that check what logs must never contain.
+  const logFile = fs.createWriteStream(path.join(persistTo, 'relay.log'), { flags: 'a' });
   const relay = spawn('npx', ['wrangler', 'dev', '--local', '--ip', '127.0.0.1', '--port', String(relayPort),
-    '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', quiet ? 'warn' : 'info',
+    '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', 'info',
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
     { cwd: relayDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const collect = (chunk) => {
+    logFile.write(chunk);
     logs.push(chunk.toString());
     if (logs.length > 400) logs.shift();
-    if (!quiet) process.stdout.write(chunk);
+    if (!quiet) process.stderr.write(chunk);
   };
   relay.stdout.on('data', collect);
   relay.stderr.on('data', collect);

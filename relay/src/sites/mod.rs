@@ -123,6 +123,10 @@ pub fn remember_conversation(conversation: &str, site: &str) {
     });
 }
 
+pub fn forget_conversation(conversation: &str) {
+    CONVERSATION_SITES.with(|c| c.borrow_mut().remove(conversation));
+}
+
 /// Agent routes: the bearer key must be the agent key of the conversation's site.
 pub async fn check_agent_key(env: &Env, site_id: &str, key: Option<&str>) -> Result<Site> {
     let site = load(env, site_id).await?.ok_or(Error::Unauthorized)?;

@@ -1,0 +1,46 @@
+use reqwest::Method;
+use serde_json::json;
+
+use crate::{client, demo};
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_stores_nothing() {
+    let (site, _) = demo();
+    let c = client();
+    let s = c.create_conversation(site).await;
+    let path = format!("/v1/conversations/{}/messages", s.id);
+    let auth = format!("Bearer {}", s.token);
+    let send = |ct: &'static str, body: Vec<u8>| {
+        let c = c.clone();
+        let (path, auth) = (path.clone(), auth.clone());
+        async move { c.send(Method::POST, &path, &[("authorization", &auth), ("content-type", ct)], Some(body)).await }
+    };
+    let cases = vec![
+        (send("application/json", b"{not json".to_vec()).await, 400, "malformed_json"),
+        (send("application/json", br#"{"body":"no client id"}"#.to_vec()).await, 400, "malformed_json"),
+        (send("text/plain", br#"{"client_id":"a","body":"hi"}"#.to_vec()).await, 415, "unsupported_media_type"),
+        (send("application/json", serde_json::to_vec(&json!({"client_id":"a","body":"x".repeat(17 * 1024)})).unwrap()).await, 413, "payload_too_large"),
+        (send("application/json", br#"{"client_id":"a","body":"   "}"#.to_vec()).await, 422, "empty_message"),
+        (send("application/json", serde_json::to_vec(&json!({"client_id":"a","body":"y".repeat(4001)})).unwrap()).await, 422, "message_too_long"),
+        (send("application/json", br#"{"client_id":"has space","body":"hi"}"#.to_vec()).await, 422, "invalid_client_id"),
+        (send("application/json", serde_json::to_vec(&json!({"client_id":"a","body":"hi","context":{"page":{"url":"u","title":"t"},"cart":{"currency":"euro","total":1,"items":[]}}})).unwrap()).await, 422, "invalid_context"),
+    ];
+    for (answer, status, code) in &cases {
+        assert_eq!(answer.status, *status, "{code}: {:?}", answer.json);
+        assert_eq!(answer.code(), *code);
+        assert!(answer.json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    assert!(s.messages(0).await.is_empty(), "nothing was stored");
+    // Exactly 4,000 characters is fine.
+    let max = c.json(Method::POST, &path, Some(&s.token), &json!({"client_id":"max","body":"z".repeat(4000)})).await;
+    assert_eq!(max.status, 201);
+}
+
+#[tokio::test]
+async fn unknown_sites_and_paths_are_404_and_wrong_methods_405() {
+    let c = client();
+    assert_eq!(c.get("/v1/sites/no-such-site", None).await.status, 404);
+    assert_eq!(c.json(Method::POST, "/v1/sites/no-such-site/conversations", None, &json!({})).await.status, 404);
+    assert_eq!(c.get("/v1/nothing-here", None).await.status, 404);
+    assert_eq!(c.send(Method::PATCH, "/v1/sites/demo", &[], None).await.status, 405);
+}

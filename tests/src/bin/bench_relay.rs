@@ -1,0 +1,173 @@
+//! `make bench-relay`: load on the real relay (wrangler dev on workerd) over HTTP and
+//! WebSocket. For each scenario: send-to-ack (POST round trip) and send-to-delivered (until a
+//! live socket of the conversation receives it) latency, p50 and p99, and sustained persisted
+//! messages per second. Every acknowledged message is then checked to be stored exactly once.
+//!
+//!   bench-relay [--relay URL] [--seconds N] [--json PATH]
+//! Without --relay it starts its own relay with rate limits off (they would cap the load).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pigeon_protocol::ServerFrame;
+use pigeon_tests::{Client, ShopperSession, Stack, StackOptions};
+use serde_json::json;
+
+struct Scenario {
+    name: &'static str,
+    conversations: usize,
+    senders_per_conversation: usize,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario { name: "1 conversation, 1 sender", conversations: 1, senders_per_conversation: 1 },
+    Scenario { name: "1 conversation, 16 senders", conversations: 1, senders_per_conversation: 16 },
+    Scenario { name: "100 conversations, 1 sender each", conversations: 100, senders_per_conversation: 1 },
+];
+
+#[derive(Default)]
+struct Samples {
+    ack_ms: Vec<f64>,
+    delivered_ms: Vec<f64>,
+    acked: usize,
+    errors: usize,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn run(relay: &str, site: &str, s: &Scenario, seconds: f64) -> serde_json::Value {
+    let client = Client::new(relay);
+    let mut sessions = Vec::new();
+    for _ in 0..s.conversations {
+        sessions.push(client.create_conversation(site).await);
+    }
+    // client_id -> send instant, shared by senders and the listening sockets.
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let samples: Arc<Mutex<Samples>> = Arc::default();
+
+    let mut listeners = Vec::new();
+    for session in &sessions {
+        let mut live = session.live(0).await;
+        live.backlog().await;
+        let (sent, samples) = (sent.clone(), samples.clone());
+        listeners.push(tokio::spawn(async move {
+            while let Some(frame) = live.frame(Duration::from_secs(5)).await {
+                if let ServerFrame::Message { message } = frame {
+                    let at = sent.lock().unwrap().get(&message.client_id).copied();
+                    if let Some(at) = at {
+                        samples.lock().unwrap().delivered_ms.push(at.elapsed().as_secs_f64() * 1e3);
+                    }
+                }
+            }
+        }));
+    }
+
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(seconds);
+    let mut senders = Vec::new();
+    for (ci, session) in sessions.iter().enumerate() {
+        for si in 0..s.senders_per_conversation {
+            let (session, sent, samples): (ShopperSession, _, _) = (session.clone(), sent.clone(), samples.clone());
+            senders.push(tokio::spawn(async move {
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let client_id = format!("b{ci}-{si}-{n}");
+                    let t = Instant::now();
+                    sent.lock().unwrap().insert(client_id.clone(), t);
+                    let a = session.post(&client_id, "How long does shipping to Oslo take?").await;
+                    let mut smp = samples.lock().unwrap();
+                    if a.status == 201 {
+                        smp.acked += 1;
+                        smp.ack_ms.push(t.elapsed().as_secs_f64() * 1e3);
+                    } else {
+                        smp.errors += 1;
+                    }
+                }
+            }));
+        }
+    }
+    for t in senders {
+        t.await.unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for l in listeners {
+        l.abort();
+    }
+
+    // Exactly once: everything acknowledged is stored, once, gap-free.
+    let mut stored = 0;
+    for session in &sessions {
+        let mut after = 0;
+        loop {
+            let page = session.messages(after).await;
+            if page.is_empty() {
+                break;
+            }
+            for m in &page {
+                assert_eq!(m.seq, after + 1, "seq has no gaps");
+                after = m.seq;
+            }
+            stored += page.len();
+        }
+    }
+    let mut smp = samples.lock().unwrap();
+    assert_eq!(stored, smp.acked, "every acknowledged message is stored exactly once");
+    smp.ack_ms.sort_by(f64::total_cmp);
+    smp.delivered_ms.sort_by(f64::total_cmp);
+    let row = json!({
+        "scenario": s.name,
+        "messages": smp.acked,
+        "errors": smp.errors,
+        "seconds": elapsed,
+        "msgs_per_sec": smp.acked as f64 / elapsed,
+        "ack_p50_ms": percentile(&smp.ack_ms, 0.50),
+        "ack_p99_ms": percentile(&smp.ack_ms, 0.99),
+        "delivered_p50_ms": percentile(&smp.delivered_ms, 0.50),
+        "delivered_p99_ms": percentile(&smp.delivered_ms, 0.99),
+        "delivered": smp.delivered_ms.len(),
+    });
+    println!(
+        "| {:<34} | {:>8.0} | {:>7.1} | {:>7.1} | {:>7.1} | {:>7.1} | {:>6} |",
+        s.name, row["msgs_per_sec"].as_f64().unwrap(), row["ack_p50_ms"].as_f64().unwrap(), row["ack_p99_ms"].as_f64().unwrap(),
+        row["delivered_p50_ms"].as_f64().unwrap(), row["delivered_p99_ms"].as_f64().unwrap(), smp.errors
+    );
+    row
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(10.0);
+    let json_path = arg("--json").unwrap_or_else(|| pigeon_tests::root().join("target/bench/relay.json").to_string_lossy().into());
+
+    let own_stack;
+    let (relay, site) = match arg("--relay") {
+        Some(relay) => (relay, arg("--site").unwrap_or_else(|| "demo".into())),
+        None => {
+            own_stack = Stack::start(StackOptions { vars: vec![("RATE_LIMITS".into(), "off".into())], ..Default::default() });
+            (own_stack.info.relay.clone(), own_stack.info.site.clone())
+        }
+    };
+    println!("relay {relay}, {seconds} s per scenario, {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!("| {:<34} | {:>8} | {:>7} | {:>7} | {:>7} | {:>7} | {:>6} |", "scenario", "msgs/s", "ack p50", "ack p99", "dlv p50", "dlv p99", "errors");
+    println!("|{:-<36}|{:->10}|{:->9}|{:->9}|{:->9}|{:->9}|{:->8}|", "", "", "", "", "", "", "");
+    let mut rows = Vec::new();
+    for s in SCENARIOS {
+        rows.push(run(&relay, &site, s, seconds).await);
+    }
+    let report = json!({ "relay": rows, "unit": "ms", "seconds_per_scenario": seconds });
+    if let Some(dir) = std::path::Path::new(&json_path).parent() {
+        std::fs::create_dir_all(dir).ok();
+    }
+    std::fs::write(&json_path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    println!("written to {json_path}");
+}

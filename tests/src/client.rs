@@ -1,0 +1,185 @@
+//! A small client for the relay's v1 API: shopper and agent sides, HTTP and live socket.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use pigeon_protocol::{ClientFrame, CreatedConversation, Message, ServerFrame};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite};
+
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub relay: String,
+    /// Sent as `cf-connecting-ip` (what Cloudflare's edge sets), so tests act as distinct
+    /// visitors for the per-IP limits.
+    pub ip: String,
+}
+
+/// A status and parsed JSON body (Null when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub json: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Client {
+    pub fn new(relay: &str) -> Self {
+        let n: u32 = rand_u32();
+        Self {
+            http: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
+            relay: relay.to_owned(),
+            ip: format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255),
+        }
+    }
+
+    pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Answer {
+        let mut req = self.http.request(method, format!("{}{}", self.relay, path)).header("cf-connecting-ip", &self.ip);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(body) = body {
+            req = req.body(body);
+        }
+        let resp = req.send().await.expect("relay reachable");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap_or_default();
+        Answer { status, headers, json: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+    }
+
+    pub async fn json(&self, method: Method, path: &str, bearer: Option<&str>, body: &Value) -> Answer {
+        let auth = bearer.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a));
+        }
+        self.send(method, path, &headers, Some(serde_json::to_vec(body).unwrap())).await
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Answer {
+        let auth = bearer.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = auth.as_deref().map(|a| vec![("authorization", a)]).unwrap_or_default();
+        self.send(Method::GET, path, &headers, None).await
+    }
+
+    pub async fn create_conversation(&self, site: &str) -> ShopperSession {
+        let a = self.json(Method::POST, &format!("/v1/sites/{site}/conversations"), None, &json!({})).await;
+        assert_eq!(a.status, 201, "create conversation: {:?}", a.json);
+        let created: CreatedConversation = serde_json::from_value(a.json).unwrap();
+        ShopperSession { client: self.clone(), id: created.conversation.id, token: created.token }
+    }
+
+    pub async fn agent_post(&self, key: &str, conversation: &str, client_id: &str, body: &str) -> Answer {
+        self.json(
+            Method::POST,
+            &format!("/v1/agent/conversations/{conversation}/messages"),
+            Some(key),
+            &json!({ "client_id": client_id, "body": body, "author_name": "Ana" }),
+        )
+        .await
+    }
+
+    pub async fn agent_messages(&self, key: &str, conversation: &str) -> Answer {
+        self.get(&format!("/v1/agent/conversations/{conversation}/messages?limit=500"), Some(key)).await
+    }
+
+    pub async fn agent_list(&self, key: &str, site: &str, status: &str) -> Answer {
+        self.get(&format!("/v1/agent/sites/{site}/conversations?status={status}"), Some(key)).await
+    }
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    h.finish() as u32
+}
+
+/// A conversation as the shopper's browser holds it.
+#[derive(Clone)]
+pub struct ShopperSession {
+    pub client: Client,
+    pub id: String,
+    pub token: String,
+}
+
+impl ShopperSession {
+    pub async fn post(&self, client_id: &str, body: &str) -> Answer {
+        self.client
+            .json(Method::POST, &format!("/v1/conversations/{}/messages", self.id), Some(&self.token), &json!({ "client_id": client_id, "body": body }))
+            .await
+    }
+
+    pub async fn messages(&self, after: u64) -> Vec<Message> {
+        let a = self.client.get(&format!("/v1/conversations/{}/messages?after={after}&limit=500", self.id), Some(&self.token)).await;
+        assert_eq!(a.status, 200, "{:?}", a.json);
+        serde_json::from_value(a.json["messages"].clone()).unwrap()
+    }
+
+    pub async fn live(&self, after: u64) -> Live {
+        Live::connect(&self.client.relay, &self.id, &self.token, after).await
+    }
+}
+
+/// A live socket that has said hello.
+pub struct Live {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Live {
+    pub async fn connect(relay: &str, conversation: &str, token: &str, after: u64) -> Live {
+        let url = format!("{}/v1/conversations/{conversation}/live", relay.replacen("http", "ws", 1));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket");
+        let hello = serde_json::to_string(&ClientFrame::Hello { token: token.into(), after }).unwrap();
+        ws.send(tungstenite::Message::text(hello)).await.unwrap();
+        Live { ws }
+    }
+
+    /// The next frame, or None on close or after `wait`.
+    pub async fn frame(&mut self, wait: Duration) -> Option<ServerFrame> {
+        loop {
+            match tokio::time::timeout(wait, self.ws.next()).await {
+                Ok(Some(Ok(tungstenite::Message::Text(t)))) => return serde_json::from_str(&t).ok(),
+                Ok(Some(Ok(tungstenite::Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => return None,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// Messages until `ready` (the backlog).
+    pub async fn backlog(&mut self) -> Vec<Message> {
+        let mut out = Vec::new();
+        loop {
+            match self.frame(Duration::from_secs(10)).await {
+                Some(ServerFrame::Message { message }) => out.push(message),
+                Some(ServerFrame::Ready { .. }) => return out,
+                other => panic!("expected backlog or ready, got {other:?}"),
+            }
+        }
+    }
+
+    pub async fn next_message(&mut self, wait: Duration) -> Option<Message> {
+        match self.frame(wait).await? {
+            ServerFrame::Message { message } => Some(message),
+            _ => None,
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+pub fn ok(status: u16) -> bool {
+    StatusCode::from_u16(status).is_ok_and(|s| s.is_success())
+}

