@@ -35,5 +35,9 @@ test-relay:
 test-e2e:
 	npx playwright test --config tests/e2e/playwright.config.mjs
 
+## Relay load: latency and throughput for 1 and 100 conversations (numbers in README).
+bench-relay: build
+	cargo run -q --release -p pigeon-tests --bin bench-relay -- --seconds $${BENCH_SECONDS:-10}
+
 clean:
 	rm -rf target widget/dist relay/build test-results

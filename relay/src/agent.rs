@@ -1,7 +1,7 @@
 //! Agent routes, for the merchant's tools and scripts: `Authorization: Bearer <agent key>`.
 
 use pigeon_protocol::{Author, PostAgentMessage, validate};
-use worker::{Context, Env, Method, Request, Response};
+use worker::{Env, Method, Request, Response};
 
 use crate::conversation::internal::{self, Append, As};
 use crate::{Error, Result, http, messages, sites};
@@ -22,28 +22,23 @@ pub async fn list(req: &Request, env: &Env, conversation: &str) -> Result<Respon
     internal::call(env, conversation, Method::Get, &format!("/messages{query}"), As::Agent, None).await
 }
 
-pub async fn post(mut req: Request, env: &Env, ctx: &Context, conversation: &str) -> Result<Response> {
+pub async fn post(mut req: Request, env: &Env, conversation: &str) -> Result<Response> {
     authorize(&req, env, conversation).await?;
     let input: PostAgentMessage = http::read_json(&mut req).await?;
     let msg = validate::agent_message(&input)?;
     let append = Append { author: Author::Agent, client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None };
-    messages::store(env, ctx, conversation, As::Agent, &append).await
+    messages::store(env, conversation, As::Agent, &append).await
 }
 
-pub async fn mark_read(req: Request, env: &Env, ctx: &Context, conversation: &str) -> Result<Response> {
+pub async fn mark_read(req: Request, env: &Env, conversation: &str) -> Result<Response> {
     authorize(&req, env, conversation).await?;
-    messages::mark_read_as(req, env, ctx, conversation, As::Agent).await
+    messages::mark_read_as(req, env, conversation, As::Agent).await
 }
 
 /// `POST /v1/agent/conversations/{id}/close`: done for now; the shopper writing again reopens it.
 pub async fn close(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
     authorize(req, env, conversation).await?;
-    let resp = internal::call(env, conversation, Method::Post, "/close", As::Agent, None).await?;
-    if resp.status_code() != 204 {
-        return Ok(resp);
-    }
-    crate::conversations::index_status(env, conversation, "closed").await?;
-    http::no_content()
+    internal::call(env, conversation, Method::Post, "/close", As::Agent, None).await
 }
 
 /// One row of `GET /v1/agent/sites/{site}/conversations`.

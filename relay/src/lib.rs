@@ -20,8 +20,8 @@ pub use error::{Error, Result};
 use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    Ok(routes::handle(req, env, ctx).await)
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    Ok(routes::handle(req, env).await)
 }
 
 /// Daily: erase conversations idle longer than their site's retention.

@@ -1,7 +1,7 @@
 //! Shopper message routes: list, post (exactly once per `client_id`), live.
 
-use pigeon_protocol::{Author, Message, PostMessage, validate};
-use worker::{Context, Env, Method, Request, Response};
+use pigeon_protocol::{Author, PostMessage, validate};
+use worker::{Env, Method, Request, Response};
 
 use crate::conversation::internal::{self, Append, As};
 use crate::{Error, Result, http};
@@ -15,7 +15,7 @@ pub async fn list(req: &Request, env: &Env, conversation: &str) -> Result<Respon
     internal::call(env, conversation, Method::Get, &format!("/messages{query}"), As::Shopper { token: &token }, None).await
 }
 
-pub async fn post(mut req: Request, env: &Env, ctx: &Context, conversation: &str) -> Result<Response> {
+pub async fn post(mut req: Request, env: &Env, conversation: &str) -> Result<Response> {
     let token = http::bearer(&req).ok_or(Error::NotFound)?;
     if !validate::conversation_id(conversation) {
         return Err(Error::NotFound);
@@ -26,37 +26,14 @@ pub async fn post(mut req: Request, env: &Env, ctx: &Context, conversation: &str
     let input: PostMessage = http::read_json(&mut req).await?;
     let msg = validate::shopper_message(&input)?;
     let append = Append { author: Author::Shopper, client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context };
-    store(env, ctx, conversation, As::Shopper { token: &token }, &append).await
+    store(env, conversation, As::Shopper { token: &token }, &append).await
 }
 
-/// Sends a validated message to the conversation's object and, once it is stored, updates
-/// the D1 index in the background.
-pub async fn store(env: &Env, ctx: &Context, conversation: &str, who: As<'_>, append: &Append) -> Result<Response> {
+/// Sends a validated message to the conversation's object, which stores it, pushes it
+/// live and keeps the merchant's index current.
+pub async fn store(env: &Env, conversation: &str, who: As<'_>, append: &Append) -> Result<Response> {
     let body = serde_json::to_string(append).map_err(|e| Error::Internal(e.to_string()))?;
-    let mut resp = internal::call(env, conversation, Method::Post, "/messages", who, Some(body)).await?;
-    if resp.status_code() == 201 {
-        let unread = unread_header(&resp);
-        #[derive(serde::Deserialize)]
-        struct Stored {
-            message: Message,
-        }
-        let text = resp.text().await?;
-        if let Ok(stored) = serde_json::from_str::<Stored>(&text) {
-            let env = env.clone();
-            let conversation = conversation.to_owned();
-            ctx.wait_until(async move {
-                if let Err(e) = crate::conversations::index_message(&env, &conversation, &stored.message, unread).await {
-                    worker::console_error!("index update failed: {e}");
-                }
-            });
-        }
-        return Ok(Response::ok(text)?.with_status(201).with_headers(json_headers()));
-    }
-    Ok(resp)
-}
-
-fn unread_header(resp: &Response) -> Option<u64> {
-    resp.headers().get(crate::conversation::UNREAD_HEADER).ok().flatten().and_then(|v| v.parse().ok())
+    internal::call(env, conversation, Method::Post, "/messages", who, Some(body)).await
 }
 
 #[derive(serde::Deserialize)]
@@ -64,40 +41,22 @@ struct Read {
     seq: u64,
 }
 
-/// `POST .../read` `{seq}` for shopper or agent: read positions, and the agent's unread
-/// count in the index.
-pub async fn mark_read_as(mut req: Request, env: &Env, ctx: &Context, conversation: &str, who: As<'_>) -> Result<Response> {
+/// `POST .../read` `{seq}` for shopper or agent: read positions (the agent's drives the
+/// unread count in the index).
+pub async fn mark_read_as(mut req: Request, env: &Env, conversation: &str, who: As<'_>) -> Result<Response> {
     let read: Read = http::read_json(&mut req).await?;
     let body = serde_json::json!({ "seq": read.seq }).to_string();
-    let resp = internal::call(env, conversation, Method::Post, "/read", who, Some(body)).await?;
-    if resp.status_code() != 204 {
-        return Ok(resp);
-    }
-    if let Some(unread) = unread_header(&resp) {
-        let env = env.clone();
-        let conversation = conversation.to_owned();
-        ctx.wait_until(async move {
-            if let Err(e) = crate::conversations::index_unread(&env, &conversation, unread).await {
-                worker::console_error!("index update failed: {e}");
-            }
-        });
-    }
-    http::no_content()
+    internal::call(env, conversation, Method::Post, "/read", who, Some(body)).await
 }
 
-pub async fn mark_read(req: Request, env: &Env, ctx: &Context, conversation: &str) -> Result<Response> {
+pub async fn mark_read(req: Request, env: &Env, conversation: &str) -> Result<Response> {
     let token = http::bearer(&req).ok_or(Error::NotFound)?;
     if !validate::conversation_id(conversation) {
         return Err(Error::NotFound);
     }
-    mark_read_as(req, env, ctx, conversation, As::Shopper { token: &token }).await
+    mark_read_as(req, env, conversation, As::Shopper { token: &token }).await
 }
 
-fn json_headers() -> worker::Headers {
-    let h = worker::Headers::new();
-    let _ = h.set("content-type", "application/json");
-    h
-}
 
 pub async fn live(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
     let upgrade = req.headers().get("upgrade")?.unwrap_or_default();

@@ -1,7 +1,7 @@
 //! Every route of the v1 contract in one place: parsed from method and path (host-testable),
 //! then dispatched to its feature module.
 
-use worker::{Context, Env, Method, Request, Response};
+use worker::{Env, Method, Request, Response};
 
 use crate::{agent, conversations, http, messages, privacy, sites};
 
@@ -111,7 +111,7 @@ async fn site_of(route: &Route, env: &Env) -> crate::Result<Option<String>> {
     })
 }
 
-pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
+pub async fn handle(req: Request, env: Env) -> Response {
     let method = req.method();
     let path = req.path();
     let origin = req.headers().get("origin").ok().flatten();
@@ -137,7 +137,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         if preflight {
             return crate::Error::OriginNotAllowed.into_response();
         }
-        return dispatch(route, req, env, ctx).await.unwrap_or_else(crate::Error::into_response);
+        return dispatch(route, req, env).await.unwrap_or_else(crate::Error::into_response);
     }
 
     // Browser route: the Origin, when a browser sends one, must be one of the site's.
@@ -164,11 +164,11 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     if preflight {
         return http::preflight(cors_origin.as_deref());
     }
-    let resp = dispatch(route, req, env, ctx).await.unwrap_or_else(crate::Error::into_response);
+    let resp = dispatch(route, req, env).await.unwrap_or_else(crate::Error::into_response);
     http::with_cors(resp, cors_origin.as_deref())
 }
 
-async fn dispatch(route: Route, req: Request, env: Env, ctx: Context) -> crate::Result<Response> {
+async fn dispatch(route: Route, req: Request, env: Env) -> crate::Result<Response> {
     // Unknown conversations stop here, before any Durable Object is touched.
     if let Some(conversation) = route.conversation()
         && route.is_browser()
@@ -181,17 +181,17 @@ async fn dispatch(route: Route, req: Request, env: Env, ctx: Context) -> crate::
         Route::SiteConfig { site } => sites::public_config(&env, &site).await,
         Route::CreateConversation { site } => conversations::create(req, &env, &site).await,
         Route::ListMessages { conversation } => messages::list(&req, &env, &conversation).await,
-        Route::PostMessage { conversation } => messages::post(req, &env, &ctx, &conversation).await,
+        Route::PostMessage { conversation } => messages::post(req, &env, &conversation).await,
         Route::Live { conversation } => messages::live(&req, &env, &conversation).await,
         Route::SetContact { conversation } => privacy::set_contact(req, &env, &conversation).await,
-        Route::MarkRead { conversation } => messages::mark_read(req, &env, &ctx, &conversation).await,
+        Route::MarkRead { conversation } => messages::mark_read(req, &env, &conversation).await,
         Route::Export { conversation } => privacy::export(&req, &env, &conversation).await,
         Route::Delete { conversation } => privacy::delete(&req, &env, &conversation).await,
-        Route::AgentMarkRead { conversation } => agent::mark_read(req, &env, &ctx, &conversation).await,
+        Route::AgentMarkRead { conversation } => agent::mark_read(req, &env, &conversation).await,
         Route::AgentClose { conversation } => agent::close(&req, &env, &conversation).await,
         Route::AgentListConversations { site } => agent::conversations(&req, &env, &site).await,
         Route::AgentListMessages { conversation } => agent::list(&req, &env, &conversation).await,
-        Route::AgentPostMessage { conversation } => agent::post(req, &env, &ctx, &conversation).await,
+        Route::AgentPostMessage { conversation } => agent::post(req, &env, &conversation).await,
     }
 }
 

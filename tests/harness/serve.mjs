@@ -8,6 +8,7 @@ const opts = { vars: {} };
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--persist-to') opts.persistTo = args[++i];
   else if (args[i] === '--relay-port') opts.relayPort = Number(args[++i]);
+  else if (args[i] === '--log-level') opts.logLevel = args[++i];
   else if (args[i] === '--var') {
     const [k, ...v] = args[++i].split('=');
     opts.vars[k] = v.join('=');
@@ -27,6 +28,8 @@ async function stop() {
   await stack.stop();
   process.exit(0);
 }
+process.on('uncaughtException', (e) => { console.error(e); stop(); });
+process.stdout.on('error', () => {}); // the caller may be gone; stop() still runs
 process.stdin.on('end', stop);
 process.stdin.on('close', stop);
 process.stdin.resume();

@@ -71,9 +71,11 @@ export function testSites(shopOrigins) {
  * Starts relay and shop. Options: relayPort, shopPort, persistTo (state dir), quiet.
  * Returns { relayUrl, shopUrl, site, agentKey, stop() }.
  */
-export async function startStack({ relayPort, shopPort, persistTo, quiet = true, vars = {} } = {}) {
+export async function startStack({ relayPort, shopPort, persistTo, quiet = true, vars = {}, logLevel = 'info' } = {}) {
   relayPort ??= await freePort();
   shopPort ??= await freePort();
+  const temporary = !persistTo;
+  fs.mkdirSync(path.join(ROOT, 'target'), { recursive: true });
   persistTo ??= fs.mkdtempSync(path.join(ROOT, 'target', 'pigeon-state-'));
   fs.mkdirSync(persistTo, { recursive: true });
   const relayDir = path.join(ROOT, 'relay');
@@ -89,8 +91,8 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
   const logs = [];
   // Everything the relay logs, for tests that check what logs must never contain.
   const logFile = fs.createWriteStream(path.join(persistTo, 'relay.log'), { flags: 'a' });
-  const relay = spawn('npx', ['wrangler', 'dev', '--local', '--ip', '127.0.0.1', '--port', String(relayPort),
-    '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', 'info',
+  const relay = spawn(path.join(ROOT, 'node_modules/.bin/wrangler'), ['dev', '--local', '--ip', '127.0.0.1', '--port', String(relayPort),
+    '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', logLevel,
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
     { cwd: relayDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const collect = (chunk) => {
@@ -99,6 +101,9 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
     if (logs.length > 400) logs.shift();
     if (!quiet) process.stderr.write(chunk);
   };
+  // If this process dies without stop(), take the relay (its whole process group) along.
+  const reap = () => { try { process.kill(-relay.pid, 'SIGKILL'); } catch { /* already gone */ } };
+  process.on('exit', reap);
   relay.stdout.on('data', collect);
   relay.stderr.on('data', collect);
 
@@ -124,15 +129,21 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
     async stop() {
       shop.close();
       await killGroup(relay);
+      process.off('exit', reap);
+      logFile.end();
+      if (temporary) fs.rmSync(persistTo, { recursive: true, force: true });
     },
   };
 }
 
+/// Stops wrangler and everything it started (workerd, esbuild): the whole process group.
 function killGroup(child) {
+  const signal = (sig) => { try { process.kill(-child.pid, sig); } catch { /* gone */ } };
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    try { process.kill(-child.pid, 'SIGTERM'); } catch { resolve(); }
-    setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000).unref();
+    const done = () => { signal('SIGKILL'); resolve(); };
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    const timer = setTimeout(done, 5000);
+    child.once('exit', () => { clearTimeout(timer); setTimeout(done, 300); });
+    signal('SIGTERM');
   });
 }

@@ -13,6 +13,7 @@ pub const ROLE_HEADER: &str = "x-pigeon-role";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Init {
+    pub id: String,
     pub site: String,
     pub token_hash: String,
     pub created_at: String,

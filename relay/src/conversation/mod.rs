@@ -4,6 +4,7 @@
 //!
 //! The Worker talks to it over internal HTTP (`https://conversation/<op>`); see [`internal`].
 
+mod index;
 pub mod internal;
 mod live;
 mod rate;
@@ -23,12 +24,10 @@ use internal::{Append, Init};
 use rate::Bucket;
 use store::{AppendOutcome, Reader, Store};
 
-/// Header on an append answer: shopper messages the agent has not read (for the index).
-pub const UNREAD_HEADER: &str = "x-pigeon-agent-unread";
-
 #[durable_object]
 pub struct Conversation {
     state: State,
+    env: Env,
     store: Store,
     /// Shopper messages per conversation; in memory, so it resets when the object sleeps.
     shopper_rate: RefCell<Bucket>,
@@ -52,11 +51,19 @@ impl DurableObject for Conversation {
             .and_then(|v| v.to_string().parse::<f64>().ok())
             .unwrap_or(30.0);
         let rate_limits_on = env.var("RATE_LIMITS").map(|v| v.to_string() != "off").unwrap_or(true);
-        Self { state, store, shopper_rate: RefCell::new(Bucket::per_minute(per_minute, 10.0)), rate_limits_on }
+        Self { state, env, store, shopper_rate: RefCell::new(Bucket::per_minute(per_minute, 10.0)), rate_limits_on }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
         Ok(self.handle(req).await.unwrap_or_else(Error::into_response))
+    }
+
+    /// One alarm for all deferred work: today, writing the D1 index.
+    async fn alarm(&self) -> worker::Result<Response> {
+        if let Err(e) = index::flush(&self.state, &self.env, &self.store).await {
+            worker::console_error!("alarm: {e}");
+        }
+        Response::empty()
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
@@ -113,7 +120,11 @@ impl Conversation {
                 if append.author != allowed {
                     return Err(Error::NotFound);
                 }
-                self.append(append)
+                let resp = self.append(append)?;
+                if resp.status_code() == 201 {
+                    index::schedule(&self.state, index::INDEX_DELAY).await?;
+                }
+                Ok(resp)
             }
             (Method::Post, "/contact", Caller::Shopper) => {
                 let contact: Contact = req.json().await?;
@@ -124,9 +135,10 @@ impl Conversation {
                 let read: Read = req.json().await?;
                 let reader = if caller == Caller::Shopper { Reader::Shopper } else { Reader::Agent };
                 self.store.mark_read(reader, read.seq)?;
-                let resp = http::no_content()?;
-                resp.headers().set(UNREAD_HEADER, &self.store.unread_for_agent()?.to_string())?;
-                Ok(resp)
+                if caller == Caller::Agent {
+                    index::schedule(&self.state, index::INDEX_DELAY).await?;
+                }
+                http::no_content()
             }
             (Method::Get, "/export", Caller::Shopper | Caller::Agent) => {
                 let meta = self.store.meta()?.ok_or(Error::NotFound)?;
@@ -145,6 +157,8 @@ impl Conversation {
             }
             (Method::Post, "/close", Caller::Agent) => {
                 self.store.set_status("closed")?;
+                // Closing is rare and the merchant expects the list to change at once.
+                index::flush(&self.state, &self.env, &self.store).await?;
                 http::no_content()
             }
             (Method::Post, "/erase", _) => {
@@ -183,9 +197,7 @@ impl Conversation {
                 // Stored (the output gate holds this response until it is durable); only
                 // now tell the live sockets.
                 live::broadcast(&self.state, &message);
-                let resp = http::json(201, &serde_json::json!({ "message": message }))?;
-                resp.headers().set(UNREAD_HEADER, &self.store.unread_for_agent()?.to_string())?;
-                Ok(resp)
+                http::json(201, &serde_json::json!({ "message": message }))
             }
             AppendOutcome::Duplicate(message) => http::json(200, &serde_json::json!({ "message": message })),
             AppendOutcome::Conflict => Err(Error::ClientIdConflict),

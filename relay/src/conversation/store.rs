@@ -12,6 +12,7 @@ use crate::{Error, Result, tokens};
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS conversation (
   one INTEGER PRIMARY KEY CHECK (one = 1),
+  id TEXT NOT NULL,
   site TEXT NOT NULL,
   token_hash TEXT NOT NULL,
   created_at TEXT NOT NULL,
@@ -19,7 +20,9 @@ CREATE TABLE IF NOT EXISTS conversation (
   status TEXT NOT NULL DEFAULT 'open',
   contact_email TEXT,
   shopper_read_seq INTEGER NOT NULL DEFAULT 0,
-  agent_read_seq INTEGER NOT NULL DEFAULT 0
+  agent_read_seq INTEGER NOT NULL DEFAULT 0,
+  -- The D1 index lags behind this object: counts changes not yet written there.
+  index_dirty INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS messages (
   seq INTEGER PRIMARY KEY,
@@ -40,6 +43,7 @@ pub struct Store {
 /// The conversation's own row, for export and the index.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct Meta {
+    pub id: String,
     pub site: String,
     pub created_at: String,
     pub status: String,
@@ -49,6 +53,19 @@ pub struct Meta {
     pub contact_email: Option<String>,
     pub shopper_read_seq: u64,
     pub agent_read_seq: u64,
+    pub index_dirty: u32,
+}
+
+/// What the merchant's list shows for this conversation (the D1 index row).
+#[derive(Debug, Clone)]
+pub struct IndexRow {
+    pub id: String,
+    /// The change count this row reflects.
+    pub changes: u32,
+    pub status: String,
+    pub last: Option<Message>,
+    pub unread: u64,
+    pub context: Option<String>,
 }
 
 /// Which side's read position.
@@ -115,7 +132,8 @@ impl Store {
         let rows: Vec<Meta> = self
             .sql
             .exec(
-                "SELECT site, created_at, status, context, contact_email, shopper_read_seq, agent_read_seq FROM conversation",
+                "SELECT id, site, created_at, status, context, contact_email, shopper_read_seq, agent_read_seq, index_dirty \
+                 FROM conversation",
                 None,
             )?
             .to_array()?;
@@ -128,8 +146,33 @@ impl Store {
     }
 
     pub fn set_status(&self, status: &str) -> Result<()> {
-        self.sql.exec("UPDATE conversation SET status = ?", vec![status.into()])?;
+        self.sql.exec("UPDATE conversation SET status = ?, index_dirty = index_dirty + 1", vec![status.into()])?;
         Ok(())
+    }
+
+    pub fn mark_index_dirty(&self) -> Result<()> {
+        self.sql.exec("UPDATE conversation SET index_dirty = index_dirty + 1", None)?;
+        Ok(())
+    }
+
+    /// After writing the index as it was at `changes`: clean, unless more changed meanwhile.
+    pub fn mark_index_clean(&self, changes: u32) -> Result<()> {
+        self.sql.exec("UPDATE conversation SET index_dirty = 0 WHERE index_dirty = ?", vec![V::Integer(i64::from(changes))])?;
+        Ok(())
+    }
+
+    pub fn index_row(&self) -> Result<Option<IndexRow>> {
+        let Some(meta) = self.meta()? else { return Ok(None) };
+        let last_seq = self.last_seq()?;
+        let last = if last_seq > 0 { self.after(last_seq - 1, 1)?.into_iter().next() } else { None };
+        Ok(Some(IndexRow {
+            id: meta.id,
+            changes: meta.index_dirty,
+            status: meta.status,
+            last,
+            unread: self.unread_for_agent()?,
+            context: meta.context,
+        }))
     }
 
     /// Read positions only move forward and never past the last message.
@@ -137,10 +180,12 @@ impl Store {
         let seq = seq.min(self.last_seq()?);
         let column = match reader {
             Reader::Shopper => "shopper_read_seq",
+            // The agent's position drives the unread count in the index.
             Reader::Agent => "agent_read_seq",
         };
+        let dirty = if matches!(reader, Reader::Agent) { ", index_dirty = index_dirty + 1" } else { "" };
         self.sql.exec(
-            &format!("UPDATE conversation SET {column} = MAX({column}, ?)"),
+            &format!("UPDATE conversation SET {column} = MAX({column}, ?){dirty}"),
             vec![V::try_from_i64(seq as i64)?],
         )?;
         Ok(seq)
@@ -178,9 +223,9 @@ impl Store {
     pub fn init(&self, init: &Init) -> Result<()> {
         let context = init.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
         self.sql.exec(
-            "INSERT INTO conversation (one, site, token_hash, created_at, context) VALUES (1, ?, ?, ?, ?) \
+            "INSERT INTO conversation (one, id, site, token_hash, created_at, context) VALUES (1, ?, ?, ?, ?, ?) \
              ON CONFLICT (one) DO NOTHING",
-            vec![init.site.clone().into(), init.token_hash.clone().into(), init.created_at.clone().into(), opt(&context)],
+            vec![init.id.clone().into(), init.site.clone().into(), init.token_hash.clone().into(), init.created_at.clone().into(), opt(&context)],
         )?;
         Ok(())
     }
@@ -269,14 +314,19 @@ impl Store {
                 opt(&context),
             ],
         )?;
+        self.mark_index_dirty()?;
         match a.author {
             // Replying means the agent has seen everything before the reply.
             Author::Agent => {
                 self.mark_read(Reader::Agent, seq)?;
             }
-            // A shopper writing again reopens a closed conversation.
+            // A shopper writing again reopens a closed conversation; the latest context
+            // they shared is what the merchant sees.
             Author::Shopper => {
-                self.sql.exec("UPDATE conversation SET status = 'open' WHERE status <> 'open'", None)?;
+                self.sql.exec(
+                    "UPDATE conversation SET status = 'open', context = COALESCE(?, context)",
+                    vec![opt(&context)],
+                )?;
             }
             Author::System => {}
         }
