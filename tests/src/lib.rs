@@ -40,6 +40,8 @@ pub struct StackOptions {
     pub persist_to: Option<String>,
     pub relay_port: Option<u16>,
     pub vars: Vec<(String, String)>,
+    /// wrangler's log level; tests keep `info` (they read the request log).
+    pub log_level: Option<String>,
 }
 
 impl Stack {
@@ -53,6 +55,9 @@ impl Stack {
         }
         if let Some(port) = opts.relay_port {
             cmd.args(["--relay-port", &port.to_string()]);
+        }
+        if let Some(level) = &opts.log_level {
+            cmd.args(["--log-level", level]);
         }
         for (k, v) in &opts.vars {
             cmd.args(["--var", &format!("{k}={v}")]);

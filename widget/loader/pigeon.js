@@ -1,7 +1,8 @@
 // Pigeon loader: the only script a page loads before the shopper shows intent.
 // It draws the launcher inside a Shadow DOM at once, queues Pigeon(...) commands, and
-// imports the Leptos panel (wasm) on hover, focus or click. Before that it writes no
-// storage, sets no cookie and opens no connection.
+// imports the Leptos panel (wasm) on hover, focus or click, or when the browser is idle if
+// it already holds a thread for this site. Before the shopper acts it writes no storage,
+// sets no cookie and opens no connection.
 (function () {
   var script = document.currentScript;
   if (!script || window.__pigeonLoaded) return;
@@ -10,9 +11,10 @@
   var site = script.getAttribute('data-site');
   var queued = (window.Pigeon && window.Pigeon.q) || [];
   var listeners = {};
-  var widget = null; // the loaded wasm module, once imported
-  var loading = null;
+  var module = null;  // promise of the imported, initialised wasm module
+  var widget = null;  // promise of the mounted panel
   var open = false;
+  var cart, page;
 
   var CSS =
     ':host{all:initial}' +
@@ -21,7 +23,9 @@
     'display:flex;align-items:center;justify-content:center;z-index:2147483000}' +
     '.launcher:focus-visible{outline:3px solid #111;outline-offset:3px}' +
     '.launcher svg{width:28px;height:28px;fill:currentColor}' +
-    '.slot[hidden]{display:none}';
+    '.badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 5px;box-sizing:border-box;' +
+    'border-radius:10px;background:#d93025;color:#fff;font:700 12px/20px system-ui,sans-serif;text-align:center}' +
+    '[hidden]{display:none!important}';
 
   var host = document.createElement('div');
   host.setAttribute('data-pigeon', '');
@@ -33,7 +37,6 @@
   var launcher = document.createElement('button');
   launcher.className = 'launcher';
   launcher.type = 'button';
-  launcher.setAttribute('aria-label', 'Open chat');
   launcher.setAttribute('aria-haspopup', 'dialog');
   launcher.setAttribute('aria-expanded', 'false');
   launcher.setAttribute('data-testid', 'launcher');
@@ -43,7 +46,12 @@
   var path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
   path.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 2-2z');
   svg.appendChild(path);
+  var badge = document.createElement('span');
+  badge.className = 'badge';
+  badge.hidden = true;
+  badge.setAttribute('data-testid', 'badge');
   launcher.appendChild(svg);
+  launcher.appendChild(badge);
 
   var slot = document.createElement('div');
   slot.className = 'slot';
@@ -51,55 +59,95 @@
   root.appendChild(slot);
   root.appendChild(launcher);
 
+  var unread = 0;
+  function label() {
+    var de = /^de/i.test(document.documentElement.lang || navigator.language || '');
+    var text = open ? (de ? 'Chat schließen' : 'Close chat') : (de ? 'Chat öffnen' : 'Open chat');
+    if (unread && !open) text += de ? ' (' + unread + ' ungelesen)' : ' (' + unread + ' unread)';
+    launcher.setAttribute('aria-label', text);
+  }
+  label();
+
   function emit(name, data) {
     (listeners[name] || []).forEach(function (fn) {
       try { fn(data); } catch (e) { setTimeout(function () { throw e; }); }
     });
   }
 
-  // Imports the panel: JS glue and stylesheet in parallel, then the wasm.
-  function load() {
-    if (!loading) {
-      loading = Promise.all([
+  // The panel's code: JS glue and stylesheet in parallel, then the wasm.
+  function loadModule() {
+    if (!module) {
+      module = Promise.all([
         import(relay + '/widget/pigeon_widget.js'),
         fetch(relay + '/widget/pigeon.css').then(function (r) { return r.text(); })
       ]).then(function (parts) {
         var panelCss = new CSSStyleSheet();
         panelCss.replaceSync(parts[1]);
         root.adoptedStyleSheets = [base, panelCss];
-        return parts[0].default({ module_or_path: relay + '/widget/pigeon_widget_bg.wasm' }).then(function () {
-          widget = parts[0];
-          widget.mount(slot, relay, site, function () { setOpen(false); });
-          return widget;
-        });
+        return parts[0].default({ module_or_path: relay + '/widget/pigeon_widget_bg.wasm' }).then(function () { return parts[0]; });
       });
-      loading.catch(function () { loading = null; }); // a failed load is retried on next intent
+      module.catch(function () { module = null; }); // a failed load is retried on next intent
     }
-    return loading;
+    return module;
+  }
+
+  function mount() {
+    if (!widget) {
+      widget = loadModule().then(function (m) {
+        return m.mount(slot, relay, site, {
+          on_close: function () { setOpen(false); },
+          on_unread: function (n) {
+            if (n > unread) emit('message', { unread: n });
+            unread = n;
+            badge.textContent = n > 9 ? '9+' : String(n);
+            badge.hidden = !n;
+            label();
+          }
+        });
+      }).then(function (w) {
+        if (cart !== undefined) w.set_cart(cart);
+        if (page !== undefined) w.set_page(page);
+        w.set_open(open);
+        return w;
+      });
+      widget.catch(function () { widget = null; });
+    }
+    return widget;
   }
 
   function setOpen(want) {
     if (want === open) return;
     open = want;
     launcher.setAttribute('aria-expanded', String(open));
-    launcher.setAttribute('aria-label', open ? 'Close chat' : 'Open chat');
+    label();
     if (open) {
-      load().then(function () {
+      mount().then(function (w) {
         if (!open) return;
         slot.hidden = false;
+        w.set_open(true);
         var input = root.querySelector('textarea');
         if (input) input.focus();
         emit('open');
       });
     } else {
       slot.hidden = true;
+      if (widget) widget.then(function (w) { w.set_open(false); });
       launcher.focus();
       emit('close');
     }
   }
 
-  launcher.addEventListener('pointerenter', load, { once: true });
-  launcher.addEventListener('focus', load, { once: true });
+  // Does this browser already hold a thread for this site? Only reads the list of
+  // databases; opening one would create it.
+  function hasThread() {
+    if (!window.indexedDB || !indexedDB.databases) return Promise.resolve(false);
+    return indexedDB.databases().then(function (list) {
+      return list.some(function (d) { return d.name === 'pigeon:' + site; });
+    }, function () { return false; });
+  }
+
+  launcher.addEventListener('pointerenter', loadModule, { once: true });
+  launcher.addEventListener('focus', loadModule, { once: true });
   launcher.addEventListener('click', function () { setOpen(!open); });
   root.addEventListener('keydown', function (e) {
     if (e.key === 'Escape' && open) setOpen(false);
@@ -108,16 +156,41 @@
   var commands = {
     open: function () { setOpen(true); },
     close: function () { setOpen(false); },
-    on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); }
+    on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); },
+    cart: function (c) { cart = c; if (widget) widget.then(function (w) { w.set_cart(c); }); },
+    page: function (p) { page = p; if (widget) widget.then(function (w) { w.set_page(p); }); },
+    forget: function () {
+      var done = (widget ? Promise.resolve(true) : hasThread()).then(function (has) {
+        if (!has) return;
+        return mount().then(function (w) { return w.forget(); });
+      }).then(function () {
+        setOpen(false);
+        widget = null;
+        slot.replaceChildren();
+        unread = 0;
+        badge.hidden = true;
+        label();
+        emit('forget');
+      });
+      done.catch(function (e) { emit('error', e); });
+      return done;
+    }
   };
   function run(args) {
     var fn = commands[args[0]];
-    if (fn) fn.apply(null, Array.prototype.slice.call(args, 1));
+    return fn ? fn.apply(null, Array.prototype.slice.call(args, 1)) : undefined;
   }
-  window.Pigeon = function () { run(arguments); };
+  window.Pigeon = function () { return run(arguments); };
   queued.forEach(run);
 
-  function attach() { document.body.appendChild(host); }
+  function attach() {
+    document.body.appendChild(host);
+    hasThread().then(function (has) {
+      if (!has) return;
+      var idle = window.requestIdleCallback || function (f) { setTimeout(f, 200); };
+      idle(function () { mount(); });
+    });
+  }
   if (document.body) attach();
   else document.addEventListener('DOMContentLoaded', attach);
 })();

@@ -58,7 +58,8 @@ impl Api {
         let status = resp.status();
         let text = JsFuture::from(resp.text().map_err(offline)?).await.map_err(offline)?.as_string().unwrap_or_default();
         if resp.ok() {
-            let value = serde_json::from_str(&text).map_err(|e| ApiError::Relay { status, code: "bad_response".into(), message: e.to_string(), retry: true })?;
+            let text = if text.is_empty() { "null" } else { text.as_str() };
+            let value = serde_json::from_str(text).map_err(|e| ApiError::Relay { status, code: "bad_response".into(), message: e.to_string(), retry: true })?;
             Ok((status, value))
         } else {
             let err: Option<ErrorBody> = serde_json::from_str(&text).ok();
@@ -73,6 +74,27 @@ impl Api {
 
     pub async fn create_conversation(&self, body: &CreateConversation) -> Result<CreatedConversation, ApiError> {
         Ok(self.call("POST", &format!("/v1/sites/{}/conversations", self.site), None, Some(body)).await?.1)
+    }
+
+    async fn no_content<B: Serialize>(&self, method: &str, path: &str, token: &str, body: Option<&B>) -> Result<(), ApiError> {
+        // 204 has no body; `call` wants JSON, so accept "null" for empty.
+        match self.call::<B, serde_json::Value>(method, path, Some(token), body).await {
+            Ok(_) => Ok(()),
+            Err(ApiError::Relay { status: 204, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn mark_read(&self, conversation: &str, token: &str, seq: u64) -> Result<(), ApiError> {
+        self.no_content("POST", &format!("/v1/conversations/{conversation}/read"), token, Some(&serde_json::json!({ "seq": seq }))).await
+    }
+
+    pub async fn set_contact(&self, conversation: &str, token: &str, email: &str) -> Result<(), ApiError> {
+        self.no_content("PUT", &format!("/v1/conversations/{conversation}/contact"), token, Some(&serde_json::json!({ "email": email }))).await
+    }
+
+    pub async fn delete_conversation(&self, conversation: &str, token: &str) -> Result<(), ApiError> {
+        self.no_content::<()>("DELETE", &format!("/v1/conversations/{conversation}"), token, None).await
     }
 
     pub async fn post_message(&self, conversation: &str, token: &str, msg: &PostMessage) -> Result<Stored, ApiError> {

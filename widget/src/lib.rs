@@ -1,20 +1,123 @@
 //! Pigeon's chat panel. The loader (`loader/pigeon.js`) draws the launcher and imports this
-//! module only when the shopper shows intent; `mount` then renders the panel into the
+//! module only when the shopper shows intent (or when idle, if this browser already has a
+//! thread); `mount` then restores the thread from IndexedDB and renders the panel into the
 //! loader's Shadow DOM.
 
 mod api;
+mod i18n;
+pub mod links;
 mod live;
 mod panel;
+pub mod store;
+mod sync;
 pub mod thread;
 mod util;
 
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+use pigeon_protocol::{Cart, Context, Page, validate};
 use wasm_bindgen::prelude::*;
 
-/// Called by the loader: renders the panel into `container` (inside the Shadow DOM).
-/// `on_close` is the loader's function that hides the panel again.
+use crate::api::Api;
+use crate::sync::Engine;
+
+/// What the loader holds after mounting: commands from `Pigeon(...)` go through it.
 #[wasm_bindgen]
-pub fn mount(container: web_sys::HtmlElement, relay: String, site: String, on_close: js_sys::Function) {
+pub struct Widget {
+    engine: Rc<Engine>,
+    open: RwSignal<bool>,
+}
+
+fn hook(hooks: &JsValue, name: &str) -> Option<js_sys::Function> {
+    js_sys::Reflect::get(hooks, &name.into()).ok().and_then(|f| f.dyn_into().ok())
+}
+
+/// Only colours, so a site's setting can never inject other CSS.
+fn safe_color(c: &str) -> bool {
+    c.len() <= 9 && c.starts_with('#') && c.len() >= 4 && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Renders the panel into `container` (inside the Shadow DOM). `hooks`: `{on_close(),
+/// on_unread(n)}`. Resolves once the thread from IndexedDB is on screen.
+#[wasm_bindgen]
+pub async fn mount(container: web_sys::HtmlElement, relay: String, site: String, hooks: JsValue) -> Widget {
     console_error_panic_hook::set_once();
-    let config = panel::Config { relay, site };
-    leptos::mount::mount_to(container, move || panel::Panel(panel::PanelProps { config, on_close })).forget();
+    let engine = Engine::start(Api { relay, site }).await;
+    let site_config = RwSignal::new(None);
+    let open = RwSignal::new(false);
+    let doc_lang = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()).map(|e| e.get_attribute("lang").unwrap_or_default()).unwrap_or_default();
+    let lang = i18n::Lang::pick(&doc_lang, &web_sys::window().and_then(|w| w.navigator().language()).unwrap_or_default());
+
+    let on_close = hook(&hooks, "on_close").unwrap_or_else(|| js_sys::Function::new_no_args(""));
+    let on_unread = hook(&hooks, "on_unread");
+    let host = container.get_root_node().dyn_into::<web_sys::ShadowRoot>().ok().map(|r| r.host());
+    {
+        let api = engine.api.clone();
+        spawn_local(async move {
+            if let Ok(cfg) = api.site_config().await {
+                if let Some(host) = host.and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok())
+                    && safe_color(&cfg.brand_color)
+                {
+                    let _ = host.style().set_property("--pg-brand", &cfg.brand_color);
+                }
+                site_config.set(Some(cfg));
+            }
+        });
+    }
+    let view_engine = engine.clone();
+    leptos::mount::mount_to(container, move || {
+        // The launcher's badge, and reading what is on screen while the panel is open.
+        let e = view_engine.clone();
+        Effect::new(move |_| {
+            let unread = e.unread();
+            if open.get() && unread > 0 {
+                e.mark_all_read();
+            }
+            if let Some(f) = &on_unread {
+                let _ = f.call1(&JsValue::NULL, &JsValue::from(unread as u32));
+            }
+        });
+        panel::Panel(panel::PanelProps { engine: view_engine.clone(), site: site_config, lang, on_close: on_close.clone() })
+    })
+    .forget();
+    Widget { engine, open }
+}
+
+#[wasm_bindgen]
+impl Widget {
+    /// The loader shows or hides the panel.
+    pub fn set_open(&self, open: bool) {
+        self.open.set(open);
+    }
+
+    /// `Pigeon('cart', cart)`. An invalid cart is dropped with a console warning, so the
+    /// shopper's messages are never refused because of it.
+    pub fn set_cart(&self, cart: JsValue) {
+        if cart.is_null() || cart.is_undefined() {
+            return self.engine.set_cart(None);
+        }
+        let parsed: Option<Cart> = js_sys::JSON::stringify(&cart).ok().and_then(|s| serde_json::from_str(&String::from(s)).ok());
+        let valid = parsed.filter(|c| validate::context(&Context { cart: Some(c.clone()), ..Default::default() }).is_ok());
+        match valid {
+            Some(c) => self.engine.set_cart(Some(c)),
+            None => web_sys::console::warn_1(&"Pigeon: ignored a cart that does not match {currency, total, items:[{name, quantity, unit_price}]}".into()),
+        }
+    }
+
+    /// `Pigeon('page', {url?, title?})`: for single-page shops that change page without a load.
+    pub fn set_page(&self, page: JsValue) {
+        let get = |k: &str| js_sys::Reflect::get(&page, &k.into()).ok().and_then(|v| v.as_string());
+        let current = sync::page_context().page;
+        self.engine.set_page(Page { url: get("url").unwrap_or(current.url), title: get("title").unwrap_or(current.title), referrer: current.referrer });
+    }
+
+    /// `Pigeon('forget')`: erases the thread on the relay and in this browser.
+    pub fn forget(&self) -> js_sys::Promise {
+        let engine = self.engine.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            engine.forget().await.map(|()| JsValue::TRUE).map_err(|e| JsValue::from_str(&format!("{e:?}")))
+        })
+    }
 }

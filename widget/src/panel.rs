@@ -1,252 +1,203 @@
-//! The panel: header with the merchant's name and reply expectation, the thread, composer.
+//! The panel: header (merchant, availability), thread, what is shared, email-me, composer.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use pigeon_protocol::{Author, Context, CreateConversation, Page, PostMessage, SiteConfig, validate};
+use wasm_bindgen_futures::spawn_local;
+use pigeon_protocol::{Author, SiteConfig, validate};
 use wasm_bindgen::JsValue;
 
-use crate::api::{Api, ApiError};
-use crate::thread::{Delivery, Entry, Thread};
-use crate::util::{new_client_id, sleep, window};
+use crate::i18n::{Lang, Words, money};
+use crate::links::{Segment, segments};
+use crate::sync::Engine;
+use crate::thread::Delivery;
 
-#[derive(Clone)]
-pub struct Config {
-    pub relay: String,
-    pub site: String,
-}
-
-/// The conversation this browser holds.
-#[derive(Clone)]
-struct Session {
-    id: String,
-    token: String,
-}
-
-/// Shared by the composer, the outbox worker and the live connection.
-#[derive(Clone)]
-struct Shared {
-    api: Api,
-    session: Rc<RefCell<Option<Session>>>,
-    outbox: Rc<RefCell<VecDeque<(String, String)>>>,
-    outbox_running: Rc<RefCell<bool>>,
-    live_running: Rc<RefCell<bool>>,
-    thread: RwSignal<Thread>,
-}
-
-/// Retry delays: 0.5 s doubling to 30 s, forever while the page is open.
-const FIRST_BACKOFF_MS: i32 = 500;
-const MAX_BACKOFF_MS: i32 = 30_000;
-
-fn page_context() -> Context {
-    let doc = window().document();
-    let (title, referrer) = doc.map(|d| (d.title(), d.referrer())).unwrap_or_default();
-    Context {
-        page: Page {
-            url: window().location().href().unwrap_or_default(),
-            title,
-            referrer: (!referrer.is_empty()).then_some(referrer),
-        },
-        cart: None,
-        locale: window().navigator().language(),
-        time_zone: None,
+/// "We usually reply within 2 hours", or when closed "We're away until Monday 09:00 – ...".
+fn availability(site: &SiteConfig, words: &Words, lang: Lang) -> String {
+    if site.available_now {
+        return site.expected_reply.clone();
     }
-}
-
-impl Shared {
-    async fn session(&self) -> Result<Session, ApiError> {
-        if let Some(s) = self.session.borrow().clone() {
-            return Ok(s);
-        }
-        let created = self.api.create_conversation(&CreateConversation { context: Some(page_context()) }).await?;
-        let s = Session { id: created.conversation.id, token: created.token };
-        *self.session.borrow_mut() = Some(s.clone());
-        self.start_live();
-        Ok(s)
-    }
-
-    /// Drains the outbox in order, one message at a time, retrying each until the relay
-    /// acknowledges it. The same `client_id` is reused on every attempt, so a retry after a
-    /// lost answer cannot store the message twice.
-    fn flush_outbox(&self) {
-        if std::mem::replace(&mut *self.outbox_running.borrow_mut(), true) {
-            return;
-        }
-        let me = self.clone();
-        spawn_local(async move {
-            let mut backoff = FIRST_BACKOFF_MS;
-            loop {
-                let next = me.outbox.borrow().front().cloned();
-                let Some((client_id, body)) = next else { break };
-                let attempt = async {
-                    let s = me.session().await?;
-                    let msg = PostMessage { client_id: client_id.clone(), body: body.clone(), context: Some(page_context()) };
-                    me.api.post_message(&s.id, &s.token, &msg).await
-                }
-                .await;
-                match attempt {
-                    Ok(stored) => {
-                        me.thread.update(|t| t.apply(stored.message));
-                        me.outbox.borrow_mut().pop_front();
-                        backoff = FIRST_BACKOFF_MS;
-                    }
-                    Err(e) if e.retryable() => {
-                        me.thread.update(|t| t.set_delivery(&client_id, Delivery::Retrying));
-                        sleep(backoff).await;
-                        backoff = (backoff * 2).min(MAX_BACKOFF_MS);
-                    }
-                    Err(_) => {
-                        me.thread.update(|t| t.set_delivery(&client_id, Delivery::Failed));
-                        me.outbox.borrow_mut().pop_front();
-                    }
-                }
+    match &site.next_open_at {
+        Some(at) => {
+            let date = js_sys::Date::new(&JsValue::from_str(at));
+            let opts = js_sys::Object::new();
+            for (k, v) in [("weekday", "long"), ("hour", "numeric"), ("minute", "2-digit")] {
+                let _ = js_sys::Reflect::set(&opts, &k.into(), &v.into());
             }
-            *me.outbox_running.borrow_mut() = false;
-        });
-    }
-
-    /// Keeps one live socket open for the session, reconnecting with backoff and asking
-    /// for everything after the last `seq` shown.
-    fn start_live(&self) {
-        if std::mem::replace(&mut *self.live_running.borrow_mut(), true) {
-            return;
+            let when: String = date.to_locale_string(lang.tag(), &opts).into();
+            words.away_until.replace("{when}", &when)
         }
-        let me = self.clone();
-        spawn_local(async move {
-            let mut backoff = FIRST_BACKOFF_MS;
-            loop {
-                let Some(s) = me.session.borrow().clone() else { break };
-                let (tx, rx) = futures_oneshot();
-                let thread = me.thread;
-                let after = thread.with_untracked(Thread::last_seq);
-                let opened = crate::live::connect(&me.api.relay, &s.id, s.token.clone(), after, move |m| thread.update(|t| t.apply(m)), move || tx());
-                if opened.is_ok() {
-                    rx.await;
-                }
-                sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF_MS);
-            }
-            *me.live_running.borrow_mut() = false;
-        });
+        None => words.away.to_owned(),
     }
 }
 
-/// A one-shot signal from a JS callback to an async task.
-fn futures_oneshot() -> (impl FnOnce(), impl std::future::Future<Output = ()>) {
-    let resolve_slot: Rc<RefCell<Option<js_sys::Function>>> = Rc::new(RefCell::new(None));
-    let slot = resolve_slot.clone();
-    let promise = js_sys::Promise::new(&mut |resolve, _| *slot.borrow_mut() = Some(resolve));
-    let fire = move || {
-        if let Some(f) = resolve_slot.borrow_mut().take() {
-            let _ = f.call0(&JsValue::NULL);
-        }
-    };
-    let wait = async move {
-        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-    };
-    (fire, wait)
+fn body_view(text: &str) -> impl IntoView + use<> {
+    segments(text)
+        .into_iter()
+        .map(|s| match s {
+            Segment::Text(t) => t.to_owned().into_any(),
+            Segment::Link(href) => {
+                let (href, text) = (href.to_owned(), href.to_owned());
+                view! { <a href=href target="_blank" rel="noopener noreferrer">{text}</a> }.into_any()
+            }
+        })
+        .collect_view()
 }
 
 #[component]
-pub fn Panel(config: Config, on_close: js_sys::Function) -> impl IntoView {
-    let shared = Shared {
-        api: Api { relay: config.relay.clone(), site: config.site.clone() },
-        session: Rc::default(),
-        outbox: Rc::default(),
-        outbox_running: Rc::default(),
-        live_running: Rc::default(),
-        thread: RwSignal::new(Thread::default()),
-    };
-    let site: RwSignal<Option<SiteConfig>> = RwSignal::new(None);
-    let draft = RwSignal::new(String::new());
+pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<SiteConfig>>, lang: Lang, on_close: js_sys::Function) -> impl IntoView {
+    let words = crate::i18n::words(lang);
+    let thread = engine.thread;
     let error: RwSignal<Option<String>> = RwSignal::new(None);
-    let thread = shared.thread;
-
-    {
-        let api = shared.api.clone();
-        spawn_local(async move {
-            if let Ok(cfg) = api.site_config().await {
-                site.set(Some(cfg));
-            }
-        });
-    }
+    let draft = engine.draft;
+    let context = engine.context;
+    let online = engine.online;
+    let contact = engine.contact;
+    let email_open = RwSignal::new(false);
+    let email_input = RwSignal::new(String::new());
 
     let send = {
-        let shared = shared.clone();
-        move || {
-            let body = match validate::body(&draft.get_untracked()) {
-                Ok(b) => b,
-                Err(e) => {
-                    error.set(Some(e.message));
-                    return;
-                }
-            };
-            error.set(None);
-            draft.set(String::new());
-            let client_id = new_client_id();
-            thread.update(|t| t.push_pending(Entry::pending(client_id.clone(), body.clone())));
-            shared.outbox.borrow_mut().push_back((client_id, body));
-            shared.flush_outbox();
+        let engine = engine.clone();
+        move || match validate::body(&draft.get_untracked()) {
+            Ok(body) => {
+                error.set(None);
+                draft.set(String::new());
+                engine.send(body);
+            }
+            Err(e) => error.set(Some(e.message)),
         }
     };
     let send_click = send.clone();
+    let save_draft = {
+        let engine = engine.clone();
+        move |text: String| engine.save_draft(text)
+    };
+    let engine_handle = StoredValue::new_local(engine.clone());
+    let save_email = {
+        move || {
+            let engine = engine_handle.get_value();
+            let raw = email_input.get_untracked();
+            match validate::email(&raw) {
+                Ok(email) => spawn_local(async move {
+                    match engine.set_contact(email).await {
+                        Ok(()) => {
+                            error.set(None);
+                            email_open.set(false);
+                        }
+                        Err(_) => error.set(Some(words.offline_kept.to_owned())),
+                    }
+                }),
+                Err(e) => error.set(Some(e.message)),
+            }
+        }
+    };
     let close = move |_| {
         let _ = on_close.call0(&JsValue::NULL);
     };
 
     let name = move || site.with(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default());
-    let availability = move || {
-        site.with(|s| match s {
-            Some(s) if s.available_now => s.expected_reply.clone(),
-            Some(_) => "We're away right now; leave a message and we'll get back to you.".to_owned(),
-            None => String::new(),
-        })
-    };
+    let availability_line = move || site.with(|s| s.as_ref().map(|s| availability(s, words, lang)).unwrap_or_default());
     let greeting = move || site.with(|s| s.as_ref().map(|s| s.greeting.clone()).unwrap_or_default());
 
-    view! {
-        <section class="pg-panel" role="dialog" aria-modal="false" aria-labelledby="pg-title" data-testid="panel">
-            <header class="pg-header">
-                <div>
-                    <h2 id="pg-title" class="pg-title" data-testid="site-name">{name}</h2>
-                    <p class="pg-availability" data-testid="availability">{availability}</p>
-                </div>
-                <button class="pg-close" type="button" aria-label="Close chat" on:click=close>"×"</button>
-            </header>
-            <ol class="pg-messages" aria-live="polite" data-testid="messages">
-                <li class="pg-msg pg-msg-agent pg-greeting">{greeting}</li>
-                {move || thread.with(|t| t.entries.iter().map(|e| {
+    let messages = move || {
+        thread.with(|t| {
+            t.entries
+                .iter()
+                .map(|e| {
                     let author = e.author.as_str();
                     let state = match (e.author, e.delivery) {
-                        (Author::Shopper, Delivery::Sending) => "Sending…",
-                        (Author::Shopper, Delivery::Retrying) => "Not sent yet, retrying…",
-                        (Author::Shopper, Delivery::Failed) => "Not sent",
-                        (Author::Shopper, Delivery::Sent) => "Sent",
+                        (Author::Shopper, Delivery::Sending) => words.sending,
+                        (Author::Shopper, Delivery::Retrying) => words.retrying,
+                        (Author::Shopper, Delivery::Failed) => words.failed,
+                        (Author::Shopper, Delivery::Sent) => words.sent,
                         _ => "",
                     };
                     let delivery = format!("{:?}", e.delivery).to_lowercase();
+                    let seq = e.seq.map(|s| s.to_string()).unwrap_or_default();
                     view! {
-                        <li class=format!("pg-msg pg-msg-{author}") data-testid="message" data-author=author data-delivery=delivery>
-                            {e.author_name.clone().map(|n| view! { <span class="pg-author">{n}</span> })}
-                            <p class="pg-body">{e.body.clone()}</p>
+                        <li class=format!("pg-msg pg-msg-{author}") data-testid="message" data-author=author data-delivery=delivery data-seq=seq>
+                            {e.author_name.clone().map(|n| view! { <span class="pg-author" dir="auto">{n}</span> })}
+                            <p class="pg-body" dir="auto">{body_view(&e.body)}</p>
                             <small class="pg-state">{state}</small>
                         </li>
                     }
-                }).collect_view())}
+                })
+                .collect_view()
+        })
+    };
+
+    let shared = move || {
+        context.with(|c| {
+            let cart = c.cart.as_ref().map(|cart| {
+                let lines = cart
+                    .items
+                    .iter()
+                    .map(|i| view! { <li dir="auto">{format!("{} × {}", i.quantity, i.name)}</li> })
+                    .collect_view();
+                let total = money(lang, cart.total, &cart.currency);
+                view! {
+                    <div class="pg-cart" data-testid="shared-cart">
+                        <span class="pg-shared-label">{words.cart}</span>
+                        <ul>{lines}</ul>
+                        <span>{words.total}": "{total}</span>
+                    </div>
+                }
+            });
+            view! {
+                <span class="pg-shared-label">{words.page}</span>
+                <span class="pg-page" dir="auto" data-testid="shared-page">{c.page.title.clone()}</span>
+                {cart}
+            }
+        })
+    };
+
+    view! {
+        <section class="pg-panel" role="dialog" aria-modal="false" aria-labelledby="pg-title" lang=lang.tag() data-testid="panel">
+            <header class="pg-header">
+                <div>
+                    <h2 id="pg-title" class="pg-title" data-testid="site-name">{name}</h2>
+                    <p class="pg-availability" data-testid="availability">{availability_line}</p>
+                </div>
+                <button class="pg-close" type="button" aria-label=words.close on:click=close>"×"</button>
+            </header>
+            <p class="pg-offline" role="status" data-testid="offline" hidden=move || online.get()>{words.offline_kept}</p>
+            <ol class="pg-messages" aria-live="polite" aria-relevant="additions" data-testid="messages">
+                <li class="pg-msg pg-msg-agent pg-greeting" dir="auto">{greeting}</li>
+                {messages}
             </ol>
             <p class="pg-error" role="alert" data-testid="error">{move || error.get()}</p>
+            <div class="pg-email">
+                {move || match contact.get() {
+                    Some(email) => view! { <p data-testid="email-saved">{words.email_saved.replace("{email}", &email)}</p> }.into_any(),
+                    None if email_open.get() => {
+                        let save = save_email.clone();
+                        view! {
+                            <form class="pg-email-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
+                                <input type="email" data-testid="email-input" aria-label=words.email_label placeholder=words.email_label
+                                    prop:value=move || email_input.get() on:input=move |ev| email_input.set(event_target_value(&ev)) />
+                                <button type="submit" data-testid="email-save">{words.email_save}</button>
+                            </form>
+                        }.into_any()
+                    }
+                    None => view! {
+                        <button type="button" class="pg-link" data-testid="email-me" on:click=move |_| email_open.set(true)>{words.email_me}</button>
+                    }.into_any(),
+                }}
+            </div>
+            <details class="pg-shared" data-testid="shared">
+                <summary>{words.shared}</summary>
+                {shared}
+            </details>
             <form class="pg-composer" on:submit=move |ev| { ev.prevent_default(); send_click(); }>
                 <textarea
                     class="pg-input"
                     data-testid="composer"
-                    aria-label="Your message"
-                    placeholder="Write a message…"
+                    aria-label=words.composer
+                    placeholder=words.placeholder
+                    dir="auto"
                     rows="2"
                     prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:input=move |ev| save_draft(event_target_value(&ev))
                     on:keydown=move |ev| {
                         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                             ev.prevent_default();
@@ -254,7 +205,7 @@ pub fn Panel(config: Config, on_close: js_sys::Function) -> impl IntoView {
                         }
                     }
                 ></textarea>
-                <button class="pg-send" type="submit" data-testid="send">"Send"</button>
+                <button class="pg-send" type="submit" data-testid="send">{words.send}</button>
             </form>
         </section>
     }

@@ -9,16 +9,6 @@ pub fn new_client_id() -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Resolves after `ms` milliseconds.
-pub async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
 pub fn window() -> web_sys::Window {
     web_sys::window().expect("a browser window")
 }
@@ -26,4 +16,20 @@ pub fn window() -> web_sys::Window {
 /// Casts a JS value, or explains what it was not.
 pub fn cast<T: JsCast>(v: wasm_bindgen::JsValue, what: &str) -> Result<T, String> {
     v.dyn_into::<T>().map_err(|_| format!("expected {what}"))
+}
+
+/// A one-shot signal from a JS callback to an async task.
+pub fn oneshot() -> (impl FnOnce() + 'static, impl std::future::Future<Output = ()>) {
+    use std::{cell::RefCell, rc::Rc};
+    let slot: Rc<RefCell<Option<js_sys::Function>>> = Rc::new(RefCell::new(None));
+    let fill = slot.clone();
+    let promise = js_sys::Promise::new(&mut |resolve, _| *fill.borrow_mut() = Some(resolve));
+    let fire = move || {
+        if let Some(f) = slot.borrow_mut().take() {
+            let _ = f.call0(&wasm_bindgen::JsValue::NULL);
+        }
+    };
+    (fire, async move {
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    })
 }

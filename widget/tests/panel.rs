@@ -15,12 +15,12 @@ async fn sleep(ms: i32) {
     wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
 }
 
-fn mount_panel() -> HtmlElement {
+async fn mount_panel(site: &str) -> HtmlElement {
     let doc = web_sys::window().unwrap().document().unwrap();
     let container: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
     doc.body().unwrap().append_child(&container).unwrap();
     // Port 9 (discard) refuses connections: the relay is unreachable.
-    pigeon_widget::mount(container.clone(), "http://127.0.0.1:9".into(), "demo".into(), js_sys::Function::new_no_args(""));
+    let _widget = pigeon_widget::mount(container.clone(), "http://127.0.0.1:9".into(), site.into(), wasm_bindgen::JsValue::NULL).await;
     container
 }
 
@@ -36,7 +36,7 @@ async fn wait_for(container: &HtmlElement, selector: &str) -> web_sys::Element {
 
 #[wasm_bindgen_test]
 async fn hostile_text_is_shown_as_text_and_kept_for_retry_when_offline() {
-    let container = mount_panel();
+    let container = mount_panel("wasm-test-hostile").await;
     let textarea: HtmlTextAreaElement = wait_for(&container, "textarea").await.unchecked_into();
     let hostile = "<img src=x onerror=\"window.__pwned=1\"> <script>window.__pwned=2</script>";
     textarea.set_value(hostile);
@@ -53,13 +53,34 @@ async fn hostile_text_is_shown_as_text_and_kept_for_retry_when_offline() {
     assert!(js_sys::Reflect::get(&web_sys::window().unwrap(), &"__pwned".into()).unwrap().is_undefined());
     assert_eq!(textarea.value(), "", "the composer is cleared after sending");
 
-    // The relay is unreachable: the message stays on screen, marked as retrying.
+    // The relay is unreachable: the message stays on screen, marked as retrying, and waits
+    // in the IndexedDB outbox, so a reload cannot lose it.
     wait_for(&container, "[data-testid=message][data-delivery=retrying]").await;
+    let store = pigeon_widget::store::Store::open("wasm-test-hostile").await.unwrap();
+    let outbox = store.outbox().await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].body, hostile.trim());
+}
+
+#[wasm_bindgen_test]
+async fn a_remounted_panel_shows_the_stored_outbox_before_any_network_call() {
+    let first = mount_panel("wasm-test-restore").await;
+    let textarea: HtmlTextAreaElement = wait_for(&first, "textarea").await.unchecked_into();
+    textarea.set_value("typed while offline");
+    textarea.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    let send: HtmlElement = first.query_selector("[data-testid=send]").unwrap().unwrap().unchecked_into();
+    send.click();
+    wait_for(&first, "[data-testid=message]").await;
+    sleep(200).await;
+    // A second mount (a reload) restores it from IndexedDB as soon as mount resolves.
+    let second = mount_panel("wasm-test-restore").await;
+    let restored = second.query_selector("[data-testid=message] .pg-body").unwrap().expect("restored at mount");
+    assert_eq!(restored.text_content().unwrap(), "typed while offline");
 }
 
 #[wasm_bindgen_test]
 async fn shift_enter_does_not_send_and_empty_messages_are_refused() {
-    let container = mount_panel();
+    let container = mount_panel("wasm-test-keys").await;
     let textarea: HtmlTextAreaElement = wait_for(&container, "textarea").await.unchecked_into();
     let init = KeyboardEventInit::new();
     init.set_key("Enter");

@@ -51,7 +51,7 @@ impl DurableObject for Conversation {
             .and_then(|v| v.to_string().parse::<f64>().ok())
             .unwrap_or(30.0);
         let rate_limits_on = env.var("RATE_LIMITS").map(|v| v.to_string() != "off").unwrap_or(true);
-        Self { state, env, store, shopper_rate: RefCell::new(Bucket::per_minute(per_minute, 10.0)), rate_limits_on }
+        Self { state, env, store, shopper_rate: RefCell::new(Bucket::per_minute(per_minute, 20.0)), rate_limits_on }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {

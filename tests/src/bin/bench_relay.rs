@@ -142,6 +142,37 @@ async fn run(relay: &str, site: &str, s: &Scenario, seconds: f64) -> serde_json:
     row
 }
 
+/// The platform's own ceiling on this machine: a route that touches no Durable Object or
+/// D1, with 16 requests in flight. Messages cannot go faster than this.
+async fn floor(relay: &str, seconds: f64) -> serde_json::Value {
+    let client = Client::new(relay);
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    assert_eq!(c.get("/v1/health", None).await.status, 200);
+                    lat.push(t.elapsed().as_secs_f64() * 1e3);
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat: Vec<f64> = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    let (rate, p50, p99) = (lat.len() as f64 / elapsed, percentile(&lat, 0.5), percentile(&lat, 0.99));
+    println!("| {:<34} | {:>8.0} | {:>7.1} | {:>7.1} | {:>7} | {:>7} | {:>6} |", "floor: GET /v1/health, 16 in flight", rate, p50, p99, "-", "-", 0);
+    json!({ "scenario": "floor: GET /v1/health, 16 in flight", "requests_per_sec": rate, "p50_ms": p50, "p99_ms": p99 })
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -153,14 +184,18 @@ async fn main() {
     let (relay, site) = match arg("--relay") {
         Some(relay) => (relay, arg("--site").unwrap_or_else(|| "demo".into())),
         None => {
-            own_stack = Stack::start(StackOptions { vars: vec![("RATE_LIMITS".into(), "off".into())], ..Default::default() });
+            own_stack = Stack::start(StackOptions {
+                vars: vec![("RATE_LIMITS".into(), "off".into())],
+                log_level: Some("warn".into()),
+                ..Default::default()
+            });
             (own_stack.info.relay.clone(), own_stack.info.site.clone())
         }
     };
     println!("relay {relay}, {seconds} s per scenario, {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
     println!("| {:<34} | {:>8} | {:>7} | {:>7} | {:>7} | {:>7} | {:>6} |", "scenario", "msgs/s", "ack p50", "ack p99", "dlv p50", "dlv p99", "errors");
     println!("|{:-<36}|{:->10}|{:->9}|{:->9}|{:->9}|{:->9}|{:->8}|", "", "", "", "", "", "", "");
-    let mut rows = Vec::new();
+    let mut rows = vec![floor(&relay, seconds).await];
     for s in SCENARIOS {
         rows.push(run(&relay, &site, s, seconds).await);
     }

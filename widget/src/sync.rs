@@ -1,0 +1,352 @@
+//! Keeps the thread in step with the relay and with IndexedDB: restore before any network
+//! call, the outbox (written before sending, retried with backoff until acknowledged, flushed
+//! when the browser comes back online), and the live socket.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+use pigeon_protocol::{Author, Cart, Context, CreateConversation, Message, Page, PostMessage};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+
+use crate::api::{Api, ApiError};
+use crate::store::{Pending, Session, Store};
+use crate::thread::{Delivery, Entry, Thread};
+use crate::util::{new_client_id, window};
+
+/// Retry delays: 0.5 s doubling to 30 s, forever while the page is open; cut short when the
+/// browser says it is back online.
+const FIRST_BACKOFF_MS: i32 = 500;
+const MAX_BACKOFF_MS: i32 = 30_000;
+
+pub struct Engine {
+    pub api: Api,
+    store: Option<Rc<Store>>,
+    session: RefCell<Option<Session>>,
+    outbox: RefCell<VecDeque<Pending>>,
+    flushing: Cell<bool>,
+    live_running: Cell<bool>,
+    live_socket: RefCell<Option<web_sys::WebSocket>>,
+    waker: RefCell<Vec<js_sys::Function>>,
+    pub thread: RwSignal<Thread>,
+    pub context: RwSignal<Context>,
+    pub online: RwSignal<bool>,
+    pub read_seq: RwSignal<u64>,
+    pub contact: RwSignal<Option<String>>,
+    pub draft: RwSignal<String>,
+}
+
+pub fn page_context() -> Context {
+    let doc = window().document();
+    let (title, referrer) = doc.map(|d| (d.title(), d.referrer())).unwrap_or_default();
+    Context {
+        page: Page { url: window().location().href().unwrap_or_default(), title, referrer: (!referrer.is_empty()).then_some(referrer) },
+        cart: None,
+        locale: window().navigator().language(),
+        time_zone: js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+            .resolved_options()
+            .dyn_into::<js_sys::Object>()
+            .ok()
+            .and_then(|o| js_sys::Reflect::get(&o, &"timeZone".into()).ok())
+            .and_then(|v| v.as_string()),
+    }
+}
+
+impl Engine {
+    /// Opens the site's IndexedDB (memory only if the browser refuses) and shows what it
+    /// holds, before any network call.
+    pub async fn start(api: Api) -> Rc<Engine> {
+        let store = Store::open(&api.site).await.ok().map(Rc::new);
+        let engine = Rc::new(Engine {
+            api,
+            store,
+            session: RefCell::default(),
+            outbox: RefCell::default(),
+            flushing: Cell::new(false),
+            live_running: Cell::new(false),
+            live_socket: RefCell::default(),
+            waker: RefCell::default(),
+            thread: RwSignal::new(Thread::default()),
+            context: RwSignal::new(page_context()),
+            online: RwSignal::new(window().navigator().on_line()),
+            read_seq: RwSignal::new(0),
+            contact: RwSignal::new(None),
+            draft: RwSignal::new(String::new()),
+        });
+        engine.restore().await;
+        engine.watch_connectivity();
+        engine
+    }
+
+    async fn restore(self: &Rc<Self>) {
+        let Some(store) = &self.store else { return };
+        let session: Option<Session> = store.get("session").await.ok().flatten();
+        let messages = store.messages().await.unwrap_or_default();
+        let pending = store.outbox().await.unwrap_or_default();
+        self.read_seq.set(store.get("read_seq").await.ok().flatten().unwrap_or(0));
+        self.contact.set(store.get("contact").await.ok().flatten());
+        self.draft.set(store.get("draft").await.ok().flatten().unwrap_or_default());
+        self.thread.update(|t| {
+            for m in messages {
+                t.apply(m);
+            }
+            for p in &pending {
+                t.push_pending(Entry::pending(p.client_id.clone(), p.body.clone()));
+            }
+        });
+        *self.outbox.borrow_mut() = pending.into();
+        let has_session = session.is_some();
+        *self.session.borrow_mut() = session;
+        if has_session {
+            self.start_live();
+        }
+        if !self.outbox.borrow().is_empty() {
+            self.flush();
+        }
+    }
+
+    fn watch_connectivity(self: &Rc<Self>) {
+        let me = Rc::downgrade(self);
+        let on_online = Closure::<dyn Fn()>::new(move || {
+            if let Some(me) = me.upgrade() {
+                me.online.set(true);
+                me.wake();
+                me.flush();
+                me.start_live();
+            }
+        });
+        let online_signal = self.online;
+        let on_offline = Closure::<dyn Fn()>::new(move || online_signal.set(false));
+        let w = window();
+        let _ = w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        let _ = w.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
+        on_online.forget();
+        on_offline.forget();
+    }
+
+    /// Resolves every pending backoff sleep now.
+    fn wake(&self) {
+        for f in self.waker.borrow_mut().drain(..) {
+            let _ = f.call0(&JsValue::NULL);
+        }
+    }
+
+    /// Sleeps `ms`, or less if `wake` is called.
+    async fn backoff(&self, ms: i32) {
+        let waker = &self.waker;
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+            waker.borrow_mut().push(resolve);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+
+    pub fn set_cart(&self, cart: Option<Cart>) {
+        self.context.update(|c| c.cart = cart);
+    }
+
+    pub fn set_page(&self, page: Page) {
+        self.context.update(|c| c.page = page);
+    }
+
+    pub fn save_draft(self: &Rc<Self>, text: String) {
+        self.draft.set(text.clone());
+        if let Some(store) = self.store.clone() {
+            spawn_local(async move {
+                let _ = store.put("draft", &text).await;
+            });
+        }
+    }
+
+    /// The shopper pressed Send: into the outbox (IndexedDB first), on screen, then out.
+    pub fn send(self: &Rc<Self>, body: String) {
+        let pending = Pending { client_id: new_client_id(), body, context: Some(self.context.get_untracked()), queued_at: js_sys::Date::now() };
+        self.thread.update(|t| t.push_pending(Entry::pending(pending.client_id.clone(), pending.body.clone())));
+        let me = self.clone();
+        spawn_local(async move {
+            if let Some(store) = &me.store {
+                let _ = store.put_pending(&pending).await;
+                let _ = store.put("draft", &String::new()).await;
+            }
+            me.outbox.borrow_mut().push_back(pending);
+            me.flush();
+        });
+    }
+
+    async fn session(self: &Rc<Self>) -> Result<Session, ApiError> {
+        if let Some(s) = self.session.borrow().clone() {
+            return Ok(s);
+        }
+        let created = self.api.create_conversation(&CreateConversation { context: Some(self.context.get_untracked()) }).await?;
+        let s = Session { id: created.conversation.id, token: created.token };
+        if let Some(store) = &self.store {
+            let _ = store.put("session", &s).await;
+        }
+        *self.session.borrow_mut() = Some(s.clone());
+        self.start_live();
+        Ok(s)
+    }
+
+    /// Drains the outbox in order, one message at a time, each retried until the relay
+    /// acknowledges it. The `client_id` is the same on every attempt, so an answer lost on
+    /// the way cannot make the relay store the message twice.
+    pub fn flush(self: &Rc<Self>) {
+        if self.flushing.replace(true) {
+            return;
+        }
+        let me = self.clone();
+        spawn_local(async move {
+            let mut backoff = FIRST_BACKOFF_MS;
+            loop {
+                let next = me.outbox.borrow().front().cloned();
+                let Some(p) = next else { break };
+                let attempt = async {
+                    let s = me.session().await?;
+                    let msg = PostMessage { client_id: p.client_id.clone(), body: p.body.clone(), context: p.context.clone() };
+                    me.api.post_message(&s.id, &s.token, &msg).await
+                }
+                .await;
+                match attempt {
+                    Ok(stored) => {
+                        if let Some(store) = &me.store {
+                            let _ = store.acknowledge(&p.client_id, &stored.message).await;
+                        }
+                        me.thread.update(|t| t.apply(stored.message));
+                        me.outbox.borrow_mut().pop_front();
+                        backoff = FIRST_BACKOFF_MS;
+                    }
+                    Err(e) if e.retryable() => {
+                        me.thread.update(|t| t.set_delivery(&p.client_id, Delivery::Retrying));
+                        me.backoff(backoff).await;
+                        backoff = (backoff * 2).min(MAX_BACKOFF_MS);
+                    }
+                    Err(_) => {
+                        // Refused for good (e.g. too long): keep it on screen as not sent.
+                        if let Some(store) = &me.store {
+                            let _ = store.drop_pending(&p.client_id).await;
+                        }
+                        me.thread.update(|t| t.set_delivery(&p.client_id, Delivery::Failed));
+                        me.outbox.borrow_mut().pop_front();
+                    }
+                }
+            }
+            me.flushing.set(false);
+        });
+    }
+
+    fn remember(self: &Rc<Self>, m: Message) {
+        if let Some(store) = self.store.clone() {
+            let m2 = m.clone();
+            spawn_local(async move {
+                let _ = store.put_message(&m2).await;
+            });
+        }
+        self.thread.update(|t| t.apply(m));
+    }
+
+    /// One live socket for the session, re-opened with backoff, asking for everything after
+    /// the last `seq` held.
+    pub fn start_live(self: &Rc<Self>) {
+        if self.live_running.replace(true) {
+            return;
+        }
+        let me = self.clone();
+        spawn_local(async move {
+            let mut backoff = FIRST_BACKOFF_MS;
+            loop {
+                let Some(s) = me.session.borrow().clone() else { break };
+                let (fire, wait) = crate::util::oneshot();
+                let after = me.thread.with_untracked(Thread::last_seq);
+                let weak = Rc::downgrade(&me);
+                let opened = crate::live::connect(
+                    &me.api.relay,
+                    &s.id,
+                    s.token.clone(),
+                    after,
+                    move |m| {
+                        if let Some(me) = weak.upgrade() {
+                            me.remember(m);
+                        }
+                    },
+                    fire,
+                );
+                match opened {
+                    Ok(ws) => {
+                        *me.live_socket.borrow_mut() = Some(ws);
+                        wait.await;
+                        *me.live_socket.borrow_mut() = None;
+                    }
+                    Err(_) => {}
+                }
+                if me.session.borrow().is_none() {
+                    break;
+                }
+                me.backoff(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF_MS);
+            }
+            me.live_running.set(false);
+        });
+    }
+
+    /// Agent messages after the shopper's read position.
+    pub fn unread(&self) -> usize {
+        let read = self.read_seq.get();
+        self.thread.with(|t| t.entries.iter().filter(|e| e.author != Author::Shopper && e.seq.is_some_and(|s| s > read)).count())
+    }
+
+    /// The panel is open and shows everything: remember it here and on the relay (so other
+    /// devices and the email notifier know).
+    pub fn mark_all_read(self: &Rc<Self>) {
+        let last = self.thread.with_untracked(Thread::last_seq);
+        if last <= self.read_seq.get_untracked() {
+            return;
+        }
+        self.read_seq.set(last);
+        let me = self.clone();
+        spawn_local(async move {
+            if let Some(store) = &me.store {
+                let _ = store.put("read_seq", &last).await;
+            }
+            let session = me.session.borrow().clone();
+            if let Some(s) = session {
+                let _ = me.api.mark_read(&s.id, &s.token, last).await;
+            }
+        });
+    }
+
+    pub async fn set_contact(self: &Rc<Self>, email: String) -> Result<(), ApiError> {
+        let s = self.session().await?;
+        self.api.set_contact(&s.id, &s.token, &email).await?;
+        if let Some(store) = &self.store {
+            let _ = store.put("contact", &email).await;
+        }
+        self.contact.set(Some(email));
+        Ok(())
+    }
+
+    /// `Pigeon('forget')`: erased on the relay, then in this browser.
+    pub async fn forget(self: &Rc<Self>) -> Result<(), ApiError> {
+        let session = self.session.borrow().clone();
+        if let Some(s) = session {
+            match self.api.delete_conversation(&s.id, &s.token).await {
+                Ok(()) | Err(ApiError::Relay { status: 404, .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        *self.session.borrow_mut() = None;
+        self.outbox.borrow_mut().clear();
+        if let Some(ws) = self.live_socket.borrow_mut().take() {
+            let _ = ws.close();
+        }
+        if let Some(store) = &self.store {
+            store.forget(&self.api.site).await;
+        }
+        self.thread.set(Thread::default());
+        self.read_seq.set(0);
+        self.contact.set(None);
+        self.draft.set(String::new());
+        Ok(())
+    }
+}
