@@ -5,7 +5,7 @@ export WRANGLER_SEND_METRICS := false
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: setup build demo test test-host test-wasm test-relay test-e2e bench-relay clean
+.PHONY: setup build demo test test-sizes test-host test-wasm test-relay test-e2e bench bench-relay clean
 
 setup:
 	@bash scripts/setup.sh
@@ -16,7 +16,11 @@ build: setup
 demo: build
 	@node tests/harness/demo.mjs
 
-test: build test-host test-wasm test-relay test-e2e
+test: build test-sizes test-host test-wasm test-relay test-e2e
+
+## Size budgets of the loader and the widget (deterministic).
+test-sizes:
+	node scripts/sizes.mjs --check
 
 ## Host unit tests: protocol, relay logic, widget logic.
 test-host:
@@ -34,6 +38,11 @@ test-relay:
 ## End-to-end: real relay on workerd, demo shop, headless Chromium (Playwright).
 test-e2e:
 	npx playwright test --config tests/e2e/playwright.config.mjs
+
+## Everything measured: sizes, then the relay under load.
+bench: build
+	node scripts/sizes.mjs
+	cargo run -q --release -p pigeon-tests --bin bench-relay -- --seconds $${BENCH_SECONDS:-10}
 
 ## Relay load: latency and throughput for 1 and 100 conversations (numbers in README).
 bench-relay: build

@@ -19,13 +19,10 @@
   var CSS =
     ':host{all:initial}' +
     '.launcher{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;' +
-    'background:var(--pg-brand,#2f6fed);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);' +
-    'display:flex;align-items:center;justify-content:center;z-index:2147483000}' +
-    '.launcher:focus-visible{outline:3px solid #111;outline-offset:3px}' +
-    '.launcher svg{width:28px;height:28px;fill:currentColor}' +
-    '.badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 5px;box-sizing:border-box;' +
-    'border-radius:10px;background:#d93025;color:#fff;font:700 12px/20px system-ui,sans-serif;text-align:center}' +
-    '[hidden]{display:none!important}';
+    'background:var(--pg-brand,#2f6fed);color:#fff;cursor:pointer;box-shadow:0 4px 14px #0004;' +
+    'display:grid;place-items:center;z-index:2147483000}' +
+    'svg{width:28px;fill:#fff}' +
+    '.badge{position:absolute;top:-4px;right:-4px;min-width:20px;border-radius:10px;background:#d93025;font:700 12px/20px sans-serif}';
 
   var host = document.createElement('div');
   host.setAttribute('data-pigeon', '');
@@ -60,18 +57,15 @@
   root.appendChild(launcher);
 
   var unread = 0;
+  var de = /^de/i.test(document.documentElement.lang || navigator.language);
   function label() {
-    var de = /^de/i.test(document.documentElement.lang || navigator.language || '');
-    var text = open ? (de ? 'Chat schließen' : 'Close chat') : (de ? 'Chat öffnen' : 'Open chat');
-    if (unread && !open) text += de ? ' (' + unread + ' ungelesen)' : ' (' + unread + ' unread)';
-    launcher.setAttribute('aria-label', text);
+    launcher.setAttribute('aria-label', (open ? (de ? 'Chat schließen' : 'Close chat') : (de ? 'Chat öffnen' : 'Open chat')) +
+      (unread && !open ? ' (' + unread + (de ? ' ungelesen)' : ' unread)') : ''));
   }
   label();
 
   function emit(name, data) {
-    (listeners[name] || []).forEach(function (fn) {
-      try { fn(data); } catch (e) { setTimeout(function () { throw e; }); }
-    });
+    (listeners[name] || []).forEach(function (fn) { setTimeout(fn, 0, data); }); // a throwing listener cannot break Pigeon
   }
 
   // The panel's code: JS glue and stylesheet in parallel, then the wasm.
@@ -140,8 +134,7 @@
   // Does this browser already hold a thread for this site? Only reads the list of
   // databases; opening one would create it.
   function hasThread() {
-    if (!window.indexedDB || !indexedDB.databases) return Promise.resolve(false);
-    return indexedDB.databases().then(function (list) {
+    return (indexedDB.databases ? indexedDB.databases() : Promise.resolve([])).then(function (list) {
       return list.some(function (d) { return d.name === 'pigeon:' + site; });
     }, function () { return false; });
   }

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Sizes of what a shop's visitors download: the loader, and the whole widget (wasm, JS
+// glue, CSS), raw, gzip (level 9) and brotli (quality 11). Deterministic for a given build.
+//   node scripts/sizes.mjs            print the table, write target/bench/sizes.json
+//   node scripts/sizes.mjs --check    also fail when a budget is exceeded (make test)
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = path.join(ROOT, 'widget/dist');
+
+// Budgets guard against regressions; the aims (1.5 KB loader, 60 KB widget) are in README.
+export const BUDGETS = { loader: 1536, widget: 185_000 };
+
+function measure(file) {
+  const bytes = fs.readFileSync(path.join(DIST, file));
+  return {
+    file,
+    raw: bytes.length,
+    gzip: zlib.gzipSync(bytes, { level: 9 }).length,
+    brotli: zlib.brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+  };
+}
+
+const loader = measure('pigeon.js');
+const parts = ['widget/pigeon_widget_bg.wasm', 'widget/pigeon_widget.js', 'widget/pigeon.css'].map(measure);
+const widget = parts.reduce((t, p) => ({ file: 'whole widget', raw: t.raw + p.raw, gzip: t.gzip + p.gzip, brotli: t.brotli + p.brotli }), { raw: 0, gzip: 0, brotli: 0 });
+
+const rows = [loader, ...parts, widget];
+const fmt = (n) => n.toLocaleString('en-US').padStart(9);
+console.log(`| ${'file'.padEnd(30)} | ${'raw'.padStart(9)} | ${'gzip'.padStart(9)} | ${'brotli'.padStart(9)} |`);
+console.log(`|${'-'.repeat(32)}|${'-'.repeat(11)}|${'-'.repeat(11)}|${'-'.repeat(11)}|`);
+for (const r of rows) console.log(`| ${r.file.padEnd(30)} | ${fmt(r.raw)} | ${fmt(r.gzip)} | ${fmt(r.brotli)} |`);
+
+fs.mkdirSync(path.join(ROOT, 'target/bench'), { recursive: true });
+fs.writeFileSync(path.join(ROOT, 'target/bench/sizes.json'), JSON.stringify({ loader, parts, widget, budgets: BUDGETS }, null, 2));
+
+if (process.argv.includes('--check')) {
+  const over = [];
+  if (loader.brotli > BUDGETS.loader) over.push(`loader ${loader.brotli} B brotli > budget ${BUDGETS.loader} B`);
+  if (widget.brotli > BUDGETS.widget) over.push(`widget ${widget.brotli} B brotli > budget ${BUDGETS.widget} B`);
+  console.log(over.length ? `size budgets: 0 passed, ${over.length} failed\n  ${over.join('\n  ')}` : 'size budgets: 2 passed, 0 failed');
+  process.exit(over.length ? 1 : 0);
+}
