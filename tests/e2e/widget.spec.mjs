@@ -156,3 +156,39 @@ test("an agent reply while the panel is closed shows a badge; Pigeon('forget') e
   await expect.poll(async () => (await fetch(`${relay()}/v1/conversations/${conversation.id}/messages`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
   await expect.poll(() => page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))).toEqual([]);
 });
+
+test('two tabs hold one live socket between them and show identical threads and read state', async ({ context }) => {
+  const sockets = [];
+  const watch = (page, name) => page.on('websocket', (ws) => { if (ws.url().includes('/live')) sockets.push(name); });
+  const a = new ShopPage(await context.newPage());
+  watch(a.page, 'a');
+  await a.goto();
+  await a.open();
+  const created = await a.send('Asking from the first tab');
+  const { conversation } = await created.json();
+  await expect(a.message('Asking from the first tab')).toHaveAttribute('data-delivery', 'sent');
+
+  // The second tab finds the thread in IndexedDB and follows the first tab's socket.
+  const b = new ShopPage(await context.newPage());
+  watch(b.page, 'b');
+  await b.goto();
+  await b.open();
+  await expect(b.message('Asking from the first tab')).toBeVisible();
+  await b.composer.fill('And one from the second tab');
+  await b.composer.press('Enter');
+  await expect(a.message('And one from the second tab')).toBeVisible();
+
+  await a.page.keyboard.press('Escape');
+  await b.page.keyboard.press('Escape');
+  await agent.reply(conversation.id, 'Answer for both tabs');
+  for (const tab of [a, b]) {
+    await expect(tab.page.getByTestId('badge')).toHaveText('1');
+  }
+  // Reading in one tab clears the badge in the other.
+  await b.open();
+  await expect(b.message('Answer for both tabs')).toBeVisible();
+  await expect(a.page.getByTestId('badge')).toBeHidden();
+  const bodies = async (tab) => tab.page.locator('[data-testid=message] .pg-body').allTextContents();
+  expect(await bodies(a)).toEqual(await bodies(b));
+  expect(sockets).toEqual(['a']);
+});

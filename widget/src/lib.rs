@@ -10,6 +10,7 @@ mod live;
 mod panel;
 pub mod store;
 mod sync;
+mod tabs;
 pub mod thread;
 mod util;
 

@@ -13,6 +13,7 @@ use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 
 use crate::api::{Api, ApiError};
 use crate::store::{Pending, Session, Store};
+use crate::tabs::{self, Note, Tabs};
 use crate::thread::{Delivery, Entry, Thread};
 use crate::util::{new_client_id, window};
 
@@ -29,6 +30,9 @@ pub struct Engine {
     flushing: Cell<bool>,
     live_running: Cell<bool>,
     live_socket: RefCell<Option<web_sys::WebSocket>>,
+    /// Only the leader tab holds the live socket; the others hear from it.
+    leader: Cell<bool>,
+    tabs: RefCell<Option<Tabs>>,
     waker: RefCell<Vec<js_sys::Function>>,
     pub thread: RwSignal<Thread>,
     pub context: RwSignal<Context>,
@@ -67,6 +71,8 @@ impl Engine {
             flushing: Cell::new(false),
             live_running: Cell::new(false),
             live_socket: RefCell::default(),
+            leader: Cell::new(false),
+            tabs: RefCell::default(),
             waker: RefCell::default(),
             thread: RwSignal::new(Thread::default()),
             context: RwSignal::new(page_context()),
@@ -76,8 +82,44 @@ impl Engine {
             draft: RwSignal::new(String::new()),
         });
         engine.restore().await;
+        engine.join_tabs();
         engine.watch_connectivity();
         engine
+    }
+
+    fn join_tabs(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let tabs = Tabs::join(&self.api.site, move |note| {
+            let Some(me) = weak.upgrade() else { return };
+            match note {
+                Note::Message { message } => me.thread.update(|t| t.apply(message)),
+                Note::Read { seq } => {
+                    if seq > me.read_seq.get_untracked() {
+                        me.read_seq.set(seq);
+                    }
+                }
+                Note::Session { session } => {
+                    if me.session.borrow().is_none() {
+                        *me.session.borrow_mut() = Some(session);
+                        me.start_live();
+                    }
+                }
+            }
+        });
+        *self.tabs.borrow_mut() = Some(tabs);
+        let weak = Rc::downgrade(self);
+        tabs::elect(&self.api.site, move || {
+            if let Some(me) = weak.upgrade() {
+                me.leader.set(true);
+                me.start_live();
+            }
+        });
+    }
+
+    fn tell(&self, note: Note) {
+        if let Some(tabs) = &*self.tabs.borrow() {
+            tabs.tell(&note);
+        }
     }
 
     async fn restore(self: &Rc<Self>) {
@@ -97,11 +139,7 @@ impl Engine {
             }
         });
         *self.outbox.borrow_mut() = pending.into();
-        let has_session = session.is_some();
         *self.session.borrow_mut() = session;
-        if has_session {
-            self.start_live();
-        }
         if !self.outbox.borrow().is_empty() {
             self.flush();
         }
@@ -185,6 +223,7 @@ impl Engine {
             let _ = store.put("session", &s).await;
         }
         *self.session.borrow_mut() = Some(s.clone());
+        self.tell(Note::Session { session: s.clone() });
         self.start_live();
         Ok(s)
     }
@@ -213,6 +252,7 @@ impl Engine {
                         if let Some(store) = &me.store {
                             let _ = store.acknowledge(&p.client_id, &stored.message).await;
                         }
+                        me.tell(Note::Message { message: stored.message.clone() });
                         me.thread.update(|t| t.apply(stored.message));
                         me.outbox.borrow_mut().pop_front();
                         backoff = FIRST_BACKOFF_MS;
@@ -236,7 +276,9 @@ impl Engine {
         });
     }
 
+    /// A message heard on the live socket (leader only): stored, shown, passed on.
     fn remember(self: &Rc<Self>, m: Message) {
+        self.tell(Note::Message { message: m.clone() });
         if let Some(store) = self.store.clone() {
             let m2 = m.clone();
             spawn_local(async move {
@@ -249,7 +291,7 @@ impl Engine {
     /// One live socket for the session, re-opened with backoff, asking for everything after
     /// the last `seq` held.
     pub fn start_live(self: &Rc<Self>) {
-        if self.live_running.replace(true) {
+        if !self.leader.get() || self.live_running.replace(true) {
             return;
         }
         let me = self.clone();
@@ -304,6 +346,7 @@ impl Engine {
             return;
         }
         self.read_seq.set(last);
+        self.tell(Note::Read { seq: last });
         let me = self.clone();
         spawn_local(async move {
             if let Some(store) = &me.store {

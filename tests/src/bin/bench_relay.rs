@@ -3,7 +3,9 @@
 //! live socket of the conversation receives it) latency, p50 and p99, and sustained persisted
 //! messages per second. Every acknowledged message is then checked to be stored exactly once.
 //!
-//!   bench-relay [--relay URL] [--seconds N] [--json PATH]
+//!   bench-relay [--relay URL] [--seconds N] [--runs N] [--json PATH]
+//! Each scenario runs `--runs` times (default 3); the table shows medians and the spread of
+//! throughput, because this machine is shared and noisy.
 //! Without --relay it starts its own relay with rate limits off (they would cap the load).
 
 use std::collections::HashMap;
@@ -134,12 +136,29 @@ async fn run(relay: &str, site: &str, s: &Scenario, seconds: f64) -> serde_json:
         "delivered_p99_ms": percentile(&smp.delivered_ms, 0.99),
         "delivered": smp.delivered_ms.len(),
     });
-    println!(
-        "| {:<34} | {:>8.0} | {:>7.1} | {:>7.1} | {:>7.1} | {:>7.1} | {:>6} |",
-        s.name, row["msgs_per_sec"].as_f64().unwrap(), row["ack_p50_ms"].as_f64().unwrap(), row["ack_p99_ms"].as_f64().unwrap(),
-        row["delivered_p50_ms"].as_f64().unwrap(), row["delivered_p99_ms"].as_f64().unwrap(), smp.errors
-    );
     row
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Medians over runs, with the throughput spread.
+fn summarise(name: &str, runs: &[serde_json::Value]) -> serde_json::Value {
+    let col = |k: &str| runs.iter().filter_map(|r| r[k].as_f64()).collect::<Vec<_>>();
+    let rates = col("msgs_per_sec");
+    let (lo, hi) = rates.iter().fold((f64::MAX, 0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    let m = |k: &str| median(col(k));
+    println!(
+        "| {:<34} | {:>5.0} ({:>3.0}–{:<3.0}) | {:>7.1} | {:>7.1} | {:>7.1} | {:>7.1} |",
+        name, m("msgs_per_sec"), lo, hi, m("ack_p50_ms"), m("ack_p99_ms"), m("delivered_p50_ms"), m("delivered_p99_ms")
+    );
+    json!({
+        "scenario": name, "runs": runs, "msgs_per_sec_median": m("msgs_per_sec"), "msgs_per_sec_min": lo, "msgs_per_sec_max": hi,
+        "ack_p50_ms": m("ack_p50_ms"), "ack_p99_ms": m("ack_p99_ms"),
+        "delivered_p50_ms": m("delivered_p50_ms"), "delivered_p99_ms": m("delivered_p99_ms"),
+    })
 }
 
 /// The platform's own ceiling on this machine: a route that touches no Durable Object or
@@ -169,8 +188,7 @@ async fn floor(relay: &str, seconds: f64) -> serde_json::Value {
     let elapsed = start.elapsed().as_secs_f64();
     lat.sort_by(f64::total_cmp);
     let (rate, p50, p99) = (lat.len() as f64 / elapsed, percentile(&lat, 0.5), percentile(&lat, 0.99));
-    println!("| {:<34} | {:>8.0} | {:>7.1} | {:>7.1} | {:>7} | {:>7} | {:>6} |", "floor: GET /v1/health, 16 in flight", rate, p50, p99, "-", "-", 0);
-    json!({ "scenario": "floor: GET /v1/health, 16 in flight", "requests_per_sec": rate, "p50_ms": p50, "p99_ms": p99 })
+    json!({ "msgs_per_sec": rate, "ack_p50_ms": p50, "ack_p99_ms": p99 })
 }
 
 #[tokio::main]
@@ -178,6 +196,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let seconds: f64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(10.0);
+    let runs: usize = arg("--runs").and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
     let json_path = arg("--json").unwrap_or_else(|| pigeon_tests::root().join("target/bench/relay.json").to_string_lossy().into());
 
     let own_stack;
@@ -192,12 +211,20 @@ async fn main() {
             (own_stack.info.relay.clone(), own_stack.info.site.clone())
         }
     };
-    println!("relay {relay}, {seconds} s per scenario, {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
-    println!("| {:<34} | {:>8} | {:>7} | {:>7} | {:>7} | {:>7} | {:>6} |", "scenario", "msgs/s", "ack p50", "ack p99", "dlv p50", "dlv p99", "errors");
-    println!("|{:-<36}|{:->10}|{:->9}|{:->9}|{:->9}|{:->9}|{:->8}|", "", "", "", "", "", "", "");
-    let mut rows = vec![floor(&relay, seconds).await];
+    println!("relay {relay}, {seconds} s per scenario, median of {runs} runs, {} cores; latencies in ms", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!("| {:<34} | {:<17} | {:>7} | {:>7} | {:>7} | {:>7} |", "scenario", "msgs/s (min–max)", "ack p50", "ack p99", "dlv p50", "dlv p99");
+    println!("|{:-<36}|{:-<19}|{:->9}|{:->9}|{:->9}|{:->9}|", "", "", "", "", "", "");
+    let mut floor_runs = Vec::new();
+    for _ in 0..runs {
+        floor_runs.push(floor(&relay, seconds).await);
+    }
+    let mut rows = vec![summarise("floor: GET /v1/health, 16 in flight", &floor_runs)];
     for s in SCENARIOS {
-        rows.push(run(&relay, &site, s, seconds).await);
+        let mut results = Vec::new();
+        for _ in 0..runs {
+            results.push(run(&relay, &site, s, seconds).await);
+        }
+        rows.push(summarise(s.name, &results));
     }
     let report = json!({ "relay": rows, "unit": "ms", "seconds_per_scenario": seconds });
     if let Some(dir) = std::path::Path::new(&json_path).parent() {
