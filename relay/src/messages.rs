@@ -57,7 +57,6 @@ pub async fn mark_read(req: Request, env: &Env, conversation: &str) -> Result<Re
     mark_read_as(req, env, conversation, As::Shopper { token: &token }).await
 }
 
-
 pub async fn live(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
     let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
     if !upgrade.eq_ignore_ascii_case("websocket") {

@@ -98,15 +98,9 @@ pub fn parse(method: &Method, path: &str) -> Option<Result<Route, ()>> {
 /// The site a browser route belongs to, for CORS: direct for site routes, looked up for
 /// conversation routes.
 async fn site_of(route: &Route, env: &Env) -> crate::Result<Option<String>> {
-    Ok(match route {
-        Route::SiteConfig { site } | Route::CreateConversation { site } => Some(site.clone()),
-        Route::ListMessages { conversation }
-        | Route::PostMessage { conversation }
-        | Route::Live { conversation }
-        | Route::SetContact { conversation }
-        | Route::MarkRead { conversation }
-        | Route::Export { conversation }
-        | Route::Delete { conversation } => sites::site_of_conversation(env, conversation).await?,
+    Ok(match (route, route.conversation()) {
+        (Route::SiteConfig { site } | Route::CreateConversation { site }, _) => Some(site.clone()),
+        (_, Some(conversation)) => sites::site_of_conversation(env, conversation).await?,
         _ => None,
     })
 }

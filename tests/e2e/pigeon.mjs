@@ -25,6 +25,15 @@ export const agent = {
   },
 };
 
+/// Holds every relay API request of `page` until the returned function is called: what the
+/// page shows meanwhile came from IndexedDB.
+export async function holdRelay(page) {
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await page.route(`${relay()}/v1/**`, async (route) => { await held; await route.continue(); });
+  return release;
+}
+
 /// The shop page with the Pigeon widget; records CSP violations and page errors.
 export class ShopPage {
   constructor(page) {

@@ -1,7 +1,7 @@
 // The widget in a real browser against the real relay: persistence, the outbox, context,
 // hostile text, and what happens before the shopper does anything.
 import { test, expect } from '@playwright/test';
-import { ShopPage, agent, relay } from './pigeon.mjs';
+import { ShopPage, agent, holdRelay, relay } from './pigeon.mjs';
 
 test('before any interaction the page makes one request for Pigeon and touches no storage', async ({ page }) => {
   const pigeonRequests = [];
@@ -34,9 +34,7 @@ test('the thread survives closing the tab and is shown before any network call',
 
   // New tab, same browser profile; the relay's API is held back until the check is done.
   const page = await context.newPage();
-  let release;
-  const held = new Promise((r) => { release = r; });
-  await page.route(`${relay()}/v1/**`, async (route) => { await held; await route.continue(); });
+  const release = await holdRelay(page);
   const again = new ShopPage(page);
   await again.goto();
   await again.open();
@@ -70,9 +68,7 @@ test('20 messages typed offline survive closing the tab and are each delivered e
   await page.close();
   await context.setOffline(false);
   const next = await context.newPage();
-  let release;
-  const held = new Promise((r) => { release = r; });
-  await next.route(`${relay()}/v1/**`, async (route) => { await held; await route.continue(); });
+  const release = await holdRelay(next);
   const again = new ShopPage(next);
   await again.goto();
   await again.open();

@@ -15,10 +15,13 @@ console.log(`
   Site id:           ${stack.site}
   Agent key:         ${stack.agentKey}
 
-  Reply as the merchant (put the conversation id from the agent list or the relay log):
-    curl -s -X POST ${stack.relayUrl}/v1/agent/conversations/CONVERSATION_ID/messages \\
-      -H 'authorization: Bearer ${stack.agentKey}' -H 'content-type: application/json' \\
-      -d '{"client_id":"reply-1","body":"Hi! Size 42 fits true to size.","author_name":"Ana"}'
+  Answer as the merchant (after writing in the shop's chat):
+    RELAY=${stack.relayUrl} KEY=${stack.agentKey}
+    ID=$(curl -s $RELAY/v1/agent/sites/${stack.site}/conversations -H "authorization: Bearer $KEY" \\
+      | python3 -c 'import sys,json; print(json.load(sys.stdin)["conversations"][0]["id"])')
+    curl -s -X POST $RELAY/v1/agent/conversations/$ID/messages \\
+      -H "authorization: Bearer $KEY" -H 'content-type: application/json' \\
+      -d '{"client_id":"reply-1","body":"Hi! The Trail Runner 2 fits true to size.","author_name":"Ana"}'
 
   Ctrl-C stops relay and shop.
 `);
