@@ -11,6 +11,7 @@ DIST=widget/dist
 WASM_OPT_FLAGS=(-Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
   --enable-reference-types --enable-multivalue --enable-mutable-globals)
 
+mkdir -p target
 say "widget: cargo build (release, wasm32)"
 cargo build -q --release --target wasm32-unknown-unknown -p pigeon-widget
 rm -rf "$DIST" && mkdir -p "$DIST/widget"
@@ -33,5 +34,6 @@ say "relay: worker-build --release"
 export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild"
-(cd relay && worker-build --release >/dev/null)
+# It is chatty on stderr even when all is well; show its output only when it fails.
+(cd relay && worker-build --release >"$ROOT/target/worker-build.log" 2>&1) || { cat target/worker-build.log; exit 1; }
 say "done: $(du -b "$DIST/pigeon.js" | cut -f1) B loader, $(du -b "$DIST/widget/pigeon_widget_bg.wasm" | cut -f1) B wasm"

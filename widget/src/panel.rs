@@ -112,7 +112,7 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<SiteConfig>>, lang: Lang,
                         (Author::Shopper, Delivery::Sent) => words.sent,
                         _ => "",
                     };
-                    let delivery = format!("{:?}", e.delivery).to_lowercase();
+                    let delivery = e.delivery.as_str();
                     let seq = e.seq.map(|s| s.to_string()).unwrap_or_default();
                     view! {
                         <li class=format!("pg-msg pg-msg-{author}") data-testid="message" data-author=author data-delivery=delivery data-seq=seq>

@@ -15,6 +15,18 @@ pub enum Delivery {
     Failed,
 }
 
+impl Delivery {
+    /// For `data-delivery` and styles.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Sending => "sending",
+            Delivery::Retrying => "retrying",
+            Delivery::Sent => "sent",
+            Delivery::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub client_id: String,
