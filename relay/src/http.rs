@@ -57,6 +57,12 @@ pub fn bearer(req: &Request) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
+/// The conversation token of a browser route. The router has already checked that the
+/// conversation exists; a missing token is the same 404 as a wrong one.
+pub fn shopper_token(req: &Request) -> Result<String> {
+    bearer(req).ok_or(Error::NotFound)
+}
+
 const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
 const ALLOW_HEADERS: &str = "authorization, content-type";
 

@@ -7,19 +7,13 @@ use crate::conversation::internal::{self, Append, As};
 use crate::{Error, Result, http};
 
 pub async fn list(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
-    let token = http::bearer(req).ok_or(Error::NotFound)?;
-    if !validate::conversation_id(conversation) {
-        return Err(Error::NotFound);
-    }
+    let token = http::shopper_token(req)?;
     let query = req.url()?.query().map(|q| format!("?{q}")).unwrap_or_default();
     internal::call(env, conversation, Method::Get, &format!("/messages{query}"), As::Shopper { token: &token }, None).await
 }
 
 pub async fn post(mut req: Request, env: &Env, conversation: &str) -> Result<Response> {
-    let token = http::bearer(&req).ok_or(Error::NotFound)?;
-    if !validate::conversation_id(conversation) {
-        return Err(Error::NotFound);
-    }
+    let token = http::shopper_token(&req)?;
     if let Some(site) = crate::sites::site_of_conversation(env, conversation).await? {
         crate::limits::check(&req, env, &site, crate::limits::Kind::Message).await?;
     }
@@ -50,10 +44,7 @@ pub async fn mark_read_as(mut req: Request, env: &Env, conversation: &str, who: 
 }
 
 pub async fn mark_read(req: Request, env: &Env, conversation: &str) -> Result<Response> {
-    let token = http::bearer(&req).ok_or(Error::NotFound)?;
-    if !validate::conversation_id(conversation) {
-        return Err(Error::NotFound);
-    }
+    let token = http::shopper_token(&req)?;
     mark_read_as(req, env, conversation, As::Shopper { token: &token }).await
 }
 
@@ -64,9 +55,6 @@ pub async fn live(req: &Request, env: &Env, conversation: &str) -> Result<Respon
             code: "websocket_required",
             message: "This endpoint speaks WebSocket only.".into(),
         }));
-    }
-    if !validate::conversation_id(conversation) {
-        return Err(Error::NotFound);
     }
     internal::upgrade(env, conversation).await
 }

@@ -5,19 +5,12 @@ use serde::Deserialize;
 use worker::{Env, Method, Request, Response};
 
 use crate::conversation::internal::{self, As};
-use crate::{Error, Result, http};
-
-fn token(req: &Request, conversation: &str) -> Result<String> {
-    if !validate::conversation_id(conversation) {
-        return Err(Error::NotFound);
-    }
-    http::bearer(req).ok_or(Error::NotFound)
-}
+use crate::{Result, http};
 
 /// `PUT /v1/conversations/{id}/contact` `{email}`: where to send the answer when the shopper
 /// has left. Kept only in the conversation's object, never in the index or logs.
 pub async fn set_contact(mut req: Request, env: &Env, conversation: &str) -> Result<Response> {
-    let token = token(&req, conversation)?;
+    let token = http::shopper_token(&req)?;
     #[derive(Deserialize)]
     struct Body {
         email: String,
@@ -30,7 +23,7 @@ pub async fn set_contact(mut req: Request, env: &Env, conversation: &str) -> Res
 
 /// `GET /v1/conversations/{id}/export`: everything stored about the conversation.
 pub async fn export(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
-    let token = token(req, conversation)?;
+    let token = http::shopper_token(req)?;
     let mut resp = internal::call(env, conversation, Method::Get, "/export", As::Shopper { token: &token }, None).await?;
     if resp.status_code() != 200 {
         return Ok(resp);
@@ -44,9 +37,9 @@ pub async fn export(req: &Request, env: &Env, conversation: &str) -> Result<Resp
 /// `DELETE /v1/conversations/{id}`: erased from the object (messages, contact, pending
 /// notifications, live sockets) and from the D1 index.
 pub async fn delete(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
-    let token = token(req, conversation)?;
+    let token = http::shopper_token(req)?;
     let resp = internal::call(env, conversation, Method::Post, "/erase", As::Shopper { token: &token }, None).await?;
-    if resp.status_code() != 200 {
+    if resp.status_code() != 204 {
         return Ok(resp);
     }
     remove_from_index(env, conversation).await?;
@@ -80,7 +73,7 @@ pub async fn enforce_retention(env: &Env) -> Result<usize> {
     for row in rows {
         let resp = internal::call(env, &row.id, Method::Post, "/erase", As::Worker, None).await?;
         // 404: the object is already empty (erased earlier); the index row still goes.
-        if resp.status_code() == 200 || resp.status_code() == 404 {
+        if resp.status_code() == 204 || resp.status_code() == 404 {
             remove_from_index(env, &row.id).await?;
             erased += 1;
         }

@@ -1,7 +1,7 @@
 // `make demo`: relay on RELAY_PORT (8787), shop on SHOP_PORT (8080), state kept in
 // relay/.wrangler/state so a restart keeps conversations. Ctrl-C stops everything.
 import path from 'node:path';
-import { startStack, ROOT } from './stack.mjs';
+import { exitWithStack, startStack, ROOT } from './stack.mjs';
 
 const relayPort = Number(process.env.RELAY_PORT || 8787);
 const shopPort = Number(process.env.SHOP_PORT || 8080);
@@ -26,12 +26,4 @@ console.log(`
   Ctrl-C stops relay and shop.
 `);
 
-let stopping = false;
-async function shutdown() {
-  if (stopping) return;
-  stopping = true;
-  await stack.stop();
-  process.exit(0);
-}
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+exitWithStack(stack);

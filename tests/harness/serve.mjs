@@ -1,7 +1,7 @@
 // Starts relay and shop for a non-JavaScript caller (the Rust tests and load generator):
 // prints one JSON line with the URLs and keys, then runs until stdin closes or SIGTERM.
 //   node tests/harness/serve.mjs [--persist-to DIR] [--relay-port N] [--var NAME=VALUE ...]
-import { startStack } from './stack.mjs';
+import { exitWithStack, startStack } from './stack.mjs';
 
 const args = process.argv.slice(2);
 const opts = { vars: {} };
@@ -21,17 +21,9 @@ process.stdout.write(JSON.stringify({
   persist_to: stack.persistTo, other_site: stack.otherSite, other_agent_key: stack.otherAgentKey,
 }) + '\n');
 
-let stopping = false;
-async function stop() {
-  if (stopping) return;
-  stopping = true;
-  await stack.stop();
-  process.exit(0);
-}
+const stop = exitWithStack(stack);
 process.on('uncaughtException', (e) => { console.error(e); stop(); });
 process.stdout.on('error', () => {}); // the caller may be gone; stop() still runs
 process.stdin.on('end', stop);
 process.stdin.on('close', stop);
 process.stdin.resume();
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);

@@ -147,3 +147,17 @@ function killGroup(child) {
     signal('SIGTERM');
   });
 }
+
+/// Stops `stack` once and exits, on Ctrl-C or SIGTERM; returns that stop for other triggers.
+export function exitWithStack(stack) {
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return stop;
+}

@@ -75,46 +75,48 @@ impl Store {
     }
 
     pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        self.put_in(KV, key.to_owned(), value).await
+    }
+
+    /// Every record of one object store.
+    async fn get_all<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>> {
         let db = self.db()?;
-        let tx = db.transaction(KV).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
-        let store = tx.object_store(KV).map_err(err)?;
-        store.put(value).with_key(key.to_owned()).serde().map_err(err)?.await.map_err(err)?;
+        let tx = db.transaction(name).build().map_err(err)?;
+        let store = tx.object_store(name).map_err(err)?;
+        let all = store.get_all().serde().map_err(err)?.await.map_err(err)?;
+        all.collect::<std::result::Result<Vec<T>, _>>().map_err(err)
+    }
+
+    /// Writes one record under `key` in its own transaction.
+    async fn put_in<K, T>(&self, name: &str, key: K, value: &T) -> Result<()>
+    where
+        K: indexed_db_futures::SerialiseToJs + indexed_db_futures::DeserialiseFromJs,
+        T: Serialize,
+    {
+        let db = self.db()?;
+        let tx = db.transaction(name).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
+        let store = tx.object_store(name).map_err(err)?;
+        store.put(value).with_key(key).serde().map_err(err)?.await.map_err(err)?;
         tx.commit().await.map_err(err)
     }
 
     pub async fn messages(&self) -> Result<Vec<Message>> {
-        let db = self.db()?;
-        let tx = db.transaction(MESSAGES).build().map_err(err)?;
-        let store = tx.object_store(MESSAGES).map_err(err)?;
-        let all = store.get_all().serde().map_err(err)?.await.map_err(err)?;
-        all.collect::<std::result::Result<Vec<Message>, _>>().map_err(err)
+        self.get_all(MESSAGES).await
     }
 
     /// Stores a message from the relay; the same `seq` twice is one record.
     pub async fn put_message(&self, m: &Message) -> Result<()> {
-        let db = self.db()?;
-        let tx = db.transaction(MESSAGES).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
-        let store = tx.object_store(MESSAGES).map_err(err)?;
-        store.put(m).with_key(m.seq as f64).serde().map_err(err)?.await.map_err(err)?;
-        tx.commit().await.map_err(err)
+        self.put_in(MESSAGES, m.seq as f64, m).await
     }
 
     pub async fn outbox(&self) -> Result<Vec<Pending>> {
-        let db = self.db()?;
-        let tx = db.transaction(OUTBOX).build().map_err(err)?;
-        let store = tx.object_store(OUTBOX).map_err(err)?;
-        let all = store.get_all().serde().map_err(err)?.await.map_err(err)?;
-        let mut pending = all.collect::<std::result::Result<Vec<Pending>, _>>().map_err(err)?;
+        let mut pending: Vec<Pending> = self.get_all(OUTBOX).await?;
         pending.sort_by(|a, b| a.queued_at.total_cmp(&b.queued_at));
         Ok(pending)
     }
 
     pub async fn put_pending(&self, p: &Pending) -> Result<()> {
-        let db = self.db()?;
-        let tx = db.transaction(OUTBOX).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
-        let store = tx.object_store(OUTBOX).map_err(err)?;
-        store.put(p).with_key(p.client_id.clone()).serde().map_err(err)?.await.map_err(err)?;
-        tx.commit().await.map_err(err)
+        self.put_in(OUTBOX, p.client_id.clone(), p).await
     }
 
     /// The relay has it: the outbox entry goes and the stored message takes its place, in

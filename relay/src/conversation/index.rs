@@ -46,7 +46,8 @@ async fn write(env: &Env, row: &IndexRow) -> Result<()> {
     Ok(())
 }
 
-/// Writes the index now if it is behind; on failure, tries again later.
+/// Writes the index now if it is behind; on failure, tries again later (the object keeps
+/// thinking an alarm is armed, which it is).
 pub async fn flush(state: &State, env: &Env, store: &Store) -> Result<()> {
     let Some(row) = store.index_row()? else { return Ok(()) };
     if row.changes == 0 {

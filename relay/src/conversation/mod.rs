@@ -10,7 +10,7 @@ mod live;
 mod rate;
 mod store;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use pigeon_protocol::{Author, validate};
 use serde::Deserialize;
@@ -32,6 +32,8 @@ pub struct Conversation {
     /// Shopper messages per conversation; in memory, so it resets when the object sleeps.
     shopper_rate: RefCell<Bucket>,
     rate_limits_on: bool,
+    /// Known to have an index alarm pending, so a burst asks storage only once.
+    index_alarm_armed: Cell<bool>,
 }
 
 /// Who is calling, as established by the Worker (agent, worker) or by the token (shopper).
@@ -51,7 +53,14 @@ impl DurableObject for Conversation {
             .and_then(|v| v.to_string().parse::<f64>().ok())
             .unwrap_or(30.0);
         let rate_limits_on = env.var("RATE_LIMITS").map(|v| v.to_string() != "off").unwrap_or(true);
-        Self { state, env, store, shopper_rate: RefCell::new(Bucket::per_minute(per_minute, 20.0)), rate_limits_on }
+        Self {
+            state,
+            env,
+            store,
+            shopper_rate: RefCell::new(Bucket::per_minute(per_minute, 20.0)),
+            rate_limits_on,
+            index_alarm_armed: Cell::new(false),
+        }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -60,6 +69,7 @@ impl DurableObject for Conversation {
 
     /// One alarm for all deferred work: today, writing the D1 index.
     async fn alarm(&self) -> worker::Result<Response> {
+        self.index_alarm_armed.set(false);
         if let Err(e) = index::flush(&self.state, &self.env, &self.store).await {
             worker::console_error!("alarm: {e}");
         }
@@ -122,7 +132,7 @@ impl Conversation {
                 }
                 let resp = self.append(append)?;
                 if resp.status_code() == 201 {
-                    index::schedule(&self.state, index::INDEX_DELAY).await?;
+                    self.schedule_index().await?;
                 }
                 Ok(resp)
             }
@@ -136,7 +146,7 @@ impl Conversation {
                 let reader = if caller == Caller::Shopper { Reader::Shopper } else { Reader::Agent };
                 self.store.mark_read(reader, read.seq)?;
                 if caller == Caller::Agent {
-                    index::schedule(&self.state, index::INDEX_DELAY).await?;
+                    self.schedule_index().await?;
                 }
                 http::no_content()
             }
@@ -162,37 +172,31 @@ impl Conversation {
                 http::no_content()
             }
             (Method::Post, "/erase", _) => {
-                let site = self.store.meta()?.map(|m| m.site).unwrap_or_default();
-                self.store.erase()?;
-                // Everything else the object holds: key-value storage and a pending alarm.
+                // deleteAll takes the SQL tables and key-value storage; the alarm goes separately.
                 self.state.storage().delete_alarm().await?;
                 self.state.storage().delete_all().await?;
+                self.index_alarm_armed.set(false);
                 self.store.ensure_schema();
                 live::close_all(&self.state, "erased");
-                http::json(200, &serde_json::json!({ "site": site }))
+                http::no_content()
             }
             _ => Err(Error::NotFound),
         }
     }
 
     fn append(&self, append: Append) -> Result<Response> {
-        // A retry of a stored message is answered without touching the rate limit.
-        if let Some(existing) = self.store.by_client_id(append.author, &append.client_id)? {
-            return if existing.body == append.body {
-                http::json(200, &serde_json::json!({ "message": existing }))
-            } else {
-                Err(Error::ClientIdConflict)
-            };
-        }
-        if append.author == Author::Shopper && self.rate_limits_on {
-            let now = js_sys::Date::now();
-            if let Err(wait_ms) = self.shopper_rate.borrow_mut().take(now) {
-                return Err(Error::RateLimited { retry_after_secs: (wait_ms / 1000.0).ceil().max(1.0) as u32 });
+        let admit = || {
+            if append.author == Author::Shopper && self.rate_limits_on {
+                let now = js_sys::Date::now();
+                if let Err(wait_ms) = self.shopper_rate.borrow_mut().take(now) {
+                    return Err(Error::RateLimited { retry_after_secs: (wait_ms / 1000.0).ceil().max(1.0) as u32 });
+                }
             }
-        }
+            Ok(())
+        };
         let created_at = now_iso();
         let message_id = tokens::new_message_id()?;
-        match self.store.append(&append, &message_id, &created_at)? {
+        match self.store.append(&append, &message_id, &created_at, admit)? {
             AppendOutcome::Created(message) => {
                 // Stored (the output gate holds this response until it is durable); only
                 // now tell the live sockets.
@@ -202,6 +206,15 @@ impl Conversation {
             AppendOutcome::Duplicate(message) => http::json(200, &serde_json::json!({ "message": message })),
             AppendOutcome::Conflict => Err(Error::ClientIdConflict),
         }
+    }
+
+    /// Makes sure the D1 index is written soon.
+    async fn schedule_index(&self) -> Result<()> {
+        if !self.index_alarm_armed.get() {
+            index::schedule(&self.state, index::INDEX_DELAY).await?;
+            self.index_alarm_armed.set(true);
+        }
+        Ok(())
     }
 
     /// Agent and worker calls are marked by the Worker after it checked the agent key (or

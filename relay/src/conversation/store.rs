@@ -121,7 +121,7 @@ impl Store {
         store
     }
 
-    /// Creates the tables if missing: on first use, and again after an erase.
+    /// Creates the tables if missing: on first use, and again after `deleteAll` erased them.
     pub fn ensure_schema(&self) {
         if let Err(e) = self.sql.exec(SCHEMA, None) {
             worker::console_error!("conversation schema: {e}");
@@ -212,13 +212,6 @@ impl Store {
         self.after(0, u32::MAX >> 1)
     }
 
-    /// Drops every table; the object is then indistinguishable from one never created.
-    pub fn erase(&self) -> Result<()> {
-        self.sql.exec("DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS conversation;", None)?;
-        self.ensure_schema();
-        Ok(())
-    }
-
     /// Idempotent: a second init of the same object changes nothing.
     pub fn init(&self, init: &Init) -> Result<()> {
         let context = init.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
@@ -275,7 +268,7 @@ impl Store {
         Ok(MessagesPage { messages, has_more })
     }
 
-    pub fn by_client_id(&self, author: Author, client_id: &str) -> Result<Option<Message>> {
+    fn by_client_id(&self, author: Author, client_id: &str) -> Result<Option<Message>> {
         let rows: Vec<Row> = self
             .sql
             .exec(
@@ -287,7 +280,9 @@ impl Store {
     }
 
     /// Stores a message exactly once per (author, client_id), with the next gap-free `seq`.
-    pub fn append(&self, a: &Append, id: &str, created_at: &str) -> Result<AppendOutcome> {
+    /// `admit` runs only for a message not stored yet (a retry is never rate limited); its
+    /// error refuses the message.
+    pub fn append(&self, a: &Append, id: &str, created_at: &str, admit: impl FnOnce() -> Result<()>) -> Result<AppendOutcome> {
         if !self.exists()? {
             return Err(Error::NotFound);
         }
@@ -298,6 +293,7 @@ impl Store {
                 AppendOutcome::Conflict
             });
         }
+        admit()?;
         let seq = self.last_seq()? + 1;
         let context = a.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
         self.sql.exec(
@@ -314,7 +310,7 @@ impl Store {
                 opt(&context),
             ],
         )?;
-        self.mark_index_dirty()?;
+        // Each arm also marks the D1 index as behind.
         match a.author {
             // Replying means the agent has seen everything before the reply.
             Author::Agent => {
@@ -324,11 +320,11 @@ impl Store {
             // they shared is what the merchant sees.
             Author::Shopper => {
                 self.sql.exec(
-                    "UPDATE conversation SET status = 'open', context = COALESCE(?, context)",
+                    "UPDATE conversation SET status = 'open', context = COALESCE(?, context), index_dirty = index_dirty + 1",
                     vec![opt(&context)],
                 )?;
             }
-            Author::System => {}
+            Author::System => self.mark_index_dirty()?,
         }
         Ok(AppendOutcome::Created(Message {
             id: id.to_owned(),
