@@ -33,6 +33,9 @@ pub enum Error {
     /// The client_id was already used with a different body. Not retryable.
     #[error("client_id conflict")]
     ClientIdConflict,
+    /// A resume link past its expiry. Not retryable.
+    #[error("resume link expired")]
+    ResumeExpired,
     /// Slow down; retryable after the given seconds.
     #[error("rate limited")]
     RateLimited { retry_after_secs: u32 },
@@ -62,6 +65,7 @@ impl Error {
             Error::NotFound => 404,
             Error::MethodNotAllowed => 405,
             Error::ClientIdConflict => 409,
+            Error::ResumeExpired => 410,
             Error::TooLarge => 413,
             Error::UnsupportedMediaType => 415,
             Error::Invalid(_) => 422,
@@ -82,6 +86,10 @@ impl Error {
             Error::OriginNotAllowed => ErrorBody::new("origin_not_allowed", "This page's origin may not use this site."),
             Error::MethodNotAllowed => ErrorBody::new("method_not_allowed", "This method is not supported here."),
             Error::ClientIdConflict => ErrorBody::new("client_id_conflict", "This client_id was already used for a different message."),
+            Error::ResumeExpired => ErrorBody::new(
+                "resume_expired",
+                "This link has expired. Reply to the email instead, or start a new conversation.",
+            ),
             Error::RateLimited { .. } => ErrorBody::new("rate_limited", "Too many requests; retry later."),
             Error::Internal(_) => ErrorBody::new("internal", "Something went wrong on our side; please retry."),
         }

@@ -7,9 +7,12 @@ mod conversation;
 mod conversations;
 mod error;
 mod http;
+mod inbound;
 mod limits;
+mod mail;
 mod messages;
 mod privacy;
+mod resume;
 mod routes;
 mod sites;
 mod tokens;
@@ -17,7 +20,7 @@ mod tokens;
 pub use conversation::Conversation;
 pub use error::{Error, Result};
 
-use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
+use worker::{Context, Env, ForwardableEmailMessage, Request, Response, ScheduleContext, ScheduledEvent, event};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -31,4 +34,11 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(n) => worker::console_log!("retention: erased {n} conversations"),
         Err(e) => worker::console_error!("retention failed: {e}"),
     }
+}
+
+/// Replies to our notification emails (see `inbound`).
+#[event(email)]
+async fn email(message: ForwardableEmailMessage, env: Env, _ctx: Context) -> worker::Result<()> {
+    inbound::receive(message, env).await;
+    Ok(())
 }

@@ -17,6 +17,8 @@ pub enum Route {
     MarkRead { conversation: String },
     Export { conversation: String },
     Delete { conversation: String },
+    /// The conversation is named inside the body's signed token.
+    Resume,
     // Agent routes (site agent key).
     AgentListConversations { site: String },
     AgentListMessages { conversation: String },
@@ -66,6 +68,7 @@ pub fn parse(method: &Method, path: &str) -> Option<Result<Route, ()>> {
     let s = |x: &str| x.to_owned();
     let route = match (method, segs.as_slice()) {
         (Method::Get, ["v1", "health"]) => Route::Health,
+        (Method::Post, ["v1", "resume"]) => Route::Resume,
         (Method::Get, ["v1", "sites", site]) => Route::SiteConfig { site: s(site) },
         (Method::Post, ["v1", "sites", site, "conversations"]) => Route::CreateConversation { site: s(site) },
         (Method::Get, ["v1", "conversations", id, "messages"]) => Route::ListMessages { conversation: s(id) },
@@ -86,6 +89,7 @@ pub fn parse(method: &Method, path: &str) -> Option<Result<Route, ()>> {
         (Method::Post, ["v1", "agent", "conversations", id, "messages"]) => {
             Route::AgentPostMessage { conversation: s(id) }
         }
+        (_, ["v1", "resume"]) => return Some(Err(())),
         (_, ["v1", "sites", _] | ["v1", "sites", _, "conversations"])
         | (_, ["v1", "conversations", _] | ["v1", "conversations", _, "messages" | "live" | "contact" | "read" | "export"])
         | (_, ["v1", "agent", "conversations", _, "messages" | "read" | "close"])
@@ -132,6 +136,25 @@ pub async fn handle(req: Request, env: Env) -> Response {
             return crate::Error::OriginNotAllowed.into_response();
         }
         return dispatch(route, req, env).await.unwrap_or_else(crate::Error::into_response);
+    }
+
+    // The resume token, and with it the site, is in the body: the handler checks the origin.
+    // Its preflight is answered for origins some site allows.
+    if route == Route::Resume {
+        let allowed = match &origin {
+            Some(o) => sites::any_site_allows(&env, o).await,
+            None => Ok(true),
+        };
+        return match allowed {
+            Ok(true) if preflight => http::preflight(origin.as_deref()),
+            Ok(true) => {
+                let resp = crate::resume::resume(req, &env, origin.as_deref()).await.unwrap_or_else(crate::Error::into_response);
+                // Refused origins never get CORS headers.
+                if resp.status_code() == 403 { resp } else { http::with_cors(resp, origin.as_deref()) }
+            }
+            Ok(false) => crate::Error::OriginNotAllowed.into_response(),
+            Err(e) => e.into_response(),
+        };
     }
 
     // Browser route: the Origin, when a browser sends one, must be one of the site's.
@@ -181,6 +204,7 @@ async fn dispatch(route: Route, req: Request, env: Env) -> crate::Result<Respons
         Route::MarkRead { conversation } => messages::mark_read(req, &env, &conversation).await,
         Route::Export { conversation } => privacy::export(&req, &env, &conversation).await,
         Route::Delete { conversation } => privacy::delete(&req, &env, &conversation).await,
+        Route::Resume => crate::resume::resume(req, &env, None).await,
         Route::AgentMarkRead { conversation } => agent::mark_read(req, &env, &conversation).await,
         Route::AgentClose { conversation } => agent::close(&req, &env, &conversation).await,
         Route::AgentListConversations { site } => agent::conversations(&req, &env, &site).await,
@@ -215,6 +239,8 @@ mod tests {
         assert_eq!(ok(Method::Delete, "/v1/conversations/abc"), Route::Delete { conversation: "abc".into() });
         assert_eq!(ok(Method::Put, "/v1/conversations/abc/contact"), Route::SetContact { conversation: "abc".into() });
         assert_eq!(ok(Method::Post, "/v1/agent/conversations/abc/close"), Route::AgentClose { conversation: "abc".into() });
+        assert_eq!(ok(Method::Post, "/v1/resume"), Route::Resume);
+        assert_eq!(parse(&Method::Get, "/v1/resume"), Some(Err(())));
     }
 
     #[test]

@@ -4,24 +4,15 @@
 
 use std::time::Duration;
 
-use worker::{Env, State};
+use worker::Env;
 
+use super::jobs::Outcome;
 use super::store::{IndexRow, Store};
 use crate::Result;
 use crate::conversations::nullable;
 
 pub const INDEX_DELAY: Duration = Duration::from_millis(1000);
 const RETRY_DELAY: Duration = Duration::from_secs(5);
-
-/// Makes sure an alarm will write the index soon.
-pub async fn schedule(state: &State, delay: Duration) -> Result<()> {
-    let storage = state.storage();
-    if storage.get_alarm().await?.is_none() {
-        // A Duration is an offset from now (an integer would be too).
-        storage.set_alarm(delay).await?;
-    }
-    Ok(())
-}
 
 async fn write(env: &Env, row: &IndexRow) -> Result<()> {
     let preview = row.last.as_ref().map(|m| m.body.chars().take(140).collect::<String>());
@@ -46,19 +37,20 @@ async fn write(env: &Env, row: &IndexRow) -> Result<()> {
     Ok(())
 }
 
-/// Writes the index now if it is behind; on failure, tries again later (the object keeps
-/// thinking an alarm is armed, which it is).
-pub async fn flush(state: &State, env: &Env, store: &Store) -> Result<()> {
-    let Some(row) = store.index_row()? else { return Ok(()) };
+/// Writes the index now if it is behind; a failed write asks to be retried.
+pub async fn flush(env: &Env, store: &Store) -> Result<Outcome> {
+    let Some(row) = store.index_row()? else { return Ok(Outcome::Done) };
     if row.changes == 0 {
-        return Ok(());
+        return Ok(Outcome::Done);
     }
     match write(env, &row).await {
-        Ok(()) => store.mark_index_clean(row.changes),
+        Ok(()) => {
+            store.mark_index_clean(row.changes)?;
+            Ok(Outcome::Done)
+        }
         Err(e) => {
             worker::console_error!("index write failed, retrying: {e}");
-            state.storage().set_alarm(RETRY_DELAY).await?;
-            Ok(())
+            Ok(Outcome::RetryIn(RETRY_DELAY))
         }
     }
 }

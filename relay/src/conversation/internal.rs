@@ -30,6 +30,16 @@ pub struct Append {
     pub context: Option<Context>,
 }
 
+/// A reply that arrived by email, for `/email`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EmailReply {
+    pub append: Append,
+    /// The sender's address (checked against the shopper's contact address).
+    pub from: String,
+    /// The mail's Message-ID, so our next email continues its thread.
+    pub message_id: Option<String>,
+}
+
 pub enum As<'a> {
     Shopper { token: &'a str },
     Agent,

@@ -6,7 +6,9 @@
 
 mod index;
 pub mod internal;
+mod jobs;
 mod live;
+mod notify;
 mod rate;
 mod store;
 
@@ -19,8 +21,11 @@ use worker::{
     durable_object,
 };
 
+use crate::mail::MailConfig;
 use crate::{Error, Result, http, tokens};
-use internal::{Append, Init};
+use internal::{Append, EmailReply, Init};
+use jobs::{Job, Outcome, When};
+use notify::Recipient;
 use rate::Bucket;
 use store::{AppendOutcome, Reader, Store};
 
@@ -32,8 +37,10 @@ pub struct Conversation {
     /// Shopper messages per conversation; in memory, so it resets when the object sleeps.
     shopper_rate: RefCell<Bucket>,
     rate_limits_on: bool,
-    /// Known to have an index alarm pending, so a burst asks storage only once.
-    index_alarm_armed: Cell<bool>,
+    /// `None` when email is not configured.
+    mail: Option<MailConfig>,
+    /// The alarm time this object last set, so a burst sets it once.
+    armed: Cell<Option<f64>>,
 }
 
 /// Who is calling, as established by the Worker (agent, worker) or by the token (shopper).
@@ -53,13 +60,15 @@ impl DurableObject for Conversation {
             .and_then(|v| v.to_string().parse::<f64>().ok())
             .unwrap_or(30.0);
         let rate_limits_on = env.var("RATE_LIMITS").map(|v| v.to_string() != "off").unwrap_or(true);
+        let mail = MailConfig::from_env(&env);
         Self {
             state,
             env,
             store,
             shopper_rate: RefCell::new(Bucket::per_minute(per_minute, 20.0)),
             rate_limits_on,
-            index_alarm_armed: Cell::new(false),
+            mail,
+            armed: Cell::new(None),
         }
     }
 
@@ -67,11 +76,13 @@ impl DurableObject for Conversation {
         Ok(self.handle(req).await.unwrap_or_else(Error::into_response))
     }
 
-    /// One alarm for all deferred work: today, writing the D1 index.
+    /// One alarm for all deferred work (see `jobs`): runs what is due, then re-arms.
     async fn alarm(&self) -> worker::Result<Response> {
-        self.index_alarm_armed.set(false);
-        if let Err(e) = index::flush(&self.state, &self.env, &self.store).await {
+        self.armed.set(None);
+        if let Err(e) = self.run_due_jobs().await {
             worker::console_error!("alarm: {e}");
+            // Try again shortly rather than lose the remaining jobs.
+            self.state.storage().set_alarm(std::time::Duration::from_secs(10)).await?;
         }
         Response::empty()
     }
@@ -130,15 +141,32 @@ impl Conversation {
                 if append.author != allowed {
                     return Err(Error::NotFound);
                 }
+                let author = append.author;
                 let resp = self.append(append)?;
                 if resp.status_code() == 201 {
-                    self.schedule_index().await?;
+                    self.after_append(author).await?;
                 }
                 Ok(resp)
+            }
+            (Method::Post, "/email", Caller::Worker) => {
+                let reply: EmailReply = req.json().await?;
+                self.email_reply(reply).await
+            }
+            (Method::Post, "/device", Caller::Worker) => {
+                #[derive(Deserialize)]
+                struct Device {
+                    token_hash: String,
+                }
+                let device: Device = req.json().await?;
+                self.store.add_device_token(&device.token_hash, &now_iso())?;
+                let meta = self.store.meta()?.ok_or(Error::NotFound)?;
+                http::json(200, &serde_json::json!({ "id": meta.id, "site": meta.site, "created_at": meta.created_at }))
             }
             (Method::Post, "/contact", Caller::Shopper) => {
                 let contact: Contact = req.json().await?;
                 self.store.set_contact(&contact.email)?;
+                // A reply may already be waiting unread.
+                self.notify_later(Recipient::Shopper).await?;
                 http::no_content()
             }
             (Method::Post, "/read", Caller::Shopper | Caller::Agent) => {
@@ -146,7 +174,7 @@ impl Conversation {
                 let reader = if caller == Caller::Shopper { Reader::Shopper } else { Reader::Agent };
                 self.store.mark_read(reader, read.seq)?;
                 if caller == Caller::Agent {
-                    self.schedule_index().await?;
+                    self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
                 }
                 http::no_content()
             }
@@ -168,14 +196,16 @@ impl Conversation {
             (Method::Post, "/close", Caller::Agent) => {
                 self.store.set_status("closed")?;
                 // Closing is rare and the merchant expects the list to change at once.
-                index::flush(&self.state, &self.env, &self.store).await?;
+                if index::flush(&self.env, &self.store).await? != Outcome::Done {
+                    self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
+                }
                 http::no_content()
             }
             (Method::Post, "/erase", _) => {
                 // deleteAll takes the SQL tables and key-value storage; the alarm goes separately.
                 self.state.storage().delete_alarm().await?;
                 self.state.storage().delete_all().await?;
-                self.index_alarm_armed.set(false);
+                self.armed.set(None);
                 self.store.ensure_schema();
                 live::close_all(&self.state, "erased");
                 http::no_content()
@@ -208,13 +238,83 @@ impl Conversation {
         }
     }
 
-    /// Makes sure the D1 index is written soon.
-    async fn schedule_index(&self) -> Result<()> {
-        if !self.index_alarm_armed.get() {
-            index::schedule(&self.state, index::INDEX_DELAY).await?;
-            self.index_alarm_armed.set(true);
+    /// A new message: the index is behind, and someone may need an email.
+    async fn after_append(&self, author: Author) -> Result<()> {
+        self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
+        match author {
+            Author::Shopper => self.notify_later(Recipient::Merchant).await,
+            Author::Agent => self.notify_later(Recipient::Shopper).await,
+            Author::System => Ok(()),
+        }
+    }
+
+    /// Schedules a notification after the configured quiet time; a burst of messages
+    /// postpones it, up to five times the quiet time. The shopper is only emailed when they
+    /// left an address.
+    async fn notify_later(&self, to: Recipient) -> Result<()> {
+        let Some(mail) = &self.mail else { return Ok(()) };
+        let (job, delay) = match to {
+            Recipient::Merchant => (Job::NotifyMerchant, mail.merchant_delay),
+            Recipient::Shopper => {
+                if self.store.meta()?.and_then(|m| m.contact_email).is_none() {
+                    return Ok(());
+                }
+                (Job::NotifyShopper, mail.shopper_delay)
+            }
+        };
+        self.schedule(job, When::Quiet { delay, max: delay * 5 }).await
+    }
+
+    async fn schedule(&self, job: Job, when: When) -> Result<()> {
+        let now = js_sys::Date::now();
+        let next = self.store.schedule(job, when, now)?;
+        self.armed.set(Some(jobs::arm(&self.state, next, self.armed.get(), now).await?));
+        Ok(())
+    }
+
+    async fn run_due_jobs(&self) -> Result<()> {
+        let now = js_sys::Date::now();
+        for due in self.store.due_jobs(now)? {
+            let outcome = match (due.job(), &self.mail) {
+                (Some(Job::Index), _) => index::flush(&self.env, &self.store).await?,
+                (Some(Job::NotifyMerchant), Some(mail)) => notify::run(&self.env, mail, &self.store, Recipient::Merchant, &due).await?,
+                (Some(Job::NotifyShopper), Some(mail)) => notify::run(&self.env, mail, &self.store, Recipient::Shopper, &due).await?,
+                // Email switched off since it was scheduled, or a job this version does not know.
+                _ => Outcome::Done,
+            };
+            self.store.finish(&due, outcome, js_sys::Date::now())?;
+        }
+        if let Some(next) = self.store.next_due()? {
+            let now = js_sys::Date::now();
+            self.armed.set(Some(jobs::arm(&self.state, next, None, now).await?));
         }
         Ok(())
+    }
+
+    /// A reply that came in by email, checked by the Worker (signature, merchant address).
+    /// The shopper's address is only known here, so it is checked here.
+    async fn email_reply(&self, reply: EmailReply) -> Result<Response> {
+        let meta = self.store.meta()?.ok_or(Error::NotFound)?;
+        let author = reply.append.author;
+        let recipient = match author {
+            Author::Agent => Recipient::Merchant,
+            Author::Shopper => {
+                let contact = meta.contact_email.as_deref().unwrap_or_default();
+                if contact.is_empty() || !contact.eq_ignore_ascii_case(&reply.from) {
+                    return Err(Error::Invalid(validate::Invalid { code: "wrong_sender", message: "This sender may not reply here.".into() }));
+                }
+                Recipient::Shopper
+            }
+            Author::System => return Err(Error::NotFound),
+        };
+        let resp = self.append(reply.append)?;
+        if resp.status_code() == 201 {
+            if let Some(id) = &reply.message_id {
+                self.store.mail_received(recipient, id)?;
+            }
+            self.after_append(author).await?;
+        }
+        Ok(resp)
     }
 
     /// Agent and worker calls are marked by the Worker after it checked the agent key (or

@@ -34,10 +34,33 @@ CREATE TABLE IF NOT EXISTS messages (
   created_at TEXT NOT NULL,
   context TEXT,
   UNIQUE (author, client_id)
+);
+-- More tokens for the same conversation: one per browser that opened a resume link.
+CREATE TABLE IF NOT EXISTS device_tokens (
+  token_hash TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL
+);
+-- Deferred work on the object's one alarm (see jobs.rs).
+CREATE TABLE IF NOT EXISTS jobs (
+  name TEXT PRIMARY KEY,
+  due_ms REAL NOT NULL,
+  -- When first scheduled: bounds how far a burst can postpone it.
+  first_ms REAL NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+-- One email thread per recipient ('merchant', 'shopper').
+CREATE TABLE IF NOT EXISTS mail (
+  role TEXT PRIMARY KEY,
+  -- The last message a sent notification covered.
+  notified_seq INTEGER NOT NULL DEFAULT 0,
+  -- Notifications sent; numbers the next Message-ID, so a retried send keeps its id.
+  sent INTEGER NOT NULL DEFAULT 0,
+  -- Message-IDs of the thread (ours and the recipient's replies), oldest first, JSON.
+  thread TEXT NOT NULL DEFAULT '[]'
 );";
 
 pub struct Store {
-    sql: SqlStorage,
+    pub(super) sql: SqlStorage,
 }
 
 /// The conversation's own row, for export and the index.
@@ -232,13 +255,38 @@ impl Store {
         Ok(rows.first().is_some_and(|r| r.n > 0))
     }
 
+    /// The token from creation, or one minted for a browser that opened a resume link.
     pub fn token_matches(&self, token: &str) -> Result<bool> {
         #[derive(Deserialize)]
         struct T {
             token_hash: String,
         }
-        let rows: Vec<T> = self.sql.exec("SELECT token_hash FROM conversation", None)?.to_array()?;
-        Ok(rows.first().is_some_and(|r| tokens::verify(token, &r.token_hash)))
+        let rows: Vec<T> = self
+            .sql
+            .exec("SELECT token_hash FROM conversation UNION ALL SELECT token_hash FROM device_tokens", None)?
+            .to_array()?;
+        // Every row is compared, so timing does not tell which one matched.
+        Ok(rows.iter().fold(false, |found, r| tokens::verify(token, &r.token_hash) | found))
+    }
+
+    pub fn add_device_token(&self, token_hash: &str, created_at: &str) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO device_tokens (token_hash, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            vec![token_hash.into(), created_at.into()],
+        )?;
+        Ok(())
+    }
+
+    /// The latest 50 messages by `author` after `seq`, oldest first (an email, not an archive).
+    pub fn by_author_after(&self, author: Author, seq: u64) -> Result<Vec<Message>> {
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                &format!("SELECT {COLUMNS} FROM messages WHERE author = ? AND seq > ? ORDER BY seq DESC LIMIT 50"),
+                vec![author.as_str().into(), V::try_from_i64(seq as i64)?],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().rev().map(Row::into_message).collect())
     }
 
     fn last_seq(&self) -> Result<u64> {

@@ -19,7 +19,6 @@ const MAX_CACHED_CONVERSATIONS: usize = 50_000;
 
 /// A site as stored in D1 (`migrations/0001_init.sql`).
 #[derive(Debug, Clone, Deserialize)]
-#[allow(dead_code)] // merchant_email and retention_days are used by notifications and retention.
 pub struct Site {
     pub id: String,
     pub name: String,
@@ -31,6 +30,7 @@ pub struct Site {
     pub expected_reply: String,
     pub greeting: String,
     pub brand_color: String,
+    #[allow(dead_code)] // read by the retention job in SQL
     pub retention_days: f64,
     pub agent_key_hash: String,
 }
@@ -86,6 +86,23 @@ pub async fn origin_allowed(env: &Env, site_id: &str, origin: &str) -> Result<bo
         Some(site) => site.origins().iter().any(|o| o == origin),
         None => false,
     })
+}
+
+/// Does any site allow `origin`? For preflights of routes whose site is only known from
+/// the body.
+pub async fn any_site_allows(env: &Env, origin: &str) -> Result<bool> {
+    #[derive(Deserialize)]
+    struct Hit {
+        #[allow(dead_code)]
+        hit: u32,
+    }
+    let row: Option<Hit> = env
+        .d1("DB")?
+        .prepare("SELECT 1 AS hit FROM sites, json_each(sites.allowed_origins) WHERE json_each.value = ?1 LIMIT 1")
+        .bind(&[origin.into()])?
+        .first(None)
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Which site a conversation belongs to, from the D1 index (cached: it never changes).

@@ -1,0 +1,90 @@
+//! The Worker's `email` handler: replies to our notifications. The recipient address must be
+//! a genuine reply address (signed per conversation and role), the sender the site's merchant
+//! address or the shopper's contact address; the text without quoted history lands in the
+//! thread and goes live to any open widget. Anything else is refused with a reason the
+//! sender sees in the bounce.
+
+use pigeon_protocol::{Author, validate};
+use worker::{Env, ForwardableEmailMessage, Method};
+
+use crate::conversation::internal::{self, Append, As, EmailReply};
+use crate::mail::inbound::{self, MAX_RAW_BYTES, Rejection};
+use crate::mail::{MailConfig, sign};
+use crate::sites;
+
+pub async fn receive(message: ForwardableEmailMessage, env: Env) {
+    match handle(&message, &env).await {
+        Ok(seq) => worker::console_log!("inbound mail: stored as seq {seq}"),
+        Err(Failure::Rejected(reason)) => {
+            worker::console_log!("inbound mail rejected: {reason}");
+            message.set_reject(&reason.to_string());
+        }
+        Err(Failure::Internal(e)) => {
+            // The sender gets their text back in the bounce and can simply send it again.
+            worker::console_error!("inbound mail failed: {e}");
+            message.set_reject("A temporary problem kept your reply from the conversation. Please send it again.");
+        }
+    }
+}
+
+enum Failure {
+    Rejected(Rejection),
+    Internal(crate::Error),
+}
+
+impl From<Rejection> for Failure {
+    fn from(r: Rejection) -> Self {
+        Failure::Rejected(r)
+    }
+}
+
+impl From<crate::Error> for Failure {
+    fn from(e: crate::Error) -> Self {
+        Failure::Internal(e)
+    }
+}
+
+impl From<worker::Error> for Failure {
+    fn from(e: worker::Error) -> Self {
+        Failure::Internal(e.into())
+    }
+}
+
+async fn handle(message: &ForwardableEmailMessage, env: &Env) -> Result<u64, Failure> {
+    let config = MailConfig::from_env(env).ok_or(Rejection::NotConfigured)?;
+    let (conversation, role) =
+        sign::check_reply_address(&config.secret, &message.to(), &config.domain).map_err(|_| Rejection::UnknownAddress)?;
+    if message.raw_size() > MAX_RAW_BYTES as f64 {
+        return Err(Rejection::TooLarge.into());
+    }
+    let reply = inbound::parse(&message.raw_bytes().await?)?;
+    let site_id = sites::site_of_conversation(env, &conversation).await?.ok_or(Rejection::GoneConversation)?;
+    let site = sites::load(env, &site_id).await?.ok_or(Rejection::GoneConversation)?;
+    let append = match role {
+        sign::Role::Merchant => {
+            // The header From is what DMARC (checked by Email Routing) aligns with.
+            if !reply.from.eq_ignore_ascii_case(site.merchant_email.trim()) {
+                return Err(Rejection::WrongSender.into());
+            }
+            let name: String = reply.name.clone().unwrap_or_else(|| site.name.clone()).chars().take(validate::MAX_AUTHOR_NAME_CHARS).collect();
+            Append { author: Author::Agent, client_id: reply.client_id, body: reply.body, author_name: Some(name), context: None }
+        }
+        sign::Role::Shopper => Append { author: Author::Shopper, client_id: reply.client_id, body: reply.body, author_name: None, context: None },
+    };
+    let body = EmailReply { append, from: reply.from, message_id: reply.message_id };
+    let body = serde_json::to_string(&body).map_err(|e| crate::Error::Internal(e.to_string()))?;
+    let mut resp = internal::call(env, &conversation, Method::Post, "/email", As::Worker, Some(body)).await?;
+    match resp.status_code() {
+        200 | 201 => {
+            #[derive(serde::Deserialize)]
+            struct Stored {
+                message: pigeon_protocol::Message,
+            }
+            Ok(resp.json::<Stored>().await?.message.seq)
+        }
+        404 => Err(Rejection::GoneConversation.into()),
+        422 => Err(Rejection::WrongSender.into()),
+        429 => Err(Rejection::RateLimited.into()),
+        status => Err(crate::Error::Internal(format!("conversation answered {status}")).into()),
+    }
+}

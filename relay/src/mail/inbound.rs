@@ -1,0 +1,204 @@
+//! Reading a reply that arrived by email: who sent it, which message it is (for exactly-once),
+//! and what the person wrote. Pure, so the parser is tested and fuzzed on the host.
+
+use mail_parser::MessageParser;
+use pigeon_protocol::validate::MAX_BODY_CHARS;
+use sha2::{Digest, Sha256};
+
+use super::quote;
+
+/// Larger mails are refused before parsing (a chat reply is a few KB; attachments are not
+/// carried into the chat).
+pub const MAX_RAW_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The `From:` address, lowercased.
+    pub from: String,
+    /// The `From:` display name, if any.
+    pub name: Option<String>,
+    /// Derived from the Message-ID: the same mail delivered twice is stored once.
+    pub client_id: String,
+    pub message_id: Option<String>,
+    /// Without quoted history and signature.
+    pub body: String,
+}
+
+/// Why a mail is not added to a conversation; the text goes back to the sender in the bounce.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("This address does not accept mail: it is not a valid Pigeon reply address.")]
+    UnknownAddress,
+    #[error("This conversation no longer exists.")]
+    GoneConversation,
+    #[error("Your address may not reply to this conversation.")]
+    WrongSender,
+    #[error("Automatic replies are not added to the conversation.")]
+    AutoReply,
+    #[error("The message could not be read as an email.")]
+    Unreadable,
+    #[error("The reply is empty once the quoted text is removed. Write your answer above the quoted message.")]
+    Empty,
+    #[error("The reply is longer than {MAX_BODY_CHARS} characters. Please shorten it.")]
+    TooLong,
+    #[error("The message is larger than 1 MB. Attachments are not carried into the chat.")]
+    TooLarge,
+    #[error("Replies by email are not set up on this relay.")]
+    NotConfigured,
+    #[error("Too many messages; please try again in a minute.")]
+    RateLimited,
+}
+
+/// Parses and checks one raw message.
+pub fn parse(raw: &[u8]) -> Result<Reply, Rejection> {
+    if raw.len() > MAX_RAW_BYTES {
+        return Err(Rejection::TooLarge);
+    }
+    let message = MessageParser::default().parse(raw).ok_or(Rejection::Unreadable)?;
+    if is_automatic(&message) {
+        return Err(Rejection::AutoReply);
+    }
+    let from = message.from().and_then(|a| a.first()).ok_or(Rejection::Unreadable)?;
+    let address = from.address().map(|a| a.trim().to_ascii_lowercase()).filter(|a| a.contains('@')).ok_or(Rejection::Unreadable)?;
+    let name = from.name().map(|n| n.trim().chars().filter(|c| !c.is_control()).take(80).collect::<String>()).filter(|n| !n.is_empty());
+    // Same Message-ID, same client_id; without one, the same bytes.
+    let identity = match message.message_id() {
+        Some(id) => Sha256::digest(id.trim().as_bytes()),
+        None => Sha256::digest(raw),
+    };
+    let client_id = format!("email-{}", &hex::encode(identity)[..40]);
+    // HTML-only mail: the quote is a container we can cut before turning it into text.
+    let html_only = message.text_part(0).is_some_and(|p| p.is_text_html());
+    let text = match html_only {
+        true => html_reply(&message.body_html(0).ok_or(Rejection::Empty)?),
+        false => message.body_text(0).ok_or(Rejection::Empty)?.into_owned(),
+    };
+    let body = quote::strip(&text);
+    if body.is_empty() {
+        return Err(Rejection::Empty);
+    }
+    if body.chars().count() > MAX_BODY_CHARS {
+        return Err(Rejection::TooLong);
+    }
+    let message_id = message.message_id().map(|id| id.trim().to_owned());
+    Ok(Reply { from: address, name, client_id, message_id, body })
+}
+
+/// Where clients put the quoted message in HTML mail (lowercase).
+const HTML_QUOTES: [&str; 7] = [
+    "class=\"gmail_quote",
+    "<blockquote",
+    "id=\"divrplyfwdmsg\"",
+    "id=\"appendonsend\"",
+    "class=\"moz-cite-prefix\"",
+    "id=\"mail-editor-reference-message-container\"",
+    "class=\"yahoo_quoted\"",
+];
+
+/// The text of an HTML reply above its quoted part, with block elements on their own lines.
+fn html_reply(html: &str) -> String {
+    // ASCII lowercasing keeps byte offsets, so positions found in `lower` apply to `html`.
+    let lower = html.to_ascii_lowercase();
+    let cut = HTML_QUOTES
+        .iter()
+        .filter_map(|q| lower.find(q))
+        .min()
+        .map(|at| if lower.as_bytes()[at] == b'<' { at } else { lower[..at].rfind('<').unwrap_or(at) })
+        .unwrap_or(html.len());
+    let (html, lower) = (&html[..cut], &lower[..cut]);
+    let mut spaced = String::with_capacity(html.len() + 64);
+    let mut last = 0;
+    for (at, _) in lower.match_indices("<div").chain(lower.match_indices("</div")).chain(lower.match_indices("<li")) {
+        if at >= last {
+            spaced.push_str(&html[last..at]);
+            spaced.push_str("<br>");
+            last = at;
+        }
+    }
+    spaced.push_str(&html[last..]);
+    mail_parser::decoders::html::html_to_text(&spaced)
+}
+
+/// Out-of-office and other machine replies (RFC 3834 and common practice).
+fn is_automatic(message: &mail_parser::Message) -> bool {
+    let header = |name: &str| message.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
+    header("Auto-Submitted").is_some_and(|v| v != "no")
+        || header("X-Autoreply").is_some()
+        || header("X-Autorespond").is_some()
+        || header("Precedence").is_some_and(|v| ["bulk", "junk", "list", "auto_reply"].contains(&v.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn mail(headers: &str, body: &str) -> Vec<u8> {
+        format!(
+            "From: Jo Merchant <Owner@Shop.test>\r\nTo: reply+x@mail.pigeon.test\r\nSubject: Re: chat\r\n\
+             Message-ID: <CAF1@mail.gmail.com>\r\n{headers}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn reads_sender_body_and_identity() {
+        let reply = parse(&mail("", "It ships today.\r\n\r\nOn Sat, Nov 21, 2026 at 10:02 Pigeon <n@m.test> wrote:\r\n> When?\r\n")).unwrap();
+        assert_eq!(reply.from, "owner@shop.test");
+        assert_eq!(reply.name.as_deref(), Some("Jo Merchant"));
+        assert_eq!(reply.body, "It ships today.");
+        assert!(reply.client_id.starts_with("email-") && reply.client_id.len() <= 64);
+        // Delivered twice: same id.
+        assert_eq!(parse(&mail("", "Other text")).unwrap().client_id, reply.client_id);
+    }
+
+    #[test]
+    fn multipart_prefers_text_and_decodes_transfer_encodings() {
+        let raw = "From: owner@shop.test\r\nMessage-ID: <a@b>\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\n\
+            Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+            Gr=C3=BC=C3=9Fe, ist unterwegs.\r\n\r\nAm Sa., 21. Nov. 2026 um 10:02 schrieb Pigeon <n@m.test>:\r\n> Wo?\r\n\
+            --b1\r\nContent-Type: text/html; charset=\"UTF-8\"\r\n\r\n<div>ignored</div>\r\n--b1--\r\n";
+        assert_eq!(parse(raw.as_bytes()).unwrap().body, "Grüße, ist unterwegs.");
+    }
+
+    #[test]
+    fn html_only_mail_is_read_as_text() {
+        let raw = "From: owner@shop.test\r\nMessage-ID: <h@b>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+            <div>Yes &amp; no<br>two lines</div><div class=\"gmail_quote\">On Sat, Nov 21, 2026 Pigeon &lt;n@m.test&gt; wrote:<blockquote>old</blockquote></div>";
+        let body = parse(raw.as_bytes()).unwrap().body;
+        assert!(body.starts_with("Yes & no"), "{body}");
+        assert!(!body.contains("old"), "{body}");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_reply() {
+        assert_eq!(parse(&mail("Auto-Submitted: auto-replied\r\n", "I'm out of office")), Err(Rejection::AutoReply));
+        assert_eq!(parse(&mail("Precedence: bulk\r\n", "newsletter")), Err(Rejection::AutoReply));
+        assert_eq!(parse(&mail("", "\r\n> only a quote\r\n")), Err(Rejection::Empty));
+        assert_eq!(parse(&mail("", &"a".repeat(MAX_BODY_CHARS + 1))), Err(Rejection::TooLong));
+        assert_eq!(parse(&vec![b'a'; MAX_RAW_BYTES + 1]), Err(Rejection::TooLarge));
+        assert_eq!(parse(b"no headers, no from"), Err(Rejection::Unreadable));
+        assert!(parse(&mail("Auto-Submitted: no\r\n", "hi")).is_ok());
+    }
+
+    proptest! {
+        /// Any bytes: a reply or a clean rejection, never a panic.
+        #[test]
+        fn never_panics_on_bytes(raw in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            let _ = parse(&raw);
+        }
+
+        /// Mail-shaped input with hostile headers and bodies: same.
+        #[test]
+        fn never_panics_on_mail_shapes(headers in "([A-Za-z-]{1,12}: [^\\r\\n]{0,40}\\r\\n){0,6}",
+                                       body in "(\\PC|\\r\\n|>|=[0-9A-F]{2}){0,400}",
+                                       ctype in "text/plain|text/html|multipart/mixed; boundary=x|message/rfc822") {
+            let raw = format!("From: a@b.test\r\n{headers}Content-Type: {ctype}\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{body}");
+            if let Ok(reply) = parse(raw.as_bytes()) {
+                prop_assert!(!reply.body.is_empty());
+                prop_assert!(reply.body.chars().count() <= MAX_BODY_CHARS);
+            }
+        }
+    }
+}

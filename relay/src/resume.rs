@@ -1,0 +1,50 @@
+//! `POST /v1/resume` `{resume_token}`: the link in the shopper's email opens the thread in any
+//! browser. The token is signed and expires; each browser that uses it gets its own
+//! conversation token, so the link can be opened on a phone and a laptop alike.
+
+use pigeon_protocol::{Conversation, CreatedConversation};
+use serde::Deserialize;
+use worker::{Env, Method, Request, Response};
+
+use crate::conversation::internal::{self, As};
+use crate::mail::{MailConfig, sign};
+use crate::{Error, Result, http, sites, tokens};
+
+#[derive(Deserialize)]
+struct Body {
+    resume_token: String,
+}
+
+/// The body names the conversation, so the origin check happens here, after reading it and
+/// before anything is written.
+pub async fn resume(mut req: Request, env: &Env, origin: Option<&str>) -> Result<Response> {
+    let body: Body = http::read_json(&mut req).await?;
+    let conversation = sign::resume_conversation(&body.resume_token).ok_or(Error::NotFound)?.to_owned();
+    let site = sites::site_of_conversation(env, &conversation).await?;
+    if let Some(origin) = origin {
+        let allowed = match &site {
+            Some(site) => sites::origin_allowed(env, site, origin).await?,
+            None => false,
+        };
+        if !allowed {
+            return Err(Error::OriginNotAllowed);
+        }
+    }
+    let config = MailConfig::from_env(env).ok_or(Error::NotFound)?;
+    let now = (js_sys::Date::now() / 1000.0) as u64;
+    sign::check_resume_token(&config.secret, &body.resume_token, now).map_err(|refused| match refused {
+        sign::Refused::Forged => Error::NotFound,
+        sign::Refused::Expired => Error::ResumeExpired,
+    })?;
+    if site.is_none() {
+        return Err(Error::NotFound);
+    }
+    let token = tokens::new_token()?;
+    let device = serde_json::json!({ "token_hash": tokens::hash(&token) }).to_string();
+    let mut resp = internal::call(env, &conversation, Method::Post, "/device", As::Worker, Some(device)).await?;
+    if resp.status_code() != 200 {
+        return Err(Error::NotFound);
+    }
+    let conversation: Conversation = resp.json().await?;
+    http::json(200, &CreatedConversation { conversation, token })
+}
