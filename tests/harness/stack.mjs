@@ -4,6 +4,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import fs from 'node:fs';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { siteSql, d1Execute, toolEnv } from '../../scripts/site.mjs';
@@ -71,7 +72,23 @@ export function testSites(shopOrigins) {
  * Starts relay and shop. Options: relayPort, shopPort, persistTo (state dir), quiet.
  * Returns { relayUrl, shopUrl, site, agentKey, stop() }.
  */
-export async function startStack({ relayPort, shopPort, persistTo, quiet = true, vars = {}, logLevel = 'info' } = {}) {
+/// The relay's email settings for local runs: a secret kept with the state (so resume links
+/// survive a restart of `make demo`), and short delays so a person or a test sees mail soon.
+function mailVars(persistTo, delays) {
+  const file = path.join(persistTo, 'mail-secret');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
+  return {
+    MAIL_SECRET: fs.readFileSync(file, 'utf8').trim(),
+    MAIL_DOMAIN: MAIL_DOMAIN,
+    MERCHANT_NOTIFY_DELAY_SECONDS: String(delays.merchant),
+    SHOPPER_NOTIFY_DELAY_SECONDS: String(delays.shopper),
+  };
+}
+
+export const MAIL_DOMAIN = 'mail.pigeon.test';
+
+export async function startStack({ relayPort, shopPort, persistTo, quiet = true, vars = {}, logLevel = 'info',
+  mailDelays = { merchant: 1, shopper: 2 } } = {}) {
   relayPort ??= await freePort();
   shopPort ??= await freePort();
   const temporary = !persistTo;
@@ -88,6 +105,7 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
     d1Execute(siteSql(site), { persistTo });
   }
 
+  vars = { ...mailVars(persistTo, mailDelays), ...vars };
   const logs = [];
   // Everything the relay logs, for tests that check what logs must never contain.
   const logFile = fs.createWriteStream(path.join(persistTo, 'relay.log'), { flags: 'a' });

@@ -6,6 +6,7 @@ mod access;
 mod agent;
 mod bad_input;
 mod cors;
+mod email;
 mod exactly_once;
 mod live;
 mod order;

@@ -2,6 +2,7 @@
 //! `tests/harness/serve.mjs`, and talks to it like the widget and the merchant's tools do.
 
 pub mod client;
+pub mod mailbox;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

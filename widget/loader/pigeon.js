@@ -3,7 +3,7 @@
 // imports the Leptos panel (wasm) on hover, focus or click, or when the browser is idle if
 // it already holds a thread for this site. Before the shopper acts it writes no storage,
 // sets no cookie and opens no connection.
-(function () {
+(() => {
   var script = document.currentScript;
   if (!script || window.__pigeonLoaded) return;
   window.__pigeonLoaded = true;
@@ -15,6 +15,9 @@
   var widget = null;  // promise of the mounted panel
   var open = false;
   var cart, page;
+  // A "Continue the conversation" link from an email (the token rides in the fragment): the
+  // panel opens at once, and the widget takes the token out of the address bar.
+  var resume = /pigeon-resume=/.test(location.hash);
 
   var CSS =
     ':host{all:initial}' +
@@ -35,37 +38,35 @@
   launcher.className = 'launcher';
   launcher.type = 'button';
   launcher.setAttribute('aria-haspopup', 'dialog');
-  launcher.setAttribute('aria-expanded', 'false');
   launcher.setAttribute('data-testid', 'launcher');
   var svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');
   svg.setAttribute('aria-hidden', 'true');
   var path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
   path.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 2-2z');
-  svg.appendChild(path);
+  svg.append(path);
   var badge = document.createElement('span');
   badge.className = 'badge';
   badge.hidden = true;
   badge.setAttribute('data-testid', 'badge');
-  launcher.appendChild(svg);
-  launcher.appendChild(badge);
+  launcher.append(svg, badge);
 
   var slot = document.createElement('div');
   slot.className = 'slot';
   slot.hidden = true;
-  root.appendChild(slot);
-  root.appendChild(launcher);
+  root.append(slot, launcher);
 
   var unread = 0;
   var de = /^de/i.test(document.documentElement.lang || navigator.language);
   function label() {
+    launcher.setAttribute('aria-expanded', open);
     launcher.setAttribute('aria-label', (open ? (de ? 'Chat schließen' : 'Close chat') : (de ? 'Chat öffnen' : 'Open chat')) +
       (unread && !open ? ' (' + unread + (de ? ' ungelesen)' : ' unread)') : ''));
   }
   label();
 
   function emit(name, data) {
-    (listeners[name] || []).forEach(function (fn) { setTimeout(fn, 0, data); }); // a throwing listener cannot break Pigeon
+    (listeners[name] || []).forEach((fn) => { setTimeout(fn, 0, data); }); // a throwing listener cannot break Pigeon
   }
 
   // The panel's code: JS glue and stylesheet in parallel, then the wasm.
@@ -73,38 +74,38 @@
     if (!module) {
       module = Promise.all([
         import(relay + '/widget/pigeon_widget.js'),
-        fetch(relay + '/widget/pigeon.css').then(function (r) { return r.text(); })
-      ]).then(function (parts) {
+        fetch(relay + '/widget/pigeon.css').then((r) => r.text())
+      ]).then((parts) => {
         var panelCss = new CSSStyleSheet();
         panelCss.replaceSync(parts[1]);
         root.adoptedStyleSheets = [base, panelCss];
-        return parts[0].default({ module_or_path: relay + '/widget/pigeon_widget_bg.wasm' }).then(function () { return parts[0]; });
+        return parts[0].default({ module_or_path: relay + '/widget/pigeon_widget_bg.wasm' }).then(() => parts[0]);
       });
-      module.catch(function () { module = null; }); // a failed load is retried on next intent
+      module.catch(() => { module = null; }); // a failed load is retried on next intent
     }
     return module;
   }
 
   function mount() {
     if (!widget) {
-      widget = loadModule().then(function (m) {
+      widget = loadModule().then((m) => {
         return m.mount(slot, relay, site, {
-          on_close: function () { setOpen(false); },
-          on_unread: function (n) {
+          on_close: () => { setOpen(false); },
+          on_unread: (n) => {
             if (n > unread) emit('message', { unread: n });
             unread = n;
-            badge.textContent = n > 9 ? '9+' : String(n);
+            badge.textContent = n > 9 ? '9+' : n;
             badge.hidden = !n;
             label();
           }
         });
-      }).then(function (w) {
+      }).then((w) => {
         if (cart !== undefined) w.set_cart(cart);
         if (page !== undefined) w.set_page(page);
         w.set_open(open);
         return w;
       });
-      widget.catch(function () { widget = null; });
+      widget.catch(() => { widget = null; });
     }
     return widget;
   }
@@ -112,10 +113,9 @@
   function setOpen(want) {
     if (want === open) return;
     open = want;
-    launcher.setAttribute('aria-expanded', String(open));
     label();
     if (open) {
-      mount().then(function (w) {
+      mount().then((w) => {
         if (!open) return;
         slot.hidden = false;
         w.set_open(true);
@@ -125,7 +125,7 @@
       });
     } else {
       slot.hidden = true;
-      if (widget) widget.then(function (w) { w.set_open(false); });
+      if (widget) widget.then((w) => { w.set_open(false); });
       launcher.focus();
       emit('close');
     }
@@ -134,29 +134,28 @@
   // Does this browser already hold a thread for this site? Only reads the list of
   // databases; opening one would create it.
   function hasThread() {
-    return (indexedDB.databases ? indexedDB.databases() : Promise.resolve([])).then(function (list) {
-      return list.some(function (d) { return d.name === 'pigeon:' + site; });
-    }, function () { return false; });
+    return (indexedDB.databases ? indexedDB.databases() : Promise.resolve([])).then((list) => list.some((d) => d.name === 'pigeon:' + site), () => false);
   }
 
   launcher.addEventListener('pointerenter', loadModule, { once: true });
   launcher.addEventListener('focus', loadModule, { once: true });
-  launcher.addEventListener('click', function () { setOpen(!open); });
-  root.addEventListener('keydown', function (e) {
+  launcher.addEventListener('click', () => { setOpen(!open); });
+  root.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && open) setOpen(false);
   });
 
   var commands = {
-    open: function () { setOpen(true); },
-    close: function () { setOpen(false); },
-    on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); },
-    cart: function (c) { cart = c; if (widget) widget.then(function (w) { w.set_cart(c); }); },
-    page: function (p) { page = p; if (widget) widget.then(function (w) { w.set_page(p); }); },
-    forget: function () {
-      var done = (widget ? Promise.resolve(true) : hasThread()).then(function (has) {
+    open: () => { setOpen(true); },
+    close: () => { setOpen(false); },
+    on: (name, fn) => { (listeners[name] = listeners[name] || []).push(fn); },
+    cart: (c) => { cart = c; if (widget) widget.then((w) => { w.set_cart(c); }); },
+    page: (p) => { page = p; if (widget) widget.then((w) => { w.set_page(p); }); },
+    forget: () => {
+      // A mounted widget resolves to itself (truthy); otherwise only mount if a thread exists.
+      var done = (widget || hasThread()).then((has) => {
         if (!has) return;
-        return mount().then(function (w) { return w.forget(); });
-      }).then(function () {
+        return mount().then((w) => w.forget());
+      }).then(() => {
         setOpen(false);
         widget = null;
         slot.replaceChildren();
@@ -165,23 +164,24 @@
         label();
         emit('forget');
       });
-      done.catch(function (e) { emit('error', e); });
+      done.catch((e) => { emit('error', e); });
       return done;
     }
   };
   function run(args) {
     var fn = commands[args[0]];
-    return fn ? fn.apply(null, Array.prototype.slice.call(args, 1)) : undefined;
+    return fn ? fn(...[].slice.call(args, 1)) : undefined;
   }
-  window.Pigeon = function () { return run(arguments); };
+  window.Pigeon = (...args) => run(args);
   queued.forEach(run);
 
   function attach() {
     document.body.appendChild(host);
-    hasThread().then(function (has) {
+    if (resume) return setOpen(true);
+    hasThread().then((has) => {
       if (!has) return;
-      var idle = window.requestIdleCallback || function (f) { setTimeout(f, 200); };
-      idle(function () { mount(); });
+      var idle = window.requestIdleCallback || ((f) => setTimeout(f, 200));
+      idle(() => { mount(); });
     });
   }
   if (document.body) attach();

@@ -93,6 +93,11 @@ impl Api {
         self.no_content::<()>("DELETE", &format!("/v1/conversations/{conversation}"), token, None).await
     }
 
+    /// `POST /v1/resume`: a token for this browser from an email's resume link.
+    pub async fn resume(&self, resume_token: &str) -> Result<CreatedConversation, ApiError> {
+        Ok(self.call("POST", "/v1/resume", None, Some(&serde_json::json!({ "resume_token": resume_token }))).await?.1)
+    }
+
     pub async fn post_message(&self, conversation: &str, token: &str, msg: &PostMessage) -> Result<Stored, ApiError> {
         #[derive(serde::Deserialize)]
         struct Wire {

@@ -40,12 +40,24 @@ fn safe_color(c: &str) -> bool {
     c.len() <= 9 && c.starts_with('#') && c.len() >= 4 && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The token of an email's "Continue the conversation" link (`#pigeon-resume=<token>`),
+/// taken out of the address bar so it is not bookmarked or shared by accident.
+fn take_resume_token() -> Option<String> {
+    let window = web_sys::window()?;
+    let location = window.location();
+    let hash = location.hash().ok()?;
+    let token = hash.trim_start_matches('#').split('&').find_map(|p| p.strip_prefix("pigeon-resume="))?.to_owned();
+    let clean = format!("{}{}", location.pathname().ok()?, location.search().ok()?);
+    let _ = window.history().ok()?.replace_state_with_url(&JsValue::NULL, "", Some(&clean));
+    (!token.is_empty() && token.len() <= 128 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')).then_some(token)
+}
+
 /// Renders the panel into `container` (inside the Shadow DOM). `hooks`: `{on_close(),
 /// on_unread(n)}`. Resolves once the thread from IndexedDB is on screen.
 #[wasm_bindgen]
 pub async fn mount(container: web_sys::HtmlElement, relay: String, site: String, hooks: JsValue) -> Widget {
     console_error_panic_hook::set_once();
-    let engine = Engine::start(Api { relay, site }).await;
+    let engine = Engine::start(Api { relay, site }, take_resume_token()).await;
     let site_config = RwSignal::new(None);
     let open = RwSignal::new(false);
     let doc_lang = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()).map(|e| e.get_attribute("lang").unwrap_or_default()).unwrap_or_default();

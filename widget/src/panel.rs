@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 
 use crate::i18n::{Lang, Words, money};
 use crate::links::{Segment, segments};
-use crate::sync::Engine;
+use crate::sync::{Engine, Notice};
 use crate::thread::Delivery;
 
 /// "We usually reply within 2 hours", or when closed "We're away until Monday 09:00 – ...".
@@ -53,6 +53,7 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<SiteConfig>>, lang: Lang,
     let context = engine.context;
     let online = engine.online;
     let contact = engine.contact;
+    let engine_notice = engine.notice;
     let email_open = RwSignal::new(false);
     let email_input = RwSignal::new(String::new());
 
@@ -165,7 +166,13 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<SiteConfig>>, lang: Lang,
                 <li class="pg-msg pg-msg-agent pg-greeting" dir="auto">{greeting}</li>
                 {messages}
             </ol>
-            <p class="pg-error" role="alert" data-testid="error">{move || error.get()}</p>
+            <p class="pg-error" role="alert" data-testid="error">
+                {move || error.get()}
+                {move || engine_notice.get().map(|n| match n {
+                    Notice::LinkExpired => words.link_expired,
+                    Notice::LinkFailed => words.link_failed,
+                })}
+            </p>
             <div class="pg-email">
                 {move || match contact.get() {
                     Some(email) => view! { <p data-testid="email-saved">{words.email_saved.replace("{email}", &email)}</p> }.into_any(),

@@ -137,6 +137,15 @@ impl Store {
         tx.commit().await.map_err(err)
     }
 
+    /// Another conversation replaces this one (a resume link): its messages go, the outbox
+    /// stays and is sent into the new one.
+    pub async fn clear_messages(&self) -> Result<()> {
+        let db = self.db()?;
+        let tx = db.transaction([MESSAGES]).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
+        tx.object_store(MESSAGES).map_err(err)?.clear().map_err(err)?.await.map_err(err)?;
+        tx.commit().await.map_err(err)
+    }
+
     async fn clear_all(&self) -> Result<()> {
         let db = self.db()?;
         let tx = db.transaction([KV, MESSAGES, OUTBOX]).with_mode(TransactionMode::Readwrite).build().map_err(err)?;

@@ -17,6 +17,12 @@ use crate::tabs::{self, Note, Tabs};
 use crate::thread::{Delivery, Entry, Thread};
 use crate::util::{new_client_id, window};
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    LinkExpired,
+    LinkFailed,
+}
+
 /// Retry delays: 0.5 s doubling to 30 s, forever while the page is open; cut short when the
 /// browser says it is back online.
 const FIRST_BACKOFF_MS: i32 = 500;
@@ -40,6 +46,8 @@ pub struct Engine {
     pub read_seq: RwSignal<u64>,
     pub contact: RwSignal<Option<String>>,
     pub draft: RwSignal<String>,
+    /// A problem to show above the composer that is not about one message.
+    pub notice: RwSignal<Option<Notice>>,
 }
 
 pub fn page_context() -> Context {
@@ -61,7 +69,7 @@ pub fn page_context() -> Context {
 impl Engine {
     /// Opens the site's IndexedDB (memory only if the browser refuses) and shows what it
     /// holds, before any network call.
-    pub async fn start(api: Api) -> Rc<Engine> {
+    pub async fn start(api: Api, resume: Option<String>) -> Rc<Engine> {
         let store = Store::open(&api.site).await.ok().map(Rc::new);
         let engine = Rc::new(Engine {
             api,
@@ -80,10 +88,15 @@ impl Engine {
             read_seq: RwSignal::new(0),
             contact: RwSignal::new(None),
             draft: RwSignal::new(String::new()),
+            notice: RwSignal::new(None),
         });
         engine.restore().await;
         engine.join_tabs();
         engine.watch_connectivity();
+        if let Some(token) = resume {
+            let me = engine.clone();
+            spawn_local(async move { me.resume(token).await });
+        }
         engine
     }
 
@@ -367,6 +380,52 @@ impl Engine {
         }
         self.contact.set(Some(email));
         Ok(())
+    }
+
+    /// Opens the conversation an email's "Continue" link points to, in this browser. Another
+    /// thread held here gives way (it stays on the relay, reachable from its own emails);
+    /// unsent messages stay in the outbox and go to the opened conversation.
+    async fn resume(self: &Rc<Self>, resume_token: String) {
+        let mut wait = 1000;
+        let created = loop {
+            match self.api.resume(&resume_token).await {
+                Ok(created) => break created,
+                Err(e) if e.retryable() && wait <= 16_000 => {
+                    self.backoff(wait).await;
+                    wait *= 2;
+                }
+                Err(ApiError::Relay { status: 410, .. }) => return self.notice.set(Some(Notice::LinkExpired)),
+                Err(_) => return self.notice.set(Some(Notice::LinkFailed)),
+            }
+        };
+        let session = Session { id: created.conversation.id, token: created.token };
+        let same = self.session.borrow().as_ref().is_some_and(|s| s.id == session.id);
+        if !same {
+            self.thread.update(|t| {
+                let pending: Vec<Entry> = t.entries.iter().filter(|e| e.seq.is_none()).cloned().collect();
+                *t = Thread::default();
+                for p in pending {
+                    t.push_pending(p);
+                }
+            });
+            self.read_seq.set(0);
+            self.contact.set(None);
+            if let Some(store) = &self.store {
+                let _ = store.clear_messages().await;
+                let _ = store.put("read_seq", &0u64).await;
+                let _ = store.put("session", &session).await;
+            }
+            *self.session.borrow_mut() = Some(session.clone());
+            self.tell(Note::Session { session });
+            // The live loop reconnects with the new session and fetches its whole backlog.
+            if let Some(ws) = self.live_socket.borrow_mut().take() {
+                let _ = ws.close();
+            }
+            self.start_live();
+            if !self.outbox.borrow().is_empty() {
+                self.flush();
+            }
+        }
     }
 
     /// `Pigeon('forget')`: erased on the relay, then in this browser.
