@@ -21,14 +21,13 @@ pub async fn resume(mut req: Request, env: &Env, origin: Option<&str>) -> Result
     let body: Body = http::read_json(&mut req).await?;
     let conversation = sign::resume_conversation(&body.resume_token).ok_or(Error::NotFound)?.to_owned();
     let site = sites::site_of_conversation(env, &conversation).await?;
-    if let Some(origin) = origin {
-        let allowed = match &site {
-            Some(site) => sites::origin_allowed(env, site, origin).await?,
-            None => false,
-        };
-        if !allowed {
-            return Err(Error::OriginNotAllowed);
-        }
+    // No such conversation: nothing to protect, and the page (on some site's origin, as the
+    // preflight checked) learns only that the link does not work.
+    let site = site.ok_or(Error::NotFound)?;
+    if let Some(origin) = origin
+        && !sites::origin_allowed(env, &site, origin).await?
+    {
+        return Err(Error::OriginNotAllowed);
     }
     let config = MailConfig::from_env(env).ok_or(Error::NotFound)?;
     let now = (js_sys::Date::now() / 1000.0) as u64;
@@ -36,9 +35,6 @@ pub async fn resume(mut req: Request, env: &Env, origin: Option<&str>) -> Result
         sign::Refused::Forged => Error::NotFound,
         sign::Refused::Expired => Error::ResumeExpired,
     })?;
-    if site.is_none() {
-        return Err(Error::NotFound);
-    }
     let token = tokens::new_token()?;
     let device = serde_json::json!({ "token_hash": tokens::hash(&token) }).to_string();
     let mut resp = internal::call(env, &conversation, Method::Post, "/device", As::Worker, Some(device)).await?;

@@ -394,7 +394,8 @@ impl Engine {
                     self.backoff(wait).await;
                     wait *= 2;
                 }
-                Err(ApiError::Relay { status: 410, .. }) => return self.notice.set(Some(Notice::LinkExpired)),
+                // Expired, edited, or the conversation was erased.
+                Err(ApiError::Relay { retry: false, .. }) => return self.notice.set(Some(Notice::LinkExpired)),
                 Err(_) => return self.notice.set(Some(Notice::LinkFailed)),
             }
         };

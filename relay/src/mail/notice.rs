@@ -197,10 +197,11 @@ fn context_section(ctx: &Context, origins: &[String], text: &mut String, html: &
     let Some(cart) = &ctx.cart else { return };
     let count: u64 = cart.items.iter().map(|i| u64::from(i.quantity)).sum();
     let total = money(cart.total, &cart.currency);
-    let _ = writeln!(text, "\nCart ({count} items, {total}):");
+    let items = if count == 1 { "item" } else { "items" };
+    let _ = writeln!(text, "\nCart ({count} {items}, {total}):");
     let _ = write!(
         html,
-        "<table style=\"border-collapse:collapse;margin:12px 0\"><caption style=\"text-align:left;font-weight:bold\">Cart: {count} items, {}</caption>\
+        "<table style=\"border-collapse:collapse;margin:12px 0\"><caption style=\"text-align:left;font-weight:bold\">Cart: {count} {items}, {}</caption>\
          <tr><th {cell}>Qty</th><th {cell}>Item</th><th {cell}>Price</th></tr>",
         escape(&total)
     );
