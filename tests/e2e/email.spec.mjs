@@ -78,3 +78,23 @@ test('an expired or edited resume link says so and loses nothing', async ({ page
   await shopPage.composer.press('Enter');
   await expect(shopPage.message('Hello anyway')).toHaveAttribute('data-delivery', 'sent');
 });
+
+test("the demo mailbox shows the merchant's email and answers it into the shopper's open chat", async ({ browser }) => {
+  const shopper = await browser.newPage();
+  const shopPage = new ShopPage(shopper);
+  await shopPage.goto();
+  await shopPage.open();
+  const question = `Mailbox question ${Date.now()}`;
+  await shopPage.send(question);
+  await expect(shopPage.message(question)).toHaveAttribute('data-delivery', 'sent');
+
+  const mailbox = await browser.newPage();
+  await mailbox.goto(`${shop()}/mailbox`);
+  const mail = mailbox.getByTestId('mail').filter({ hasText: question });
+  await expect(mail).toBeVisible({ timeout: 20_000 });
+  await mail.getByRole('textbox').fill('Answered from the mailbox.');
+  await mail.getByRole('button', { name: /Reply as owner@/ }).click();
+  await expect(mailbox.getByRole('status')).toContainText('Delivered');
+  await expect(shopPage.message('Answered from the mailbox.')).toBeVisible();
+  expect(shopPage.errors).toEqual([]);
+});

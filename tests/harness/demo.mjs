@@ -5,17 +5,21 @@ import { exitWithStack, startStack, ROOT } from './stack.mjs';
 
 const relayPort = Number(process.env.RELAY_PORT || 8787);
 const shopPort = Number(process.env.SHOP_PORT || 8080);
-const stack = await startStack({ relayPort, shopPort, persistTo: path.join(ROOT, 'relay/.wrangler/state'), quiet: true });
+// Mail goes out 10 s after the shopper's last message, and to the shopper 20 s after a reply
+// they have not read (production: 2 and 5 minutes).
+const stack = await startStack({ relayPort, shopPort, persistTo: path.join(ROOT, 'relay/.wrangler/state'), quiet: true,
+  mailDelays: { merchant: 10, shopper: 20 } });
 
 console.log(`
   Pigeon is running.
 
   Shop (open this):  ${stack.shopUrl}/
+  Mailbox:           ${stack.shopUrl}/mailbox   (the mail the relay sends; answer as the merchant)
   Relay:             ${stack.relayUrl}
   Site id:           ${stack.site}
   Agent key:         ${stack.agentKey}
 
-  Answer as the merchant (after writing in the shop's chat):
+  Or answer through the agent API:
     RELAY=${stack.relayUrl} KEY=${stack.agentKey}
     ID=$(curl -s $RELAY/v1/agent/sites/${stack.site}/conversations -H "authorization: Bearer $KEY" \\
       | python3 -c 'import sys,json; print(json.load(sys.stdin)["conversations"][0]["id"])')
