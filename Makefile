@@ -5,7 +5,7 @@ export WRANGLER_SEND_METRICS := false
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: setup build demo test test-sizes test-host test-wasm test-relay test-e2e bench bench-relay clean
+.PHONY: setup build demo test test-sizes test-host test-wasm test-relay test-e2e bench bench-page bench-relay clean
 
 setup:
 	@bash scripts/setup.sh
@@ -39,10 +39,14 @@ test-relay:
 test-e2e:
 	npx playwright test --config tests/e2e/playwright.config.mjs
 
-## Everything measured: sizes, then the relay under load.
+## Everything measured, one table (and target/bench/bench.json): sizes, the shop page in
+## Chromium (cost before interaction, click to composer, restore), the relay under load.
 bench: build
-	node scripts/sizes.mjs
-	cargo run -q --release -p pigeon-tests --bin bench-relay -- --seconds $${BENCH_SECONDS:-10}
+	node scripts/bench.mjs --runs $${BENCH_RUNS:-5} --seconds $${BENCH_SECONDS:-10}
+
+## Only the page measurements (JSON in target/bench/page.json).
+bench-page: build
+	node scripts/bench-page.mjs --runs $${BENCH_RUNS:-5}
 
 ## Relay load: latency and throughput for 1 and 100 conversations (numbers in README).
 bench-relay: build

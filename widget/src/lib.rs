@@ -40,6 +40,14 @@ fn safe_color(c: &str) -> bool {
     c.len() <= 9 && c.starts_with('#') && c.len() >= 4 && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// `performance.mark(name)`, if the browser has it.
+fn mark(name: &str) {
+    let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok();
+    if let Some(mark) = performance.as_ref().and_then(|p| js_sys::Reflect::get(p, &"mark".into()).ok()).and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+        let _ = mark.call1(performance.as_ref().unwrap(), &name.into());
+    }
+}
+
 /// The token of an email's "Continue the conversation" link (`#pigeon-resume=<token>`),
 /// taken out of the address bar so it is not bookmarked or shared by accident.
 fn take_resume_token() -> Option<String> {
@@ -57,6 +65,8 @@ fn take_resume_token() -> Option<String> {
 #[wasm_bindgen]
 pub async fn mount(container: web_sys::HtmlElement, relay: String, site: String, hooks: JsValue) -> Widget {
     console_error_panic_hook::set_once();
+    // For `make bench`: restore time is measured from here.
+    mark("pigeon:mount");
     let engine = Engine::start(Api { relay, site }, take_resume_token()).await;
     let site_config = RwSignal::new(None);
     let open = RwSignal::new(false);

@@ -1,0 +1,75 @@
+// `make bench`: one table of everything measured, next to the aims and the peers' published
+// figures, written as JSON too (target/bench/bench.json) for comparison over time.
+//   node scripts/bench.mjs [--runs N] [--seconds N]
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { ROOT } from '../tests/harness/stack.mjs';
+import { benchPage } from './bench-page.mjs';
+
+const arg = (name, dflt) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt);
+const runs = Number(arg('--runs', 5));
+const seconds = Number(arg('--seconds', process.env.BENCH_SECONDS || 10));
+const OUT = path.join(ROOT, 'target/bench');
+
+// Published figures of the peers, with where they come from. Not measured here (this
+// machine has no internet); figures marked "issue #6" are as the issue gives them and their
+// original source was not at hand.
+const PEERS = [
+  { name: 'Crisp', what: '~135 KB compressed (90 KB scripts + 45 KB styles); ~33 ms script per page (issue #6)',
+    source: 'help.crisp.chat "Will Crisp slow down my website?"' },
+  { name: 'Chatwoot', what: '~170 KB', source: 'issue #6' },
+  { name: 'Intercom', what: '~210 KB (600 KB gzip cut by 65 %); ~1.4 s main thread (issue #6)',
+    source: 'intercom.com/blog/reducing-intercom-messenger-bundle-size' },
+  { name: 'Zendesk', what: '~628 KB in 36 requests', source: 'issue #6' },
+];
+
+const AIMS = {
+  loader_brotli: 1536, widget_brotli: 60 * 1024, before_requests: 1, before_bytes: 3 * 1024,
+  long_tasks: 0, script_ms: 5, warm_ms: 150, cold_ms: 400, restore_ms: 50,
+};
+
+const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
+const ms = (s) => `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
+const verdict = (ok) => (ok ? 'met' : 'missed');
+
+console.log('sizes …');
+execFileSync('node', [path.join(ROOT, 'scripts/sizes.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+const sizes = JSON.parse(fs.readFileSync(path.join(OUT, 'sizes.json'), 'utf8'));
+console.log(`page (${runs} runs per row) …`);
+const page = await benchPage({ runsPerRow: runs });
+console.log(`relay (${seconds} s per scenario) …`);
+execFileSync('cargo', ['run', '-q', '--release', '-p', 'pigeon-tests', '--bin', 'bench-relay', '--', '--seconds', String(seconds)],
+  { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+const relay = JSON.parse(fs.readFileSync(path.join(OUT, 'relay.json'), 'utf8'));
+
+const rows = [
+  ['loader, brotli (raw / gzip)', `${sizes.loader.brotli} B (${sizes.loader.raw} / ${sizes.loader.gzip})`, '≤ 1,536 B', verdict(sizes.loader.brotli <= AIMS.loader_brotli)],
+  ['whole widget, brotli (raw / gzip)', `${kb(sizes.widget.brotli)} (${kb(sizes.widget.raw)} / ${kb(sizes.widget.gzip)})`, '≤ 60 KB', verdict(sizes.widget.brotli <= AIMS.widget_brotli)],
+  ['before interaction: requests by Pigeon', String(page.before_interaction.requests.median), '1', verdict(page.before_interaction.requests.max <= AIMS.before_requests)],
+  ['before interaction: bytes by Pigeon (on the wire)', `${page.before_interaction.bytes.median} B`, '≤ 3 KB', verdict(page.before_interaction.bytes.max <= AIMS.before_bytes)],
+  ['before interaction: storage written', page.before_interaction.storage_written ? 'yes' : 'none', 'none', verdict(!page.before_interaction.storage_written)],
+  ['host page, CPU 4x: scripting added by Pigeon', ms(page.host_cost_cpu4x.script_ms), '< 5 ms', verdict(page.host_cost_cpu4x.script_ms.median < AIMS.script_ms)],
+  ['host page, CPU 4x: long tasks added by Pigeon', String(page.host_cost_cpu4x.long_tasks.median), '0', verdict(page.host_cost_cpu4x.long_tasks.max <= AIMS.long_tasks)],
+  ['click to composer, warm (hovered first)', ms(page.click_to_composer_ms.warm), '≤ 150 ms', verdict(page.click_to_composer_ms.warm.median <= AIMS.warm_ms)],
+  ['click to composer, cold (CPU 4x, 150 ms RTT)', ms(page.click_to_composer_ms.cold), '≤ 400 ms', verdict(page.click_to_composer_ms.cold.median <= AIMS.cold_ms)],
+  ['restore 1,000 messages: IndexedDB to rendered', ms(page.restore_1000_ms), '< 50 ms', verdict(page.restore_1000_ms.median < AIMS.restore_ms)],
+  ['restore 1,000 messages: navigation to rendered', ms(page.restore_1000_from_navigation_ms), '', ''],
+  ...relay.relay.map((r) => [
+    `relay: ${r.scenario}`,
+    `${Math.round(r.msgs_per_sec_median)}/s (${Math.round(r.msgs_per_sec_min)}–${Math.round(r.msgs_per_sec_max)}), ack p99 ${r.ack_p99_ms.toFixed(1)} ms` +
+      (r.delivered_p99_ms != null ? `, delivered p99 ${r.delivered_p99_ms.toFixed(1)} ms` : ''),
+    '', '',
+  ]),
+  ...PEERS.map((p) => [`reference: ${p.name}`, p.what, '', `published: ${p.source}`]),
+];
+
+const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['what', 'measured (median, min–max)', 'aim', ''][i].length));
+const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+console.log('\n' + line(['what', 'measured (median, min–max)', 'aim', '']));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of rows) console.log(line(r));
+
+const report = { measured_at: new Date().toISOString(), runs, seconds_per_relay_scenario: seconds, sizes, page, relay: relay.relay, aims: AIMS, peers: PEERS };
+fs.writeFileSync(path.join(OUT, 'bench.json'), JSON.stringify(report, null, 2));
+console.log(`\nwritten to ${path.relative(ROOT, path.join(OUT, 'bench.json'))}`);
