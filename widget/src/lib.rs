@@ -41,7 +41,7 @@ fn safe_color(c: &str) -> bool {
 }
 
 /// `performance.mark(name)`, if the browser has it.
-fn mark(name: &str) {
+pub(crate) fn mark(name: &str) {
     let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok();
     if let Some(mark) = performance.as_ref().and_then(|p| js_sys::Reflect::get(p, &"mark".into()).ok()).and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
         let _ = mark.call1(performance.as_ref().unwrap(), &name.into());

@@ -91,6 +91,7 @@ impl Engine {
             notice: RwSignal::new(None),
         });
         engine.restore().await;
+        crate::mark("pigeon:restored");
         engine.join_tabs();
         engine.watch_connectivity();
         if let Some(token) = resume {
