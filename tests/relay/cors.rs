@@ -39,6 +39,7 @@ async fn foreign_and_null_origins_get_403_without_cors_headers_on_every_browser_
         (Method::POST, format!("/v1/conversations/{id}/read")),
         (Method::GET, format!("/v1/conversations/{id}/export")),
         (Method::DELETE, format!("/v1/conversations/{id}")),
+        (Method::POST, "/v1/resume".to_owned()),
     ];
     for origin in ["https://evil.example", "null", "http://127.0.0.1:1"] {
         for (method, path) in &routes {

@@ -263,6 +263,17 @@ mod tests {
         assert_eq!(mime.matches("--=_pigeon_").count(), 3, "two parts and the end, no forged boundary");
     }
 
+    #[test]
+    fn the_hostile_corpus_never_adds_a_header() {
+        let corpus: Vec<String> = serde_json::from_str(include_str!("../../../tests/corpus/hostile.json")).unwrap();
+        for s in &corpus {
+            let mime = to_mime(&email(s, s, s)).unwrap();
+            assert_eq!(header_names(&mime), EXPECTED[..11].to_vec(), "{s:?}");
+            let (head, _) = mime.split_once("\r\n\r\n").unwrap();
+            assert!(head.is_ascii(), "headers stay ASCII: {s:?}");
+        }
+    }
+
     proptest! {
         /// Whatever the name, subject and body, the header block has exactly our headers,
         /// every line is short, and there is no bare CR or LF.

@@ -370,6 +370,42 @@ mod tests {
         assert!(w.html.contains(&format!("href=\"{url}\"")));
     }
 
+    /// Every string of the hostile corpus, in every field the two emails show, appears in the
+    /// HTML exactly as `escape` renders it and nowhere else: the same email with a harmless
+    /// placeholder, placeholder replaced by the escaped string, is byte for byte the same.
+    #[test]
+    fn the_hostile_corpus_is_escaped_in_every_field() {
+        let corpus: Vec<String> = serde_json::from_str(include_str!("../../../tests/corpus/hostile.json")).unwrap();
+        assert!(corpus.len() >= 100);
+        const P: &str = "PLACEHOLDER";
+        let merchant_html = |s: &str| {
+            let ctx = Context {
+                page: Page { url: s.into(), title: s.into(), referrer: None },
+                cart: Some(Cart {
+                    currency: "EUR".into(),
+                    total: 100,
+                    items: vec![CartItem { id: None, name: s.into(), quantity: 1, unit_price: 100, url: Some(s.into()), image_url: None }],
+                }),
+                locale: Some(s.into()),
+                time_zone: None,
+            };
+            let messages = [msg(Author::Shopper, s, None)];
+            merchant(&MerchantNotice { site_name: s, conversation: "abcdef", messages: &messages, context: Some(&ctx), shopper_email: Some(s), origins: &origins() }).html
+        };
+        let shopper_html = |s: &str| {
+            let replies = [msg(Author::Agent, s, Some(s))];
+            shopper(&ShopperNotice { site_name: s, conversation: "abcdef", replies: &replies, resume_url: None }).html
+        };
+        for s in &corpus {
+            // Message bodies keep their line breaks as <br>; everything else is escaped as is.
+            let escaped = escape(s).replace("\r\n", "\n").replace('\n', "<br>");
+            for (with, placeholder) in [(merchant_html(s), merchant_html(P)), (shopper_html(s), shopper_html(P))] {
+                let expected = placeholder.replace(P, &escaped);
+                assert_eq!(with.replace(&escape(s), &escaped), expected, "{s:?}");
+            }
+        }
+    }
+
     #[test]
     fn money_uses_the_currency_minor_unit() {
         assert_eq!(money(12900, "EUR"), "129.00 EUR");
