@@ -62,3 +62,78 @@ async fn agent_routes_need_the_sites_own_key() {
     assert!(s.messages(0).await.is_empty(), "nothing was written");
     assert_eq!(c.agent_post(key, &s.id, "r1", "hi").await.status, 201);
 }
+
+/// Guessing: random, sequential, truncated and swapped conversation id / token pairs, for
+/// reads and writes, and other sites' agent keys. Zero of them open or change anything.
+/// `make test` tries 2,000; `make test-hard` (PIGEON_HARD=1) 100,000 (about 20 minutes here).
+#[tokio::test]
+async fn guessed_ids_and_tokens_open_nothing() {
+    let (site, key) = demo();
+    let info = &shared().info;
+    let c = client();
+    let a = c.create_conversation(site).await;
+    let b = c.create_conversation(site).await;
+    a.post("a1", "secret of A").await;
+    b.post("b1", "secret of B").await;
+    let total: usize = if std::env::var("PIGEON_HARD").is_ok() { 100_000 } else { 2_000 };
+
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d ^ total as u64;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let hex = |n: u64, len: usize| format!("{:016x}{:016x}{:016x}{:016x}", n, n.rotate_left(17), n.rotate_left(31), n.rotate_left(47))[..len].to_owned();
+    let bump = |id: &str, by: u64| {
+        let n = u128::from_str_radix(id, 16).unwrap().wrapping_add(u128::from(by));
+        format!("{n:032x}")
+    };
+    let mut tries = Vec::with_capacity(total);
+    for i in 0..total {
+        let r = rand();
+        let (id, token, agent) = match i % 8 {
+            0 => (hex(r, 32), hex(rand(), 64), None),                           // random pair
+            1 => (bump(&a.id, 1 + r % 1000), a.token.clone(), None),            // neighbours of a real id
+            2 => (a.id.clone(), b.token.clone(), None),                         // swapped
+            3 => (a.id[..(r % 32) as usize].to_owned(), a.token.clone(), None),  // truncated id
+            4 => (a.id.clone(), a.token[..(r % 64) as usize].to_owned(), None),  // truncated token
+            5 => (a.id.clone(), hex(r, 64), None),                              // real id, random token
+            6 => (a.id.clone(), format!("{}{}", &a.token[..63], if a.token.ends_with('0') { '1' } else { '0' }), None), // one digit off
+            _ => (a.id.clone(), String::new(), Some(info.other_agent_key.clone())), // another site's agent key
+        };
+        tries.push((i, id, token, agent));
+    }
+
+    let opened = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let work = std::sync::Arc::new(std::sync::Mutex::new(tries));
+    let mut workers = Vec::new();
+    for _ in 0..16 {
+        let (c, work, opened) = (client(), work.clone(), opened.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let Some((i, id, token, agent)) = work.lock().unwrap().pop() else { break };
+                let answer = match (&agent, i % 3) {
+                    (Some(k), 0) => c.agent_messages(k, &id).await,
+                    (Some(k), _) => c.agent_post(k, &id, &format!("x{i}"), "intruder").await,
+                    (None, 0) => c.get(&format!("/v1/conversations/{id}/messages"), Some(&token)).await,
+                    (None, 1) => c.json(Method::POST, &format!("/v1/conversations/{id}/messages"), Some(&token), &json!({"client_id": format!("x{i}"), "body": "intruder"})).await,
+                    (None, _) => c.send(Method::DELETE, &format!("/v1/conversations/{id}"), &[("authorization", &format!("Bearer {token}"))], None).await,
+                };
+                if answer.status < 400 || answer.status >= 500 && answer.status != 503 {
+                    opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    eprintln!("try {i}: {id} answered {} {:?}", answer.status, answer.json);
+                }
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    assert_eq!(opened.load(std::sync::atomic::Ordering::Relaxed), 0, "every guess is refused");
+    // Both conversations are exactly as they were, and their owners still get in.
+    let bodies = |m: Vec<pigeon_protocol::Message>| m.into_iter().map(|m| m.body).collect::<Vec<_>>();
+    assert_eq!(bodies(a.messages(0).await), ["secret of A"]);
+    assert_eq!(bodies(b.messages(0).await), ["secret of B"]);
+    assert_eq!(c.agent_messages(key, &a.id).await.status, 200);
+}
