@@ -5,6 +5,7 @@
 mod access;
 mod agent;
 mod bad_input;
+mod concurrency;
 mod cors;
 mod email;
 mod exactly_once;
