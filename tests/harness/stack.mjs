@@ -109,21 +109,25 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
   const logs = [];
   // Everything the relay logs, for tests that check what logs must never contain.
   const logFile = fs.createWriteStream(path.join(persistTo, 'relay.log'), { flags: 'a' });
-  const relay = spawn(path.join(ROOT, 'node_modules/.bin/wrangler'), ['dev', '--local', '--ip', '127.0.0.1', '--port', String(relayPort),
-    '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', logLevel,
-    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
-    { cwd: relayDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const collect = (chunk) => {
     logFile.write(chunk);
     logs.push(chunk.toString());
     if (logs.length > 400) logs.shift();
     if (!quiet) process.stderr.write(chunk);
   };
+  const spawnRelay = () => {
+    const child = spawn(path.join(ROOT, 'node_modules/.bin/wrangler'), ['dev', '--local', '--ip', '127.0.0.1', '--port', String(relayPort),
+      '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', logLevel,
+      ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
+      { cwd: relayDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    return child;
+  };
+  let relay = spawnRelay();
   // If this process dies without stop(), take the relay (its whole process group) along.
   const reap = () => { try { process.kill(-relay.pid, 'SIGKILL'); } catch { /* already gone */ } };
   process.on('exit', reap);
-  relay.stdout.on('data', collect);
-  relay.stderr.on('data', collect);
 
   const relayUrl = `http://127.0.0.1:${relayPort}`;
   const shop = await serveShop({ port: shopPort, relayUrl, site: DEMO_SITE });
@@ -144,6 +148,15 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
     otherAgentKey: OTHER_AGENT_KEY,
     persistTo,
     logs,
+    /// Kills the relay hard (its whole process group, as a crash would), waits `downMs`, and
+    /// starts it again on the same port with the same state.
+    async restartRelay({ downMs = 0 } = {}) {
+      try { process.kill(-relay.pid, 'SIGKILL'); } catch { /* gone */ }
+      await new Promise((r) => relay.exitCode !== null || relay.signalCode !== null ? r() : relay.once('exit', r));
+      await new Promise((r) => setTimeout(r, downMs));
+      relay = spawnRelay();
+      await waitFor(`${relayUrl}/v1/health`, relay, logs);
+    },
     async stop() {
       shop.close();
       await killGroup(relay);
