@@ -5,7 +5,7 @@ export WRANGLER_SEND_METRICS := false
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: setup build demo test test-sizes test-host test-wasm test-relay test-e2e bench bench-page bench-relay clean
+.PHONY: setup build demo test test-hard test-sizes test-host test-wasm test-relay test-e2e bench bench-page bench-relay clean
 
 setup:
 	@bash scripts/setup.sh
@@ -38,6 +38,10 @@ test-relay:
 ## End-to-end: real relay on workerd, demo shop, headless Chromium (Playwright).
 test-e2e:
 	npx playwright test --config tests/e2e/playwright.config.mjs
+
+## The long attacks (not in `make test`): 100,000 guessed id/token pairs against the relay.
+test-hard: build
+	PIGEON_HARD=1 cargo test -p pigeon-tests --test relay guessed_ids_and_tokens_open_nothing -- --nocapture
 
 ## Everything measured, one table (and target/bench/bench.json): sizes, the shop page in
 ## Chromium (cost before interaction, click to composer, restore), the relay under load.
