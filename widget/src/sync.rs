@@ -403,6 +403,13 @@ impl Engine {
         let session = Session { id: created.conversation.id, token: created.token };
         let same = self.session.borrow().as_ref().is_some_and(|s| s.id == session.id);
         if !same {
+            // In one step, before anything can interleave: the old socket is closed (a closing
+            // socket delivers no more messages), the thread emptied but for unsent messages,
+            // and the session switched, so the live loop reconnects with the new session and
+            // fetches its whole backlog.
+            if let Some(ws) = self.live_socket.borrow_mut().take() {
+                let _ = ws.close();
+            }
             self.thread.update(|t| {
                 let pending: Vec<Entry> = t.entries.iter().filter(|e| e.seq.is_none()).cloned().collect();
                 *t = Thread::default();
@@ -412,17 +419,13 @@ impl Engine {
             });
             self.read_seq.set(0);
             self.contact.set(None);
+            *self.session.borrow_mut() = Some(session.clone());
             if let Some(store) = &self.store {
                 let _ = store.clear_messages().await;
                 let _ = store.put("read_seq", &0u64).await;
                 let _ = store.put("session", &session).await;
             }
-            *self.session.borrow_mut() = Some(session.clone());
             self.tell(Note::Session { session });
-            // The live loop reconnects with the new session and fetches its whole backlog.
-            if let Some(ws) = self.live_socket.borrow_mut().take() {
-                let _ = ws.close();
-            }
             self.start_live();
             if !self.outbox.borrow().is_empty() {
                 self.flush();
