@@ -151,7 +151,7 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
     /// Kills the relay hard (its whole process group, as a crash would), waits `downMs`, and
     /// starts it again on the same port with the same state.
     async restartRelay({ downMs = 0 } = {}) {
-      try { process.kill(-relay.pid, 'SIGKILL'); } catch { /* gone */ }
+      reap();
       await new Promise((r) => relay.exitCode !== null || relay.signalCode !== null ? r() : relay.once('exit', r));
       await new Promise((r) => setTimeout(r, downMs));
       relay = spawnRelay();

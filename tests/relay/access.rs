@@ -77,13 +77,7 @@ async fn guessed_ids_and_tokens_open_nothing() {
     b.post("b1", "secret of B").await;
     let total: usize = if std::env::var("PIGEON_HARD").is_ok() { 100_000 } else { 2_000 };
 
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d ^ total as u64;
-    let mut rand = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rand = pigeon_tests::xorshift(0x2545_f491_4f6c_dd1d ^ total as u64);
     let hex = |n: u64, len: usize| format!("{:016x}{:016x}{:016x}{:016x}", n, n.rotate_left(17), n.rotate_left(31), n.rotate_left(47))[..len].to_owned();
     let bump = |id: &str, by: u64| {
         let n = u128::from_str_radix(id, 16).unwrap().wrapping_add(u128::from(by));

@@ -52,13 +52,7 @@ async fn fuzzed_bodies_get_4xx_never_5xx_and_store_nothing() {
     let (site, key) = demo();
     let c = client();
     let s = c.create_conversation(site).await;
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = pigeon_tests::xorshift(0x9e37_79b9_7f4a_7c15);
     let shapes = [
         "{", "[]", "null", "\"text\"", "{\"client_id\":1}", "{\"client_id\":\"a\",\"body\":{}}", "{\"body\":\"x\"}",
         "{\"client_id\":\"a b\",\"body\":\"x\"}", "{\"seq\":-1}", "{\"seq\":1e309}", "{\"email\":[\"a@b.c\"]}",

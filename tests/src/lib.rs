@@ -103,6 +103,17 @@ pub fn shared() -> &'static Stack {
     STACK.get_or_init(|| Stack::start(StackOptions::default()))
 }
 
+/// A small deterministic generator (xorshift64) for tests that throw many varied inputs:
+/// the same seed gives the same run.
+pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -51,8 +51,10 @@ impl Mail {
     }
 }
 
-async fn api(client: &Client, query: &str) -> Value {
-    client.get(&format!("/cdn-cgi/local/explorer/api/local/email/sending{query}"), None).await.json
+async fn api(client: &Client, query: &[(&str, &str)]) -> Value {
+    let url = format!("{}/cdn-cgi/local/explorer/api/local/email/sending", client.relay);
+    let resp = client.http.get(url).query(query).send().await.expect("relay reachable");
+    resp.json().await.unwrap_or(Value::Null)
 }
 
 /// Every email sent so far whose Reply-To belongs to `conversation`, oldest first.
@@ -60,10 +62,10 @@ pub async fn sent_for(client: &Client, conversation: &str) -> Vec<Mail> {
     let mut found = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let query = match &cursor {
-            Some(c) => format!("?per_page=100&cursor={c}"),
-            None => "?per_page=100".to_owned(),
-        };
+        let mut query = vec![("per_page", "100")];
+        if let Some(c) = &cursor {
+            query.push(("cursor", c));
+        }
         let page = api(client, &query).await;
         for item in page["result"].as_array().cloned().unwrap_or_default() {
             let reply_to = item["replyTo"].as_str().unwrap_or_default().to_owned();
@@ -71,7 +73,7 @@ pub async fn sent_for(client: &Client, conversation: &str) -> Vec<Mail> {
                 continue;
             }
             let id = item["messageId"].as_str().unwrap_or_default();
-            let detail = api(client, &format!("?email_id={}", urlencode(id))).await;
+            let detail = api(client, &[("email_id", id)]).await;
             found.push((
                 item["sentAt"].as_str().unwrap_or_default().to_owned(),
                 Mail {
@@ -107,8 +109,8 @@ pub async fn wait_for(client: &Client, conversation: &str, to: &str, count: usiz
 /// Delivers `raw` to the relay's email handler as wrangler's local endpoint does. Returns
 /// the status and wrangler's text (which carries a rejection reason).
 pub async fn deliver(client: &Client, from: &str, to: &str, raw: &str) -> (u16, String) {
-    let url = format!("{}/cdn-cgi/local/email?from={}&to={}", client.relay, urlencode(from), urlencode(to));
-    let resp = client.http.post(url).body(raw.to_owned()).send().await.expect("relay reachable");
+    let url = format!("{}/cdn-cgi/local/email", client.relay);
+    let resp = client.http.post(url).query(&[("from", from), ("to", to)]).body(raw.to_owned()).send().await.expect("relay reachable");
     (resp.status().as_u16(), resp.text().await.unwrap_or_default())
 }
 
@@ -119,13 +121,4 @@ pub fn reply(from: &str, to: &str, message_id: &str, in_reply_to: Option<&str>, 
         "From: {from}\r\nTo: {to}\r\nSubject: Re: your chat\r\nDate: Sat, 21 Nov 2026 10:05:00 +0000\r\n\
          Message-ID: <{message_id}>\r\n{threading}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=\"UTF-8\"\r\n\r\n{body}"
     )
-}
-
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -140,16 +140,14 @@ impl Store {
     /// Another conversation replaces this one (a resume link): its messages go, the outbox
     /// stays and is sent into the new one.
     pub async fn clear_messages(&self) -> Result<()> {
-        let db = self.db()?;
-        let tx = db.transaction([MESSAGES]).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
-        tx.object_store(MESSAGES).map_err(err)?.clear().map_err(err)?.await.map_err(err)?;
-        tx.commit().await.map_err(err)
+        self.clear([MESSAGES]).await
     }
 
-    async fn clear_all(&self) -> Result<()> {
+    /// Empties the named object stores in one transaction.
+    async fn clear<const N: usize>(&self, names: [&str; N]) -> Result<()> {
         let db = self.db()?;
-        let tx = db.transaction([KV, MESSAGES, OUTBOX]).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
-        for name in [KV, MESSAGES, OUTBOX] {
+        let tx = db.transaction(names).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
+        for name in names {
             tx.object_store(name).map_err(err)?.clear().map_err(err)?.await.map_err(err)?;
         }
         tx.commit().await.map_err(err)
@@ -158,7 +156,7 @@ impl Store {
     /// `Pigeon('forget')`: everything is cleared at once, then the database itself is
     /// deleted (which waits until no other tab holds it open).
     pub async fn forget(&self, site: &str) {
-        let _ = self.clear_all().await;
+        let _ = self.clear([KV, MESSAGES, OUTBOX]).await;
         if let Ok(mut slot) = self.db.try_borrow_mut()
             && let Some(db) = slot.take()
         {

@@ -9,25 +9,25 @@ use worker::{SqlStorageValue as V, State};
 
 use super::store::Store;
 use crate::Result;
+use crate::mail::sign::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     /// Write the conversation's row in the D1 index.
     Index,
-    /// Email the merchant the shopper's new messages.
-    NotifyMerchant,
-    /// Email the shopper the agent's unread replies.
-    NotifyShopper,
+    /// Email the merchant the shopper's new messages, or the shopper the agent's unread
+    /// replies.
+    Notify(Role),
 }
 
 impl Job {
-    const ALL: [Job; 3] = [Job::Index, Job::NotifyMerchant, Job::NotifyShopper];
+    const ALL: [Job; 3] = [Job::Index, Job::Notify(Role::Merchant), Job::Notify(Role::Shopper)];
 
     fn name(self) -> &'static str {
         match self {
             Job::Index => "index",
-            Job::NotifyMerchant => "notify_merchant",
-            Job::NotifyShopper => "notify_shopper",
+            Job::Notify(Role::Merchant) => "notify_merchant",
+            Job::Notify(Role::Shopper) => "notify_shopper",
         }
     }
 

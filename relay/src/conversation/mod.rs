@@ -22,10 +22,10 @@ use worker::{
 };
 
 use crate::mail::MailConfig;
+use crate::mail::sign::Role;
 use crate::{Error, Result, http, tokens};
 use internal::{Append, EmailReply, Init};
 use jobs::{Job, Outcome, When};
-use notify::Recipient;
 use rate::Bucket;
 use store::{AppendOutcome, Reader, Store};
 
@@ -166,7 +166,7 @@ impl Conversation {
                 let contact: Contact = req.json().await?;
                 self.store.set_contact(&contact.email)?;
                 // A reply may already be waiting unread.
-                self.notify_later(Recipient::Shopper).await?;
+                self.notify_later(Role::Shopper).await?;
                 http::no_content()
             }
             (Method::Post, "/read", Caller::Shopper | Caller::Agent) => {
@@ -242,8 +242,8 @@ impl Conversation {
     async fn after_append(&self, author: Author) -> Result<()> {
         self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
         match author {
-            Author::Shopper => self.notify_later(Recipient::Merchant).await,
-            Author::Agent => self.notify_later(Recipient::Shopper).await,
+            Author::Shopper => self.notify_later(Role::Merchant).await,
+            Author::Agent => self.notify_later(Role::Shopper).await,
             Author::System => Ok(()),
         }
     }
@@ -251,18 +251,18 @@ impl Conversation {
     /// Schedules a notification after the configured quiet time; a burst of messages
     /// postpones it, up to five times the quiet time. The shopper is only emailed when they
     /// left an address.
-    async fn notify_later(&self, to: Recipient) -> Result<()> {
+    async fn notify_later(&self, to: Role) -> Result<()> {
         let Some(mail) = &self.mail else { return Ok(()) };
-        let (job, delay) = match to {
-            Recipient::Merchant => (Job::NotifyMerchant, mail.merchant_delay),
-            Recipient::Shopper => {
+        let delay = match to {
+            Role::Merchant => mail.merchant_delay,
+            Role::Shopper => {
                 if self.store.meta()?.and_then(|m| m.contact_email).is_none() {
                     return Ok(());
                 }
-                (Job::NotifyShopper, mail.shopper_delay)
+                mail.shopper_delay
             }
         };
-        self.schedule(job, When::Quiet { delay, max: delay * 5 }).await
+        self.schedule(Job::Notify(to), When::Quiet { delay, max: delay * 5 }).await
     }
 
     async fn schedule(&self, job: Job, when: When) -> Result<()> {
@@ -277,8 +277,7 @@ impl Conversation {
         for due in self.store.due_jobs(now)? {
             let outcome = match (due.job(), &self.mail) {
                 (Some(Job::Index), _) => index::flush(&self.env, &self.store).await?,
-                (Some(Job::NotifyMerchant), Some(mail)) => notify::run(&self.env, mail, &self.store, Recipient::Merchant, &due).await?,
-                (Some(Job::NotifyShopper), Some(mail)) => notify::run(&self.env, mail, &self.store, Recipient::Shopper, &due).await?,
+                (Some(Job::Notify(to)), Some(mail)) => notify::run(&self.env, mail, &self.store, to, &due).await?,
                 // Email switched off since it was scheduled, or a job this version does not know.
                 _ => Outcome::Done,
             };
@@ -296,21 +295,21 @@ impl Conversation {
     async fn email_reply(&self, reply: EmailReply) -> Result<Response> {
         let meta = self.store.meta()?.ok_or(Error::NotFound)?;
         let author = reply.append.author;
-        let recipient = match author {
-            Author::Agent => Recipient::Merchant,
+        let thread = match author {
+            Author::Agent => Role::Merchant,
             Author::Shopper => {
                 let contact = meta.contact_email.as_deref().unwrap_or_default();
                 if contact.is_empty() || !contact.eq_ignore_ascii_case(&reply.from) {
                     return Err(Error::Invalid(validate::Invalid { code: "wrong_sender", message: "This sender may not reply here.".into() }));
                 }
-                Recipient::Shopper
+                Role::Shopper
             }
             Author::System => return Err(Error::NotFound),
         };
         let resp = self.append(reply.append)?;
         if resp.status_code() == 201 {
             if let Some(id) = &reply.message_id {
-                self.store.mail_received(recipient, id)?;
+                self.store.mail_received(thread, id)?;
             }
             self.after_append(author).await?;
         }

@@ -15,25 +15,11 @@ use crate::{Result, sites};
 /// How many Message-IDs a thread remembers for `References`.
 const THREAD_IDS: usize = 20;
 
-#[derive(Debug, Clone, Copy)]
-pub enum Recipient {
-    Merchant,
-    Shopper,
-}
-
-impl Recipient {
-    fn key(self) -> &'static str {
-        match self {
-            Recipient::Merchant => "merchant",
-            Recipient::Shopper => "shopper",
-        }
-    }
-
-    fn tag(self) -> char {
-        match self {
-            Recipient::Merchant => 'm',
-            Recipient::Shopper => 's',
-        }
+/// The `mail` table's key for the thread with the merchant or with the shopper.
+fn key(to: Role) -> &'static str {
+    match to {
+        Role::Merchant => "merchant",
+        Role::Shopper => "shopper",
     }
 }
 
@@ -51,30 +37,30 @@ impl MailState {
 }
 
 impl Store {
-    pub fn mail_state(&self, to: Recipient) -> Result<MailState> {
+    pub fn mail_state(&self, to: Role) -> Result<MailState> {
         let rows: Vec<MailState> =
-            self.sql.exec("SELECT notified_seq, sent, thread FROM mail WHERE role = ?", vec![to.key().into()])?.to_array()?;
+            self.sql.exec("SELECT notified_seq, sent, thread FROM mail WHERE role = ?", vec![key(to).into()])?.to_array()?;
         Ok(rows.into_iter().next().unwrap_or_default())
     }
 
     /// After a send: what it covered, and its id in the thread.
-    fn mail_sent(&self, to: Recipient, covered_seq: u64, message_id: &str) -> Result<()> {
-        let mut thread = self.mail_state(to)?.thread();
-        thread.push(message_id.to_owned());
-        self.save_thread(to, thread, Some(covered_seq))
+    fn mail_sent(&self, to: Role, covered_seq: u64, message_id: &str) -> Result<()> {
+        self.add_to_thread(to, message_id, Some(covered_seq))
     }
 
     /// A reply that came in by email joins the thread, so the next notification answers it.
-    pub fn mail_received(&self, to: Recipient, message_id: &str) -> Result<()> {
+    pub fn mail_received(&self, to: Role, message_id: &str) -> Result<()> {
         if !compose::message_id_ok(message_id) {
             return Ok(());
         }
-        let mut thread = self.mail_state(to)?.thread();
-        thread.push(message_id.to_owned());
-        self.save_thread(to, thread, None)
+        self.add_to_thread(to, message_id, None)
     }
 
-    fn save_thread(&self, to: Recipient, mut thread: Vec<String>, covered_seq: Option<u64>) -> Result<()> {
+    /// Appends `message_id` to the thread; a sent notification also counts and records the
+    /// last `seq` it covered.
+    fn add_to_thread(&self, to: Role, message_id: &str, covered_seq: Option<u64>) -> Result<()> {
+        let mut thread = self.mail_state(to)?.thread();
+        thread.push(message_id.to_owned());
         // Keep the first (the thread's root) and the latest.
         if thread.len() > THREAD_IDS {
             thread.drain(1..thread.len() - (THREAD_IDS - 1));
@@ -85,7 +71,7 @@ impl Store {
             "INSERT INTO mail (role, notified_seq, sent, thread) VALUES (?1, COALESCE(?2, 0), ?3, ?4) \
              ON CONFLICT (role) DO UPDATE SET notified_seq = MAX(notified_seq, COALESCE(?2, 0)), sent = sent + ?3, thread = ?4",
             vec![
-                to.key().into(),
+                key(to).into(),
                 covered_seq.map_or(V::Null, |s| V::Integer(s as i64)),
                 V::Integer(sent),
                 thread.into(),
@@ -96,37 +82,36 @@ impl Store {
 }
 
 /// Runs one notification job.
-pub async fn run(env: &Env, config: &MailConfig, store: &Store, to: Recipient, due: &Due) -> Result<Outcome> {
+pub async fn run(env: &Env, config: &MailConfig, store: &Store, to: Role, due: &Due) -> Result<Outcome> {
     let Some(meta) = store.meta()? else { return Ok(Outcome::Done) };
     let Some(site) = sites::load(env, &meta.site).await? else { return Ok(Outcome::Done) };
-    let Some(email) = compose_for(config, store, &meta, &site, to)? else { return Ok(Outcome::Done) };
+    let Some((email, covered)) = compose_for(config, store, &meta, &site, to)? else { return Ok(Outcome::Done) };
     let mailer = match CloudflareEmail::from_env(env) {
         Ok(m) => m,
         Err(e) => {
-            worker::console_error!("notify {}: {e}", to.key());
+            worker::console_error!("notify {}: {e}", key(to));
             return Ok(Outcome::Done);
         }
     };
-    let (email, covered) = email;
     match mailer.send(&email).await {
         Ok(()) => {
             store.mail_sent(to, covered, &email.message_id)?;
-            worker::console_log!("notify {}: sent {} covering seq {covered}", to.key(), email.message_id);
+            worker::console_log!("notify {}: sent {} covering seq {covered}", key(to), email.message_id);
             Ok(Outcome::Done)
         }
         Err(e) if e.permanent => {
             // Nothing to gain from retrying; skip these messages so the next ones go out.
-            worker::console_error!("notify {}: not sent, giving up: {e}", to.key());
+            worker::console_error!("notify {}: not sent, giving up: {e}", key(to));
             store.mail_sent(to, covered, &email.message_id)?;
             Ok(Outcome::Done)
         }
         Err(e) => match mail::retry_delay(due.attempts + 1) {
             Some(delay) => {
-                worker::console_error!("notify {}: send failed, retrying in {delay:?}: {e}", to.key());
+                worker::console_error!("notify {}: send failed, retrying in {delay:?}: {e}", key(to));
                 Ok(Outcome::RetryIn(delay))
             }
             None => {
-                worker::console_error!("notify {}: send failed {} times, giving up: {e}", to.key(), due.attempts + 1);
+                worker::console_error!("notify {}: send failed {} times, giving up: {e}", key(to), due.attempts + 1);
                 Ok(Outcome::Done)
             }
         },
@@ -135,13 +120,13 @@ pub async fn run(env: &Env, config: &MailConfig, store: &Store, to: Recipient, d
 
 /// The email to send now and the last `seq` it covers, or `None` when there is nothing new
 /// (already read, already notified, or nowhere to send it).
-fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Site, to: Recipient) -> Result<Option<(Email, u64)>> {
+fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Site, to: Role) -> Result<Option<(Email, u64)>> {
     let state = store.mail_state(to)?;
     let context: Option<Context> = meta.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
     let origins = site.origins();
     let (recipient, author, read_seq) = match to {
-        Recipient::Merchant => (Mailbox::new(&site.name, &site.merchant_email), Author::Shopper, meta.agent_read_seq),
-        Recipient::Shopper => match &meta.contact_email {
+        Role::Merchant => (Mailbox::new(&site.name, &site.merchant_email), Author::Shopper, meta.agent_read_seq),
+        Role::Shopper => match &meta.contact_email {
             Some(email) => (Mailbox::bare(email), Author::Agent, meta.shopper_read_seq),
             None => return Ok(None),
         },
@@ -149,7 +134,7 @@ fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Si
     let pending = store.by_author_after(author, state.notified_seq.max(read_seq))?;
     let Some(covered) = pending.last().map(|m| m.seq) else { return Ok(None) };
     let words = match to {
-        Recipient::Merchant => notice::merchant(&notice::MerchantNotice {
+        Role::Merchant => notice::merchant(&notice::MerchantNotice {
             site_name: &site.name,
             conversation: &meta.id,
             messages: &pending,
@@ -157,7 +142,7 @@ fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Si
             shopper_email: meta.contact_email.as_deref(),
             origins: &origins,
         }),
-        Recipient::Shopper => {
+        Role::Shopper => {
             let expires = (js_sys::Date::now() / 1000.0) as u64 + config.resume_valid.as_secs();
             let token = mail::sign::resume_token(&config.secret, &meta.id, expires);
             let url = notice::resume_url(context.as_ref().map(|c| c.page.url.as_str()), &origins, &token);
@@ -169,16 +154,12 @@ fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Si
             })
         }
     };
-    let role = match to {
-        Recipient::Merchant => Role::Merchant,
-        Recipient::Shopper => Role::Shopper,
-    };
     let thread = state.thread();
-    let message_id = config.message_id(&meta.id, &format!("{}{}", to.tag(), state.sent + 1));
+    let message_id = config.message_id(&meta.id, &format!("{}{}", to.letter(), state.sent + 1));
     let email = Email {
         from: config.sender(&site.name),
         to: recipient,
-        reply_to: Some(config.reply_to(&site.name, &meta.id, role)),
+        reply_to: Some(config.reply_to(&site.name, &meta.id, to)),
         subject: words.subject,
         message_id,
         in_reply_to: thread.last().cloned(),

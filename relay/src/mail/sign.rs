@@ -24,7 +24,8 @@ pub enum Role {
 }
 
 impl Role {
-    fn letter(self) -> char {
+    /// `m` or `s`: in reply addresses and in our Message-IDs.
+    pub fn letter(self) -> char {
         match self {
             Role::Merchant => 'm',
             Role::Shopper => 's',
