@@ -77,7 +77,7 @@ pub fn email(raw: &str) -> Checked<String> {
     if local.is_empty() || local.len() > 64 || domain.contains('@') || !domain_ok {
         return Err(bad());
     }
-    Ok(format!("{local}@{}", domain.to_lowercase()))
+    Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
 }
 
 /// A site id: 1..=32 of `[a-z0-9-]`.

@@ -1,18 +1,19 @@
 //! The relay's browser routes, over `fetch`. The token travels only in `Authorization`.
+//! Bodies are JS objects, (de)serialised by the browser's JSON.
 
-use pigeon_protocol::{CreateConversation, CreatedConversation, ErrorBody, Message, PostMessage, SiteConfig};
-use serde::{Serialize, de::DeserializeOwned};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, RequestMode, Response};
 
+use crate::js::{self, object};
+use crate::store::Session;
 use crate::util::{cast, window};
 
 /// Why a call failed, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
     /// Network down or relay unreachable: retry with backoff.
-    Offline(String),
+    Offline,
     /// The relay answered with an error; `retry` for 429 and 5xx.
     Relay { status: u16, code: String, message: String, retry: bool },
 }
@@ -20,7 +21,7 @@ pub enum ApiError {
 impl ApiError {
     pub fn retryable(&self) -> bool {
         match self {
-            ApiError::Offline(_) => true,
+            ApiError::Offline => true,
             ApiError::Relay { retry, .. } => *retry,
         }
     }
@@ -32,13 +33,13 @@ pub struct Api {
     pub site: String,
 }
 
-pub struct Stored {
-    pub message: Message,
+fn offline(_: impl Sized) -> ApiError {
+    ApiError::Offline
 }
 
 impl Api {
-    async fn call<B: Serialize, T: DeserializeOwned>(&self, method: &str, path: &str, token: Option<&str>, body: Option<&B>) -> Result<(u16, T), ApiError> {
-        let offline = |e: JsValue| ApiError::Offline(format!("{e:?}"));
+    /// One request; the answer's JSON (`null` for 204) or why not.
+    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<JsValue>) -> Result<JsValue, ApiError> {
         let headers = Headers::new().map_err(offline)?;
         if let Some(token) = token {
             headers.set("authorization", &format!("Bearer {token}")).map_err(offline)?;
@@ -48,62 +49,69 @@ impl Api {
         init.set_mode(RequestMode::Cors);
         if let Some(body) = body {
             headers.set("content-type", "application/json").map_err(offline)?;
-            let json = serde_json::to_string(body).map_err(|e| ApiError::Offline(e.to_string()))?;
-            init.set_body(&JsValue::from_str(&json));
+            init.set_body(&JsValue::from_str(&js::stringify(&body)));
         }
         init.set_headers(&headers);
-        let url = format!("{}{}", self.relay, path);
-        let req = Request::new_with_str_and_init(&url, &init).map_err(offline)?;
-        let resp: Response = cast(JsFuture::from(window().fetch_with_request(&req)).await.map_err(offline)?, "Response").map_err(ApiError::Offline)?;
+        let req = Request::new_with_str_and_init(&format!("{}{}", self.relay, path), &init).map_err(offline)?;
+        let resp: Response = cast(JsFuture::from(window().fetch_with_request(&req)).await.map_err(offline)?, "Response").map_err(offline)?;
         let status = resp.status();
         let text = JsFuture::from(resp.text().map_err(offline)?).await.map_err(offline)?.as_string().unwrap_or_default();
         if resp.ok() {
-            let text = if text.is_empty() { "null" } else { text.as_str() };
-            let value = serde_json::from_str(text).map_err(|e| ApiError::Relay { status, code: "bad_response".into(), message: e.to_string(), retry: true })?;
-            Ok((status, value))
+            if text.is_empty() {
+                return Ok(JsValue::NULL);
+            }
+            js::parse(&text).ok_or_else(|| ApiError::Relay { status, code: "bad_response".into(), message: "The relay's answer was not JSON.".into(), retry: true })
         } else {
-            let err: Option<ErrorBody> = serde_json::from_str(&text).ok();
-            let (code, message) = err.map(|e| (e.error.code, e.error.message)).unwrap_or_else(|| ("http_error".into(), format!("HTTP {status}")));
-            Err(ApiError::Relay { status, code, message, retry: status == 429 || status >= 500 })
+            let error = js::parse(&text).map(|v| js::get(&v, "error")).unwrap_or(JsValue::UNDEFINED);
+            Err(ApiError::Relay {
+                status,
+                code: js::string(&error, "code").unwrap_or_else(|| "http_error".into()),
+                message: js::string(&error, "message").unwrap_or_else(|| format!("HTTP {status}")),
+                retry: status == 429 || status >= 500,
+            })
         }
     }
 
-    pub async fn site_config(&self) -> Result<SiteConfig, ApiError> {
-        Ok(self.call::<(), _>("GET", &format!("/v1/sites/{}", self.site), None, None).await?.1)
+    /// `GET /v1/sites/{site}`.
+    pub async fn site_config(&self) -> Result<JsValue, ApiError> {
+        self.call("GET", &format!("/v1/sites/{}", self.site), None, None).await
     }
 
-    pub async fn create_conversation(&self, body: &CreateConversation) -> Result<CreatedConversation, ApiError> {
-        Ok(self.call("POST", &format!("/v1/sites/{}/conversations", self.site), None, Some(body)).await?.1)
+    /// `POST /v1/sites/{site}/conversations` with the context.
+    pub async fn create_conversation(&self, context: JsValue) -> Result<Session, ApiError> {
+        let created = self.call("POST", &format!("/v1/sites/{}/conversations", self.site), None, Some(object(&[("context", context)]))).await?;
+        session(&created)
     }
 
-    async fn no_content<B: Serialize>(&self, method: &str, path: &str, token: &str, body: Option<&B>) -> Result<(), ApiError> {
-        // A 204's empty body reads as JSON `null` in `call`.
-        self.call::<B, serde_json::Value>(method, path, Some(token), body).await.map(|_| ())
+    pub async fn mark_read(&self, s: &Session, seq: u64) -> Result<JsValue, ApiError> {
+        self.call("POST", &format!("/v1/conversations/{}/read", s.id), Some(&s.token), Some(object(&[("seq", (seq as f64).into())]))).await
     }
 
-    pub async fn mark_read(&self, conversation: &str, token: &str, seq: u64) -> Result<(), ApiError> {
-        self.no_content("POST", &format!("/v1/conversations/{conversation}/read"), token, Some(&serde_json::json!({ "seq": seq }))).await
+    pub async fn set_contact(&self, s: &Session, email: &str) -> Result<JsValue, ApiError> {
+        self.call("PUT", &format!("/v1/conversations/{}/contact", s.id), Some(&s.token), Some(object(&[("email", email.into())]))).await
     }
 
-    pub async fn set_contact(&self, conversation: &str, token: &str, email: &str) -> Result<(), ApiError> {
-        self.no_content("PUT", &format!("/v1/conversations/{conversation}/contact"), token, Some(&serde_json::json!({ "email": email }))).await
-    }
-
-    pub async fn delete_conversation(&self, conversation: &str, token: &str) -> Result<(), ApiError> {
-        self.no_content::<()>("DELETE", &format!("/v1/conversations/{conversation}"), token, None).await
+    pub async fn delete_conversation(&self, s: &Session) -> Result<JsValue, ApiError> {
+        self.call("DELETE", &format!("/v1/conversations/{}", s.id), Some(&s.token), None).await
     }
 
     /// `POST /v1/resume`: a token for this browser from an email's resume link.
-    pub async fn resume(&self, resume_token: &str) -> Result<CreatedConversation, ApiError> {
-        Ok(self.call("POST", "/v1/resume", None, Some(&serde_json::json!({ "resume_token": resume_token }))).await?.1)
+    pub async fn resume(&self, resume_token: &str) -> Result<Session, ApiError> {
+        session(&self.call("POST", "/v1/resume", None, Some(object(&[("resume_token", resume_token.into())]))).await?)
     }
 
-    pub async fn post_message(&self, conversation: &str, token: &str, msg: &PostMessage) -> Result<Stored, ApiError> {
-        #[derive(serde::Deserialize)]
-        struct Wire {
-            message: Message,
-        }
-        let (_, wire): (u16, Wire) = self.call("POST", &format!("/v1/conversations/{conversation}/messages"), Some(token), Some(msg)).await?;
-        Ok(Stored { message: wire.message })
+    /// `POST .../messages` with `{client_id, body, context}`; the stored message object.
+    pub async fn post_message(&self, s: &Session, message: JsValue) -> Result<JsValue, ApiError> {
+        let answer = self.call("POST", &format!("/v1/conversations/{}/messages", s.id), Some(&s.token), Some(message)).await?;
+        Ok(js::get(&answer, "message"))
+    }
+}
+
+/// `{conversation: {id}, token}` (201 of create and resume).
+fn session(created: &JsValue) -> Result<Session, ApiError> {
+    let id = js::string(&js::get(created, "conversation"), "id");
+    match (id, js::string(created, "token")) {
+        (Some(id), Some(token)) => Ok(Session { id, token }),
+        _ => Err(ApiError::Relay { status: 200, code: "bad_response".into(), message: "The relay's answer had no conversation.".into(), retry: true }),
     }
 }

@@ -5,6 +5,7 @@
 
 mod api;
 mod i18n;
+pub mod js;
 pub mod links;
 mod live;
 mod panel;
@@ -13,12 +14,13 @@ mod sync;
 mod tabs;
 pub mod thread;
 mod util;
+pub mod wire;
 
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
-use pigeon_protocol::{Cart, Context, Page, validate};
+use pigeon_protocol::{Context, Page, validate};
 use wasm_bindgen::prelude::*;
 
 use crate::api::Api;
@@ -79,7 +81,7 @@ pub async fn mount(container: web_sys::HtmlElement, relay: String, site: String,
     {
         let api = engine.api.clone();
         spawn_local(async move {
-            if let Ok(cfg) = api.site_config().await {
+            if let Some(cfg) = api.site_config().await.ok().as_ref().and_then(wire::site) {
                 if let Some(host) = host.and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok())
                     && safe_color(&cfg.brand_color)
                 {
@@ -121,8 +123,7 @@ impl Widget {
         if cart.is_null() || cart.is_undefined() {
             return self.engine.set_cart(None);
         }
-        let parsed: Option<Cart> = js_sys::JSON::stringify(&cart).ok().and_then(|s| serde_json::from_str(&String::from(s)).ok());
-        let valid = parsed.filter(|c| validate::context(&Context { cart: Some(c.clone()), ..Default::default() }).is_ok());
+        let valid = wire::cart(&cart).filter(|c| validate::context(&Context { cart: Some(c.clone()), ..Default::default() }).is_ok());
         match valid {
             Some(c) => self.engine.set_cart(Some(c)),
             None => web_sys::console::warn_1(&"Pigeon: ignored a cart that does not match {currency, total, items:[{name, quantity, unit_price}]}".into()),
@@ -140,7 +141,10 @@ impl Widget {
     pub fn forget(&self) -> js_sys::Promise {
         let engine = self.engine.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            engine.forget().await.map(|()| JsValue::TRUE).map_err(|e| JsValue::from_str(&format!("{e:?}")))
+            engine.forget().await.map(|()| JsValue::TRUE).map_err(|e| match e {
+                api::ApiError::Offline => JsValue::from_str("Pigeon: the relay could not be reached; nothing was erased."),
+                api::ApiError::Relay { message, .. } => JsValue::from_str(&message),
+            })
         })
     }
 }

@@ -1,17 +1,18 @@
 //! The live connection: one WebSocket per open panel, re-opened with backoff. The token goes
 //! in the first frame, never in the URL.
 
-use pigeon_protocol::{ClientFrame, Message, ServerFrame};
-use wasm_bindgen::{JsCast, closure::Closure};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{MessageEvent, WebSocket};
 
-/// Opens the socket and calls `on_message` for every stored message after `after`.
-/// `on_closed` runs once when the socket ends, so the caller can reconnect.
-pub fn connect(relay: &str, conversation: &str, token: String, after: u64, on_message: impl Fn(Message) + 'static, on_closed: impl FnOnce() + 'static) -> Result<WebSocket, String> {
-    let ws_url = format!("{}/v1/conversations/{conversation}/live", relay.replacen("http", "ws", 1));
-    let ws = WebSocket::new(&ws_url).map_err(|e| format!("{e:?}"))?;
+use crate::js;
 
-    let hello = serde_json::to_string(&ClientFrame::Hello { token, after }).map_err(|e| e.to_string())?;
+/// Opens the socket and calls `on_message` with every stored message object after `after`.
+/// `on_closed` runs once when the socket ends, so the caller can reconnect.
+pub fn connect(relay: &str, conversation: &str, token: &str, after: u64, on_message: impl Fn(JsValue) + 'static, on_closed: impl FnOnce() + 'static) -> Option<WebSocket> {
+    let ws_url = format!("{}/v1/conversations/{conversation}/live", relay.replacen("http", "ws", 1));
+    let ws = WebSocket::new(&ws_url).ok()?;
+
+    let hello = js::stringify(&js::object(&[("type", "hello".into()), ("token", token.into()), ("after", (after as f64).into())]));
     let opened = ws.clone();
     let onopen = Closure::once_into_js(move || {
         let _ = opened.send_with_str(&hello);
@@ -19,9 +20,9 @@ pub fn connect(relay: &str, conversation: &str, token: String, after: u64, on_me
     ws.set_onopen(Some(onopen.unchecked_ref()));
 
     let onmessage = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
-        let Some(text) = ev.data().as_string() else { return };
-        if let Ok(ServerFrame::Message { message }) = serde_json::from_str(&text) {
-            on_message(message);
+        let frame = ev.data().as_string().and_then(|text| js::parse(&text)).unwrap_or(JsValue::UNDEFINED);
+        if js::string(&frame, "type").as_deref() == Some("message") {
+            on_message(js::get(&frame, "message"));
         }
     });
     ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
@@ -29,5 +30,5 @@ pub fn connect(relay: &str, conversation: &str, token: String, after: u64, on_me
 
     let onclose = Closure::once_into_js(on_closed);
     ws.set_onclose(Some(onclose.unchecked_ref()));
-    Ok(ws)
+    Some(ws)
 }

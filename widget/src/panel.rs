@@ -4,16 +4,17 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
-use pigeon_protocol::{Author, SiteConfig, validate};
+use pigeon_protocol::{Author, validate};
 use wasm_bindgen::JsValue;
 
 use crate::i18n::{Lang, Words, money};
 use crate::links::{Segment, segments};
 use crate::sync::{Engine, Notice};
 use crate::thread::Delivery;
+use crate::wire::Site;
 
 /// "We usually reply within 2 hours", or when closed "We're away until Monday 09:00 – ...".
-fn availability(site: &SiteConfig, words: &Words, lang: Lang) -> String {
+fn availability(site: &Site, words: &Words, lang: Lang) -> String {
     if site.available_now {
         return site.expected_reply.clone();
     }
@@ -45,7 +46,7 @@ fn body_view(text: &str) -> impl IntoView + use<> {
 }
 
 #[component]
-pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<SiteConfig>>, lang: Lang, on_close: js_sys::Function) -> impl IntoView {
+pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_close: js_sys::Function) -> impl IntoView {
     let words = crate::i18n::words(lang);
     let thread = engine.thread;
     let error: RwSignal<Option<String>> = RwSignal::new(None);

@@ -1,40 +1,80 @@
 //! The shopper's thread in IndexedDB, one database per site (`pigeon:<site>`), so a thread
 //! survives tab close, reload and browser restart, and two shops never share one.
 //!
-//! Stores: `kv` (session, draft, read position), `messages` (by `seq`), `outbox` (by
-//! `client_id`, written before a message is sent, removed once the relay acknowledged it).
+//! Stores: `kv` (session, draft, read position, contact), `messages` (the relay's message
+//! objects by `seq`), `outbox` (by `client_id`, written before a message is sent, removed once
+//! the relay acknowledged it). Records are the plain objects of the wire format, kept as the
+//! browser parsed them: nothing is serialised in Rust.
 
-use indexed_db_futures::database::Database;
-use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::TransactionMode;
-use pigeon_protocol::{Context, Message};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use js_sys::{Array, Promise};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
 
-pub type Result<T> = std::result::Result<T, String>;
+use crate::js;
+
+/// IndexedDB refused or failed (private mode, quota, erased). Callers go on in memory; the
+/// browser's own error is not kept (its formatting code would be most of this module's size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreError;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
 
 const KV: &str = "kv";
 const MESSAGES: &str = "messages";
 const OUTBOX: &str = "outbox";
 
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
+fn err(_: impl Sized) -> StoreError {
+    StoreError
 }
 
 /// The conversation this browser holds for the site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: String,
     pub token: String,
 }
 
-/// A message typed but not yet acknowledged by the relay.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl Session {
+    pub fn to_js(&self) -> JsValue {
+        js::object(&[("id", self.id.as_str().into()), ("token", self.token.as_str().into())])
+    }
+
+    pub fn from_js(v: &JsValue) -> Option<Session> {
+        Some(Session { id: js::string(v, "id")?, token: js::string(v, "token")? })
+    }
+}
+
+/// A message typed but not yet acknowledged by the relay. `context` is the wire object
+/// sent with it (what the shopper saw shared when they pressed Send).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub client_id: String,
     pub body: String,
-    pub context: Option<Context>,
+    pub context: JsValue,
     /// Milliseconds since the epoch: outbox order.
     pub queued_at: f64,
+}
+
+impl Pending {
+    /// The record, which is also the body of `POST .../messages` (plus `queued_at`).
+    pub fn to_js(&self) -> JsValue {
+        js::object(&[
+            ("client_id", self.client_id.as_str().into()),
+            ("body", self.body.as_str().into()),
+            ("context", self.context.clone()),
+            ("queued_at", self.queued_at.into()),
+        ])
+    }
+
+    fn from_js(v: &JsValue) -> Option<Pending> {
+        Some(Pending {
+            client_id: js::string(v, "client_id")?,
+            body: js::string(v, "body")?,
+            context: js::get(v, "context"),
+            queued_at: js::get(v, "queued_at").as_f64().unwrap_or(0.0),
+        })
+    }
 }
 
 pub fn db_name(site: &str) -> String {
@@ -43,129 +83,152 @@ pub fn db_name(site: &str) -> String {
 
 pub struct Store {
     /// `None` once forgotten (closed so the database can be deleted).
-    db: std::cell::RefCell<Option<Database>>,
+    db: std::cell::RefCell<Option<IdbDatabase>>,
+}
+
+/// Settles when `target` fires `ok` (then `Ok`) or `error`/`abort` (then `Err`). The
+/// resolve/reject functions are the handlers themselves: no Rust closure per request.
+/// Listens at once (not when first polled), so no event can be missed.
+fn event(target: &web_sys::EventTarget, ok: &str) -> impl Future<Output = Result<()>> + use<> {
+    let promise = Promise::new(&mut |resolve, reject| {
+        let _ = target.add_event_listener_with_callback(ok, &resolve);
+        let _ = target.add_event_listener_with_callback("error", &reject);
+        let _ = target.add_event_listener_with_callback("abort", &reject);
+    });
+    async move { JsFuture::from(promise).await.map(drop).map_err(err) }
+}
+
+/// The result of one request.
+async fn result(req: IdbRequest) -> Result<JsValue> {
+    event(&req, "success").await?;
+    req.result().map_err(err)
 }
 
 impl Store {
     /// Opens (creating on first use) the site's database. Only called after the shopper
     /// acted, or when the database already exists.
     pub async fn open(site: &str) -> Result<Store> {
-        let db = Database::open(&db_name(site))
-            .with_version(1u8)
-            .with_on_upgrade_needed(|_event, db| {
-                db.create_object_store(KV).build()?;
-                db.create_object_store(MESSAGES).build()?;
-                db.create_object_store(OUTBOX).build()?;
-                Ok(())
-            })
-            .await
-            .map_err(err)?;
+        let factory = web_sys::window().ok_or(StoreError)?.indexed_db().map_err(err)?.ok_or(StoreError)?;
+        let req = factory.open_with_u32(&db_name(site), 1).map_err(err)?;
+        let upgrade = Closure::once_into_js({
+            let req = req.clone();
+            move || {
+                if let Some(db) = req.result().ok().and_then(|db| db.dyn_into::<IdbDatabase>().ok()) {
+                    for name in [KV, MESSAGES, OUTBOX] {
+                        let _ = db.create_object_store(name);
+                    }
+                }
+            }
+        });
+        req.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
+        let db = result(req.into()).await?.dyn_into::<IdbDatabase>().map_err(err)?;
         Ok(Store { db: std::cell::RefCell::new(Some(db)) })
     }
 
-    fn db(&self) -> Result<std::cell::Ref<'_, Database>> {
-        std::cell::Ref::filter_map(self.db.borrow(), Option::as_ref).map_err(|_| "storage was erased".to_owned())
+    /// A transaction over `names`, read-only unless `write`.
+    fn tx(&self, names: &[&str], write: bool) -> Result<IdbTransaction> {
+        let db = self.db.borrow();
+        let db = db.as_ref().ok_or(StoreError)?;
+        let names: Array = names.iter().map(|n| JsValue::from_str(n)).collect();
+        let mode = if write { IdbTransactionMode::Readwrite } else { IdbTransactionMode::Readonly };
+        db.transaction_with_str_sequence_and_mode(&names, mode).map_err(err)
     }
 
-    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        let db = self.db()?;
-        let tx = db.transaction(KV).build().map_err(err)?;
-        let store = tx.object_store(KV).map_err(err)?;
-        store.get(key).serde().map_err(err)?.await.map_err(err)
+    fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
+        tx.object_store(name).map_err(err)
     }
 
-    pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
-        self.put_in(KV, key.to_owned(), value).await
+    /// Runs `write` in a read-write transaction and waits until it is committed.
+    async fn write(&self, names: &[&str], write: impl FnOnce(&IdbTransaction) -> Result<()>) -> Result<()> {
+        let tx = self.tx(names, true)?;
+        let committed = event(&tx, "complete");
+        if let Err(e) = write(&tx) {
+            let _ = tx.abort();
+            return Err(e);
+        }
+        committed.await
     }
 
-    /// Every record of one object store.
-    async fn get_all<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>> {
-        let db = self.db()?;
-        let tx = db.transaction(name).build().map_err(err)?;
-        let store = tx.object_store(name).map_err(err)?;
-        let all = store.get_all().serde().map_err(err)?.await.map_err(err)?;
-        all.collect::<std::result::Result<Vec<T>, _>>().map_err(err)
+    /// A value of the `kv` store (`None` if never written).
+    pub async fn get(&self, key: &str) -> Result<Option<JsValue>> {
+        let tx = self.tx(&[KV], false)?;
+        let value = result(Self::store(&tx, KV)?.get(&JsValue::from_str(key)).map_err(err)?).await?;
+        Ok((!value.is_undefined()).then_some(value))
+    }
+
+    pub async fn put(&self, key: &str, value: &JsValue) -> Result<()> {
+        self.put_in(KV, &JsValue::from_str(key), value).await
+    }
+
+    /// Every record of one object store, in key order.
+    async fn get_all(&self, name: &str) -> Result<Vec<JsValue>> {
+        let tx = self.tx(&[name], false)?;
+        let all = result(Self::store(&tx, name)?.get_all().map_err(err)?).await?;
+        Ok(crate::js::items(&all))
     }
 
     /// Writes one record under `key` in its own transaction.
-    async fn put_in<K, T>(&self, name: &str, key: K, value: &T) -> Result<()>
-    where
-        K: indexed_db_futures::SerialiseToJs + indexed_db_futures::DeserialiseFromJs,
-        T: Serialize,
-    {
-        let db = self.db()?;
-        let tx = db.transaction(name).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
-        let store = tx.object_store(name).map_err(err)?;
-        store.put(value).with_key(key).serde().map_err(err)?.await.map_err(err)?;
-        tx.commit().await.map_err(err)
+    async fn put_in(&self, name: &str, key: &JsValue, value: &JsValue) -> Result<()> {
+        self.write(&[name], |tx| Self::store(tx, name)?.put_with_key(value, key).map(drop).map_err(err)).await
     }
 
-    pub async fn messages(&self) -> Result<Vec<Message>> {
+    /// The relay's message objects, in `seq` order.
+    pub async fn messages(&self) -> Result<Vec<JsValue>> {
         self.get_all(MESSAGES).await
     }
 
-    /// Stores a message from the relay; the same `seq` twice is one record.
-    pub async fn put_message(&self, m: &Message) -> Result<()> {
-        self.put_in(MESSAGES, m.seq as f64, m).await
+    /// Stores a message object from the relay; the same `seq` twice is one record.
+    pub async fn put_message(&self, seq: u64, message: &JsValue) -> Result<()> {
+        self.put_in(MESSAGES, &JsValue::from_f64(seq as f64), message).await
     }
 
+    /// Unsent messages, oldest first.
     pub async fn outbox(&self) -> Result<Vec<Pending>> {
-        let mut pending: Vec<Pending> = self.get_all(OUTBOX).await?;
+        let mut pending: Vec<Pending> = self.get_all(OUTBOX).await?.iter().filter_map(Pending::from_js).collect();
         pending.sort_by(|a, b| a.queued_at.total_cmp(&b.queued_at));
         Ok(pending)
     }
 
     pub async fn put_pending(&self, p: &Pending) -> Result<()> {
-        self.put_in(OUTBOX, p.client_id.clone(), p).await
+        self.put_in(OUTBOX, &JsValue::from_str(&p.client_id), &p.to_js()).await
     }
 
     /// The relay has it: the outbox entry goes and the stored message takes its place, in
     /// one transaction so a crash in between cannot show it twice or lose it.
-    pub async fn acknowledge(&self, client_id: &str, stored: &Message) -> Result<()> {
-        let db = self.db()?;
-        let tx = db.transaction([OUTBOX, MESSAGES]).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
-        tx.object_store(OUTBOX).map_err(err)?.delete(client_id).await.map_err(err)?;
-        let messages = tx.object_store(MESSAGES).map_err(err)?;
-        messages.put(stored).with_key(stored.seq as f64).serde().map_err(err)?.await.map_err(err)?;
-        tx.commit().await.map_err(err)
+    pub async fn acknowledge(&self, client_id: &str, seq: u64, message: &JsValue) -> Result<()> {
+        self.write(&[OUTBOX, MESSAGES], |tx| {
+            Self::store(tx, OUTBOX)?.delete(&JsValue::from_str(client_id)).map_err(err)?;
+            Self::store(tx, MESSAGES)?.put_with_key(message, &JsValue::from_f64(seq as f64)).map(drop).map_err(err)
+        })
+        .await
     }
 
     pub async fn drop_pending(&self, client_id: &str) -> Result<()> {
-        let db = self.db()?;
-        let tx = db.transaction(OUTBOX).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
-        tx.object_store(OUTBOX).map_err(err)?.delete(client_id).await.map_err(err)?;
-        tx.commit().await.map_err(err)
+        self.write(&[OUTBOX], |tx| Self::store(tx, OUTBOX)?.delete(&JsValue::from_str(client_id)).map(drop).map_err(err)).await
     }
 
     /// Another conversation replaces this one (a resume link): its messages go, the outbox
     /// stays and is sent into the new one.
     pub async fn clear_messages(&self) -> Result<()> {
-        self.clear([MESSAGES]).await
+        self.clear(&[MESSAGES]).await
     }
 
     /// Empties the named object stores in one transaction.
-    async fn clear<const N: usize>(&self, names: [&str; N]) -> Result<()> {
-        let db = self.db()?;
-        let tx = db.transaction(names).with_mode(TransactionMode::Readwrite).build().map_err(err)?;
-        for name in names {
-            tx.object_store(name).map_err(err)?.clear().map_err(err)?.await.map_err(err)?;
-        }
-        tx.commit().await.map_err(err)
+    async fn clear(&self, names: &[&str]) -> Result<()> {
+        self.write(names, |tx| names.iter().try_for_each(|name| Self::store(tx, name)?.clear().map(drop).map_err(err))).await
     }
 
     /// `Pigeon('forget')`: everything is cleared at once, then the database itself is
     /// deleted (which waits until no other tab holds it open).
     pub async fn forget(&self, site: &str) {
-        let _ = self.clear([KV, MESSAGES, OUTBOX]).await;
+        let _ = self.clear(&[KV, MESSAGES, OUTBOX]).await;
         if let Ok(mut slot) = self.db.try_borrow_mut()
             && let Some(db) = slot.take()
         {
             db.close();
         }
-        if let Ok(req) = Database::delete_by_name(&db_name(site)) {
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = req.await;
-            });
+        if let Some(factory) = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()) {
+            let _ = factory.delete_database(&db_name(site));
         }
     }
 }

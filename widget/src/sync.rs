@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
-use pigeon_protocol::{Author, Cart, Context, CreateConversation, Message, Page, PostMessage};
+use pigeon_protocol::{Author, Cart, Context, Page};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 
 use crate::api::{Api, ApiError};
@@ -16,6 +16,7 @@ use crate::store::{Pending, Session, Store};
 use crate::tabs::{self, Note, Tabs};
 use crate::thread::{Delivery, Entry, Thread};
 use crate::util::{new_client_id, window};
+use crate::{js, wire};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
@@ -106,13 +107,17 @@ impl Engine {
         let tabs = Tabs::join(&self.api.site, move |note| {
             let Some(me) = weak.upgrade() else { return };
             match note {
-                Note::Message { message } => me.thread.update(|t| t.apply(message)),
-                Note::Read { seq } => {
+                Note::Message(message) => {
+                    if let Some(entry) = wire::entry(&message) {
+                        me.thread.update(|t| t.apply(entry));
+                    }
+                }
+                Note::Read(seq) => {
                     if seq > me.read_seq.get_untracked() {
                         me.read_seq.set(seq);
                     }
                 }
-                Note::Session { session } => {
+                Note::Session(session) => {
                     if me.session.borrow().is_none() {
                         *me.session.borrow_mut() = Some(session);
                         me.start_live();
@@ -138,14 +143,15 @@ impl Engine {
 
     async fn restore(self: &Rc<Self>) {
         let Some(store) = &self.store else { return };
-        let session: Option<Session> = store.get("session").await.ok().flatten();
+        let kv = async |key| store.get(key).await.ok().flatten().unwrap_or(JsValue::UNDEFINED);
+        let session = Session::from_js(&kv("session").await);
         let messages = store.messages().await.unwrap_or_default();
         let pending = store.outbox().await.unwrap_or_default();
-        self.read_seq.set(store.get("read_seq").await.ok().flatten().unwrap_or(0));
-        self.contact.set(store.get("contact").await.ok().flatten());
-        self.draft.set(store.get("draft").await.ok().flatten().unwrap_or_default());
+        self.read_seq.set(kv("read_seq").await.as_f64().map_or(0, |n| n as u64));
+        self.contact.set(kv("contact").await.as_string());
+        self.draft.set(kv("draft").await.as_string().unwrap_or_default());
         self.thread.update(|t| {
-            for m in messages {
+            for m in messages.iter().filter_map(wire::entry) {
                 t.apply(m);
             }
             for p in &pending {
@@ -207,20 +213,21 @@ impl Engine {
         self.draft.set(text.clone());
         if let Some(store) = self.store.clone() {
             spawn_local(async move {
-                let _ = store.put("draft", &text).await;
+                let _ = store.put("draft", &JsValue::from_str(&text)).await;
             });
         }
     }
 
     /// The shopper pressed Send: into the outbox (IndexedDB first), on screen, then out.
     pub fn send(self: &Rc<Self>, body: String) {
-        let pending = Pending { client_id: new_client_id(), body, context: Some(self.context.get_untracked()), queued_at: js_sys::Date::now() };
+        let context = self.context.with_untracked(wire::context);
+        let pending = Pending { client_id: new_client_id(), body, context, queued_at: js_sys::Date::now() };
         self.thread.update(|t| t.push_pending(Entry::pending(pending.client_id.clone(), pending.body.clone())));
         let me = self.clone();
         spawn_local(async move {
             if let Some(store) = &me.store {
                 let _ = store.put_pending(&pending).await;
-                let _ = store.put("draft", &String::new()).await;
+                let _ = store.put("draft", &JsValue::from_str("")).await;
             }
             me.outbox.borrow_mut().push_back(pending);
             me.flush();
@@ -231,13 +238,12 @@ impl Engine {
         if let Some(s) = self.session.borrow().clone() {
             return Ok(s);
         }
-        let created = self.api.create_conversation(&CreateConversation { context: Some(self.context.get_untracked()) }).await?;
-        let s = Session { id: created.conversation.id, token: created.token };
+        let s = self.api.create_conversation(self.context.with_untracked(wire::context)).await?;
         if let Some(store) = &self.store {
-            let _ = store.put("session", &s).await;
+            let _ = store.put("session", &s.to_js()).await;
         }
         *self.session.borrow_mut() = Some(s.clone());
-        self.tell(Note::Session { session: s.clone() });
+        self.tell(Note::Session(s.clone()));
         self.start_live();
         Ok(s)
     }
@@ -257,17 +263,20 @@ impl Engine {
                 let Some(p) = next else { break };
                 let attempt = async {
                     let s = me.session().await?;
-                    let msg = PostMessage { client_id: p.client_id.clone(), body: p.body.clone(), context: p.context.clone() };
-                    me.api.post_message(&s.id, &s.token, &msg).await
+                    let body = js::object(&[("client_id", p.client_id.as_str().into()), ("body", p.body.as_str().into()), ("context", p.context.clone())]);
+                    let stored = me.api.post_message(&s, body).await?;
+                    // An answer that is not a message is retried like a lost one (same client_id).
+                    let entry = wire::entry(&stored).ok_or(ApiError::Offline)?;
+                    Ok::<_, ApiError>((stored, entry))
                 }
                 .await;
                 match attempt {
-                    Ok(stored) => {
-                        if let Some(store) = &me.store {
-                            let _ = store.acknowledge(&p.client_id, &stored.message).await;
+                    Ok((stored, entry)) => {
+                        if let (Some(store), Some(seq)) = (&me.store, entry.seq) {
+                            let _ = store.acknowledge(&p.client_id, seq, &stored).await;
                         }
-                        me.tell(Note::Message { message: stored.message.clone() });
-                        me.thread.update(|t| t.apply(stored.message));
+                        me.tell(Note::Message(stored));
+                        me.thread.update(|t| t.apply(entry));
                         me.outbox.borrow_mut().pop_front();
                         backoff = FIRST_BACKOFF_MS;
                     }
@@ -291,15 +300,15 @@ impl Engine {
     }
 
     /// A message heard on the live socket (leader only): stored, shown, passed on.
-    fn remember(self: &Rc<Self>, m: Message) {
-        self.tell(Note::Message { message: m.clone() });
-        if let Some(store) = self.store.clone() {
-            let m2 = m.clone();
+    fn remember(self: &Rc<Self>, m: JsValue) {
+        let Some(entry) = wire::entry(&m) else { return };
+        self.tell(Note::Message(m.clone()));
+        if let (Some(store), Some(seq)) = (self.store.clone(), entry.seq) {
             spawn_local(async move {
-                let _ = store.put_message(&m2).await;
+                let _ = store.put_message(seq, &m).await;
             });
         }
-        self.thread.update(|t| t.apply(m));
+        self.thread.update(|t| t.apply(entry));
     }
 
     /// One live socket for the session, re-opened with backoff, asking for everything after
@@ -319,7 +328,7 @@ impl Engine {
                 let opened = crate::live::connect(
                     &me.api.relay,
                     &s.id,
-                    s.token.clone(),
+                    &s.token,
                     after,
                     move |m| {
                         if let Some(me) = weak.upgrade() {
@@ -328,13 +337,10 @@ impl Engine {
                     },
                     fire,
                 );
-                match opened {
-                    Ok(ws) => {
-                        *me.live_socket.borrow_mut() = Some(ws);
-                        wait.await;
-                        *me.live_socket.borrow_mut() = None;
-                    }
-                    Err(_) => {}
+                if let Some(ws) = opened {
+                    *me.live_socket.borrow_mut() = Some(ws);
+                    wait.await;
+                    *me.live_socket.borrow_mut() = None;
                 }
                 if me.session.borrow().is_none() {
                     break;
@@ -360,24 +366,24 @@ impl Engine {
             return;
         }
         self.read_seq.set(last);
-        self.tell(Note::Read { seq: last });
+        self.tell(Note::Read(last));
         let me = self.clone();
         spawn_local(async move {
             if let Some(store) = &me.store {
-                let _ = store.put("read_seq", &last).await;
+                let _ = store.put("read_seq", &JsValue::from_f64(last as f64)).await;
             }
             let session = me.session.borrow().clone();
             if let Some(s) = session {
-                let _ = me.api.mark_read(&s.id, &s.token, last).await;
+                let _ = me.api.mark_read(&s, last).await;
             }
         });
     }
 
     pub async fn set_contact(self: &Rc<Self>, email: String) -> Result<(), ApiError> {
         let s = self.session().await?;
-        self.api.set_contact(&s.id, &s.token, &email).await?;
+        self.api.set_contact(&s, &email).await?;
         if let Some(store) = &self.store {
-            let _ = store.put("contact", &email).await;
+            let _ = store.put("contact", &JsValue::from_str(&email)).await;
         }
         self.contact.set(Some(email));
         Ok(())
@@ -388,9 +394,9 @@ impl Engine {
     /// unsent messages stay in the outbox and go to the opened conversation.
     async fn resume(self: &Rc<Self>, resume_token: String) {
         let mut wait = 1000;
-        let created = loop {
+        let session = loop {
             match self.api.resume(&resume_token).await {
-                Ok(created) => break created,
+                Ok(session) => break session,
                 Err(e) if e.retryable() && wait <= 16_000 => {
                     self.backoff(wait).await;
                     wait *= 2;
@@ -400,7 +406,6 @@ impl Engine {
                 Err(_) => return self.notice.set(Some(Notice::LinkFailed)),
             }
         };
-        let session = Session { id: created.conversation.id, token: created.token };
         let same = self.session.borrow().as_ref().is_some_and(|s| s.id == session.id);
         if !same {
             // In one step, before anything can interleave: the old socket is closed (a closing
@@ -422,10 +427,10 @@ impl Engine {
             *self.session.borrow_mut() = Some(session.clone());
             if let Some(store) = &self.store {
                 let _ = store.clear_messages().await;
-                let _ = store.put("read_seq", &0u64).await;
-                let _ = store.put("session", &session).await;
+                let _ = store.put("read_seq", &JsValue::from_f64(0.0)).await;
+                let _ = store.put("session", &session.to_js()).await;
             }
-            self.tell(Note::Session { session });
+            self.tell(Note::Session(session));
             self.start_live();
             if !self.outbox.borrow().is_empty() {
                 self.flush();
@@ -437,8 +442,8 @@ impl Engine {
     pub async fn forget(self: &Rc<Self>) -> Result<(), ApiError> {
         let session = self.session.borrow().clone();
         if let Some(s) = session {
-            match self.api.delete_conversation(&s.id, &s.token).await {
-                Ok(()) | Err(ApiError::Relay { status: 404, .. }) => {}
+            match self.api.delete_conversation(&s).await {
+                Ok(_) | Err(ApiError::Relay { status: 404, .. }) => {}
                 Err(e) => return Err(e),
             }
         }

@@ -2,23 +2,41 @@
 //! API (the lock passes on when the leader closes), and the leader relays what it hears to
 //! the others over a BroadcastChannel. Every tab shows the same thread and read state.
 
-use pigeon_protocol::Message;
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{BroadcastChannel, MessageEvent};
 
+use crate::js;
 use crate::store::Session;
 
-/// What tabs tell each other.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// What tabs tell each other (posted as plain objects, `{type, ...}`).
+#[derive(Debug, Clone)]
 pub enum Note {
-    /// A stored message (from the live socket or an acknowledged send).
-    Message { message: Message },
+    /// A stored message object (from the live socket or an acknowledged send).
+    Message(JsValue),
     /// The shopper has read up to `seq` in some tab.
-    Read { seq: u64 },
+    Read(u64),
     /// A conversation was started in some tab.
-    Session { session: Session },
+    Session(Session),
+}
+
+impl Note {
+    fn to_js(&self) -> JsValue {
+        let (kind, key, value) = match self {
+            Note::Message(m) => ("message", "message", m.clone()),
+            Note::Read(seq) => ("read", "seq", (*seq as f64).into()),
+            Note::Session(s) => ("session", "session", s.to_js()),
+        };
+        js::object(&[("type", kind.into()), (key, value)])
+    }
+
+    fn from_js(v: &JsValue) -> Option<Note> {
+        Some(match js::string(v, "type")?.as_str() {
+            "message" => Note::Message(js::get(v, "message")),
+            "read" => Note::Read(js::integer(v, "seq")?.max(0) as u64),
+            "session" => Note::Session(Session::from_js(&js::get(v, "session"))?),
+            _ => return None,
+        })
+    }
 }
 
 pub struct Tabs {
@@ -31,7 +49,7 @@ impl Tabs {
         let channel = BroadcastChannel::new(&format!("pigeon:{site}")).ok();
         if let Some(ch) = &channel {
             let cb = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
-                if let Some(note) = ev.data().as_string().and_then(|s| serde_json::from_str(&s).ok()) {
+                if let Some(note) = Note::from_js(&ev.data()) {
                     on_note(note);
                 }
             });
@@ -42,8 +60,8 @@ impl Tabs {
     }
 
     pub fn tell(&self, note: &Note) {
-        if let (Some(ch), Ok(text)) = (&self.channel, serde_json::to_string(note)) {
-            let _ = ch.post_message(&JsValue::from_str(&text));
+        if let Some(ch) = &self.channel {
+            let _ = ch.post_message(&note.to_js());
         }
     }
 }
@@ -51,13 +69,9 @@ impl Tabs {
 /// Calls `on_leader` once this tab holds the site's live lock (at once, or when the tab that
 /// held it closes). Without Web Locks every tab leads.
 pub fn elect(site: &str, on_leader: impl FnOnce() + 'static) {
-    let locks = web_sys::window()
-        .map(|w| w.navigator())
-        .and_then(|n| js_sys::Reflect::get(&n, &"locks".into()).ok())
-        .filter(|l| !l.is_undefined());
+    let locks = web_sys::window().map(|w| js::get(&w.navigator(), "locks")).filter(|l| !l.is_undefined());
     let Some(locks) = locks else { return on_leader() };
-    let request = js_sys::Reflect::get(&locks, &"request".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    let Some(request) = request else { return on_leader() };
+    let Some(request) = js::get(&locks, "request").dyn_into::<js_sys::Function>().ok() else { return on_leader() };
     // Held until the page goes away: the callback's promise never settles.
     let cb = Closure::once_into_js(move |_lock: JsValue| {
         on_leader();

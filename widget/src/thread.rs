@@ -1,7 +1,7 @@
 //! The shopper's view of the thread: stored messages in `seq` order, then their own messages
 //! still on the way. Pure logic, unit-tested on the host.
 
-use pigeon_protocol::{Author, Message};
+use pigeon_protocol::Author;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
@@ -42,8 +42,9 @@ impl Entry {
         Self { client_id, seq: None, author: Author::Shopper, author_name: None, body, delivery: Delivery::Sending }
     }
 
-    fn stored(m: Message) -> Self {
-        Self { client_id: m.client_id, seq: Some(m.seq), author: m.author, author_name: m.author_name, body: m.body, delivery: Delivery::Sent }
+    /// A message the relay stored (it has a `seq`).
+    pub fn stored(seq: u64, client_id: String, author: Author, author_name: Option<String>, body: String) -> Self {
+        Self { client_id, seq: Some(seq), author, author_name, body, delivery: Delivery::Sent }
     }
 
     /// A key that stays the same from sending to stored.
@@ -77,11 +78,10 @@ impl Thread {
 
     /// Applies a stored message, from a POST answer or the live socket, whichever comes
     /// first: never shown twice, always in `seq` order, own pending messages last.
-    pub fn apply(&mut self, m: Message) {
-        if self.entries.iter().any(|e| e.seq == Some(m.seq)) {
+    pub fn apply(&mut self, entry: Entry) {
+        if entry.seq.is_none() || self.entries.iter().any(|e| e.seq == entry.seq) {
             return;
         }
-        let entry = Entry::stored(m);
         self.entries.retain(|e| e.key() != entry.key());
         let at = self
             .entries
@@ -96,17 +96,8 @@ impl Thread {
 mod tests {
     use super::*;
 
-    fn stored(seq: u64, client_id: &str, author: Author, body: &str) -> Message {
-        Message {
-            id: format!("m{seq}"),
-            seq,
-            client_id: client_id.into(),
-            author,
-            author_name: None,
-            body: body.into(),
-            created_at: "2026-11-21T09:00:00Z".into(),
-            context: None,
-        }
+    fn stored(seq: u64, client_id: &str, author: Author, body: &str) -> Entry {
+        Entry::stored(seq, client_id.into(), author, None, body.into())
     }
 
     #[test]
