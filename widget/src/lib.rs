@@ -69,11 +69,11 @@ pub async fn mount(container: web_sys::HtmlElement, relay: String, site: String,
     console_error_panic_hook::set_once();
     // For `make bench`: restore time is measured from here.
     mark("pigeon:mount");
-    let engine = Engine::start(Api { relay, site }, take_resume_token()).await;
     let site_config = RwSignal::new(None);
     let open = RwSignal::new(false);
     let doc_lang = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()).map(|e| e.get_attribute("lang").unwrap_or_default()).unwrap_or_default();
     let lang = i18n::Lang::pick(&doc_lang, &web_sys::window().and_then(|w| w.navigator().language()).unwrap_or_default());
+    let engine = Engine::start(Api { relay, site }, take_resume_token(), i18n::words(lang)).await;
 
     let on_close = hook(&hooks, "on_close").unwrap_or_else(|| js_sys::Function::new_no_args(""));
     let on_unread = hook(&hooks, "on_unread");

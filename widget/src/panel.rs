@@ -2,6 +2,7 @@
 
 use std::rc::Rc;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use pigeon_protocol::{Author, validate};
@@ -9,7 +10,7 @@ use wasm_bindgen::JsValue;
 
 use crate::i18n::{Lang, Words, money};
 use crate::links::{Segment, segments};
-use crate::sync::{Engine, Notice};
+use crate::sync::Engine;
 use crate::thread::Delivery;
 use crate::wire::Site;
 
@@ -32,74 +33,66 @@ fn availability(site: &Site, words: &Words, lang: Lang) -> String {
     }
 }
 
+/// Text runs and safe links of a message body. `Either` rather than `AnyView`: two known
+/// shapes need no type erasure (and none of its code).
 fn body_view(text: &str) -> impl IntoView + use<> {
     segments(text)
         .into_iter()
         .map(|s| match s {
-            Segment::Text(t) => t.to_owned().into_any(),
-            Segment::Link(href) => {
-                let (href, text) = (href.to_owned(), href.to_owned());
-                view! { <a href=href target="_blank" rel="noopener noreferrer">{text}</a> }.into_any()
-            }
+            Segment::Text(t) => Either::Left(t.to_owned()),
+            Segment::Link(href) => Either::Right(view! { <a href=href.to_owned() target="_blank" rel="noopener noreferrer">{href.to_owned()}</a> }),
         })
         .collect_view()
 }
 
+/// The shopper's words for a message's state (agents' messages have none).
+fn state_words(words: &Words, author: Author, delivery: Delivery) -> &'static str {
+    match (author, delivery) {
+        (Author::Shopper, Delivery::Sending) => words.sending,
+        (Author::Shopper, Delivery::Retrying) => words.retrying,
+        (Author::Shopper, Delivery::Failed) => words.failed,
+        (Author::Shopper, Delivery::Sent) => words.sent,
+        _ => "",
+    }
+}
+
+/// The panel. Every part is always in the DOM and shown or hidden with `hidden`, and the
+/// texts that depend on one value share one closure type: each distinct reactive closure
+/// and each erased view costs the widget code size.
 #[component]
 pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_close: js_sys::Function) -> impl IntoView {
     let words = crate::i18n::words(lang);
-    let thread = engine.thread;
-    let error: RwSignal<Option<String>> = RwSignal::new(None);
-    let draft = engine.draft;
-    let context = engine.context;
-    let online = engine.online;
-    let contact = engine.contact;
-    let engine_notice = engine.notice;
+    let (thread, draft, context, online, contact, error) = (engine.thread, engine.draft, engine.context, engine.online, engine.contact, engine.problem);
     let email_open = RwSignal::new(false);
     let email_input = RwSignal::new(String::new());
 
-    let send = {
-        let engine = engine.clone();
-        move || match validate::body(&draft.get_untracked()) {
-            Ok(body) => {
-                error.set(None);
-                draft.set(String::new());
-                engine.send(body);
-            }
-            Err(e) => error.set(Some(e.message)),
+    let engine = StoredValue::new_local(engine);
+    let send = move || match validate::body(&draft.get_untracked()) {
+        Ok(body) => {
+            error.set(None);
+            draft.set(String::new());
+            engine.with_value(|e| e.send(body));
         }
+        Err(e) => error.set(Some(e.message)),
     };
-    let send_click = send.clone();
-    let save_draft = {
-        let engine = engine.clone();
-        move |text: String| engine.save_draft(text)
-    };
-    let engine_handle = StoredValue::new_local(engine.clone());
-    let save_email = {
-        move || {
-            let engine = engine_handle.get_value();
-            let raw = email_input.get_untracked();
-            match validate::email(&raw) {
-                Ok(email) => spawn_local(async move {
-                    match engine.set_contact(email).await {
-                        Ok(()) => {
-                            error.set(None);
-                            email_open.set(false);
-                        }
-                        Err(_) => error.set(Some(words.offline_kept.to_owned())),
+    let save_email = move || match validate::email(&email_input.get_untracked()) {
+        Ok(email) => {
+            let engine = engine.get_value();
+            spawn_local(async move {
+                match engine.set_contact(email).await {
+                    Ok(()) => {
+                        error.set(None);
+                        email_open.set(false);
                     }
-                }),
-                Err(e) => error.set(Some(e.message)),
-            }
+                    Err(_) => error.set(Some(words.offline_kept.to_owned())),
+                }
+            })
         }
-    };
-    let close = move |_| {
-        let _ = on_close.call0(&JsValue::NULL);
+        Err(e) => error.set(Some(e.message)),
     };
 
-    let name = move || site.with(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default());
-    let availability_line = move || site.with(|s| s.as_ref().map(|s| availability(s, words, lang)).unwrap_or_default());
-    let greeting = move || site.with(|s| s.as_ref().map(|s| s.greeting.clone()).unwrap_or_default());
+    // One closure type for the three texts taken from the site's settings.
+    let site_text = move |pick: fn(&Site, &Words, Lang) -> String| move || site.with(|s| s.as_ref().map(|s| pick(s, words, lang)).unwrap_or_default());
 
     let messages = move || {
         thread.with(|t| {
@@ -107,20 +100,12 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_cl
                 .iter()
                 .map(|e| {
                     let author = e.author.as_str();
-                    let state = match (e.author, e.delivery) {
-                        (Author::Shopper, Delivery::Sending) => words.sending,
-                        (Author::Shopper, Delivery::Retrying) => words.retrying,
-                        (Author::Shopper, Delivery::Failed) => words.failed,
-                        (Author::Shopper, Delivery::Sent) => words.sent,
-                        _ => "",
-                    };
-                    let delivery = e.delivery.as_str();
                     let seq = e.seq.map(|s| s.to_string()).unwrap_or_default();
                     view! {
-                        <li class=format!("pg-msg pg-msg-{author}") data-testid="message" data-author=author data-delivery=delivery data-seq=seq>
+                        <li class=format!("pg-msg pg-msg-{author}") data-testid="message" data-author=author data-delivery=e.delivery.as_str() data-seq=seq>
                             {e.author_name.clone().map(|n| view! { <span class="pg-author" dir="auto">{n}</span> })}
                             <p class="pg-body" dir="auto">{body_view(&e.body)}</p>
-                            <small class="pg-state">{state}</small>
+                            <small class="pg-state">{state_words(words, e.author, e.delivery)}</small>
                         </li>
                     }
                 })
@@ -131,22 +116,16 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_cl
     let shared = move || {
         context.with(|c| {
             let cart = c.cart.as_ref().map(|cart| {
-                let lines = cart
-                    .items
-                    .iter()
-                    .map(|i| view! { <li dir="auto">{format!("{} × {}", i.quantity, i.name)}</li> })
-                    .collect_view();
-                let total = money(lang, cart.total, &cart.currency);
+                let lines = cart.items.iter().map(|i| view! { <li dir="auto">{format!("{} × {}", i.quantity, i.name)}</li> }).collect_view();
                 view! {
                     <div class="pg-cart" data-testid="shared-cart">
                         <span class="pg-shared-label">{words.cart}</span>
                         <ul>{lines}</ul>
-                        <span>{words.total}": "{total}</span>
+                        <span>{format!("{}: {}", words.total, money(lang, cart.total, &cart.currency))}</span>
                     </div>
                 }
             });
             view! {
-                <span class="pg-shared-label">{words.page}</span>
                 <span class="pg-page" dir="auto" data-testid="shared-page">{c.page.title.clone()}</span>
                 {cart}
             }
@@ -157,46 +136,36 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_cl
         <section class="pg-panel" role="dialog" aria-modal="false" aria-labelledby="pg-title" lang=lang.tag() data-testid="panel">
             <header class="pg-header">
                 <div>
-                    <h2 id="pg-title" class="pg-title" data-testid="site-name">{name}</h2>
-                    <p class="pg-availability" data-testid="availability">{availability_line}</p>
+                    <h2 id="pg-title" class="pg-title" data-testid="site-name">{site_text(|s, _, _| s.name.clone())}</h2>
+                    <p class="pg-availability" data-testid="availability">{site_text(availability)}</p>
                 </div>
-                <button class="pg-close" type="button" aria-label=words.close on:click=close>"×"</button>
+                <button class="pg-close" type="button" aria-label=words.close on:click=move |_| drop(on_close.call0(&JsValue::NULL))>"×"</button>
             </header>
             <p class="pg-offline" role="status" data-testid="offline" hidden=move || online.get()>{words.offline_kept}</p>
             <ol class="pg-messages" aria-live="polite" aria-relevant="additions" data-testid="messages">
-                <li class="pg-msg pg-msg-agent pg-greeting" dir="auto">{greeting}</li>
+                <li class="pg-msg pg-msg-agent pg-greeting" dir="auto">{site_text(|s, _, _| s.greeting.clone())}</li>
                 {messages}
             </ol>
-            <p class="pg-error" role="alert" data-testid="error">
-                {move || error.get()}
-                {move || engine_notice.get().map(|n| match n {
-                    Notice::LinkExpired => words.link_expired,
-                    Notice::LinkFailed => words.link_failed,
-                })}
-            </p>
+            <p class="pg-error" role="alert" data-testid="error">{move || error.get()}</p>
             <div class="pg-email">
-                {move || match contact.get() {
-                    Some(email) => view! { <p data-testid="email-saved">{words.email_saved.replace("{email}", &email)}</p> }.into_any(),
-                    None if email_open.get() => {
-                        let save = save_email.clone();
-                        view! {
-                            <form class="pg-email-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
-                                <input type="email" data-testid="email-input" aria-label=words.email_label placeholder=words.email_label
-                                    prop:value=move || email_input.get() on:input=move |ev| email_input.set(event_target_value(&ev)) />
-                                <button type="submit" data-testid="email-save">{words.email_save}</button>
-                            </form>
-                        }.into_any()
-                    }
-                    None => view! {
-                        <button type="button" class="pg-link" data-testid="email-me" on:click=move |_| email_open.set(true)>{words.email_me}</button>
-                    }.into_any(),
-                }}
+                <p data-testid="email-saved" hidden=move || contact.with(Option::is_none)>
+                    {move || contact.with(|c| c.as_ref().map(|email| words.email_saved.replace("{email}", email)))}
+                </p>
+                <form class="pg-email-form" hidden=move || contact.with(Option::is_some) || !email_open.get()
+                    on:submit=move |ev| { ev.prevent_default(); save_email(); }>
+                    <input type="email" data-testid="email-input" aria-label=words.email_label placeholder=words.email_label
+                        prop:value=email_input on:input=move |ev| email_input.set(event_target_value(&ev)) />
+                    <button type="submit" data-testid="email-save">{words.email_save}</button>
+                </form>
+                <button type="button" class="pg-link" data-testid="email-me" hidden=move || contact.with(Option::is_some) || email_open.get()
+                    on:click=move |_| email_open.set(true)>{words.email_me}</button>
             </div>
             <details class="pg-shared" data-testid="shared">
                 <summary>{words.shared}</summary>
+                <span class="pg-shared-label">{words.page}</span>
                 {shared}
             </details>
-            <form class="pg-composer" on:submit=move |ev| { ev.prevent_default(); send_click(); }>
+            <form class="pg-composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
                 <textarea
                     class="pg-input"
                     data-testid="composer"
@@ -204,8 +173,8 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_cl
                     placeholder=words.placeholder
                     dir="auto"
                     rows="2"
-                    prop:value=move || draft.get()
-                    on:input=move |ev| save_draft(event_target_value(&ev))
+                    prop:value=draft
+                    on:input=move |ev| engine.with_value(|e| e.save_draft(event_target_value(&ev)))
                     on:keydown=move |ev| {
                         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                             ev.prevent_default();

@@ -8,21 +8,16 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
-use pigeon_protocol::{Author, Cart, Context, Page};
+use pigeon_protocol::{Cart, Context, Page};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 
 use crate::api::{Api, ApiError};
 use crate::store::{Pending, Session, Store};
 use crate::tabs::{self, Note, Tabs};
 use crate::thread::{Delivery, Entry, Thread};
+use crate::i18n::Words;
 use crate::util::{new_client_id, window};
 use crate::{js, wire};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice {
-    LinkExpired,
-    LinkFailed,
-}
 
 /// Retry delays: 0.5 s doubling to 30 s, forever while the page is open; cut short when the
 /// browser says it is back online.
@@ -44,11 +39,11 @@ pub struct Engine {
     pub thread: RwSignal<Thread>,
     pub context: RwSignal<Context>,
     pub online: RwSignal<bool>,
-    pub read_seq: RwSignal<u64>,
     pub contact: RwSignal<Option<String>>,
     pub draft: RwSignal<String>,
-    /// A problem to show above the composer that is not about one message.
-    pub notice: RwSignal<Option<Notice>>,
+    /// A problem to show above the composer (a refused input, a resume link that failed).
+    pub problem: RwSignal<Option<String>>,
+    words: &'static Words,
 }
 
 pub fn page_context() -> Context {
@@ -70,7 +65,7 @@ pub fn page_context() -> Context {
 impl Engine {
     /// Opens the site's IndexedDB (memory only if the browser refuses) and shows what it
     /// holds, before any network call.
-    pub async fn start(api: Api, resume: Option<String>) -> Rc<Engine> {
+    pub async fn start(api: Api, resume: Option<String>, words: &'static Words) -> Rc<Engine> {
         let store = Store::open(&api.site).await.ok().map(Rc::new);
         let engine = Rc::new(Engine {
             api,
@@ -86,10 +81,10 @@ impl Engine {
             thread: RwSignal::new(Thread::default()),
             context: RwSignal::new(page_context()),
             online: RwSignal::new(window().navigator().on_line()),
-            read_seq: RwSignal::new(0),
             contact: RwSignal::new(None),
             draft: RwSignal::new(String::new()),
-            notice: RwSignal::new(None),
+            problem: RwSignal::new(None),
+            words,
         });
         engine.restore().await;
         crate::mark("pigeon:restored");
@@ -113,8 +108,8 @@ impl Engine {
                     }
                 }
                 Note::Read(seq) => {
-                    if seq > me.read_seq.get_untracked() {
-                        me.read_seq.set(seq);
+                    if seq > me.thread.with_untracked(|t| t.read_seq) {
+                        me.thread.update(|t| t.read_seq = seq);
                     }
                 }
                 Note::Session(session) => {
@@ -147,10 +142,11 @@ impl Engine {
         let session = Session::from_js(&kv("session").await);
         let messages = store.messages().await.unwrap_or_default();
         let pending = store.outbox().await.unwrap_or_default();
-        self.read_seq.set(kv("read_seq").await.as_f64().map_or(0, |n| n as u64));
+        let read_seq = kv("read_seq").await.as_f64().map_or(0, |n| n as u64);
         self.contact.set(kv("contact").await.as_string());
         self.draft.set(kv("draft").await.as_string().unwrap_or_default());
         self.thread.update(|t| {
+            t.read_seq = read_seq;
             for m in messages.iter().filter_map(wire::entry) {
                 t.apply(m);
             }
@@ -354,18 +350,17 @@ impl Engine {
 
     /// Agent messages after the shopper's read position.
     pub fn unread(&self) -> usize {
-        let read = self.read_seq.get();
-        self.thread.with(|t| t.entries.iter().filter(|e| e.author != Author::Shopper && e.seq.is_some_and(|s| s > read)).count())
+        self.thread.with(Thread::unread)
     }
 
     /// The panel is open and shows everything: remember it here and on the relay (so other
     /// devices and the email notifier know).
     pub fn mark_all_read(self: &Rc<Self>) {
         let last = self.thread.with_untracked(Thread::last_seq);
-        if last <= self.read_seq.get_untracked() {
+        if last <= self.thread.with_untracked(|t| t.read_seq) {
             return;
         }
-        self.read_seq.set(last);
+        self.thread.update(|t| t.read_seq = last);
         self.tell(Note::Read(last));
         let me = self.clone();
         spawn_local(async move {
@@ -402,8 +397,8 @@ impl Engine {
                     wait *= 2;
                 }
                 // Expired, edited, or the conversation was erased.
-                Err(ApiError::Relay { retry: false, .. }) => return self.notice.set(Some(Notice::LinkExpired)),
-                Err(_) => return self.notice.set(Some(Notice::LinkFailed)),
+                Err(ApiError::Relay { retry: false, .. }) => return self.problem.set(Some(self.words.link_expired.to_owned())),
+                Err(_) => return self.problem.set(Some(self.words.link_failed.to_owned())),
             }
         };
         let same = self.session.borrow().as_ref().is_some_and(|s| s.id == session.id);
@@ -422,7 +417,6 @@ impl Engine {
                     t.push_pending(p);
                 }
             });
-            self.read_seq.set(0);
             self.contact.set(None);
             *self.session.borrow_mut() = Some(session.clone());
             if let Some(store) = &self.store {
@@ -456,7 +450,6 @@ impl Engine {
             store.forget(&self.api.site).await;
         }
         self.thread.set(Thread::default());
-        self.read_seq.set(0);
         self.contact.set(None);
         self.draft.set(String::new());
         Ok(())

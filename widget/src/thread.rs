@@ -56,12 +56,19 @@ impl Entry {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Thread {
     pub entries: Vec<Entry>,
+    /// The shopper has seen everything up to this `seq` (in any tab or device).
+    pub read_seq: u64,
 }
 
 impl Thread {
     /// The highest `seq` held: what to ask the relay for next.
     pub fn last_seq(&self) -> u64 {
         self.entries.iter().filter_map(|e| e.seq).max().unwrap_or(0)
+    }
+
+    /// Messages from the shop after the read position: the launcher's badge.
+    pub fn unread(&self) -> usize {
+        self.entries.iter().filter(|e| e.author != Author::Shopper && e.seq.is_some_and(|s| s > self.read_seq)).count()
     }
 
     pub fn push_pending(&mut self, entry: Entry) {
@@ -119,6 +126,19 @@ mod tests {
         t.apply(stored(1, "a1", Author::Agent, "first"));
         let order: Vec<_> = t.entries.iter().map(|e| e.body.as_str()).collect();
         assert_eq!(order, ["first", "second", "later"]);
+    }
+
+    #[test]
+    fn unread_counts_only_the_shops_messages_after_the_read_position() {
+        let mut t = Thread::default();
+        t.apply(stored(1, "s1", Author::Shopper, "question"));
+        t.apply(stored(2, "a1", Author::Agent, "answer"));
+        t.apply(stored(3, "a2", Author::System, "closed"));
+        assert_eq!(t.unread(), 2);
+        t.read_seq = 2;
+        assert_eq!(t.unread(), 1);
+        t.read_seq = 3;
+        assert_eq!(t.unread(), 0);
     }
 
     #[test]
