@@ -24,6 +24,7 @@ wasm-opt "${WASM_OPT_FLAGS[@]}" -o "$DIST/widget/pigeon_widget_bg.wasm" "$DIST/w
 # minified it is a third of the bytes on the wire. Export names are kept.
 esbuild --log-level=warning --minify --format=esm --target=es2020 --allow-overwrite \
   "$DIST/widget/pigeon_widget.js" --outfile="$DIST/widget/pigeon_widget.js"
+node scripts/shorten-names.mjs "$DIST/widget/pigeon_widget"
 esbuild --log-level=warning --minify widget/style/pigeon.css --outfile="$DIST/widget/pigeon.css"
 esbuild --log-level=warning --minify --target=es2020 widget/loader/pigeon.js --outfile="$DIST/pigeon.js"
 # The widget's files are public code fetched cross-origin by shops' pages.
