@@ -58,7 +58,13 @@ test(`${N} messages through relay crashes and network drops: each stored once, i
     expect(await shown()).toEqual(expected.map((body, i) => [body, String(i + 1)]));
     await page.reload();
     await page.getByTestId('launcher').click();
+    // A restored thread opens on its newest 50; the rest come on request, same order.
+    await expect(page.getByTestId('message')).toHaveCount(50);
+    expect(await shown()).toEqual(expected.map((body, i) => [body, String(i + 1)]).slice(N - 50));
+    await page.getByTestId('earlier').click();
     await expect(page.getByTestId('message')).toHaveCount(N);
+    await expect(page.getByTestId('earlier')).toBeHidden();
+    expect(await shown()).toEqual(expected.map((body, i) => [body, String(i + 1)]));
     expect(errors).toEqual([]);
     await context.close();
   } finally {

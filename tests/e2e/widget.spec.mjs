@@ -30,6 +30,10 @@ test('the thread survives closing the tab and is shown before any network call',
   await expect(first.message('Can I return shoes after 30 days?')).toHaveAttribute('data-delivery', 'sent');
   await agent.reply(conversation.id, 'Yes, within 60 days.');
   await expect(first.message('Within 60 days'.replace('W', 'w'))).toBeVisible();
+  // Screen readers hear the shop's reply through the panel's live region.
+  const announce = (tab) => tab.page.getByTestId('announce');
+  await expect(announce(first)).toContainText('Yes, within 60 days.');
+  await expect(announce(first)).toHaveAttribute('aria-live', 'polite');
   await first.page.close();
 
   // New tab, same browser profile; the relay's API is held back until the check is done.
@@ -40,11 +44,14 @@ test('the thread survives closing the tab and is shown before any network call',
   await again.open();
   await expect(again.message('Can I return shoes after 30 days?')).toBeVisible();
   await expect(again.message('Yes, within 60 days.')).toBeVisible();
+  await expect(announce(again)).toHaveText('');
   release();
   // And it is live again: a new reply arrives.
   await agent.reply(conversation.id, 'Anything else?');
   await expect(again.message('Anything else?')).toBeVisible();
   await expect(again.messages).toHaveCount(3);
+  // Only what arrives now is read out, not the restored history.
+  await expect(announce(again)).toHaveText('Ana: Anything else?');
 });
 
 test('20 messages typed offline survive closing the tab and are each delivered exactly once', async ({ context, page }) => {

@@ -69,17 +69,19 @@
     (listeners[name] || []).forEach((fn) => { setTimeout(fn, 0, data); }); // a throwing listener cannot break Pigeon
   }
 
-  // The panel's code: JS glue and stylesheet in parallel, then the wasm.
+  // The panel's code: JS glue, stylesheet and wasm in parallel (one round trip, not two).
   function loadModule() {
     if (!module) {
+      var w = relay + '/widget/pigeon';
       module = Promise.all([
-        import(relay + '/widget/pigeon_widget.js'),
-        fetch(relay + '/widget/pigeon.css').then((r) => r.text())
+        import(w + '_widget.js'),
+        fetch(w + '.css').then((r) => r.text()),
+        fetch(w + '_widget_bg.wasm')
       ]).then((parts) => {
         var panelCss = new CSSStyleSheet();
         panelCss.replaceSync(parts[1]);
         root.adoptedStyleSheets = [base, panelCss];
-        return parts[0].default({ module_or_path: relay + '/widget/pigeon_widget_bg.wasm' }).then(() => parts[0]);
+        return parts[0].default({ module_or_path: parts[2] }).then(() => parts[0]);
       });
       module.catch(() => { module = null; }); // a failed load is retried on next intent
     }

@@ -46,6 +46,7 @@ pub struct Words {
     pub page: &'static str,
     pub cart: &'static str,
     pub total: &'static str,
+    pub earlier: &'static str,
 }
 
 pub fn words(lang: Lang) -> &'static Words {
@@ -77,6 +78,7 @@ static EN: Words = Words {
     page: "Page",
     cart: "Cart",
     total: "Total",
+    earlier: "Show earlier messages",
 };
 
 static DE: Words = Words {
@@ -101,6 +103,7 @@ static DE: Words = Words {
     page: "Seite",
     cart: "Warenkorb",
     total: "Summe",
+    earlier: "Frühere Nachrichten anzeigen",
 };
 
 /// Money in minor units, formatted for the shopper's language (e.g. "59,98 €").

@@ -11,7 +11,7 @@ use wasm_bindgen::JsValue;
 use crate::i18n::{Lang, Words, money};
 use crate::links::{Segment, segments};
 use crate::sync::Engine;
-use crate::thread::Delivery;
+use crate::thread::{Delivery, Thread};
 use crate::wire::Site;
 
 /// "We usually reply within 2 hours", or when closed "We're away until Monday 09:00 – ...".
@@ -43,6 +43,20 @@ fn body_view(text: &str) -> impl IntoView + use<> {
             Segment::Link(href) => Either::Right(view! { <a href=href.to_owned() target="_blank" rel="noopener noreferrer">{href.to_owned()}</a> }),
         })
         .collect_view()
+}
+
+/// What the live region reads out: the newest message from the shop that arrived while the
+/// panel was there (not the history it restored).
+fn announcement(t: &Thread, after_seq: u64) -> String {
+    t.entries
+        .iter()
+        .rev()
+        .find(|e| e.author != Author::Shopper && e.seq.is_some_and(|s| s > after_seq))
+        .map(|e| match &e.author_name {
+            Some(name) => format!("{name}: {}", e.body),
+            None => e.body.clone(),
+        })
+        .unwrap_or_default()
 }
 
 /// The shopper's words for a message's state (agents' messages have none).
@@ -94,9 +108,10 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_cl
     // One closure type for the three texts taken from the site's settings.
     let site_text = move |pick: fn(&Site, &Words, Lang) -> String| move || site.with(|s| s.as_ref().map(|s| pick(s, words, lang)).unwrap_or_default());
 
+    let restored_seq = thread.with_untracked(Thread::last_seq);
     let messages = move || {
         thread.with(|t| {
-            t.entries
+            t.shown()
                 .iter()
                 .map(|e| {
                     let author = e.author.as_str();
@@ -142,8 +157,12 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_cl
                 <button class="pg-close" type="button" aria-label=words.close on:click=move |_| drop(on_close.call0(&JsValue::NULL))>"×"</button>
             </header>
             <p class="pg-offline" role="status" data-testid="offline" hidden=move || online.get()>{words.offline_kept}</p>
-            <ol class="pg-messages" aria-live="polite" aria-relevant="additions" data-testid="messages">
+            <p class="pg-sr" role="status" aria-live="polite" data-testid="announce">{move || thread.with(|t| announcement(t, restored_seq))}</p>
+            <ol class="pg-messages" data-testid="messages">
                 <li class="pg-msg pg-msg-agent pg-greeting" dir="auto">{site_text(|s, _, _| s.greeting.clone())}</li>
+                <li class="pg-earlier" hidden=move || thread.with(|t| t.shown().len() == t.entries.len())>
+                    <button type="button" class="pg-link" data-testid="earlier" on:click=move |_| thread.update(Thread::show_earlier)>{words.earlier}</button>
+                </li>
                 {messages}
             </ol>
             <p class="pg-error" role="alert" data-testid="error">{move || error.get()}</p>

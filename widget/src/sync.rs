@@ -153,6 +153,7 @@ impl Engine {
             for p in &pending {
                 t.push_pending(Entry::pending(p.client_id.clone(), p.body.clone()));
             }
+            t.collapse();
         });
         *self.outbox.borrow_mut() = pending.into();
         *self.session.borrow_mut() = session;

@@ -46,11 +46,6 @@ impl Entry {
     pub fn stored(seq: u64, client_id: String, author: Author, author_name: Option<String>, body: String) -> Self {
         Self { client_id, seq: Some(seq), author, author_name, body, delivery: Delivery::Sent }
     }
-
-    /// A key that stays the same from sending to stored.
-    pub fn key(&self) -> String {
-        format!("{}:{}", self.author.as_str(), self.client_id)
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -58,12 +53,38 @@ pub struct Thread {
     pub entries: Vec<Entry>,
     /// The shopper has seen everything up to this `seq` (in any tab or device).
     pub read_seq: u64,
+    /// How many of the oldest entries are collapsed (not rendered) until the shopper asks.
+    pub hidden: usize,
 }
 
+/// Entries rendered when a thread is restored, and added per "Show earlier messages": a
+/// long thread opens as fast as a short one.
+pub const PAGE: usize = 50;
+
 impl Thread {
+    /// How many entries are stored ones: they come first, in `seq` order; the shopper's
+    /// pending messages follow.
+    fn stored_len(&self) -> usize {
+        self.entries.partition_point(|e| e.seq.is_some())
+    }
+
     /// The highest `seq` held: what to ask the relay for next.
     pub fn last_seq(&self) -> u64 {
-        self.entries.iter().filter_map(|e| e.seq).max().unwrap_or(0)
+        self.entries[..self.stored_len()].last().and_then(|e| e.seq).unwrap_or(0)
+    }
+
+    /// The entries on screen: all but the collapsed oldest ones.
+    pub fn shown(&self) -> &[Entry] {
+        &self.entries[self.hidden.min(self.entries.len())..]
+    }
+
+    /// Collapses all but the newest `PAGE` entries (after a restore).
+    pub fn collapse(&mut self) {
+        self.hidden = self.entries.len().saturating_sub(PAGE);
+    }
+
+    pub fn show_earlier(&mut self) {
+        self.hidden = self.hidden.saturating_sub(PAGE);
     }
 
     /// Messages from the shop after the read position: the launcher's badge.
@@ -85,16 +106,19 @@ impl Thread {
 
     /// Applies a stored message, from a POST answer or the live socket, whichever comes
     /// first: never shown twice, always in `seq` order, own pending messages last.
+    /// A binary search and at most one scan of the (few) pending ones: restoring a long
+    /// thread is linear, not quadratic.
     pub fn apply(&mut self, entry: Entry) {
-        if entry.seq.is_none() || self.entries.iter().any(|e| e.seq == entry.seq) {
-            return;
+        let Some(seq) = entry.seq else { return };
+        let stored = self.stored_len();
+        let Err(at) = self.entries[..stored].binary_search_by_key(&seq, |e| e.seq.unwrap_or(0)) else { return };
+        // The shopper's own message, shown as pending until now.
+        if let Some(i) = self.entries[stored..].iter().position(|e| e.author == entry.author && e.client_id == entry.client_id) {
+            self.entries.remove(stored + i);
         }
-        self.entries.retain(|e| e.key() != entry.key());
-        let at = self
-            .entries
-            .iter()
-            .position(|e| e.seq.is_none_or(|s| s > entry.seq.unwrap_or(0)))
-            .unwrap_or(self.entries.len());
+        if at < self.hidden {
+            self.hidden += 1; // older than the window: it joins the collapsed part
+        }
         self.entries.insert(at, entry);
     }
 }
@@ -139,6 +163,50 @@ mod tests {
         assert_eq!(t.unread(), 1);
         t.read_seq = 3;
         assert_eq!(t.unread(), 0);
+    }
+
+    #[test]
+    fn a_long_thread_in_any_order_is_held_once_in_seq_order() {
+        let mut t = Thread::default();
+        t.push_pending(Entry::pending("p".into(), "typed".into()));
+        let mut seqs: Vec<u64> = (1..=2000).collect();
+        shuffle(&mut seqs);
+        for &s in seqs.iter().chain(seqs.iter().take(500)) {
+            t.apply(stored(s, &format!("c{s}"), Author::Agent, "x"));
+        }
+        let held: Vec<u64> = t.entries.iter().filter_map(|e| e.seq).collect();
+        assert_eq!(held, (1..=2000).collect::<Vec<_>>());
+        assert_eq!(t.entries.last().unwrap().client_id, "p", "the pending message stays last");
+        assert_eq!(t.last_seq(), 2000);
+    }
+
+    #[test]
+    fn a_restored_thread_shows_the_newest_page_and_earlier_ones_on_request() {
+        let mut t = Thread::default();
+        for s in 1..=120 {
+            t.apply(stored(s, &format!("c{s}"), Author::Agent, "x"));
+        }
+        t.collapse();
+        let seqs = |t: &Thread| t.shown().iter().filter_map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(&t), (71..=120).collect::<Vec<_>>());
+        // New messages and the shopper's own join the window; nothing shifts out of it.
+        t.apply(stored(121, "c121", Author::Agent, "new"));
+        t.push_pending(Entry::pending("p".into(), "mine".into()));
+        assert_eq!(t.shown().len(), PAGE + 2);
+        assert_eq!(t.shown()[0].seq, Some(71));
+        t.show_earlier();
+        assert_eq!(t.shown()[0].seq, Some(21));
+        t.show_earlier();
+        assert_eq!(t.shown().len(), t.entries.len());
+        assert_eq!(t.hidden, 0);
+    }
+
+    /// A fixed permutation (no randomness needed to mix the order).
+    fn shuffle(v: &mut [u64]) {
+        let n = v.len();
+        for i in 0..n {
+            v.swap(i, (i * 7919 + 13) % n);
+        }
     }
 
     #[test]
