@@ -88,14 +88,16 @@ pub struct Store {
 
 /// Settles when `target` fires `ok` (then `Ok`) or `error`/`abort` (then `Err`). The
 /// resolve/reject functions are the handlers themselves: no Rust closure per request.
-/// Listens at once (not when first polled), so no event can be missed.
+/// Listens at once (not when first polled), so no event can be missed, and handles the
+/// promise at once, so one dropped unawaited (an aborted write) is not an unhandled rejection.
 fn event(target: &web_sys::EventTarget, ok: &str) -> impl Future<Output = Result<()>> + use<> {
     let promise = Promise::new(&mut |resolve, reject| {
         let _ = target.add_event_listener_with_callback(ok, &resolve);
         let _ = target.add_event_listener_with_callback("error", &reject);
         let _ = target.add_event_listener_with_callback("abort", &reject);
     });
-    async move { JsFuture::from(promise).await.map(drop).map_err(err) }
+    let settled = JsFuture::from(promise);
+    async move { settled.await.map(drop).map_err(err) }
 }
 
 /// The result of one request.
