@@ -106,6 +106,15 @@ static DE: Words = Words {
     earlier: "Frühere Nachrichten anzeigen",
 };
 
+/// The text with its one `{placeholder}` replaced by `value` (searching for single
+/// characters keeps the substring searcher out of the wasm).
+pub fn fill(template: &str, value: &str) -> String {
+    match template.split_once('{').and_then(|(before, rest)| Some((before, rest.split_once('}')?.1))) {
+        Some((before, after)) => format!("{before}{value}{after}"),
+        None => template.to_owned(),
+    }
+}
+
 /// Money in minor units, formatted for the shopper's language (e.g. "59,98 €").
 pub fn money(lang: Lang, minor: i64, currency: &str) -> String {
     let digits = match currency {
@@ -142,6 +151,13 @@ mod tests {
         assert_eq!(Lang::pick("en", "de-DE"), Lang::En);
         assert_eq!(Lang::pick("", "de-DE"), Lang::De);
         assert_eq!(Lang::pick("", "fr-FR"), Lang::En);
+    }
+
+    #[test]
+    fn one_placeholder_is_filled() {
+        assert_eq!(fill(EN.email_saved, "ana@example.com"), "We'll email you at ana@example.com.");
+        assert_eq!(fill(DE.away_until, "Montag 09:00"), "Wir sind bis Montag 09:00 nicht da – wir schicken dir die Antwort per E-Mail.");
+        assert_eq!(fill("no placeholder", "x"), "no placeholder");
     }
 
     #[test]

@@ -7,7 +7,12 @@ use wasm_bindgen::JsValue;
 
 /// `obj[key]`, `undefined` when `obj` is not an object.
 pub fn get(obj: &JsValue, key: &str) -> JsValue {
-    if obj.is_object() { Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED }
+    get_key(obj, &JsValue::from_str(key))
+}
+
+/// [`get`] with the key already a JS string (for many objects of one shape).
+pub fn get_key(obj: &JsValue, key: &JsValue) -> JsValue {
+    if obj.is_object() { Reflect::get(obj, key).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED }
 }
 
 pub fn string(obj: &JsValue, key: &str) -> Option<String> {
@@ -16,7 +21,11 @@ pub fn string(obj: &JsValue, key: &str) -> Option<String> {
 
 /// A whole number within ±2^53 (what JSON can carry exactly).
 pub fn integer(obj: &JsValue, key: &str) -> Option<i64> {
-    get(obj, key).as_f64().filter(|n| n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0).map(|n| n as i64)
+    whole(&get(obj, key))
+}
+
+pub fn whole(v: &JsValue) -> Option<i64> {
+    v.as_f64().filter(|n| n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0).map(|n| n as i64)
 }
 
 /// A new object with the given fields; `undefined` values are left out.

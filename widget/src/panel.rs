@@ -8,7 +8,7 @@ use wasm_bindgen_futures::spawn_local;
 use pigeon_protocol::{Author, validate};
 use wasm_bindgen::JsValue;
 
-use crate::i18n::{Lang, Words, money};
+use crate::i18n::{Lang, Words, fill, money};
 use crate::links::{Segment, segments};
 use crate::sync::Engine;
 use crate::thread::{Delivery, Thread};
@@ -27,7 +27,7 @@ fn availability(site: &Site, words: &Words, lang: Lang) -> String {
                 let _ = js_sys::Reflect::set(&opts, &k.into(), &v.into());
             }
             let when: String = date.to_locale_string(lang.tag(), &opts).into();
-            words.away_until.replace("{when}", &when)
+            fill(words.away_until, &when)
         }
         None => words.away.to_owned(),
     }
@@ -168,7 +168,7 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_cl
             <p class="pg-error" role="alert" data-testid="error">{move || error.get()}</p>
             <div class="pg-email">
                 <p data-testid="email-saved" hidden=move || contact.with(Option::is_none)>
-                    {move || contact.with(|c| c.as_ref().map(|email| words.email_saved.replace("{email}", email)))}
+                    {move || contact.with(|c| c.as_ref().map(|email| fill(words.email_saved, email)))}
                 </p>
                 <form class="pg-email-form" hidden=move || contact.with(Option::is_some) || !email_open.get()
                     on:submit=move |ev| { ev.prevent_default(); save_email(); }>

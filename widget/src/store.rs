@@ -77,6 +77,13 @@ impl Pending {
     }
 }
 
+/// The outbox records, oldest first.
+fn pending(records: &JsValue) -> Vec<Pending> {
+    let mut pending: Vec<Pending> = crate::js::items(records).iter().filter_map(Pending::from_js).collect();
+    pending.sort_by(|a, b| a.queued_at.total_cmp(&b.queued_at));
+    pending
+}
+
 pub fn db_name(site: &str) -> String {
     format!("pigeon:{site}")
 }
@@ -151,32 +158,29 @@ impl Store {
         committed.await
     }
 
-    /// A value of the `kv` store (`None` if never written).
-    pub async fn get(&self, key: &str) -> Result<Option<JsValue>> {
-        let tx = self.tx(&[KV], false)?;
-        let value = result(Self::store(&tx, KV)?.get(&JsValue::from_str(key)).map_err(err)?).await?;
-        Ok((!value.is_undefined()).then_some(value))
+    /// Everything a restore needs in one read-only transaction, its requests running
+    /// together: the `kv` values of `keys` (`undefined` if never written), the message
+    /// objects in `seq` order, and the outbox oldest first.
+    pub async fn load(&self, keys: &[&str]) -> Result<(Vec<JsValue>, Vec<JsValue>, Vec<Pending>)> {
+        let tx = self.tx(&[KV, MESSAGES, OUTBOX], false)?;
+        let done = event(&tx, "complete");
+        let kv = Self::store(&tx, KV)?;
+        let values = keys.iter().map(|k| kv.get(&JsValue::from_str(k)).map_err(err)).collect::<Result<Vec<_>>>()?;
+        let messages = Self::store(&tx, MESSAGES)?.get_all().map_err(err)?;
+        let outbox = Self::store(&tx, OUTBOX)?.get_all().map_err(err)?;
+        done.await?;
+        let read = |r: &IdbRequest| r.result().unwrap_or(JsValue::UNDEFINED);
+        Ok((values.iter().map(read).collect(), crate::js::items(&read(&messages)), pending(&read(&outbox))))
     }
 
     pub async fn put(&self, key: &str, value: &JsValue) -> Result<()> {
         self.put_in(KV, &JsValue::from_str(key), value).await
     }
 
-    /// Every record of one object store, in key order.
-    async fn get_all(&self, name: &str) -> Result<Vec<JsValue>> {
-        let tx = self.tx(&[name], false)?;
-        let all = result(Self::store(&tx, name)?.get_all().map_err(err)?).await?;
-        Ok(crate::js::items(&all))
-    }
 
     /// Writes one record under `key` in its own transaction.
     async fn put_in(&self, name: &str, key: &JsValue, value: &JsValue) -> Result<()> {
         self.write(&[name], |tx| Self::store(tx, name)?.put_with_key(value, key).map(drop).map_err(err)).await
-    }
-
-    /// The relay's message objects, in `seq` order.
-    pub async fn messages(&self) -> Result<Vec<JsValue>> {
-        self.get_all(MESSAGES).await
     }
 
     /// Stores a message object from the relay; the same `seq` twice is one record.
@@ -186,9 +190,8 @@ impl Store {
 
     /// Unsent messages, oldest first.
     pub async fn outbox(&self) -> Result<Vec<Pending>> {
-        let mut pending: Vec<Pending> = self.get_all(OUTBOX).await?.iter().filter_map(Pending::from_js).collect();
-        pending.sort_by(|a, b| a.queued_at.total_cmp(&b.queued_at));
-        Ok(pending)
+        let tx = self.tx(&[OUTBOX], false)?;
+        Ok(pending(&result(Self::store(&tx, OUTBOX)?.get_all().map_err(err)?).await?))
     }
 
     pub async fn put_pending(&self, p: &Pending) -> Result<()> {

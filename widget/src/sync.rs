@@ -138,16 +138,14 @@ impl Engine {
 
     async fn restore(self: &Rc<Self>) {
         let Some(store) = &self.store else { return };
-        let kv = async |key| store.get(key).await.ok().flatten().unwrap_or(JsValue::UNDEFINED);
-        let session = Session::from_js(&kv("session").await);
-        let messages = store.messages().await.unwrap_or_default();
-        let pending = store.outbox().await.unwrap_or_default();
-        let read_seq = kv("read_seq").await.as_f64().map_or(0, |n| n as u64);
-        self.contact.set(kv("contact").await.as_string());
-        self.draft.set(kv("draft").await.as_string().unwrap_or_default());
+        let Ok((kv, messages, pending)) = store.load(&["session", "read_seq", "contact", "draft"]).await else { return };
+        let [session, read_seq, contact, draft] = &kv[..] else { return };
+        let session = Session::from_js(session);
+        self.contact.set(contact.as_string());
+        self.draft.set(draft.as_string().unwrap_or_default());
         self.thread.update(|t| {
-            t.read_seq = read_seq;
-            for m in messages.iter().filter_map(wire::entry) {
+            t.read_seq = read_seq.as_f64().map_or(0, |n| n as u64);
+            for m in wire::entries(&messages) {
                 t.apply(m);
             }
             for p in &pending {

@@ -8,12 +8,28 @@ use wasm_bindgen::JsValue;
 use crate::js::{self, get, integer, object, opt, string};
 use crate::thread::Entry;
 
+/// The fields of a stored message the thread shows, as JS strings.
+fn message_keys() -> [JsValue; 5] {
+    ["seq", "author", "client_id", "author_name", "body"].map(JsValue::from_str)
+}
+
+fn entry_with(m: &JsValue, [seq, author, client_id, author_name, body]: &[JsValue; 5]) -> Option<Entry> {
+    let seq = js::whole(&js::get_key(m, seq)).filter(|s| *s > 0)? as u64;
+    let author = Author::parse(&js::get_key(m, author).as_string()?)?;
+    let text = |k| js::get_key(m, k).as_string();
+    Some(Entry::stored(seq, text(client_id)?, author, text(author_name), text(body)?))
+}
+
 /// A stored message object (`{seq, client_id, author, author_name?, body, ...}`) as the
 /// thread shows it; `None` if it is not one.
 pub fn entry(message: &JsValue) -> Option<Entry> {
-    let seq = integer(message, "seq").filter(|s| *s > 0)? as u64;
-    let author = Author::parse(&string(message, "author")?)?;
-    Some(Entry::stored(seq, string(message, "client_id")?, author, string(message, "author_name"), string(message, "body")?))
+    entry_with(message, &message_keys())
+}
+
+/// Many message objects (a restore), skipping any that are not one.
+pub fn entries(messages: &[JsValue]) -> Vec<Entry> {
+    let keys = message_keys();
+    messages.iter().filter_map(|m| entry_with(m, &keys)).collect()
 }
 
 /// The message context as sent to the relay.
