@@ -125,6 +125,7 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
     return child;
   };
   let relay = spawnRelay();
+  let restarting = Promise.resolve();
   // If this process dies without stop(), take the relay (its whole process group) along.
   const reap = () => { try { process.kill(-relay.pid, 'SIGKILL'); } catch { /* already gone */ } };
   process.on('exit', reap);
@@ -150,14 +151,21 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
     logs,
     /// Kills the relay hard (its whole process group, as a crash would), waits `downMs`, and
     /// starts it again on the same port with the same state.
-    async restartRelay({ downMs = 0 } = {}) {
-      reap();
-      await new Promise((r) => relay.exitCode !== null || relay.signalCode !== null ? r() : relay.once('exit', r));
-      await new Promise((r) => setTimeout(r, downMs));
-      relay = spawnRelay();
-      await waitFor(`${relayUrl}/v1/health`, relay, logs);
+    /// Kills the relay and starts it again after `downMs`. Calls made while one is under way
+    /// queue behind it: two overlapping restarts would otherwise both start a relay, and the
+    /// one that won the port would outlive `stop()`.
+    restartRelay({ downMs = 0 } = {}) {
+      restarting = restarting.then(async () => {
+        reap();
+        await new Promise((r) => relay.exitCode !== null || relay.signalCode !== null ? r() : relay.once('exit', r));
+        await new Promise((r) => setTimeout(r, downMs));
+        relay = spawnRelay();
+        await waitFor(`${relayUrl}/v1/health`, relay, logs);
+      });
+      return restarting;
     },
     async stop() {
+      await restarting.catch(() => {});
       shop.close();
       await killGroup(relay);
       process.off('exit', reap);
