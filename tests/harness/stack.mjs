@@ -150,10 +150,9 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
     persistTo,
     logs,
     /// Kills the relay hard (its whole process group, as a crash would), waits `downMs`, and
-    /// starts it again on the same port with the same state.
-    /// Kills the relay and starts it again after `downMs`. Calls made while one is under way
-    /// queue behind it: two overlapping restarts would otherwise both start a relay, and the
-    /// one that won the port would outlive `stop()`.
+    /// starts it again on the same port with the same state. Calls made while one is under
+    /// way queue behind it: two overlapping restarts would otherwise both start a relay, and
+    /// the one that won the port would outlive `stop()`.
     restartRelay({ downMs = 0 } = {}) {
       restarting = restarting.then(async () => {
         reap();

@@ -9,7 +9,7 @@ use crate::js;
 /// Opens the socket and calls `on_message` with every stored message object after `after`.
 /// `on_closed` runs once when the socket ends, so the caller can reconnect.
 pub fn connect(relay: &str, conversation: &str, token: &str, after: u64, on_message: impl Fn(JsValue) + 'static, on_closed: impl FnOnce() + 'static) -> Option<WebSocket> {
-    let ws_url = format!("{}/v1/conversations/{conversation}/live", format!("ws{}", relay.strip_prefix("http").unwrap_or(relay)));
+    let ws_url = format!("ws{}/v1/conversations/{conversation}/live", relay.strip_prefix("http").unwrap_or(relay));
     let ws = WebSocket::new(&ws_url).ok()?;
 
     let hello = js::stringify(&js::object(&[("type", "hello".into()), ("token", token.into()), ("after", (after as f64).into())]));

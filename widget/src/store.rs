@@ -79,7 +79,7 @@ impl Pending {
 
 /// The outbox records, oldest first.
 fn pending(records: &JsValue) -> Vec<Pending> {
-    let mut pending: Vec<Pending> = crate::js::items(records).iter().filter_map(Pending::from_js).collect();
+    let mut pending: Vec<Pending> = js::items(records).iter().filter_map(Pending::from_js).collect();
     pending.sort_by(|a, b| a.queued_at.total_cmp(&b.queued_at));
     pending
 }
@@ -94,9 +94,9 @@ pub struct Store {
 }
 
 /// Settles when `target` fires `ok` (then `Ok`) or `error`/`abort` (then `Err`). The
-/// resolve/reject functions are the handlers themselves: no Rust closure per request.
-/// Listens at once (not when first polled), so no event can be missed, and handles the
-/// promise at once, so one dropped unawaited (an aborted write) is not an unhandled rejection.
+/// resolve/reject functions are the handlers themselves: no Rust closure per request. It
+/// listens and handles the promise at once, not when first polled: no event can be missed,
+/// and one dropped unawaited (an aborted write) is not an unhandled rejection.
 fn event(target: &web_sys::EventTarget, ok: &str) -> impl Future<Output = Result<()>> + use<> {
     let promise = Promise::new(&mut |resolve, reject| {
         let _ = target.add_event_listener_with_callback(ok, &resolve);
@@ -105,12 +105,6 @@ fn event(target: &web_sys::EventTarget, ok: &str) -> impl Future<Output = Result
     });
     let settled = JsFuture::from(promise);
     async move { settled.await.map(drop).map_err(err) }
-}
-
-/// The result of one request.
-async fn result(req: IdbRequest) -> Result<JsValue> {
-    event(&req, "success").await?;
-    req.result().map_err(err)
 }
 
 impl Store {
@@ -130,7 +124,8 @@ impl Store {
             }
         });
         req.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
-        let db = result(req.into()).await?.dyn_into::<IdbDatabase>().map_err(err)?;
+        event(&req, "success").await?;
+        let db = req.result().map_err(err)?.dyn_into::<IdbDatabase>().map_err(err)?;
         Ok(Store { db: std::cell::RefCell::new(Some(db)) })
     }
 
@@ -170,13 +165,12 @@ impl Store {
         let outbox = Self::store(&tx, OUTBOX)?.get_all().map_err(err)?;
         done.await?;
         let read = |r: &IdbRequest| r.result().unwrap_or(JsValue::UNDEFINED);
-        Ok((values.iter().map(read).collect(), crate::js::items(&read(&messages)), pending(&read(&outbox))))
+        Ok((values.iter().map(read).collect(), js::items(&read(&messages)), pending(&read(&outbox))))
     }
 
     pub async fn put(&self, key: &str, value: &JsValue) -> Result<()> {
         self.put_in(KV, &JsValue::from_str(key), value).await
     }
-
 
     /// Writes one record under `key` in its own transaction.
     async fn put_in(&self, name: &str, key: &JsValue, value: &JsValue) -> Result<()> {
@@ -186,12 +180,6 @@ impl Store {
     /// Stores a message object from the relay; the same `seq` twice is one record.
     pub async fn put_message(&self, seq: u64, message: &JsValue) -> Result<()> {
         self.put_in(MESSAGES, &JsValue::from_f64(seq as f64), message).await
-    }
-
-    /// Unsent messages, oldest first.
-    pub async fn outbox(&self) -> Result<Vec<Pending>> {
-        let tx = self.tx(&[OUTBOX], false)?;
-        Ok(pending(&result(Self::store(&tx, OUTBOX)?.get_all().map_err(err)?).await?))
     }
 
     pub async fn put_pending(&self, p: &Pending) -> Result<()> {

@@ -57,7 +57,7 @@ async fn hostile_text_is_shown_as_text_and_kept_for_retry_when_offline() {
     // in the IndexedDB outbox, so a reload cannot lose it.
     wait_for(&container, "[data-testid=message][data-delivery=retrying]").await;
     let store = pigeon_widget::store::Store::open("wasm-test-hostile").await.unwrap();
-    let outbox = store.outbox().await.unwrap();
+    let (_, _, outbox) = store.load(&[]).await.unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].body, hostile.trim());
 }
