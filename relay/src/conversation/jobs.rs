@@ -1,6 +1,13 @@
 //! Deferred work on the object's one alarm. Each job has a row with its due time; the alarm
 //! is always set for the earliest row, and runs every job that is due. Jobs survive the object
 //! being evicted or the process restarting, because the rows and the alarm are stored.
+//!
+//! A job's work awaits (D1, `send_email`), and the object takes requests meanwhile, so a job
+//! can be scheduled again while it runs. Each row has a generation: scheduling bumps it, and
+//! a run marks the generation it started as running. A schedule that finds its row running
+//! starts a fresh schedule (its own due time and burst start), and the run's end removes the
+//! row only if no schedule came in meanwhile; otherwise the row stays, due when that schedule
+//! asked, and the alarm is set for it.
 
 use std::time::Duration;
 
@@ -57,11 +64,13 @@ pub enum Outcome {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Due {
     name: String,
-    due_ms: f64,
+    /// The generation this run covers: every schedule up to it.
+    generation: i64,
     pub attempts: u32,
 }
 
 impl Due {
+    /// `None` for a job this version does not know.
     pub fn job(&self) -> Option<Job> {
         Job::from_name(&self.name)
     }
@@ -72,20 +81,51 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl Store {
-    /// Records when `job` should run; returns the earliest due time of all jobs.
+    /// Adds the generation columns to a `jobs` table created before they existed.
+    pub(super) fn migrate_jobs(&self) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Column {
+            name: String,
+        }
+        let columns: Vec<Column> = self.sql.exec("PRAGMA table_info(jobs)", None)?.to_array()?;
+        if !columns.iter().any(|c| c.name == "generation") {
+            self.sql.exec(
+                "ALTER TABLE jobs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0; \
+                 ALTER TABLE jobs ADD COLUMN running INTEGER NOT NULL DEFAULT 0;",
+                None,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Records when `job` should run; returns the earliest due time of all jobs. A job that
+    /// is running keeps running; this schedule is its next run.
     pub fn schedule(&self, job: Job, when: When, now_ms: f64) -> Result<f64> {
-        match when {
-            When::Within(delay) => self.sql.exec(
-                "INSERT INTO jobs (name, due_ms, first_ms) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (name) DO UPDATE SET due_ms = MIN(due_ms, excluded.due_ms)",
-                vec![job.name().into(), V::Float(now_ms + ms(delay)), V::Float(now_ms)],
-            )?,
-            When::Quiet { delay, max } => self.sql.exec(
-                "INSERT INTO jobs (name, due_ms, first_ms) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (name) DO UPDATE SET due_ms = MIN(excluded.due_ms, first_ms + ?4)",
-                vec![job.name().into(), V::Float(now_ms + ms(delay)), V::Float(now_ms), V::Float(ms(max))],
-            )?,
+        // `excluded` is this schedule as if the row were new; a row that is running is
+        // replaced by it (its run covers only what came before).
+        let (due, cap) = match when {
+            When::Within(delay) => (now_ms + ms(delay), None),
+            When::Quiet { delay, max } => (now_ms + ms(delay), Some(ms(max))),
         };
+        let merged = match cap {
+            // In `delay`, unless it is already due sooner.
+            None => "MIN(due_ms, excluded.due_ms)",
+            // `delay` after this call, but no later than `max` after the first.
+            Some(_) => "MIN(excluded.due_ms, first_ms + ?4)",
+        };
+        self.sql.exec(
+            &format!(
+                "INSERT INTO jobs (name, due_ms, first_ms) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (name) DO UPDATE SET \
+                   due_ms = CASE WHEN running THEN excluded.due_ms ELSE {merged} END, \
+                   first_ms = CASE WHEN running THEN excluded.first_ms ELSE first_ms END, \
+                   generation = generation + 1, running = 0"
+            ),
+            match cap {
+                None => vec![job.name().into(), V::Float(due), V::Float(now_ms)],
+                Some(cap) => vec![job.name().into(), V::Float(due), V::Float(now_ms), V::Float(cap)],
+            },
+        )?;
         Ok(self.next_due()?.unwrap_or(now_ms))
     }
 
@@ -98,19 +138,42 @@ impl Store {
         Ok(rows.first().and_then(|r| r.next))
     }
 
-    pub fn due_jobs(&self, now_ms: f64) -> Result<Vec<Due>> {
-        Ok(self.sql.exec("SELECT name, due_ms, attempts FROM jobs WHERE due_ms <= ? ORDER BY due_ms", vec![V::Float(now_ms)])?.to_array()?)
+    /// The names of the jobs due at `now_ms`, earliest first; each is run after
+    /// [`Store::start`]. Only one alarm runs at a time, so a job still marked running is left
+    /// from a run that died: it is not running any more.
+    pub fn due_jobs(&self, now_ms: f64) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Name {
+            name: String,
+        }
+        self.sql.exec("UPDATE jobs SET running = 0 WHERE running", None)?;
+        let rows: Vec<Name> = self.sql.exec("SELECT name FROM jobs WHERE due_ms <= ? ORDER BY due_ms", vec![V::Float(now_ms)])?.to_array()?;
+        Ok(rows.into_iter().map(|r| r.name).collect())
     }
 
-    /// Records how a run ended. A job scheduled again while it ran keeps its new time.
+    /// Marks the job `name` as running, if it is still due (it may have been postponed
+    /// while an earlier job of the same alarm ran). Returns what the run covers.
+    pub fn start(&self, name: &str, now_ms: f64) -> Result<Option<Due>> {
+        self.sql.exec("UPDATE jobs SET running = 1 WHERE name = ? AND due_ms <= ?", vec![name.into(), V::Float(now_ms)])?;
+        let rows: Vec<Due> = self.sql.exec("SELECT name, generation, attempts FROM jobs WHERE name = ? AND running", vec![name.into()])?.to_array()?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// Records how a run ended. A job scheduled again while it ran keeps that schedule: the
+    /// row goes only if its generation is still the one the run started with.
     pub fn finish(&self, due: &Due, outcome: Outcome, now_ms: f64) -> Result<()> {
+        let (name, generation) = (due.name.clone(), V::Integer(due.generation));
         match outcome {
             Outcome::Done => {
-                self.sql.exec("DELETE FROM jobs WHERE name = ? AND due_ms = ?", vec![due.name.clone().into(), V::Float(due.due_ms)])?
+                self.sql.exec("DELETE FROM jobs WHERE name = ? AND generation = ?", vec![name.clone().into(), generation])?;
+                // Rescheduled meanwhile: a new job, not a retry.
+                self.sql.exec("UPDATE jobs SET attempts = 0, running = 0 WHERE name = ?", vec![name.into()])?
             }
+            // A retry of what the run covered; if rescheduled meanwhile, whichever is sooner.
             Outcome::RetryIn(delay) => self.sql.exec(
-                "UPDATE jobs SET due_ms = ?, attempts = attempts + 1 WHERE name = ? AND due_ms = ?",
-                vec![V::Float(now_ms + ms(delay)), due.name.clone().into(), V::Float(due.due_ms)],
+                "UPDATE jobs SET due_ms = CASE WHEN generation = ?3 THEN ?1 ELSE MIN(due_ms, ?1) END, \
+                 attempts = attempts + 1, running = 0 WHERE name = ?2",
+                vec![V::Float(now_ms + ms(delay)), name.into(), generation],
             )?,
         };
         Ok(())

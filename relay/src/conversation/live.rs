@@ -1,6 +1,11 @@
 //! Live delivery over hibernatable WebSockets. A socket is accepted unauthenticated; its
 //! first frame must be `hello` with the conversation token and the last `seq` the client
-//! has. It then gets the backlog, `ready`, and every message stored afterwards.
+//! has. It then gets the backlog (at most `MAX_BACKLOG` messages), `ready` with the thread's
+//! highest `seq`, and every message stored afterwards.
+//!
+//! A conversation that is not open to the client (wrong token, deleted, never there) gets
+//! the same answer everywhere: an `error` frame `not_found`, then close code 4404. The Worker
+//! answers unknown and deleted ids that way itself ([`refuse_gone`]).
 
 use pigeon_protocol::{ClientFrame, Message, ServerFrame};
 use serde::{Deserialize, Serialize};
@@ -9,11 +14,12 @@ use worker::{Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair
 use super::store::Store;
 use crate::Result;
 
-/// Close code when the hello is missing or wrong (4000-4999 are application codes).
-const CLOSE_UNAUTHORIZED: u16 = 4401;
+/// Close codes (4000-4999 are application codes): a frame before `hello`, an unparsable
+/// frame, and a conversation that is not open to this client (wrong token, deleted, unknown).
+const CLOSE_HELLO_FIRST: u16 = 4401;
 const CLOSE_BAD_FRAME: u16 = 4400;
 const CLOSE_GONE: u16 = 4404;
-const MAX_BACKLOG: u32 = 10_000;
+pub const MAX_BACKLOG: u32 = 10_000;
 
 /// Survives hibernation with the socket.
 #[derive(Serialize, Deserialize, Default)]
@@ -23,13 +29,27 @@ struct Attachment {
 
 pub fn accept(state: &State, store: &Store) -> Result<Response> {
     if !store.exists()? {
-        return Err(crate::Error::NotFound);
+        // Erased after the Worker looked it up: gone, as the Worker would have said.
+        return refuse_gone();
     }
     let pair = WebSocketPair::new()?;
     state.accept_web_socket(&pair.server);
     pair.server.serialize_attachment(Attachment::default())?;
     Ok(Response::from_websocket(pair.client)?)
 }
+
+/// A socket for a conversation that is gone or was never there: accepted, told `not_found`
+/// and closed with 4404 at once, so a browser can tell "gone" from "network down" (a refused
+/// upgrade looks like the latter). Nothing is kept open.
+pub fn refuse_gone() -> Result<Response> {
+    let pair = WebSocketPair::new()?;
+    pair.server.accept()?;
+    refuse(&pair.server, CLOSE_GONE, NOT_FOUND, NOT_FOUND_MESSAGE);
+    Ok(Response::from_websocket(pair.client)?)
+}
+
+const NOT_FOUND: &str = "not_found";
+const NOT_FOUND_MESSAGE: &str = "No such conversation, or the token does not open it.";
 
 fn send(ws: &WebSocket, frame: &ServerFrame) {
     if let Ok(text) = serde_json::to_string(frame) {
@@ -42,7 +62,7 @@ fn refuse(ws: &WebSocket, code: u16, error: &str, message: &str) {
     let _ = ws.close(Some(code), Some(error));
 }
 
-pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage) {
+pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage, max_backlog: u32) {
     let WebSocketIncomingMessage::String(text) = message else {
         return refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "Frames are JSON text.");
     };
@@ -53,20 +73,21 @@ pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage
     match frame {
         ClientFrame::Hello { token, after } => {
             if !matches!(store.token_matches(&token), Ok(true)) {
-                return refuse(ws, CLOSE_UNAUTHORIZED, "not_found", "No such conversation, or the token does not open it.");
+                return refuse(ws, CLOSE_GONE, NOT_FOUND, NOT_FOUND_MESSAGE);
             }
             let _ = ws.serialize_attachment(Attachment { authed: true });
             // Synchronous from here to `ready`: no message can slip between backlog and live.
-            let backlog = store.after(after, MAX_BACKLOG).unwrap_or_default();
-            let mut last_seq = after;
+            let backlog = store.after(after, max_backlog).unwrap_or_default();
+            // The thread's highest seq, even when the backlog was capped: a client below it
+            // after `ready` fetches the rest over HTTP (`GET .../messages?after=`).
+            let last_seq = store.last_seq().unwrap_or_else(|_| backlog.last().map_or(after, |m| m.seq));
             for message in backlog {
-                last_seq = message.seq;
                 send(ws, &ServerFrame::Message { message });
             }
             send(ws, &ServerFrame::Ready { last_seq });
         }
         ClientFrame::Ping if authed => send(ws, &ServerFrame::Pong),
-        ClientFrame::Ping => refuse(ws, CLOSE_UNAUTHORIZED, "hello_first", "Say hello first."),
+        ClientFrame::Ping => refuse(ws, CLOSE_HELLO_FIRST, "hello_first", "Say hello first."),
     }
 }
 
@@ -84,7 +105,7 @@ pub fn broadcast(state: &State, message: &Message) {
 /// Closes every socket, e.g. after the conversation was erased.
 pub fn close_all(state: &State, reason: &str) {
     for ws in state.get_websockets() {
-        send(&ws, &ServerFrame::Error { code: "not_found".into(), message: "This conversation was deleted.".into() });
+        send(&ws, &ServerFrame::Error { code: NOT_FOUND.into(), message: "This conversation was deleted.".into() });
         let _ = ws.close(Some(CLOSE_GONE), Some(reason));
     }
 }

@@ -29,6 +29,8 @@ use jobs::{Job, Outcome, When};
 use rate::Bucket;
 use store::{AppendOutcome, Reader, Store};
 
+pub use live::refuse_gone as refuse_gone_socket;
+
 #[durable_object]
 pub struct Conversation {
     state: State,
@@ -41,6 +43,11 @@ pub struct Conversation {
     mail: Option<MailConfig>,
     /// The alarm time this object last set, so a burst sets it once.
     armed: Cell<Option<f64>>,
+    /// Most messages a live socket gets before `ready` (`LIVE_MAX_BACKLOG`, 10,000).
+    max_backlog: u32,
+    /// Tests only (`TEST_JOB_HOLD_MS`, unset or 0 in production): how long each job is held
+    /// open after its work, before it is recorded as finished.
+    job_hold: Option<std::time::Duration>,
 }
 
 /// Who is calling, as established by the Worker (agent, worker) or by the token (shopper).
@@ -61,6 +68,9 @@ impl DurableObject for Conversation {
             .unwrap_or(30.0);
         let rate_limits_on = env.var("RATE_LIMITS").map(|v| v.to_string() != "off").unwrap_or(true);
         let mail = MailConfig::from_env(&env);
+        let number = |name: &str| env.var(name).ok().and_then(|v| v.to_string().parse::<u64>().ok());
+        let max_backlog = number("LIVE_MAX_BACKLOG").map_or(live::MAX_BACKLOG, |n| n.clamp(1, u64::from(live::MAX_BACKLOG)) as u32);
+        let job_hold = number("TEST_JOB_HOLD_MS").filter(|ms| *ms > 0).map(std::time::Duration::from_millis);
         Self {
             state,
             env,
@@ -69,6 +79,8 @@ impl DurableObject for Conversation {
             rate_limits_on,
             mail,
             armed: Cell::new(None),
+            max_backlog,
+            job_hold,
         }
     }
 
@@ -88,7 +100,7 @@ impl DurableObject for Conversation {
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
-        live::on_frame(&self.store, &ws, message);
+        live::on_frame(&self.store, &ws, message, self.max_backlog);
         Ok(())
     }
 
@@ -273,16 +285,20 @@ impl Conversation {
     }
 
     async fn run_due_jobs(&self) -> Result<()> {
-        let now = js_sys::Date::now();
-        for due in self.store.due_jobs(now)? {
+        for name in self.store.due_jobs(js_sys::Date::now())? {
+            let Some(due) = self.store.start(&name, js_sys::Date::now())? else { continue };
             let outcome = match (due.job(), &self.mail) {
                 (Some(Job::Index), _) => index::flush(&self.env, &self.store).await?,
                 (Some(Job::Notify(to)), Some(mail)) => notify::run(&self.env, mail, &self.store, to, &due).await?,
                 // Email switched off since it was scheduled, or a job this version does not know.
                 _ => Outcome::Done,
             };
+            if let Some(hold) = self.job_hold {
+                worker::Delay::from(hold).await;
+            }
             self.store.finish(&due, outcome, js_sys::Date::now())?;
         }
+        // Whatever is left, including jobs scheduled again while they ran.
         if let Some(next) = self.store.next_due()? {
             let now = js_sys::Date::now();
             self.armed.set(Some(jobs::arm(&self.state, next, None, now).await?));

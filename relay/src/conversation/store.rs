@@ -46,7 +46,11 @@ CREATE TABLE IF NOT EXISTS jobs (
   due_ms REAL NOT NULL,
   -- When first scheduled: bounds how far a burst can postpone it.
   first_ms REAL NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0
+  attempts INTEGER NOT NULL DEFAULT 0,
+  -- Bumped by every schedule; a run removes the row only if it is unchanged (see jobs.rs).
+  generation INTEGER NOT NULL DEFAULT 0,
+  -- 1 while the alarm runs this generation.
+  running INTEGER NOT NULL DEFAULT 0
 );
 -- One email thread per recipient ('merchant', 'shopper').
 CREATE TABLE IF NOT EXISTS mail (
@@ -146,7 +150,7 @@ impl Store {
 
     /// Creates the tables if missing: on first use, and again after `deleteAll` erased them.
     pub fn ensure_schema(&self) {
-        if let Err(e) = self.sql.exec(SCHEMA, None) {
+        if let Err(e) = self.sql.exec(SCHEMA, None).map_err(crate::Error::from).and_then(|_| self.migrate_jobs()) {
             worker::console_error!("conversation schema: {e}");
         }
     }
@@ -289,7 +293,8 @@ impl Store {
         Ok(rows.into_iter().rev().map(Row::into_message).collect())
     }
 
-    fn last_seq(&self) -> Result<u64> {
+    /// The highest stored `seq` (0 for none).
+    pub fn last_seq(&self) -> Result<u64> {
         #[derive(Deserialize)]
         struct S {
             s: u64,
