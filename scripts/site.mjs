@@ -18,12 +18,29 @@ export function sqlString(v) {
   return "'" + String(v).replaceAll("'", "''") + "'";
 }
 
+/// An allowed origin in the form the relay compares (relay/src/origin.rs): scheme and host
+/// in lowercase, no default port, no trailing slash. Anything that is not an http(s) origin
+/// (a path, a query, credentials, `null`) is refused.
+export function normalizeOrigin(origin) {
+  let url;
+  try {
+    url = new URL(String(origin).trim());
+  } catch {
+    throw new Error(`not an origin: ${origin}`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.pathname !== '/' || url.search || url.hash
+    || /[?#]/.test(String(origin))) {
+    throw new Error(`not an origin (scheme://host[:port]): ${origin}`);
+  }
+  return url.origin;
+}
+
 /// The UPSERT for one site; fields left undefined keep their stored (or default) values.
 export function siteSql(site) {
   const cols = {
     id: site.id,
     name: site.name,
-    allowed_origins: site.origins && JSON.stringify(site.origins),
+    allowed_origins: site.origins && JSON.stringify(site.origins.map(normalizeOrigin)),
     merchant_email: site.merchantEmail,
     business_hours: site.hours && JSON.stringify(site.hours),
     expected_reply: site.expectedReply,

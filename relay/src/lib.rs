@@ -11,6 +11,7 @@ mod inbound;
 mod limits;
 mod mail;
 mod messages;
+mod origin;
 mod privacy;
 mod resume;
 mod routes;

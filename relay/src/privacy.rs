@@ -35,19 +35,33 @@ pub async fn export(req: &Request, env: &Env, conversation: &str) -> Result<Resp
 }
 
 /// `DELETE /v1/conversations/{id}`: erased from the object (messages, contact, pending
-/// notifications, live sockets) and from the D1 index.
+/// notifications, live sockets) and from the D1 index; a tombstone keeps only its site.
 pub async fn delete(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
     let token = http::shopper_token(req)?;
+    // The router found it, so it has a site (read before the index row goes).
+    let site = crate::sites::site_of_conversation(env, conversation).await?.ok_or(crate::Error::NotFound)?;
     let resp = internal::call(env, conversation, Method::Post, "/erase", As::Shopper { token: &token }, None).await?;
     if resp.status_code() != 204 {
         return Ok(resp);
     }
-    remove_from_index(env, conversation).await?;
+    remove_from_index(env, conversation, &site).await?;
     http::no_content()
 }
 
-async fn remove_from_index(env: &Env, conversation: &str) -> Result<()> {
-    env.d1("DB")?.prepare("DELETE FROM conversations WHERE id = ?1").bind(&[conversation.into()])?.run().await?;
+/// Replaces the index row by a tombstone (id, site, when), in one D1 transaction: the
+/// widget's next request about it gets a 404 its page can read (CORS for the site's
+/// origins), and nothing else about it is kept.
+async fn remove_from_index(env: &Env, conversation: &str, site: &str) -> Result<()> {
+    let db = env.d1("DB")?;
+    db.batch(vec![
+        db.prepare(
+            "INSERT OR IGNORE INTO conversation_tombstones (id, site_id, erased_at) \
+             VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        )
+        .bind(&[conversation.into(), site.into()])?,
+        db.prepare("DELETE FROM conversations WHERE id = ?1").bind(&[conversation.into()])?,
+    ])
+    .await?;
     crate::sites::forget_conversation(conversation);
     Ok(())
 }
@@ -58,11 +72,12 @@ pub async fn enforce_retention(env: &Env) -> Result<usize> {
     #[derive(Deserialize)]
     struct Row {
         id: String,
+        site_id: String,
     }
     let rows: Vec<Row> = env
         .d1("DB")?
         .prepare(
-            "SELECT c.id FROM conversations c JOIN sites s ON s.id = c.site_id \
+            "SELECT c.id, c.site_id FROM conversations c JOIN sites s ON s.id = c.site_id \
              WHERE julianday('now') - julianday(COALESCE(c.last_message_at, c.created_at)) > s.retention_days \
              LIMIT 500",
         )
@@ -74,7 +89,7 @@ pub async fn enforce_retention(env: &Env) -> Result<usize> {
         let resp = internal::call(env, &row.id, Method::Post, "/erase", As::Worker, None).await?;
         // 404: the object is already empty (erased earlier); the index row still goes.
         if resp.status_code() == 204 || resp.status_code() == 404 {
-            remove_from_index(env, &row.id).await?;
+            remove_from_index(env, &row.id, &row.site_id).await?;
             erased += 1;
         }
     }

@@ -3,6 +3,7 @@
 
 use worker::{Env, Method, Request, Response};
 
+use crate::sites::Owner;
 use crate::{agent, conversations, http, messages, privacy, sites};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,14 +100,24 @@ pub fn parse(method: &Method, path: &str) -> Option<Result<Route, ()>> {
     Some(Ok(route))
 }
 
-/// The site a browser route belongs to, for CORS: direct for site routes, looked up for
-/// conversation routes.
-async fn site_of(route: &Route, env: &Env) -> crate::Result<Option<String>> {
+/// Who a browser route is about: the site named in the path, or the owner of the
+/// conversation named in it.
+async fn owner_of(route: &Route, env: &Env) -> crate::Result<Owner> {
     Ok(match (route, route.conversation()) {
-        (Route::SiteConfig { site } | Route::CreateConversation { site }, _) => Some(site.clone()),
-        (_, Some(conversation)) => sites::site_of_conversation(env, conversation).await?,
-        _ => None,
+        (Route::SiteConfig { site } | Route::CreateConversation { site }, _) => Owner::Site(site.clone()),
+        (_, Some(conversation)) => sites::owner_of_conversation(env, conversation).await?,
+        // Only `Resume`, which is handled before.
+        _ => Owner::Unknown,
     })
+}
+
+/// May a page on `origin` read the answer about `owner`? The owning site's origins may; for
+/// an id never seen, any site's origins may (the answer is a 404 that says nothing).
+async fn origin_may_ask(env: &Env, owner: &Owner, origin: &str) -> crate::Result<bool> {
+    match owner {
+        Owner::Site(site) | Owner::Gone(site) => sites::origin_allowed(env, site, origin).await,
+        Owner::Unknown => sites::any_site_allows(env, origin).await,
+    }
 }
 
 pub async fn handle(req: Request, env: Env) -> Response {
@@ -135,7 +146,7 @@ pub async fn handle(req: Request, env: Env) -> Response {
         if preflight {
             return crate::Error::OriginNotAllowed.into_response();
         }
-        return dispatch(route, req, env).await.unwrap_or_else(crate::Error::into_response);
+        return dispatch(route, req, env, None).await.unwrap_or_else(crate::Error::into_response);
     }
 
     // The resume token, and with it the site, is in the body: the handler checks the origin.
@@ -148,7 +159,7 @@ pub async fn handle(req: Request, env: Env) -> Response {
         return match allowed {
             Ok(true) if preflight => http::preflight(origin.as_deref()),
             Ok(true) => {
-                let resp = crate::resume::resume(req, &env, origin.as_deref()).await.unwrap_or_else(crate::Error::into_response);
+                let resp = dispatch(route, req, env, origin.as_deref()).await.unwrap_or_else(crate::Error::into_response);
                 // Refused origins never get CORS headers.
                 if resp.status_code() == 403 { resp } else { http::with_cors(resp, origin.as_deref()) }
             }
@@ -157,42 +168,49 @@ pub async fn handle(req: Request, env: Env) -> Response {
         };
     }
 
-    // Browser route: the Origin, when a browser sends one, must be one of the site's.
+    // Browser route: whose it is; unknown and gone conversations stop here, before any
+    // Durable Object is touched.
+    let owner = match owner_of(&route, &env).await {
+        Ok(owner) => owner,
+        Err(e) => return e.into_response(),
+    };
+    // The Origin, when a browser sends one, must be allowed to ask (see `origin_may_ask`).
     let cors_origin = match origin {
         None => None,
-        Some(origin) => {
-            let site = match site_of(&route, &env).await {
-                Ok(site) => site,
-                Err(e) => return e.into_response(),
-            };
-            let allowed = match site {
-                Some(site) => sites::origin_allowed(&env, &site, &origin).await,
-                None => Ok(false),
-            };
-            match allowed {
-                Ok(true) => Some(origin),
-                // Foreign origin, or a site/conversation we cannot tie to this origin: the same
-                // 403 either way, so a foreign page learns nothing; no CORS headers.
-                Ok(false) => return crate::Error::OriginNotAllowed.into_response(),
-                Err(e) => return e.into_response(),
-            }
-        }
+        Some(origin) => match origin_may_ask(&env, &owner, &origin).await {
+            Ok(true) => Some(origin),
+            // A foreign origin: the same 403 whatever the site or conversation, so a foreign
+            // page learns nothing; no CORS headers.
+            Ok(false) => return crate::Error::OriginNotAllowed.into_response(),
+            Err(e) => return e.into_response(),
+        },
     };
     if preflight {
         return http::preflight(cors_origin.as_deref());
     }
-    let resp = dispatch(route, req, env).await.unwrap_or_else(crate::Error::into_response);
-    http::with_cors(resp, cors_origin.as_deref())
+    let resp = match owner {
+        Owner::Site(_) => dispatch(route, req, env, cors_origin.as_deref()).await,
+        // Deleted, erased or never there: the same answer as a wrong token.
+        Owner::Gone(_) | Owner::Unknown => gone(&route, &req),
+    };
+    http::with_cors(resp.unwrap_or_else(crate::Error::into_response), cors_origin.as_deref())
 }
 
-async fn dispatch(route: Route, req: Request, env: Env) -> crate::Result<Response> {
-    // Unknown conversations stop here, before any Durable Object is touched.
-    if let Some(conversation) = route.conversation()
-        && route.is_browser()
-        && sites::site_of_conversation(&env, conversation).await?.is_none()
-    {
-        return Err(crate::Error::NotFound);
+/// The answer for a conversation that is not there: `404 not_found`, or for the live socket
+/// an accepted socket told `not_found` and closed with 4404 (a refused upgrade would look to
+/// a browser like a network failure).
+fn gone(route: &Route, req: &Request) -> crate::Result<Response> {
+    let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
+    if matches!(route, Route::Live { .. }) && upgrade.eq_ignore_ascii_case("websocket") {
+        return crate::conversation::refuse_gone_socket();
     }
+    Err(crate::Error::NotFound)
+}
+
+/// Runs a route. Browser routes about a conversation get here only for one that exists;
+/// `origin` is the request's allowed `Origin`, if any (checked again by handlers that only
+/// learn the site from the body).
+async fn dispatch(route: Route, req: Request, env: Env, origin: Option<&str>) -> crate::Result<Response> {
     match route {
         Route::Health => Ok(Response::from_json(&serde_json::json!({"ok": true}))?),
         Route::SiteConfig { site } => sites::public_config(&env, &site).await,
@@ -204,7 +222,7 @@ async fn dispatch(route: Route, req: Request, env: Env) -> crate::Result<Respons
         Route::MarkRead { conversation } => messages::mark_read(req, &env, &conversation).await,
         Route::Export { conversation } => privacy::export(&req, &env, &conversation).await,
         Route::Delete { conversation } => privacy::delete(&req, &env, &conversation).await,
-        Route::Resume => crate::resume::resume(req, &env, None).await,
+        Route::Resume => crate::resume::resume(req, &env, origin).await,
         Route::AgentMarkRead { conversation } => agent::mark_read(req, &env, &conversation).await,
         Route::AgentClose { conversation } => agent::close(&req, &env, &conversation).await,
         Route::AgentListConversations { site } => agent::conversations(&req, &env, &site).await,

@@ -62,27 +62,14 @@ fn escape_lines(s: &str) -> String {
     escape(s).replace("\r\n", "\n").replace('\n', "<br>")
 }
 
-/// `https://host[:port]` of an http(s) URL, lowercased; `None` for anything else, including
-/// URLs with credentials, spaces or control characters.
+/// The normalised origin of an http(s) URL (see [`crate::origin`]).
 pub fn origin_of(url: &str) -> Option<String> {
-    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return None;
-    }
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let authority = &rest[..rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len())];
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+    crate::origin::of_url(url)
 }
 
 /// Is `url` on one of the site's origins (so we may link to it)?
 pub fn on_site(url: &str, origins: &[String]) -> bool {
-    origin_of(url).is_some_and(|o| origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(&o)))
+    origin_of(url).is_some_and(|o| origins.iter().any(|allowed| origin_of(allowed).as_deref() == Some(o.as_str())))
 }
 
 /// The page to reopen the thread on: where the shopper was, if that is on the site,
@@ -91,7 +78,7 @@ pub fn on_site(url: &str, origins: &[String]) -> bool {
 pub fn resume_url(page: Option<&str>, origins: &[String], token: &str) -> Option<String> {
     let base = match page.filter(|p| on_site(p, origins)) {
         Some(page) => page.split('#').next().unwrap_or(page).to_owned(),
-        None => format!("{}/", origins.iter().find(|o| origin_of(o).is_some())?.trim_end_matches('/')),
+        None => format!("{}/", origins.iter().find_map(|o| origin_of(o))?),
     };
     Some(format!("{base}#pigeon-resume={token}"))
 }

@@ -16,6 +16,7 @@ pub use hours::{Availability, availability};
 
 const SITE_TTL_MS: f64 = 30_000.0;
 const MAX_CACHED_CONVERSATIONS: usize = 50_000;
+const MAX_CACHED_ORIGINS: usize = 1_000;
 
 /// A site as stored in D1 (`migrations/0001_init.sql`).
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +37,8 @@ pub struct Site {
 }
 
 impl Site {
+    /// The allowed origins as stored (normalised when saved; compare with
+    /// [`crate::origin::allowed`], which normalises both sides).
     pub fn origins(&self) -> Vec<String> {
         serde_json::from_str(&self.allowed_origins).unwrap_or_default()
     }
@@ -48,6 +51,7 @@ impl Site {
 thread_local! {
     static SITES: RefCell<HashMap<String, (f64, Option<Site>)>> = RefCell::new(HashMap::new());
     static CONVERSATION_SITES: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    static ANY_SITE_ALLOWS: RefCell<HashMap<String, (f64, bool)>> = RefCell::new(HashMap::new());
 }
 
 fn now_ms() -> f64 {
@@ -81,53 +85,97 @@ pub async fn require(env: &Env, site_id: &str) -> Result<Site> {
     load(env, site_id).await?.ok_or(Error::NotFound)
 }
 
+/// Does the site allow `origin` (a request's `Origin` header)? Compared normalised.
 pub async fn origin_allowed(env: &Env, site_id: &str, origin: &str) -> Result<bool> {
     Ok(match load(env, site_id).await? {
-        Some(site) => site.origins().iter().any(|o| o == origin),
+        Some(site) => crate::origin::allowed(origin, &site.origins()),
         None => false,
     })
 }
 
-/// Does any site allow `origin`? For preflights of routes whose site is only known from
-/// the body.
+/// Does any site allow `origin`? For routes whose site is not known from the path: the
+/// preflight of `/v1/resume`, and conversations never seen. Cached like sites.
 pub async fn any_site_allows(env: &Env, origin: &str) -> Result<bool> {
     #[derive(Deserialize)]
     struct Hit {
         #[allow(dead_code)]
         hit: u32,
     }
+    let Some(origin) = crate::origin::normalize(origin) else { return Ok(false) };
+    if let Some((at, allows)) = ANY_SITE_ALLOWS.with(|c| c.borrow().get(&origin).copied())
+        && now_ms() - at < SITE_TTL_MS
+    {
+        return Ok(allows);
+    }
+    // Stored origins are normalised (scripts/site.mjs, migrations/0003).
     let row: Option<Hit> = env
         .d1("DB")?
         .prepare("SELECT 1 AS hit FROM sites, json_each(sites.allowed_origins) WHERE json_each.value = ?1 LIMIT 1")
-        .bind(&[origin.into()])?
+        .bind(&[origin.as_str().into()])?
         .first(None)
         .await?;
+    ANY_SITE_ALLOWS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= MAX_CACHED_ORIGINS {
+            c.clear();
+        }
+        c.insert(origin, (now_ms(), row.is_some()));
+    });
     Ok(row.is_some())
 }
 
-/// Which site a conversation belongs to, from the D1 index (cached: it never changes).
-pub async fn site_of_conversation(env: &Env, conversation: &str) -> Result<Option<String>> {
+/// Whose a conversation id is, from the D1 index and its tombstones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// The conversation exists; its site.
+    Site(String),
+    /// Deleted by the shopper or erased by retention; the site it belonged to. Only for
+    /// answering in a way that site's pages can read: it never opens the conversation again.
+    Gone(String),
+    /// Never seen (or not an id at all).
+    Unknown,
+}
+
+/// Whose `conversation` is. Existing ones are cached (that never changes while they exist;
+/// a deleted one found in the cache is refused by its object, which is empty).
+pub async fn owner_of_conversation(env: &Env, conversation: &str) -> Result<Owner> {
     if !validate::conversation_id(conversation) {
-        return Ok(None);
+        return Ok(Owner::Unknown);
     }
     if let Some(site) = CONVERSATION_SITES.with(|c| c.borrow().get(conversation).cloned()) {
-        return Ok(Some(site));
+        return Ok(Owner::Site(site));
     }
     #[derive(Deserialize)]
     struct Row {
         site_id: String,
+        gone: u32,
     }
     let row: Option<Row> = env
         .d1("DB")?
-        .prepare("SELECT site_id FROM conversations WHERE id = ?1")
+        .prepare(
+            "SELECT site_id, 0 AS gone FROM conversations WHERE id = ?1 \
+             UNION ALL SELECT site_id, 1 AS gone FROM conversation_tombstones WHERE id = ?1 \
+             ORDER BY gone LIMIT 1",
+        )
         .bind(&[conversation.into()])?
         .first(None)
         .await?;
-    let site = row.map(|r| r.site_id);
-    if let Some(site) = &site {
-        remember_conversation(conversation, site);
-    }
-    Ok(site)
+    Ok(match row {
+        Some(Row { site_id, gone: 0 }) => {
+            remember_conversation(conversation, &site_id);
+            Owner::Site(site_id)
+        }
+        Some(Row { site_id, .. }) => Owner::Gone(site_id),
+        None => Owner::Unknown,
+    })
+}
+
+/// Which site an existing conversation belongs to; `None` when it is unknown or gone.
+pub async fn site_of_conversation(env: &Env, conversation: &str) -> Result<Option<String>> {
+    Ok(match owner_of_conversation(env, conversation).await? {
+        Owner::Site(site) => Some(site),
+        Owner::Gone(_) | Owner::Unknown => None,
+    })
 }
 
 pub fn remember_conversation(conversation: &str, site: &str) {
