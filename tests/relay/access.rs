@@ -1,8 +1,8 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::{client, demo};
-use pigeon_tests::shared;
+use crate::{client, demo, knobs};
+use pigeon_tests::{Client, shared};
 
 #[tokio::test]
 async fn tokens_are_long_random_and_unique() {
@@ -64,12 +64,16 @@ async fn agent_routes_need_the_sites_own_key() {
 }
 
 /// Guessing: random, sequential, truncated and swapped conversation id / token pairs, for
-/// reads and writes, and other sites' agent keys. Zero of them open or change anything.
+/// reads and writes, and other sites' agent keys. Every one is refused by the token or key
+/// check itself: `404 not_found` (shopper routes) or `401 unauthorized` (agent routes),
+/// nothing else. It runs on the knobs relay, whose rate limits are off, so no guess is
+/// answered by the per-IP limiter instead (that one is tested below).
 /// `make test` tries 2,000; `make test-hard` (PIGEON_HARD=1) 100,000 (about 9 minutes here).
 #[tokio::test]
 async fn guessed_ids_and_tokens_open_nothing() {
-    let (site, key) = demo();
-    let info = &shared().info;
+    let info = &knobs().info;
+    let (site, key) = (info.site.as_str(), info.agent_key.as_str());
+    let client = || Client::new(&info.relay);
     let c = client();
     let a = c.create_conversation(site).await;
     let b = c.create_conversation(site).await;
@@ -114,7 +118,8 @@ async fn guessed_ids_and_tokens_open_nothing() {
                     (None, 1) => c.json(Method::POST, &format!("/v1/conversations/{id}/messages"), Some(&token), &json!({"client_id": format!("x{i}"), "body": "intruder"})).await,
                     (None, _) => c.send(Method::DELETE, &format!("/v1/conversations/{id}"), &[("authorization", &format!("Bearer {token}"))], None).await,
                 };
-                if answer.status < 400 || answer.status >= 500 && answer.status != 503 {
+                let refused = if agent.is_some() { (401, "unauthorized") } else { (404, "not_found") };
+                if (answer.status, answer.code()) != refused {
                     opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     eprintln!("try {i}: {id} answered {} {:?}", answer.status, answer.json);
                 }
@@ -124,10 +129,35 @@ async fn guessed_ids_and_tokens_open_nothing() {
     for w in workers {
         w.await.unwrap();
     }
-    assert_eq!(opened.load(std::sync::atomic::Ordering::Relaxed), 0, "every guess is refused");
+    assert_eq!(opened.load(std::sync::atomic::Ordering::Relaxed), 0, "every guess is refused by the token or key check");
     // Both conversations are exactly as they were, and their owners still get in.
     let bodies = |m: Vec<pigeon_protocol::Message>| m.into_iter().map(|m| m.body).collect::<Vec<_>>();
     assert_eq!(bodies(a.messages(0).await), ["secret of A"]);
     assert_eq!(bodies(b.messages(0).await), ["secret of B"]);
     assert_eq!(c.agent_messages(key, &a.id).await.status, 200);
+}
+
+/// With limits on (the default), one visitor's writes are cut off by the per-IP limiter
+/// (60 per 10 s per site) before any token is checked: guessing costs the guesser time.
+#[tokio::test]
+async fn the_per_ip_limiter_answers_429_before_any_token_check() {
+    let (site, _) = demo();
+    let c = client();
+    let s = c.create_conversation(site).await;
+    // 60 per window; a window may turn over during the run, so count up to the first 429.
+    let mut refused = 0;
+    let limited = loop {
+        let i = refused;
+        let a = c.json(Method::POST, &format!("/v1/conversations/{}/messages", s.id), Some(&"f".repeat(64)), &json!({"client_id": format!("g{i}"), "body": "guess"})).await;
+        match a.status {
+            404 => refused += 1,
+            429 => break a,
+            other => panic!("guess {i} answered {other} {:?}", a.json),
+        }
+        assert!(refused < 120, "no 429 after {refused} writes");
+    };
+    assert!(refused >= 60, "limited after only {refused} writes");
+    assert_eq!(limited.code(), "rate_limited");
+    assert!(limited.headers.contains_key("retry-after"));
+    assert!(s.messages(0).await.is_empty());
 }

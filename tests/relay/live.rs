@@ -1,9 +1,8 @@
 use std::time::Duration;
 
-use pigeon_protocol::ServerFrame;
-use pigeon_tests::Live;
+use pigeon_tests::{Client, Live};
 
-use crate::{client, demo};
+use crate::{BACKLOG_CAP, client, demo, knobs};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -58,15 +57,57 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed_in_order() {
 }
 
 #[tokio::test]
-async fn a_wrong_token_gets_no_messages_and_is_closed() {
+async fn a_wrong_token_gets_no_messages_and_is_closed_as_not_found() {
     let (site, key) = demo();
     let c = client();
     let s = c.create_conversation(site).await;
     c.agent_post(key, &s.id, "r1", "secret reply").await;
     let mut intruder = Live::connect(&c.relay, &s.id, &"0".repeat(64), 0).await;
-    match intruder.frame(WAIT).await {
-        Some(ServerFrame::Error { code, .. }) => assert_eq!(code, "not_found"),
-        other => panic!("expected an error frame, got {other:?}"),
+    // The same answer as for a deleted or unknown conversation (see gone.rs).
+    intruder.expect_refused("not_found", 4404).await;
+}
+
+#[tokio::test]
+async fn ready_carries_the_highest_stored_seq() {
+    let (site, _) = demo();
+    let s = client().create_conversation(site).await;
+    for i in 1..=3 {
+        s.post(&format!("m{i}"), &format!("message {i}")).await;
     }
-    assert!(intruder.frame(Duration::from_secs(2)).await.is_none(), "closed after the error");
+    let mut live = s.live(0).await;
+    let (backlog, last_seq) = live.backlog_and_ready().await;
+    assert_eq!((backlog.len(), last_seq), (3, 3));
+    // Nothing missed: ready still says where the thread is.
+    let mut live = s.live(3).await;
+    assert_eq!(live.backlog_and_ready().await, (vec![], 3));
+    let mut live = s.live(1).await;
+    let (backlog, last_seq) = live.backlog_and_ready().await;
+    assert_eq!((backlog.iter().map(|m| m.seq).collect::<Vec<_>>(), last_seq), (vec![2, 3], 3));
+}
+
+/// The backlog is capped (10,000 in production, `BACKLOG_CAP` on the knobs relay); `ready`
+/// tells the client how far the thread goes, and the rest is one GET away.
+#[tokio::test]
+async fn a_capped_backlog_says_what_is_left_to_fetch() {
+    let (site, key) = (&knobs().info.site, &knobs().info.agent_key);
+    let c = Client::new(&knobs().info.relay);
+    let s = c.create_conversation(site).await;
+    let total = BACKLOG_CAP + 3;
+    for i in 1..=total {
+        if i % 2 == 0 {
+            c.agent_post(key, &s.id, &format!("r{i}"), &format!("message {i}")).await;
+        } else {
+            s.post(&format!("m{i}"), &format!("message {i}")).await;
+        }
+    }
+    let mut live = s.live(0).await;
+    let (backlog, last_seq) = live.backlog_and_ready().await;
+    let sent: Vec<u64> = backlog.iter().map(|m| m.seq).collect();
+    assert_eq!(sent, (1..=BACKLOG_CAP).collect::<Vec<_>>(), "the first BACKLOG_CAP messages");
+    assert_eq!(last_seq, total, "ready carries the highest stored seq, not the last one sent");
+    let rest: Vec<u64> = s.messages(BACKLOG_CAP).await.iter().map(|m| m.seq).collect();
+    assert_eq!(rest, (BACKLOG_CAP + 1..=total).collect::<Vec<_>>());
+    // Live messages follow as usual.
+    c.agent_post(key, &s.id, "late", "late reply").await;
+    assert_eq!(live.next_message(WAIT).await.map(|m| m.seq), Some(total + 1));
 }

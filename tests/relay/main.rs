@@ -1,8 +1,11 @@
 //! The relay's v1 contract, tested against the real relay on local workerd (wrangler dev),
-//! with real Durable Objects and D1. One relay serves all tests of this binary; tests that
-//! restart it start their own.
+//! with real Durable Objects and D1. One relay (`shared`) serves most tests of this binary; a
+//! second one (`knobs`) runs with test-only settings; tests that restart a relay start
+//! their own.
 
 mod access;
+mod gone;
+mod jobs;
 mod agent;
 mod bad_input;
 mod concurrency;
@@ -14,7 +17,9 @@ mod order;
 mod privacy;
 mod rate_limits;
 
-use pigeon_tests::{Client, shared};
+use std::sync::OnceLock;
+
+use pigeon_tests::{Client, Stack, StackOptions, shared};
 
 pub fn client() -> Client {
     Client::new(&shared().info.relay)
@@ -24,3 +29,18 @@ pub fn demo() -> (&'static str, &'static str) {
     let s = shared();
     (&s.info.site, &s.info.agent_key)
 }
+
+/// A second relay with test-only settings (all off in `wrangler.toml`): no rate limits (so
+/// guesses meet the token check, not the limiter), each deferred job held open for
+/// `JOB_HOLD_MS` after its work (so a message can arrive while it runs), and live backlogs
+/// capped at `BACKLOG_CAP` messages.
+pub fn knobs() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    STACK.get_or_init(|| {
+        let vars = [("RATE_LIMITS", "off".to_owned()), ("TEST_JOB_HOLD_MS", JOB_HOLD_MS.to_string()), ("LIVE_MAX_BACKLOG", BACKLOG_CAP.to_string())];
+        Stack::start(StackOptions { vars: vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), ..Default::default() })
+    })
+}
+
+pub const JOB_HOLD_MS: u64 = 2_000;
+pub const BACKLOG_CAP: u64 = 5;

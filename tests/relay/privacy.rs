@@ -36,7 +36,8 @@ async fn export_returns_everything_and_delete_erases_it_everywhere() {
     assert_eq!(c.agent_post(key, &s.id, "r2", "hello?").await.status, 404);
     let list = c.agent_list(key, site, "open").await.json;
     assert!(!list["conversations"].as_array().unwrap().iter().any(|r| r["id"] == s.id.as_str()));
-    assert!(live.next_message(Duration::from_secs(5)).await.is_none(), "the socket was closed");
+    // The open socket is told and closed with 4404 (not left silent).
+    live.expect_refused("not_found", 4404).await;
     assert_eq!(s.post("m2", "still there?").await.status, 404);
 }
 

@@ -136,6 +136,17 @@ pub struct Live {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
+/// What happened next on a live socket.
+#[derive(Debug)]
+pub enum Event {
+    Frame(ServerFrame),
+    /// The relay closed the socket: the code of its close frame, or 1006 (as browsers report
+    /// it) when the connection ended without one.
+    Closed { code: u16 },
+    /// Nothing within the wait; the socket is still open.
+    Timeout,
+}
+
 impl Live {
     pub async fn connect(relay: &str, conversation: &str, token: &str, after: u64) -> Live {
         let url = format!("{}/v1/conversations/{conversation}/live", relay.replacen("http", "ws", 1));
@@ -145,33 +156,68 @@ impl Live {
         Live { ws }
     }
 
-    /// The next frame, or None on close or after `wait`.
-    pub async fn frame(&mut self, wait: Duration) -> Option<ServerFrame> {
+    /// The next frame, the close (with its code), or a timeout after `wait`. A text frame
+    /// that is not a `ServerFrame` fails the test.
+    pub async fn next(&mut self, wait: Duration) -> Event {
         loop {
             match tokio::time::timeout(wait, self.ws.next()).await {
-                Ok(Some(Ok(tungstenite::Message::Text(t)))) => return serde_json::from_str(&t).ok(),
-                Ok(Some(Ok(tungstenite::Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => return None,
+                Err(_) => return Event::Timeout,
+                Ok(Some(Ok(tungstenite::Message::Text(t)))) => {
+                    return Event::Frame(serde_json::from_str(&t).unwrap_or_else(|e| panic!("unknown frame {t:?}: {e}")));
+                }
+                Ok(Some(Ok(tungstenite::Message::Close(frame)))) => {
+                    return Event::Closed { code: frame.map_or(1005, |f| u16::from(f.code)) };
+                }
+                Ok(Some(Err(_)) | None) => return Event::Closed { code: 1006 },
                 Ok(Some(Ok(_))) => continue,
             }
         }
     }
 
+    /// The next frame; `None` when the socket closed or nothing came within `wait`.
+    pub async fn frame(&mut self, wait: Duration) -> Option<ServerFrame> {
+        match self.next(wait).await {
+            Event::Frame(frame) => Some(frame),
+            Event::Closed { .. } | Event::Timeout => None,
+        }
+    }
+
     /// Messages until `ready` (the backlog).
     pub async fn backlog(&mut self) -> Vec<Message> {
+        self.backlog_and_ready().await.0
+    }
+
+    /// Messages until `ready`, and the `last_seq` that `ready` carried.
+    pub async fn backlog_and_ready(&mut self) -> (Vec<Message>, u64) {
         let mut out = Vec::new();
         loop {
-            match self.frame(Duration::from_secs(10)).await {
-                Some(ServerFrame::Message { message }) => out.push(message),
-                Some(ServerFrame::Ready { .. }) => return out,
+            match self.next(Duration::from_secs(10)).await {
+                Event::Frame(ServerFrame::Message { message }) => out.push(message),
+                Event::Frame(ServerFrame::Ready { last_seq }) => return (out, last_seq),
                 other => panic!("expected backlog or ready, got {other:?}"),
             }
         }
     }
 
+    /// The next message frame; `None` on timeout. Anything else (another frame, a close)
+    /// fails the test.
     pub async fn next_message(&mut self, wait: Duration) -> Option<Message> {
-        match self.frame(wait).await? {
-            ServerFrame::Message { message } => Some(message),
-            _ => None,
+        match self.next(wait).await {
+            Event::Frame(ServerFrame::Message { message }) => Some(message),
+            Event::Timeout => None,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    /// Expects the relay to refuse: an `error` frame with `code`, then the close `close_code`.
+    pub async fn expect_refused(&mut self, code: &str, close_code: u16) {
+        match self.next(Duration::from_secs(10)).await {
+            Event::Frame(ServerFrame::Error { code: got, .. }) => assert_eq!(got, code, "error frame code"),
+            other => panic!("expected an error frame {code:?}, got {other:?}"),
+        }
+        match self.next(Duration::from_secs(5)).await {
+            Event::Closed { code } => assert_eq!(code, close_code, "close code"),
+            other => panic!("expected the relay to close with {close_code}, got {other:?}"),
         }
     }
 

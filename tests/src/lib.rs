@@ -11,7 +11,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde::Deserialize;
 
-pub use client::{Client, Live, ShopperSession};
+pub use client::{Answer, Client, Event, Live, ShopperSession};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
