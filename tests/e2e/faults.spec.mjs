@@ -1,10 +1,28 @@
 // Faults: a shopper sends 100 messages while the relay process is killed and restarted at
-// random moments and the browser's network drops twice. Every message is stored exactly
-// once, in the order it was written, and shown once. Runs on a relay of its own.
+// random moments and the browser's network drops twice, and the shop answers ten times
+// meanwhile. Every message is stored exactly once, in the order it was written, and the
+// shopper sees every one of them, the shop's replies included, once and in order. Runs on a
+// relay of its own.
 import { test, expect } from '@playwright/test';
 import { startStack } from '../harness/stack.mjs';
 
 const N = 100;
+const REPLIES = 10;
+
+/// The shop's reply `k`, sent until the relay stores it (same client_id on every try).
+async function reply(stack, conversation, k) {
+  for (;;) {
+    try {
+      const res = await fetch(`${stack.relayUrl}/v1/agent/conversations/${conversation}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.agentKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ client_id: `fault-reply-${k}`, body: `shop reply ${k}`, author_name: 'Ana' }),
+      });
+      if (res.status === 200 || res.status === 201) return;
+    } catch { /* the relay is down: try again */ }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
 
 test(`${N} messages through relay crashes and network drops: each stored once, in order, shown once`, async ({ browser }) => {
   test.setTimeout(360_000);
@@ -25,12 +43,16 @@ test(`${N} messages through relay crashes and network drops: each stored once, i
     await page.getByTestId('launcher').click();
     const composer = page.getByTestId('composer');
     const faults = [];
+    let conversation, created;
     for (let i = 0; i < N; i++) {
+      if (i === 1) conversation = (await (await created).json()).conversation.id;
+      if (i % 10 === 5) faults.push(reply(stack, conversation, (i - 5) / 10));
       if (crashes.has(i)) faults.push(stack.restartRelay({ downMs: Math.floor(random() * 2000) }));
       if (drops.has(i)) {
         await context.setOffline(true);
         faults.push(new Promise((r) => setTimeout(r, 1000 + random() * 2000)).then(() => context.setOffline(false)));
       }
+      if (i === 0) created = page.waitForResponse((r) => r.url().endsWith('/conversations') && r.request().method() === 'POST');
       await composer.fill(`fault test message ${i}`);
       await composer.press('Enter');
       await page.waitForTimeout(20 + random() * 80);
@@ -38,33 +60,34 @@ test(`${N} messages through relay crashes and network drops: each stored once, i
     await Promise.all(faults);
     await context.setOffline(false);
 
-    const sent = page.locator('[data-testid="message"][data-delivery="sent"]');
+    const sent = page.locator('[data-testid="message"][data-author="shopper"][data-delivery="sent"]');
     await expect(sent).toHaveCount(N, { timeout: 240_000 });
 
-    // Stored exactly once each, gap-free, in the order written.
+    // Stored exactly once each, gap-free, the shopper's in the order written.
     const auth = { authorization: `Bearer ${stack.agentKey}` };
     const list = await (await fetch(`${stack.relayUrl}/v1/agent/sites/${stack.site}/conversations?status=open`, { headers: auth })).json();
     expect(list.conversations).toHaveLength(1);
-    const id = list.conversations[0].id;
-    const stored = (await (await fetch(`${stack.relayUrl}/v1/agent/conversations/${id}/messages?limit=500`, { headers: auth })).json()).messages;
+    expect(list.conversations[0].id).toBe(conversation);
+    const stored = (await (await fetch(`${stack.relayUrl}/v1/agent/conversations/${conversation}/messages?limit=500`, { headers: auth })).json()).messages;
     const expected = Array.from({ length: N }, (_, i) => `fault test message ${i}`);
-    expect(stored.map((m) => m.body)).toEqual(expected);
-    expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
-    expect(new Set(stored.map((m) => m.client_id)).size).toBe(N);
+    expect(stored.filter((m) => m.author === 'shopper').map((m) => m.body)).toEqual(expected);
+    expect(stored.filter((m) => m.author === 'agent').map((m) => m.body)).toEqual(Array.from({ length: REPLIES }, (_, k) => `shop reply ${k}`));
+    expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: N + REPLIES }, (_, i) => i + 1));
+    expect(new Set(stored.map((m) => m.client_id)).size).toBe(N + REPLIES);
 
-    // Shown once each, in the same order, and still so after a reload from IndexedDB.
+    // The shopper sees all of it once each, in seq order, and still so after a reload.
+    const all = stored.map((m) => [m.body, String(m.seq)]);
     const shown = () => page.evaluate(() => [...document.querySelector('[data-pigeon]').shadowRoot
       .querySelectorAll('[data-testid="message"]')].map((m) => [m.querySelector('.pg-body').textContent, m.getAttribute('data-seq')]));
-    expect(await shown()).toEqual(expected.map((body, i) => [body, String(i + 1)]));
+    await expect.poll(shown, { timeout: 60_000 }).toEqual(all);
     await page.reload();
     await page.getByTestId('launcher').click();
     // A restored thread opens on its newest 50; the rest come on request, same order.
     await expect(page.getByTestId('message')).toHaveCount(50);
-    expect(await shown()).toEqual(expected.map((body, i) => [body, String(i + 1)]).slice(N - 50));
-    await page.getByTestId('earlier').click();
-    await expect(page.getByTestId('message')).toHaveCount(N);
-    await expect(page.getByTestId('earlier')).toBeHidden();
-    expect(await shown()).toEqual(expected.map((body, i) => [body, String(i + 1)]));
+    expect(await shown()).toEqual(all.slice(all.length - 50));
+    while (await page.getByTestId('earlier').isVisible()) await page.getByTestId('earlier').click();
+    await expect(page.getByTestId('message')).toHaveCount(N + REPLIES);
+    expect(await shown()).toEqual(all);
     expect(errors).toEqual([]);
     await context.close();
   } finally {

@@ -61,7 +61,7 @@
   function label() {
     launcher.setAttribute('aria-expanded', open);
     launcher.setAttribute('aria-label', (open ? (de ? 'Chat schließen' : 'Close chat') : (de ? 'Chat öffnen' : 'Open chat')) +
-      (unread && !open ? ' (' + unread + (de ? ' ungelesen)' : ' unread)') : ''));
+      (unread && !open ? ', ' + badge.textContent + (de ? ' ungelesen' : ' unread') : ''));
   }
   label();
 

@@ -19,6 +19,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The relay does not know the conversation (or the token does not open it).
+    pub fn not_found(&self) -> bool {
+        matches!(self, ApiError::Relay { status: 404, .. })
+    }
+
     pub fn retryable(&self) -> bool {
         match self {
             ApiError::Offline => true,

@@ -47,6 +47,24 @@ pub struct Words {
     pub cart: &'static str,
     pub total: &'static str,
     pub earlier: &'static str,
+    pub messages: &'static str,
+    pub gone: &'static str,
+    pub empty: &'static str,
+    pub too_long: &'static str,
+    pub bad_email: &'static str,
+    pub bad_message: &'static str,
+}
+
+impl Words {
+    /// A refusal of the shopper's input (`validate`'s code) in the panel's language.
+    pub fn invalid(&self, code: &str) -> &'static str {
+        match code {
+            "empty_message" => self.empty,
+            "message_too_long" => self.too_long,
+            "invalid_email" => self.bad_email,
+            _ => self.bad_message,
+        }
+    }
 }
 
 pub fn words(lang: Lang) -> &'static Words {
@@ -79,6 +97,12 @@ static EN: Words = Words {
     cart: "Cart",
     total: "Total",
     earlier: "Show earlier messages",
+    messages: "Messages",
+    gone: "This conversation was deleted. Your next message starts a new one.",
+    empty: "The message is empty.",
+    too_long: "The message is too long: at most 4,000 characters.",
+    bad_email: "Enter one email address, like name@example.com.",
+    bad_message: "The message contains characters that cannot be sent.",
 };
 
 static DE: Words = Words {
@@ -104,6 +128,12 @@ static DE: Words = Words {
     cart: "Warenkorb",
     total: "Summe",
     earlier: "Frühere Nachrichten anzeigen",
+    messages: "Nachrichten",
+    gone: "Dieses Gespräch wurde gelöscht. Deine nächste Nachricht beginnt ein neues.",
+    empty: "Die Nachricht ist leer.",
+    too_long: "Die Nachricht ist zu lang: höchstens 4.000 Zeichen.",
+    bad_email: "Gib eine E-Mail-Adresse ein, z. B. name@example.com.",
+    bad_message: "Die Nachricht enthält Zeichen, die sich nicht senden lassen.",
 };
 
 /// The text with its one `{placeholder}` replaced by `value` (searching for single
@@ -158,6 +188,17 @@ mod tests {
         assert_eq!(fill(EN.email_saved, "ana@example.com"), "We'll email you at ana@example.com.");
         assert_eq!(fill(DE.away_until, "Montag 09:00"), "Wir sind bis Montag 09:00 nicht da – wir schicken dir die Antwort per E-Mail.");
         assert_eq!(fill("no placeholder", "x"), "no placeholder");
+    }
+
+    #[test]
+    fn refusals_in_the_panels_language() {
+        let too_long = pigeon_protocol::validate::body(&"x".repeat(4001)).unwrap_err();
+        assert_eq!(DE.invalid(too_long.code), DE.too_long);
+        let empty = pigeon_protocol::validate::body(" ").unwrap_err();
+        assert_eq!(DE.invalid(empty.code), DE.empty);
+        let email = pigeon_protocol::validate::email("nope").unwrap_err();
+        assert_eq!(DE.invalid(email.code), DE.bad_email);
+        assert_eq!(EN.invalid(email.code), EN.bad_email);
     }
 
     #[test]

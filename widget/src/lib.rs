@@ -8,7 +8,10 @@ mod i18n;
 pub mod js;
 pub mod links;
 mod live;
+mod outbox;
 mod panel;
+mod session;
+mod socket;
 pub mod store;
 mod sync;
 mod tabs;
@@ -66,7 +69,7 @@ fn take_resume_token() -> Option<String> {
 /// on_unread(n)}`. Resolves once the thread from IndexedDB is on screen.
 #[wasm_bindgen]
 pub async fn mount(container: web_sys::HtmlElement, relay: String, site: String, hooks: JsValue) -> Widget {
-    console_error_panic_hook::set_once();
+    //console_error_panic_hook::set_once();
     // For `make bench`: restore time is measured from here.
     mark("pigeon:mount");
     let site_config = RwSignal::new(None);
@@ -93,18 +96,7 @@ pub async fn mount(container: web_sys::HtmlElement, relay: String, site: String,
     }
     let view_engine = engine.clone();
     leptos::mount::mount_to(container, move || {
-        // The launcher's badge, and reading what is on screen while the panel is open.
-        let e = view_engine.clone();
-        Effect::new(move |_| {
-            let unread = e.unread();
-            if open.get() && unread > 0 {
-                e.mark_all_read();
-            }
-            if let Some(f) = &on_unread {
-                let _ = f.call1(&JsValue::NULL, &JsValue::from(unread as u32));
-            }
-        });
-        panel::Panel(panel::PanelProps { engine: view_engine.clone(), site: site_config, lang, on_close: on_close.clone() })
+        panel::Panel(panel::PanelProps { engine: view_engine.clone(), site: site_config, lang, open, on_close: on_close.clone(), on_unread: on_unread.clone() })
     })
     .forget();
     Widget { engine, open }
@@ -137,7 +129,10 @@ impl Widget {
         self.engine.set_page(Page { url: get("url").unwrap_or(current.url), title: get("title").unwrap_or(current.title), referrer: current.referrer });
     }
 
-    /// `Pigeon('forget')`: erases the thread on the relay and in this browser.
+    /// `Pigeon('forget')`: erases the thread on the relay and in this browser, and tears the
+    /// engine down (the loader drops this panel and mounts a new one when the shopper comes
+    /// back; the old view stays inert in memory: unmounting it would cost more code than it
+    /// frees).
     pub fn forget(&self) -> js_sys::Promise {
         let engine = self.engine.clone();
         wasm_bindgen_futures::future_to_promise(async move {

@@ -1,34 +1,118 @@
-//! The live connection: one WebSocket per open panel, re-opened with backoff. The token goes
-//! in the first frame, never in the URL.
+//! The live side: one socket per browser (the leader tab's), re-opened with backoff, asking
+//! for everything after `through`; and catching up over HTTP whenever the thread has a gap
+//! (a reply stored while the socket was down, a backlog longer than the relay sends at once).
 
-use wasm_bindgen::{JsCast, JsValue, closure::Closure};
-use web_sys::{MessageEvent, WebSocket};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
-use crate::js;
 
-/// Opens the socket and calls `on_message` with every stored message object after `after`.
-/// `on_closed` runs once when the socket ends, so the caller can reconnect.
-pub fn connect(relay: &str, conversation: &str, token: &str, after: u64, on_message: impl Fn(JsValue) + 'static, on_closed: impl FnOnce() + 'static) -> Option<WebSocket> {
-    let ws_url = format!("ws{}/v1/conversations/{conversation}/live", relay.strip_prefix("http").unwrap_or(relay));
-    let ws = WebSocket::new(&ws_url).ok()?;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::spawn_local;
 
-    let hello = js::stringify(&js::object(&[("type", "hello".into()), ("token", token.into()), ("after", (after as f64).into())]));
-    let opened = ws.clone();
-    let onopen = Closure::once_into_js(move || {
-        let _ = opened.send_with_str(&hello);
-    });
-    ws.set_onopen(Some(onopen.unchecked_ref()));
+use crate::socket::{self, Heard};
+use crate::sync::{Engine, FIRST_BACKOFF_MS, MAX_BACKOFF_MS};
+use crate::tabs::Note;
+use crate::util::{deferred, settle, until};
+use crate::thread::Edit;
+use crate::wire;
 
-    let onmessage = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
-        let frame = ev.data().as_string().and_then(|text| js::parse(&text)).unwrap_or(JsValue::UNDEFINED);
-        if js::string(&frame, "type").as_deref() == Some("message") {
-            on_message(js::get(&frame, "message"));
+#[derive(Default)]
+pub struct Live {
+    /// This tab holds the site's live lock: it keeps the socket, the others hear from it.
+    pub leader: Cell<bool>,
+    running: Cell<bool>,
+    socket: RefCell<Option<web_sys::WebSocket>>,
+    /// Closed to fill a gap: reconnect without waiting.
+    reconnect: Cell<bool>,
+    /// `through` + 1 when a gap last made the socket reconnect (0: never). A gap that one
+    /// reconnection did not fill (seqs the relay does not send this client) is not chased again.
+    chased: Cell<u64>,
+}
+
+impl Live {
+    /// Closes the socket; the live loop then reconnects for whatever session is held then.
+    pub fn close(&self) {
+        if let Some(ws) = self.socket.borrow_mut().take() {
+            let _ = ws.close();
         }
-    });
-    ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-    onmessage.forget();
+    }
+}
 
-    let onclose = Closure::once_into_js(on_closed);
-    ws.set_onclose(Some(onclose.unchecked_ref()));
-    Some(ws)
+impl Engine {
+    /// A message heard on the socket or fetched: stored, shown, passed on to the other tabs.
+    fn remember(self: &Rc<Self>, m: JsValue) -> Option<u64> {
+        let entry = wire::entry(&m)?;
+        let seq = entry.seq?;
+        self.tell(Note::Message(m.clone()));
+        if let Some(store) = self.store.clone() {
+            spawn_local(async move {
+                let _ = store.put_message(seq, &m).await;
+            });
+        }
+        self.edit(Edit::Apply(entry));
+        Some(seq)
+    }
+
+    /// The live loop (leader only): connect, hear the backlog after `through` and every new
+    /// message, and reconnect with backoff when the socket ends. The backoff starts over after
+    /// a connection that worked. A close that says the conversation is gone ends it.
+    pub fn start_live(self: &Rc<Self>) {
+        if self.stopped.get() || !self.live.leader.get() || self.live.running.replace(true) {
+            return;
+        }
+        let me = self.clone();
+        spawn_local(async move {
+            let mut backoff = FIRST_BACKOFF_MS;
+            while let Some(s) = me.current_session() {
+                let (closed, close) = deferred();
+                let ready = Rc::new(Cell::new(false));
+                let heard_ready = ready.clone();
+                let weak = Rc::downgrade(&me);
+                let on_heard = move |heard| {
+                    let Some(me) = weak.upgrade() else { return };
+                    match heard {
+                        Heard::Message(m) => {
+                            me.remember(m);
+                        }
+                        Heard::Ready(newest) => {
+                            heard_ready.set(true);
+                            me.catch_up(newest);
+                        }
+                    }
+                };
+                let after = me.marks().through;
+                let opened = socket::connect(&me.api.relay, &s.id, &s.token, after, on_heard, move |code| settle(&close, &code.into()));
+                let mut code = 1006;
+                if let Some(ws) = opened {
+                    *me.live.socket.borrow_mut() = Some(ws);
+                    code = until(closed).await.as_f64().unwrap_or(1006.0) as u16;
+                    me.live.socket.borrow_mut().take();
+                }
+                if socket::gone(code) {
+                    me.gone(&s.id).await;
+                    continue;
+                }
+                if ready.get() {
+                    backoff = FIRST_BACKOFF_MS;
+                }
+                if !me.live.reconnect.replace(false) {
+                    me.wake.sleep(backoff).await;
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF_MS);
+            }
+            me.live.running.set(false);
+        });
+    }
+
+    /// The thread lacks messages the relay holds (a reply stored while the socket was down,
+    /// a backlog longer than the relay sends at once): the socket is opened again at once,
+    /// and its `hello` asks for everything after `through`.
+    pub fn catch_up(&self, relay_newest: u64) {
+        let marks = self.marks();
+        if marks.gap(relay_newest) && self.live.chased.replace(marks.through + 1) != marks.through + 1 {
+            self.live.reconnect.set(true);
+            self.live.close();
+            self.wake.wake();
+        }
+    }
 }

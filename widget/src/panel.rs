@@ -11,7 +11,7 @@ use wasm_bindgen::JsValue;
 use crate::i18n::{Lang, Words, fill, money};
 use crate::links::{Segment, segments};
 use crate::sync::Engine;
-use crate::thread::{Delivery, Thread};
+use crate::thread::{Delivery, Edit, Thread};
 use crate::wire::Site;
 
 /// "We usually reply within 2 hours", or when closed "We're away until Monday 09:00 – ...".
@@ -74,20 +74,29 @@ fn state_words(words: &Words, author: Author, delivery: Delivery) -> &'static st
 /// texts that depend on one value share one closure type: each distinct reactive closure
 /// and each erased view costs the widget code size.
 #[component]
-pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_close: js_sys::Function) -> impl IntoView {
+pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, open: RwSignal<bool>, on_close: js_sys::Function, on_unread: Option<js_sys::Function>) -> impl IntoView {
     let words = crate::i18n::words(lang);
     let (thread, draft, context, online, contact, error) = (engine.thread, engine.draft, engine.context, engine.online, engine.contact, engine.problem);
     let email_open = RwSignal::new(false);
     let email_input = RwSignal::new(String::new());
 
     let engine = StoredValue::new_local(engine);
+    Effect::new(move |_| {
+        let unread = thread.with(|t| t.unread());
+        if let Some(f) = &on_unread {
+            let _ = f.call1(&JsValue::NULL, &JsValue::from(unread as u32));
+        }
+        if open.get() && unread > 0 {
+            engine.with_value(|e| e.mark_read(u64::MAX));
+        }
+    });
     let send = move || match validate::body(&draft.get_untracked()) {
         Ok(body) => {
             error.set(None);
             draft.set(String::new());
             engine.with_value(|e| e.send(body));
         }
-        Err(e) => error.set(Some(e.message)),
+        Err(e) => error.set(Some(words.invalid(e.code).to_owned())),
     };
     let save_email = move || match validate::email(&email_input.get_untracked()) {
         Ok(email) => {
@@ -102,13 +111,13 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_cl
                 }
             })
         }
-        Err(e) => error.set(Some(e.message)),
+        Err(e) => error.set(Some(words.invalid(e.code).to_owned())),
     };
 
     // One closure type for the three texts taken from the site's settings.
     let site_text = move |pick: fn(&Site, &Words, Lang) -> String| move || site.with(|s| s.as_ref().map(|s| pick(s, words, lang)).unwrap_or_default());
 
-    let restored_seq = thread.with_untracked(Thread::last_seq);
+    let restored_seq = engine.with_value(|e| e.marks().newest);
     let messages = move || {
         thread.with(|t| {
             t.shown()
@@ -149,21 +158,21 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, on_cl
 
     view! {
         <section class="pg-panel" role="dialog" aria-modal="false" aria-labelledby="pg-title" lang=lang.tag() data-testid="panel">
-            <header class="pg-header">
+            <div class="pg-header">
                 <div>
                     <h2 id="pg-title" class="pg-title" data-testid="site-name">{site_text(|s, _, _| s.name.clone())}</h2>
                     <p class="pg-availability" data-testid="availability">{site_text(availability)}</p>
                 </div>
                 <button class="pg-close" type="button" aria-label=words.close on:click=move |_| drop(on_close.call0(&JsValue::NULL))>"×"</button>
-            </header>
+            </div>
             <p class="pg-offline" role="status" data-testid="offline" hidden=move || online.get()>{words.offline_kept}</p>
             <p class="pg-sr" role="status" aria-live="polite" data-testid="announce">{move || thread.with(|t| announcement(t, restored_seq))}</p>
-            <ol class="pg-messages" data-testid="messages">
-                <li class="pg-msg pg-msg-agent pg-greeting" dir="auto">{site_text(|s, _, _| s.greeting.clone())}</li>
-                <li class="pg-earlier" hidden=move || thread.with(|t| t.shown().len() == t.entries.len())>
-                    <button type="button" class="pg-link" data-testid="earlier" on:click=move |_| thread.update(Thread::show_earlier)>{words.earlier}</button>
-                </li>
-                {messages}
+            <ol class="pg-messages" data-testid="messages" tabindex="0" aria-label=words.messages>
+                    <li class="pg-msg pg-msg-agent pg-greeting" dir="auto">{site_text(|s, _, _| s.greeting.clone())}</li>
+                    <li class="pg-earlier" hidden=move || thread.with(|t| t.shown().len() == t.entries.len())>
+                        <button type="button" class="pg-link" data-testid="earlier" on:click=move |_| engine.with_value(|e| e.edit(Edit::ShowEarlier))>{words.earlier}</button>
+                    </li>
+                    {messages}
             </ol>
             <p class="pg-error" role="alert" data-testid="error">{move || error.get()}</p>
             <div class="pg-email">

@@ -6,6 +6,9 @@
 //! the relay acknowledged it). Records are the plain objects of the wire format, kept as the
 //! browser parsed them: nothing is serialised in Rust.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::{Array, Promise};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use wasm_bindgen_futures::JsFuture;
@@ -89,8 +92,9 @@ pub fn db_name(site: &str) -> String {
 }
 
 pub struct Store {
-    /// `None` once forgotten (closed so the database can be deleted).
-    db: std::cell::RefCell<Option<IdbDatabase>>,
+    site: String,
+    /// `None` once closed (another tab deletes it, or this one forgot it).
+    db: Rc<RefCell<Option<IdbDatabase>>>,
 }
 
 /// Settles when `target` fires `ok` (then `Ok`) or `error`/`abort` (then `Err`). The
@@ -126,7 +130,16 @@ impl Store {
         req.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
         event(&req, "success").await?;
         let db = req.result().map_err(err)?.dyn_into::<IdbDatabase>().map_err(err)?;
-        Ok(Store { db: std::cell::RefCell::new(Some(db)) })
+        let store = Store { site: site.to_owned(), db: Rc::new(RefCell::new(Some(db.clone()))) };
+        // Another tab deletes the database (forget): let go at once, so it is not blocked.
+        let slot = Rc::downgrade(&store.db);
+        let on_version_change = Closure::once_into_js(move || {
+            if let Some(db) = slot.upgrade().and_then(|s| s.borrow_mut().take()) {
+                db.close();
+            }
+        });
+        db.set_onversionchange(Some(on_version_change.unchecked_ref()));
+        Ok(store)
     }
 
     /// A transaction over `names`, read-only unless `write`.
@@ -166,6 +179,25 @@ impl Store {
         done.await?;
         let read = |r: &IdbRequest| r.result().unwrap_or(JsValue::UNDEFINED);
         Ok((values.iter().map(read).collect(), js::items(&read(&messages)), pending(&read(&outbox))))
+    }
+
+    /// One `kv` value (`undefined` if never written).
+    pub async fn get(&self, key: &str) -> Result<JsValue> {
+        let tx = self.tx(&[KV], false)?;
+        let req = Self::store(&tx, KV)?.get(&JsValue::from_str(key)).map_err(err)?;
+        event(&tx, "complete").await?;
+        req.result().map_err(err)
+    }
+
+    /// The conversation is gone: its messages, session, read position and contact go; the
+    /// outbox and the draft stay (they go into the next conversation).
+    pub async fn drop_conversation(&self) -> Result<()> {
+        self.write(&[KV, MESSAGES], |tx| {
+            Self::store(tx, MESSAGES)?.clear().map_err(err)?;
+            let kv = Self::store(tx, KV)?;
+            ["session", "read_seq", "contact"].iter().try_for_each(|k| kv.delete(&JsValue::from_str(k)).map(drop).map_err(err))
+        })
+        .await
     }
 
     pub async fn put(&self, key: &str, value: &JsValue) -> Result<()> {
@@ -213,15 +245,13 @@ impl Store {
 
     /// `Pigeon('forget')`: everything is cleared at once, then the database itself is
     /// deleted (which waits until no other tab holds it open).
-    pub async fn forget(&self, site: &str) {
+    pub async fn forget(&self) {
         let _ = self.clear(&[KV, MESSAGES, OUTBOX]).await;
-        if let Ok(mut slot) = self.db.try_borrow_mut()
-            && let Some(db) = slot.take()
-        {
+        if let Some(db) = self.db.borrow_mut().take() {
             db.close();
         }
         if let Some(factory) = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()) {
-            let _ = factory.delete_database(&db_name(site));
+            let _ = factory.delete_database(&db_name(&self.site));
         }
     }
 }

@@ -1,6 +1,6 @@
-//! One live connection per browser: the tabs showing a site elect a leader with the Web Locks
-//! API (the lock passes on when the leader closes), and the leader relays what it hears to
-//! the others over a BroadcastChannel. Every tab shows the same thread and read state.
+//! What the tabs showing a site tell each other over a BroadcastChannel. One tab leads (it
+//! holds the Web Lock `pigeon:<site>:live`, which passes on when it closes) and relays what
+//! its live socket hears; every tab shows the same thread, read state and session.
 
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{BroadcastChannel, MessageEvent};
@@ -15,8 +15,11 @@ pub enum Note {
     Message(JsValue),
     /// The shopper has read up to `seq` in some tab.
     Read(u64),
-    /// A conversation was started in some tab.
+    /// A conversation was started (or opened from an email) in some tab.
     Session(Session),
+    /// The relay no longer has this conversation (erased elsewhere): the next message starts
+    /// a new one.
+    Gone(String),
 }
 
 impl Note {
@@ -25,6 +28,7 @@ impl Note {
             Note::Message(m) => ("message", "message", m.clone()),
             Note::Read(seq) => ("read", "seq", (*seq as f64).into()),
             Note::Session(s) => ("session", "session", s.to_js()),
+            Note::Gone(id) => ("gone", "id", id.as_str().into()),
         };
         js::object(&[("type", kind.into()), (key, value)])
     }
@@ -34,6 +38,7 @@ impl Note {
             "message" => Note::Message(js::get(v, "message")),
             "read" => Note::Read(js::integer(v, "seq")?.max(0) as u64),
             "session" => Note::Session(Session::from_js(&js::get(v, "session"))?),
+            "gone" => Note::Gone(js::string(v, "id")?),
             _ => return None,
         })
     }

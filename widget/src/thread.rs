@@ -53,8 +53,47 @@ pub struct Thread {
     pub entries: Vec<Entry>,
     /// The shopper has seen everything up to this `seq` (in any tab or device).
     pub read_seq: u64,
+    /// Every message up to this `seq` is held (or the relay said there are no others): the
+    /// live socket asks for what follows, and nothing past it is ever marked read. Not the
+    /// highest `seq` held, which may sit behind a gap (the shopper's own message acknowledged
+    /// while the socket was down and a shop reply just before it not yet fetched).
+    pub through: u64,
     /// How many of the oldest entries are collapsed (not rendered) until the shopper asks.
     pub hidden: usize,
+}
+
+/// One change to the thread. The engine makes every change through [`Thread::edit`] and reads
+/// through [`Thread::marks`]: the widget then carries one copy of the signal's update and read
+/// code, not one per closure.
+#[derive(Debug, Clone)]
+pub enum Edit {
+    /// A stored message (POST answer, live socket, another tab, catch-up).
+    Apply(Entry),
+    /// The shopper's own message, not stored yet.
+    Push(Entry),
+    Delivery(String, Delivery),
+    /// See [`Thread::synced`].
+    Synced(u64, u64),
+    /// The shopper has read up to here (never moves back).
+    Read(u64),
+    /// The conversation is gone or replaced: only unsent messages stay.
+    KeepPending,
+    ShowEarlier,
+}
+
+/// Where the thread stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marks {
+    pub through: u64,
+    pub newest: u64,
+    pub read: u64,
+}
+
+impl Marks {
+    /// Something is missing: a message past `through` is held, or the relay has one.
+    pub fn gap(&self, relay_newest: u64) -> bool {
+        self.newest.max(relay_newest) > self.through
+    }
 }
 
 /// Entries rendered when a thread is restored, and added per "Show earlier messages": a
@@ -62,15 +101,52 @@ pub struct Thread {
 pub const PAGE: usize = 50;
 
 impl Thread {
+    pub fn edit(&mut self, edit: Edit) {
+        match edit {
+            Edit::Apply(entry) => self.apply(entry),
+            Edit::Push(entry) => self.push_pending(entry),
+            Edit::Delivery(client_id, delivery) => self.set_delivery(&client_id, delivery),
+            Edit::Synced(after, upto) => self.synced(after, upto),
+            Edit::Read(seq) => self.read_seq = self.read_seq.max(seq),
+            Edit::KeepPending => self.keep_pending(),
+            Edit::ShowEarlier => self.show_earlier(),
+        }
+    }
+
+    pub fn marks(&self) -> Marks {
+        Marks { through: self.through, newest: self.newest_seq(), read: self.read_seq }
+    }
+
     /// How many entries are stored ones: they come first, in `seq` order; the shopper's
     /// pending messages follow.
     fn stored_len(&self) -> usize {
         self.entries.partition_point(|e| e.seq.is_some())
     }
 
-    /// The highest `seq` held: what to ask the relay for next.
-    pub fn last_seq(&self) -> u64 {
+    /// The highest `seq` held, gaps or not.
+    pub fn newest_seq(&self) -> u64 {
         self.entries[..self.stored_len()].last().and_then(|e| e.seq).unwrap_or(0)
+    }
+
+    /// The relay answered "everything after `after`" with messages up to `upto` (all of
+    /// them, or a page that ends there): nothing else exists in between.
+    pub fn synced(&mut self, after: u64, upto: u64) {
+        if after <= self.through {
+            self.through = self.through.max(upto);
+        }
+        self.advance();
+    }
+
+    /// Moves `through` over every held `seq` that continues it.
+    fn advance(&mut self) {
+        let stored = &self.entries[..self.stored_len()];
+        let mut i = stored.partition_point(|e| e.seq.unwrap_or(0) <= self.through);
+        while let Some(seq) = stored.get(i).and_then(|e| e.seq)
+            && seq == self.through + 1
+        {
+            self.through = seq;
+            i += 1;
+        }
     }
 
     /// The entries on screen: all but the collapsed oldest ones.
@@ -120,6 +196,15 @@ impl Thread {
             self.hidden += 1; // older than the window: it joins the collapsed part
         }
         self.entries.insert(at, entry);
+        if seq == self.through + 1 {
+            self.advance();
+        }
+    }
+
+    /// The conversation is gone: its messages go, the shopper's unsent ones stay.
+    pub fn keep_pending(&mut self) {
+        let pending = self.entries.split_off(self.stored_len());
+        *self = Thread { entries: pending, ..Thread::default() };
     }
 }
 
@@ -139,7 +224,7 @@ mod tests {
         t.apply(stored(1, "c1", Author::Shopper, "hi"));
         assert_eq!(t.entries.len(), 1);
         assert_eq!(t.entries[0].delivery, Delivery::Sent);
-        assert_eq!(t.last_seq(), 1);
+        assert_eq!(t.through, 1);
     }
 
     #[test]
@@ -177,7 +262,50 @@ mod tests {
         let held: Vec<u64> = t.entries.iter().filter_map(|e| e.seq).collect();
         assert_eq!(held, (1..=2000).collect::<Vec<_>>());
         assert_eq!(t.entries.last().unwrap().client_id, "p", "the pending message stays last");
-        assert_eq!(t.last_seq(), 2000);
+        assert_eq!(t.through, 2000);
+    }
+
+    #[test]
+    fn through_stops_at_a_gap_and_moves_when_it_is_filled() {
+        let mut t = Thread::default();
+        t.apply(stored(1, "s1", Author::Shopper, "question"));
+        // The socket is down: the shop's reply (2) is stored on the relay, not here, and the
+        // shopper's next message comes back acknowledged as 3.
+        t.push_pending(Entry::pending("s2".into(), "anyone there?".into()));
+        t.apply(stored(3, "s2", Author::Shopper, "anyone there?"));
+        assert_eq!(t.newest_seq(), 3);
+        assert_eq!(t.through, 1, "what to ask for next is after 1, not after 3");
+        assert!(t.marks().gap(0));
+        t.apply(stored(2, "a1", Author::Agent, "answer"));
+        assert_eq!(t.through, 3);
+        assert!(!t.marks().gap(3));
+        assert!(t.marks().gap(4), "the relay holds more than this thread");
+    }
+
+    #[test]
+    fn the_relay_can_vouch_for_seqs_this_thread_never_gets() {
+        let mut t = Thread::default();
+        t.apply(stored(1, "s1", Author::Shopper, "a"));
+        t.apply(stored(4, "a4", Author::Agent, "d"));
+        // Asked for everything after 1, the relay answered 4 alone: 2 and 3 are not for us.
+        t.synced(1, 4);
+        assert_eq!(t.through, 4);
+        // An answer to a question asked from behind a gap proves nothing about the gap.
+        let mut u = Thread::default();
+        u.apply(stored(5, "x", Author::Agent, "x"));
+        u.synced(3, 9);
+        assert_eq!(u.through, 0);
+    }
+
+    #[test]
+    fn a_gone_conversation_keeps_only_unsent_messages() {
+        let mut t = Thread::default();
+        t.apply(stored(1, "s1", Author::Shopper, "a"));
+        t.read_seq = 1;
+        t.push_pending(Entry::pending("p".into(), "unsent".into()));
+        t.keep_pending();
+        assert_eq!((t.entries.len(), t.through, t.read_seq), (1, 0, 0));
+        assert_eq!(t.entries[0].client_id, "p");
     }
 
     #[test]

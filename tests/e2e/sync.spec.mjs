@@ -1,0 +1,143 @@
+// The sync engine under the faults that used to lose a shop reply: the live socket cut while
+// the shop answers and the shopper writes, a conversation deleted from another device, a
+// conversation started twice at the same moment.
+import { test, expect } from '@playwright/test';
+import { ShopPage, agent, relay, site } from './pigeon.mjs';
+
+/// The list's visible box contains the element's box: really on screen, not only "visible".
+async function onScreen(page, text) {
+  return page.evaluate((text) => {
+    const root = document.querySelector('[data-pigeon]').shadowRoot;
+    const list = root.querySelector('[data-testid="messages"]').getBoundingClientRect();
+    const item = [...root.querySelectorAll('[data-testid="message"]')].find((m) => m.textContent.includes(text));
+    if (!item) return false;
+    const r = item.getBoundingClientRect();
+    return r.top >= list.top - 1 && r.bottom <= list.bottom + 1;
+  }, text);
+}
+
+/// Every live socket of `context` goes through this; `cut()` closes the open ones and refuses
+/// new ones until `restore()`.
+async function cuttableLive(context) {
+  let down = false;
+  const open = new Set();
+  await context.routeWebSocket(/\/live$/, (ws) => {
+    if (down) return ws.close({ code: 4000, reason: 'cut' });
+    const server = ws.connectToServer();
+    open.add(ws);
+    ws.onClose(() => open.delete(ws));
+    server.onClose(() => open.delete(ws));
+  });
+  return {
+    cut() { down = true; for (const ws of open) ws.close({ code: 4000, reason: 'cut' }); open.clear(); },
+    restore() { down = false; },
+  };
+}
+
+test('a shop reply stored while the socket was down is shown, read only once shown, and kept after a reload', async ({ context, page }) => {
+  const live = await cuttableLive(context);
+  // What the widget says it has read, and whether the reply was on screen at that moment.
+  const reads = [];
+  await page.route(`${relay()}/v1/conversations/*/read`, async (route) => {
+    const seq = JSON.parse(route.request().postData()).seq;
+    reads.push({ seq, replyShown: await onScreen(page, 'Your parcel left today.') });
+    await route.continue();
+  });
+  const shop = new ShopPage(page);
+  await shop.goto();
+  await shop.open();
+  const { conversation } = await (await shop.send('Where is my parcel?')).json();
+  await expect(shop.message('Where is my parcel?')).toHaveAttribute('data-delivery', 'sent');
+
+  live.cut();
+  const reply = await agent.reply(conversation.id, 'Your parcel left today.');
+  expect(reply.status).toBe(201);
+  expect(reply.json.message.seq).toBe(2);
+  await shop.composer.fill('Thanks, and the invoice?');
+  await shop.composer.press('Enter');
+  await expect(shop.message('Thanks, and the invoice?')).toHaveAttribute('data-seq', '3');
+  // The shopper's own message came back as 3 while 2 is missing: the socket's next hello
+  // asks for everything after 1, not after 3.
+  await page.waitForTimeout(1000);
+  live.restore();
+  await expect(shop.message('Your parcel left today.')).toHaveAttribute('data-seq', '2');
+
+  await expect.poll(() => onScreen(page, 'Your parcel left today.')).toBe(true);
+  await expect.poll(() => reads.some((r) => r.seq >= 2)).toBe(true);
+  for (const r of reads.filter((r) => r.seq >= 2)) expect(r.replyShown, `read ${r.seq} posted`).toBe(true);
+  // The order on screen is the relay's.
+  const seqs = await page.locator('[data-testid=message]').evaluateAll((ms) => ms.map((m) => m.getAttribute('data-seq')));
+  expect(seqs).toEqual(['1', '2', '3']);
+
+  await page.reload();
+  await shop.open();
+  await expect(shop.message('Your parcel left today.')).toBeVisible();
+  await expect(shop.messages).toHaveCount(3);
+  expect(shop.errors).toEqual([]);
+});
+
+test('a conversation deleted on another device: the next message starts a new one, and the panel says so', async ({ page }) => {
+  const shop = new ShopPage(page);
+  await shop.goto();
+  await shop.open();
+  const { conversation, token } = await (await shop.send('First question')).json();
+  await expect(shop.message('First question')).toHaveAttribute('data-delivery', 'sent');
+
+  // The other device erases it (as its Pigeon('forget') does).
+  const del = await fetch(`${relay()}/v1/conversations/${conversation.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+  expect(del.status).toBe(204);
+
+  // The live socket hears it (closed 4404): the panel says so at once.
+  await expect(page.getByTestId('error')).toContainText('deleted');
+  await expect(shop.message('First question')).toHaveCount(0);
+
+  const next = page.waitForResponse((r) => r.url().endsWith(`/v1/sites/${site()}/conversations`) && r.request().method() === 'POST');
+  await shop.composer.fill('Are you still there?');
+  await shop.composer.press('Enter');
+  const fresh = (await (await next).json()).conversation;
+  expect(fresh.id).not.toBe(conversation.id);
+  await expect(shop.message('Are you still there?')).toHaveAttribute('data-delivery', 'sent');
+  expect((await agent.messages(fresh.id)).map((m) => m.body)).toEqual(['Are you still there?']);
+
+  // And the new one is live.
+  await agent.reply(fresh.id, 'Yes, here!');
+  await expect(shop.message('Yes, here!')).toBeVisible();
+  expect(shop.errors).toEqual([]);
+});
+
+test('first message and "Email me" at the same moment, and two tabs at the same moment: one conversation', async ({ context, page }) => {
+  const creates = [];
+  context.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith(`/v1/sites/${site()}/conversations`)) creates.push(r.url()); });
+  const shop = new ShopPage(page);
+  await shop.goto();
+  await shop.open();
+  await page.getByTestId('email-me').click();
+  await page.getByTestId('email-input').fill('shopper@example.com');
+  await shop.composer.fill('Both at once');
+  // Same task: the send and the save start before either request is answered.
+  await page.evaluate(() => {
+    const root = document.querySelector('[data-pigeon]').shadowRoot;
+    root.querySelector('[data-testid="email-save"]').click();
+    root.querySelector('[data-testid="send"]').click();
+  });
+  await expect(shop.message('Both at once')).toHaveAttribute('data-delivery', 'sent');
+  await expect(page.getByTestId('email-saved')).toBeVisible();
+  expect(creates).toHaveLength(1);
+
+  // Two tabs of a fresh browser, first messages at the same moment.
+  const other = await context.browser().newContext();
+  const tabs = [new ShopPage(await other.newPage()), new ShopPage(await other.newPage())];
+  const created = [];
+  other.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith(`/v1/sites/${site()}/conversations`)) created.push(r.url()); });
+  for (const [i, tab] of tabs.entries()) {
+    await tab.goto();
+    await tab.open();
+    await tab.composer.fill(`From tab ${i}`);
+  }
+  await Promise.all(tabs.map((tab) => tab.composer.press('Enter')));
+  for (const tab of tabs) {
+    for (const i of [0, 1]) await expect(tab.message(`From tab ${i}`)).toHaveAttribute('data-delivery', 'sent');
+  }
+  expect(created).toHaveLength(1);
+  await other.close();
+});
