@@ -18,6 +18,7 @@ cargo build -q --release --target wasm32-unknown-unknown -p pigeon-widget
 rm -rf "$DIST" && mkdir -p "$DIST/widget"
 wasm-bindgen --target web --no-typescript --out-dir "$DIST/widget" \
   target/wasm32-unknown-unknown/release/pigeon_widget.wasm
+node scripts/drop-exports.mjs "$DIST/widget/pigeon_widget"
 say "widget: wasm-opt"
 wasm-opt "${WASM_OPT_FLAGS[@]}" -o "$DIST/widget/pigeon_widget_bg.wasm" "$DIST/widget/pigeon_widget_bg.wasm"
 # The JS glue as wasm-bindgen writes it is readable source (doc comments, long names):

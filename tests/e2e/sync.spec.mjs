@@ -1,6 +1,7 @@
 // The sync engine under the faults that used to lose a shop reply: the live socket cut while
 // the shop answers and the shopper writes, a conversation deleted from another device, a
-// conversation started twice at the same moment.
+// conversation started twice at the same moment; and a reply the shopper cannot see (the
+// thread's scroll position) counts as lost too.
 import { test, expect } from '@playwright/test';
 import { ShopPage, agent, relay, site } from './pigeon.mjs';
 
@@ -107,7 +108,9 @@ test('a conversation deleted on another device: the next message starts a new on
 
 test('first message and "Email me" at the same moment, and two tabs at the same moment: one conversation', async ({ context, page }) => {
   const creates = [];
-  context.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith(`/v1/sites/${site()}/conversations`)) creates.push(r.url()); });
+  // Conversations created (a 429 from the shared relay's per-IP limiter, retried, is none).
+  const isCreate = (r) => r.status() === 201 && r.request().method() === 'POST' && r.url().endsWith(`/v1/sites/${site()}/conversations`);
+  context.on('response', (r) => { if (isCreate(r)) creates.push(r.url()); });
   const shop = new ShopPage(page);
   await shop.goto();
   await shop.open();
@@ -128,7 +131,7 @@ test('first message and "Email me" at the same moment, and two tabs at the same 
   const other = await context.browser().newContext();
   const tabs = [new ShopPage(await other.newPage()), new ShopPage(await other.newPage())];
   const created = [];
-  other.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith(`/v1/sites/${site()}/conversations`)) created.push(r.url()); });
+  other.on('response', (r) => { if (isCreate(r)) created.push(r.url()); });
   for (const [i, tab] of tabs.entries()) {
     await tab.goto();
     await tab.open();
@@ -140,4 +143,33 @@ test('first message and "Email me" at the same moment, and two tabs at the same 
   }
   expect(created).toHaveLength(1);
   await other.close();
+});
+
+test('the thread opens at the newest message; a reply scrolls into view, or a pill says it came', async ({ page }) => {
+  const shop = new ShopPage(page);
+  await shop.goto();
+  await shop.open();
+  const { conversation } = await (await shop.send('Message 0 of a long thread')).json();
+  for (let i = 1; i < 15; i++) await agent.reply(conversation.id, `Message ${i} of a long thread`, { clientId: `long-${i}` });
+  await expect(shop.message('Message 14 of a long thread')).toBeVisible();
+  await expect.poll(() => onScreen(page, 'Message 14 of a long thread')).toBe(true);
+  expect(await onScreen(page, 'Message 0 of a long thread')).toBe(false);
+
+  // Reopened after a reload: at the newest message again.
+  await page.reload();
+  await shop.open();
+  await expect.poll(() => onScreen(page, 'Message 14 of a long thread')).toBe(true);
+
+  // A live reply comes into view.
+  await agent.reply(conversation.id, 'A live reply at the end', { clientId: 'live-end' });
+  await expect.poll(() => onScreen(page, 'A live reply at the end')).toBe(true);
+
+  // Scrolled up: the reply does not pull the thread down; the pill says it is there.
+  await page.getByTestId('messages').evaluate((el) => { el.scrollTop = 0; });
+  await agent.reply(conversation.id, 'Another while reading up', { clientId: 'live-up' });
+  await expect(page.getByTestId('new-messages')).toBeVisible();
+  expect(await onScreen(page, 'Another while reading up')).toBe(false);
+  await page.getByTestId('new-messages').click();
+  await expect.poll(() => onScreen(page, 'Another while reading up')).toBe(true);
+  await expect(page.getByTestId('new-messages')).toBeHidden();
 });

@@ -95,8 +95,10 @@ pub async fn mount(container: web_sys::HtmlElement, relay: String, site: String,
         });
     }
     let view_engine = engine.clone();
+    let root: web_sys::Element = container.clone().into();
     leptos::mount::mount_to(container, move || {
-        panel::Panel(panel::PanelProps { engine: view_engine.clone(), site: site_config, lang, open, on_close: on_close.clone(), on_unread: on_unread.clone() })
+        let props = panel::PanelProps { engine: view_engine.clone(), site: site_config, lang, open, on_close: on_close.clone(), on_unread: on_unread.clone(), root: root.clone() };
+        panel::Panel(props)
     })
     .forget();
     Widget { engine, open }

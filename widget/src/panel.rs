@@ -6,7 +6,8 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use pigeon_protocol::{Author, validate};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::Element;
 
 use crate::i18n::{Lang, Words, fill, money};
 use crate::links::{Segment, segments};
@@ -59,6 +60,31 @@ fn announcement(t: &Thread, after_seq: u64) -> String {
         .unwrap_or_default()
 }
 
+/// The thread's list inside the panel, found in the DOM (less code than a `NodeRef`).
+fn list_in(root: &Element) -> Option<Element> {
+    root.query_selector(".pg-messages").ok().flatten()
+}
+
+/// Whether the end of the list is on screen. The list itself remembers (`data-end`) whether
+/// new messages should scroll into view: that stops only when the shopper scrolls up, not when
+/// a message arrives between a scroll and its event.
+fn at_end(list: &Element) -> bool {
+    let top = list.scroll_top();
+    let end = list.scroll_height() - top - list.client_height() < 40;
+    let key = JsValue::from_str("pgTop");
+    let before = crate::js::get_key(list, &key).as_f64().unwrap_or(0.0);
+    let _ = list.toggle_attribute_with_force("data-end", end || (f64::from(top) >= before && list.has_attribute("data-end")));
+    let _ = js_sys::Reflect::set(list, &key, &top.into());
+    end
+}
+
+/// Shows or hides the "new messages" pill, the list's last item.
+fn pill(list: &Element, show: bool) {
+    if let Some(pill) = list.last_element_child() {
+        let _ = pill.toggle_attribute_with_force("hidden", !show);
+    }
+}
+
 /// The shopper's words for a message's state (agents' messages have none).
 fn state_words(words: &Words, author: Author, delivery: Delivery) -> &'static str {
     match (author, delivery) {
@@ -74,21 +100,52 @@ fn state_words(words: &Words, author: Author, delivery: Delivery) -> &'static st
 /// texts that depend on one value share one closure type: each distinct reactive closure
 /// and each erased view costs the widget code size.
 #[component]
-pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, open: RwSignal<bool>, on_close: js_sys::Function, on_unread: Option<js_sys::Function>) -> impl IntoView {
+pub fn Panel(
+    engine: Rc<Engine>,
+    site: RwSignal<Option<Site>>,
+    lang: Lang,
+    open: RwSignal<bool>,
+    on_close: js_sys::Function,
+    on_unread: Option<js_sys::Function>,
+    root: Element,
+) -> impl IntoView {
     let words = crate::i18n::words(lang);
     let (thread, draft, context, online, contact, error) = (engine.thread, engine.draft, engine.context, engine.online, engine.contact, engine.problem);
     let email_open = RwSignal::new(false);
     let email_input = RwSignal::new(String::new());
 
     let engine = StoredValue::new_local(engine);
-    Effect::new(move |_| {
-        let unread = thread.with(|t| t.unread());
+    // At the end of the thread everything is on screen: the pill goes, and the read mark
+    // moves up to the newest message held without a gap.
+    let look = move |list: &Element| {
+        if at_end(list) && open.get_untracked() {
+            pill(list, false);
+            engine.with_value(|e| e.mark_read(u64::MAX));
+        }
+    };
+    // After each change of the thread and when the panel opens (on the next frame, once it is
+    // rendered): the launcher's badge; opening, or the shopper's own message, shows the
+    // newest; a reply scrolls into view if the end was on screen, or else the pill says so.
+    let panel = root.clone();
+    Effect::new(move |before: Option<(usize, bool)>| {
+        let (len, unread, mine) = thread.with(|t| (t.entries.len(), t.unread(), t.entries.last().is_some_and(|e| e.seq.is_none())));
         if let Some(f) = &on_unread {
             let _ = f.call1(&JsValue::NULL, &JsValue::from(unread as u32));
         }
-        if open.get() && unread > 0 {
-            engine.with_value(|e| e.mark_read(u64::MAX));
-        }
+        let now = (len, open.get());
+        let opened = now.1 && before.is_none_or(|b| !b.1);
+        let grew = before.is_some_and(|b| now.0 > b.0);
+        let panel = panel.clone();
+        request_animation_frame(move || {
+            let Some(list) = list_in(&panel) else { return };
+            if opened || (grew && (mine || list.has_attribute("data-end"))) {
+                list.set_scroll_top(list.scroll_height());
+            } else if grew && now.1 {
+                pill(&list, true);
+            }
+            look(&list);
+        });
+        now
     });
     let send = move || match validate::body(&draft.get_untracked()) {
         Ok(body) => {
@@ -167,12 +224,24 @@ pub fn Panel(engine: Rc<Engine>, site: RwSignal<Option<Site>>, lang: Lang, open:
             </div>
             <p class="pg-offline" role="status" data-testid="offline" hidden=move || online.get()>{words.offline_kept}</p>
             <p class="pg-sr" role="status" aria-live="polite" data-testid="announce">{move || thread.with(|t| announcement(t, restored_seq))}</p>
-            <ol class="pg-messages" data-testid="messages" tabindex="0" aria-label=words.messages>
+            <ol class="pg-messages" data-testid="messages" tabindex="0" aria-label=words.messages data-end=""
+                on:scroll=move |ev| {
+                    if let Some(list) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) {
+                        look(&list);
+                    }
+                }>
                     <li class="pg-msg pg-msg-agent pg-greeting" dir="auto">{site_text(|s, _, _| s.greeting.clone())}</li>
                     <li class="pg-earlier" hidden=move || thread.with(|t| t.shown().len() == t.entries.len())>
                         <button type="button" class="pg-link" data-testid="earlier" on:click=move |_| engine.with_value(|e| e.edit(Edit::ShowEarlier))>{words.earlier}</button>
                     </li>
                     {messages}
+                <li class="pg-new" hidden>
+                    <button type="button" data-testid="new-messages" on:click=move |_| {
+                        if let Some(list) = list_in(&root) {
+                            list.set_scroll_top(list.scroll_height());
+                        }
+                    }>{words.new_messages}</button>
+                </li>
             </ol>
             <p class="pg-error" role="alert" data-testid="error">{move || error.get()}</p>
             <div class="pg-email">
