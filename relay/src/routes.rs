@@ -170,7 +170,7 @@ pub async fn handle(req: Request, env: Env) -> Response {
 
     // Browser route: whose it is; unknown and gone conversations stop here, before any
     // Durable Object is touched.
-    let owner = match owner_of(&route, &env).await {
+    let mut owner = match owner_of(&route, &env).await {
         Ok(owner) => owner,
         Err(e) => return e.into_response(),
     };
@@ -179,6 +179,17 @@ pub async fn handle(req: Request, env: Env) -> Response {
         None => None,
         Some(origin) => match origin_may_ask(&env, &owner, &origin).await {
             Ok(true) => Some(origin),
+            // A page of another Pigeon site asking about this site's conversation gets exactly
+            // the answer for an id never seen: it cannot tell whether this one exists, existed,
+            // or whose it is.
+            Ok(false) if route.conversation().is_some() && owner != Owner::Unknown => match sites::any_site_allows(&env, &origin).await {
+                Ok(true) => {
+                    owner = Owner::Unknown;
+                    Some(origin)
+                }
+                Ok(false) => return crate::Error::OriginNotAllowed.into_response(),
+                Err(e) => return e.into_response(),
+            },
             // A foreign origin: the same 403 whatever the site or conversation, so a foreign
             // page learns nothing; no CORS headers.
             Ok(false) => return crate::Error::OriginNotAllowed.into_response(),

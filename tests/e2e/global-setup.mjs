@@ -2,7 +2,9 @@
 import { startStack } from '../harness/stack.mjs';
 
 export default async function globalSetup() {
-  const stack = await startStack();
+  // Every test is another shopper, but here they all share one IP: the per-IP limiter (proven
+  // by tests/relay/rate_limits.rs) would make later tests wait on 429s, so it is off.
+  const stack = await startStack({ vars: { RATE_LIMITS: 'off' } });
   process.env.PIGEON_RELAY = stack.relayUrl;
   process.env.PIGEON_SHOP = stack.shopUrl;
   process.env.PIGEON_SITE = stack.site;

@@ -173,3 +173,29 @@ test('the thread opens at the newest message; a reply scrolls into view, or a pi
   await expect.poll(() => onScreen(page, 'Another while reading up')).toBe(true);
   await expect(page.getByTestId('new-messages')).toBeHidden();
 });
+
+test("Pigeon('forget') tears the panel down: other tabs empty, and the next panel leads the live socket", async ({ context }) => {
+  const a = new ShopPage(await context.newPage());
+  await a.goto();
+  await a.open();
+  await a.send('Before forgetting');
+  await expect(a.message('Before forgetting')).toHaveAttribute('data-delivery', 'sent');
+  const b = new ShopPage(await context.newPage());
+  await b.goto();
+  await b.open();
+  await expect(b.message('Before forgetting')).toBeVisible();
+
+  await a.page.evaluate(() => window.Pigeon('forget'));
+  await expect(b.messages).toHaveCount(0);
+  await b.page.close();
+
+  // The forgotten panel let go of the live lock: the one mounted next holds the socket, and a
+  // reply in its new conversation arrives live.
+  await a.open();
+  const { conversation } = await (await a.send('After forgetting')).json();
+  await expect(a.message('After forgetting')).toHaveAttribute('data-delivery', 'sent');
+  await agent.reply(conversation.id, 'Live again');
+  await expect(a.message('Live again')).toBeVisible();
+  await expect(a.messages).toHaveCount(2);
+  expect(a.errors).toEqual([]);
+});

@@ -65,8 +65,18 @@ async fn a_deleted_conversation_answers_404_with_the_sites_cors_headers() {
 
     assert_readable_404(&ask(&c, &s.id, &s.token, shop).await, shop, "deleted, the site's origin");
     assert_refused_foreign(&ask(&c, &s.id, &s.token, FOREIGN).await, "deleted, a foreign origin");
-    // Another site's origin learns nothing about this site's conversations.
-    assert_refused_foreign(&ask(&c, &s.id, &s.token, "https://other-shop.test").await, "deleted, another site's origin");
+    // Another site's origin learns nothing about this site's conversations: for it, a live
+    // one, a deleted one and one never seen answer alike.
+    let other = "https://other-shop.test";
+    let never = "0123456789abcdef0123456789abcdef";
+    let unknown = ask(&c, never, &s.token, other).await;
+    let live = c.create_conversation(site).await;
+    for (what, answers) in [("deleted", ask(&c, &s.id, &s.token, other).await), ("live", ask(&c, &live.id, &live.token, other).await)] {
+        assert_readable_404(&answers, other, &format!("{what}, another site's origin"));
+        for (a, u) in answers.iter().zip(&unknown) {
+            assert_eq!((a.status, &a.json, cors(a)), (u.status, &u.json, cors(u)), "{what} looks unknown to another site's origin");
+        }
+    }
     // Without an Origin: the same 404 as a wrong token, and it stays gone.
     let wrong = c.get(&format!("/v1/conversations/{}/messages", c.create_conversation(site).await.id), Some(&"f".repeat(64))).await;
     let plain = c.get(&format!("/v1/conversations/{}/messages", s.id), Some(&s.token)).await;

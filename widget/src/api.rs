@@ -19,9 +19,10 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The relay does not know the conversation (or the token does not open it).
+    /// The relay does not know the conversation (or the token does not open it): `404
+    /// not_found`, not any 404 (a path the relay does not have says `not_found_path`).
     pub fn not_found(&self) -> bool {
-        matches!(self, ApiError::Relay { status: 404, .. })
+        matches!(self, ApiError::Relay { status: 404, code, .. } if code == "not_found")
     }
 
     pub fn retryable(&self) -> bool {
@@ -71,7 +72,7 @@ impl Api {
             Err(ApiError::Relay {
                 status,
                 code: js::string(&error, "code").unwrap_or_else(|| "http_error".into()),
-                message: js::string(&error, "message").unwrap_or_else(|| format!("HTTP {status}")),
+                message: js::string(&error, "message").unwrap_or_default(),
                 retry: status == 429 || status >= 500,
             })
         }

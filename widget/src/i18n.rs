@@ -53,7 +53,6 @@ pub struct Words {
     pub empty: &'static str,
     pub too_long: &'static str,
     pub bad_email: &'static str,
-    pub bad_message: &'static str,
 }
 
 impl Words {
@@ -63,7 +62,8 @@ impl Words {
             "empty_message" => self.empty,
             "message_too_long" => self.too_long,
             "invalid_email" => self.bad_email,
-            _ => self.bad_message,
+            // A NUL character: nothing a keyboard types.
+            _ => self.empty,
         }
     }
 }
@@ -104,7 +104,6 @@ static EN: Words = Words {
     empty: "The message is empty.",
     too_long: "The message is too long: at most 4,000 characters.",
     bad_email: "Enter one email address, like name@example.com.",
-    bad_message: "The message contains characters that cannot be sent.",
 };
 
 static DE: Words = Words {
@@ -136,7 +135,6 @@ static DE: Words = Words {
     empty: "Die Nachricht ist leer.",
     too_long: "Die Nachricht ist zu lang: höchstens 4.000 Zeichen.",
     bad_email: "Gib eine E-Mail-Adresse ein, z. B. name@example.com.",
-    bad_message: "Die Nachricht enthält Zeichen, die sich nicht senden lassen.",
 };
 
 /// The text with its one `{placeholder}` replaced by `value` (searching for single

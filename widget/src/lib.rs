@@ -57,19 +57,17 @@ pub(crate) fn mark(name: &str) {
 /// taken out of the address bar so it is not bookmarked or shared by accident.
 fn take_resume_token() -> Option<String> {
     let window = web_sys::window()?;
-    let location = window.location();
-    let hash = location.hash().ok()?;
-    let token = hash.trim_start_matches('#').split('&').find_map(|p| p.strip_prefix("pigeon-resume="))?.to_owned();
-    let clean = format!("{}{}", location.pathname().ok()?, location.search().ok()?);
-    let _ = window.history().ok()?.replace_state_with_url(&JsValue::NULL, "", Some(&clean));
-    (!token.is_empty() && token.len() <= 128 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')).then_some(token)
+    let href = window.location().href().ok()?;
+    let (page, fragment) = href.split_once('#')?;
+    let token = fragment.split('&').find_map(|p| p.strip_prefix("pigeon-resume="))?;
+    let _ = window.history().ok()?.replace_state_with_url(&JsValue::NULL, "", Some(page));
+    (!token.is_empty() && token.len() <= 128 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')).then(|| token.to_owned())
 }
 
 /// Renders the panel into `container` (inside the Shadow DOM). `hooks`: `{on_close(),
 /// on_unread(n)}`. Resolves once the thread from IndexedDB is on screen.
 #[wasm_bindgen]
 pub async fn mount(container: web_sys::HtmlElement, relay: String, site: String, hooks: JsValue) -> Widget {
-    //console_error_panic_hook::set_once();
     // For `make bench`: restore time is measured from here.
     mark("pigeon:mount");
     let site_config = RwSignal::new(None);

@@ -26,7 +26,7 @@ pub struct Live {
     reconnect: Cell<bool>,
     /// `through` + 1 when a gap last made the socket reconnect (0: never). A gap that one
     /// reconnection did not fill (seqs the relay does not send this client) is not chased again.
-    chased: Cell<u64>,
+    pub chased: Cell<u64>,
 }
 
 impl Live {
@@ -81,6 +81,7 @@ impl Engine {
                     }
                 };
                 let after = me.marks().through;
+                let opened_at = js_sys::Date::now();
                 let opened = socket::connect(&me.api.relay, &s.id, &s.token, after, on_heard, move |code| settle(&close, &code.into()));
                 let mut code = 1006;
                 if let Some(ws) = opened {
@@ -92,7 +93,8 @@ impl Engine {
                     me.gone(&s.id).await;
                     continue;
                 }
-                if ready.get() {
+                // Healthy (got going and stayed up): the next reconnect starts quickly again.
+                if ready.get() && js_sys::Date::now() - opened_at > 10_000.0 {
                     backoff = FIRST_BACKOFF_MS;
                 }
                 if !me.live.reconnect.replace(false) {

@@ -90,6 +90,7 @@ impl Engine {
             self.contact.set(None);
         }
         self.sessions.set(Some(session));
+        self.live.chased.set(0);
         self.start_live();
     }
 
@@ -170,8 +171,8 @@ impl Engine {
         self.flush();
     }
 
-    /// `Pigeon('forget')`: erased on the relay, then in this browser; this engine stops (the
-    /// loader mounts a fresh one when the shopper comes back).
+    /// `Pigeon('forget')`: erased on the relay, then in this browser and its other tabs; this
+    /// engine is torn down (the loader mounts a fresh one when the shopper comes back).
     pub async fn forget(self: &Rc<Self>) -> Result<(), ApiError> {
         if let Some(s) = self.current_session() {
             match self.api.delete_conversation(&s).await {
@@ -179,16 +180,11 @@ impl Engine {
                 _ => {}
             }
         }
-        self.stopped.set(true);
-        self.sessions.set(None);
-        self.outbox.clear();
-        self.live.close();
+        self.tell(Note::Forget);
+        self.teardown();
         if let Some(store) = &self.store {
             store.forget().await;
         }
-        self.thread.set(crate::thread::Thread::default());
-        self.contact.set(None);
-        self.draft.set(String::new());
         Ok(())
     }
 }

@@ -38,6 +38,8 @@ pub struct Engine {
     pub(crate) outbox: Outbox,
     pub(crate) live: Live,
     tabs: RefCell<Option<Tabs>>,
+    /// Releases the live lock this tab holds or waits for.
+    lead: RefCell<Option<js_sys::Function>>,
     /// Cuts backoff sleeps short (back online, teardown).
     pub(crate) wake: Wake,
     /// Forgotten (`Pigeon('forget')`): every loop ends, nothing reconnects.
@@ -81,6 +83,7 @@ impl Engine {
             outbox: Outbox::default(),
             live: Live::default(),
             tabs: RefCell::default(),
+            lead: RefCell::default(),
             wake: Wake::default(),
             stopped: Cell::new(false),
             thread: RwSignal::new(Thread::default()),
@@ -137,16 +140,44 @@ impl Engine {
                 Note::Gone(id) => {
                     me.drop_conversation(&id);
                 }
+                // Its storage is gone too (this tab's connection was closed for the deletion).
+                Note::Forget => me.wipe(),
             }
         });
         *self.tabs.borrow_mut() = Some(tabs);
         let weak = Rc::downgrade(self);
-        tabs::elect(&self.api.site, move || {
-            if let Some(me) = weak.upgrade() {
+        let release = tabs::elect(&self.api.site, move || {
+            let me = weak.upgrade().filter(|me| !me.stopped.get());
+            if let Some(me) = &me {
                 me.live.leader.set(true);
                 me.start_live();
             }
+            me.is_some()
         });
+        *self.lead.borrow_mut() = release;
+    }
+
+    /// Everything of this site in this tab's memory goes (`forget` here or in another tab).
+    pub(crate) fn wipe(&self) {
+        self.sessions.set(None);
+        self.outbox.clear();
+        self.live.close();
+        self.thread.set(Thread::default());
+        self.contact.set(None);
+        self.draft.set(String::new());
+    }
+
+    /// Lets go of what this engine holds in the browser: its loops end, the socket closes,
+    /// the live lock passes to another tab (or a panel mounted later), the channel closes.
+    pub(crate) fn teardown(&self) {
+        self.stopped.set(true);
+        self.wipe();
+        if let Some(release) = self.lead.borrow_mut().take() {
+            let _ = release.call0(&JsValue::NULL);
+        }
+        if let Some(tabs) = self.tabs.borrow_mut().take() {
+            tabs.close();
+        }
     }
 
     /// Every change to the thread goes through here (see [`Edit`]).

@@ -17,6 +17,8 @@ pub enum Note {
     Read(u64),
     /// A conversation was started (or opened from an email) in some tab.
     Session(Session),
+    /// `Pigeon('forget')` in some tab: everything of this site is erased in this browser.
+    Forget,
     /// The relay no longer has this conversation (erased elsewhere): the next message starts
     /// a new one.
     Gone(String),
@@ -29,6 +31,7 @@ impl Note {
             Note::Read(seq) => ("read", "seq", (*seq as f64).into()),
             Note::Session(s) => ("session", "session", s.to_js()),
             Note::Gone(id) => ("gone", "id", id.as_str().into()),
+            Note::Forget => ("forget", "type", "forget".into()),
         };
         js::object(&[("type", kind.into()), (key, value)])
     }
@@ -39,6 +42,7 @@ impl Note {
             "read" => Note::Read(js::integer(v, "seq")?.max(0) as u64),
             "session" => Note::Session(Session::from_js(&js::get(v, "session"))?),
             "gone" => Note::Gone(js::string(v, "id")?),
+            "forget" => Note::Forget,
             _ => return None,
         })
     }
@@ -51,7 +55,7 @@ pub struct Tabs {
 impl Tabs {
     /// Listens to the site's channel; `on_note` gets what other tabs say.
     pub fn join(site: &str, on_note: impl Fn(Note) + 'static) -> Tabs {
-        let channel = BroadcastChannel::new(&format!("pigeon:{site}")).ok();
+        let channel = BroadcastChannel::new(&crate::store::db_name(site)).ok();
         if let Some(ch) = &channel {
             let cb = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
                 if let Some(note) = Note::from_js(&ev.data()) {
@@ -69,18 +73,26 @@ impl Tabs {
             let _ = ch.post_message(&note.to_js());
         }
     }
+
+    pub fn close(&self) {
+        if let Some(ch) = &self.channel {
+            ch.close();
+        }
+    }
 }
 
-/// Calls `on_leader` once this tab holds the site's live lock (at once, or when the tab that
-/// held it closes). Without Web Locks every tab leads.
-pub fn elect(site: &str, on_leader: impl FnOnce() + 'static) {
+/// Asks for the site's live lock; once this tab holds it (at once, or when the tab that held
+/// it closes) `on_leader` runs and says whether it still wants it. Held until the page goes
+/// away or the returned function is called (teardown). Without Web Locks every tab leads.
+pub fn elect(site: &str, on_leader: impl FnOnce() -> bool + 'static) -> Option<js_sys::Function> {
     let locks = web_sys::window().map(|w| js::get(&w.navigator(), "locks")).filter(|l| !l.is_undefined());
-    let Some(locks) = locks else { return on_leader() };
-    let Some(request) = js::get(&locks, "request").dyn_into::<js_sys::Function>().ok() else { return on_leader() };
-    // Held until the page goes away: the callback's promise never settles.
-    let cb = Closure::once_into_js(move |_lock: JsValue| {
+    let request = locks.as_ref().and_then(|l| js::get(l, "request").dyn_into::<js_sys::Function>().ok());
+    let (Some(locks), Some(request)) = (locks, request) else {
         on_leader();
-        js_sys::Promise::new(&mut |_, _| {})
-    });
+        return None;
+    };
+    let (held, release) = crate::util::deferred();
+    let cb = Closure::once_into_js(move |_lock: JsValue| if on_leader() { held } else { js_sys::Promise::resolve(&JsValue::NULL) });
     let _ = request.call2(&locks, &JsValue::from_str(&format!("pigeon:{site}:live")), &cb);
+    Some(release)
 }

@@ -72,8 +72,6 @@ pub enum Edit {
     /// The shopper's own message, not stored yet.
     Push(Entry),
     Delivery(String, Delivery),
-    /// See [`Thread::synced`].
-    Synced(u64, u64),
     /// The shopper has read up to here (never moves back).
     Read(u64),
     /// The conversation is gone or replaced: only unsent messages stay.
@@ -106,7 +104,6 @@ impl Thread {
             Edit::Apply(entry) => self.apply(entry),
             Edit::Push(entry) => self.push_pending(entry),
             Edit::Delivery(client_id, delivery) => self.set_delivery(&client_id, delivery),
-            Edit::Synced(after, upto) => self.synced(after, upto),
             Edit::Read(seq) => self.read_seq = self.read_seq.max(seq),
             Edit::KeepPending => self.keep_pending(),
             Edit::ShowEarlier => self.show_earlier(),
@@ -126,15 +123,6 @@ impl Thread {
     /// The highest `seq` held, gaps or not.
     pub fn newest_seq(&self) -> u64 {
         self.entries[..self.stored_len()].last().and_then(|e| e.seq).unwrap_or(0)
-    }
-
-    /// The relay answered "everything after `after`" with messages up to `upto` (all of
-    /// them, or a page that ends there): nothing else exists in between.
-    pub fn synced(&mut self, after: u64, upto: u64) {
-        if after <= self.through {
-            self.through = self.through.max(upto);
-        }
-        self.advance();
     }
 
     /// Moves `through` over every held `seq` that continues it.
@@ -280,21 +268,6 @@ mod tests {
         assert_eq!(t.through, 3);
         assert!(!t.marks().gap(3));
         assert!(t.marks().gap(4), "the relay holds more than this thread");
-    }
-
-    #[test]
-    fn the_relay_can_vouch_for_seqs_this_thread_never_gets() {
-        let mut t = Thread::default();
-        t.apply(stored(1, "s1", Author::Shopper, "a"));
-        t.apply(stored(4, "a4", Author::Agent, "d"));
-        // Asked for everything after 1, the relay answered 4 alone: 2 and 3 are not for us.
-        t.synced(1, 4);
-        assert_eq!(t.through, 4);
-        // An answer to a question asked from behind a gap proves nothing about the gap.
-        let mut u = Thread::default();
-        u.apply(stored(5, "x", Author::Agent, "x"));
-        u.synced(3, 9);
-        assert_eq!(u.through, 0);
     }
 
     #[test]

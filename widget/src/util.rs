@@ -41,25 +41,26 @@ pub async fn until(p: Promise) -> JsValue {
     JsFuture::from(p).await.unwrap_or(JsValue::UNDEFINED)
 }
 
-/// Sleeps that [`Wake::wake`] cuts short (the browser came back online, the widget is torn
-/// down). All sleepers share one promise, so nothing piles up however long the relay is down.
+/// Sleeps that [`Wake::wake`] cuts short (the browser came back online). Each sleeper leaves
+/// the list when its sleep ends, so nothing piles up however long the relay is down.
 #[derive(Default)]
 pub struct Wake {
-    now: RefCell<Option<(Promise, Function)>>,
+    sleepers: RefCell<Vec<Function>>,
 }
 
 impl Wake {
     pub async fn sleep(&self, ms: i32) {
-        let woken = self.now.borrow_mut().get_or_insert_with(deferred).0.clone();
-        let (timer, done) = deferred();
-        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&done, ms);
-        until(Promise::race(&js_sys::Array::of2(&timer, &woken))).await;
+        let (done, resolve) = deferred();
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        self.sleepers.borrow_mut().push(resolve.clone());
+        until(done).await;
+        self.sleepers.borrow_mut().retain(|f| *f != resolve);
     }
 
     /// Ends every sleep now.
     pub fn wake(&self) {
-        if let Some((_, resolve)) = self.now.borrow_mut().take() {
-            settle(&resolve, &JsValue::NULL);
+        for f in self.sleepers.take() {
+            settle(&f, &JsValue::NULL);
         }
     }
 }
@@ -81,11 +82,15 @@ pub async fn lock(name: &str) -> Option<Lock> {
     let request = js::get(&locks, "request").dyn_into::<Function>().ok()?;
     let (decided, decide) = deferred();
     let (held, release) = deferred();
+    let granted = decide.clone();
     let callback = Closure::once_into_js(move |_lock: JsValue| {
-        settle(&decide, &JsValue::TRUE);
+        settle(&granted, &JsValue::TRUE);
         held
     });
-    request.call2(&locks, &JsValue::from_str(name), &callback).ok()?;
-    until(decided).await;
-    Some(Lock(release))
+    let asked: Promise = request.call2(&locks, &JsValue::from_str(name), &callback).ok()?.unchecked_into();
+    // Refused (a sandboxed frame, say): go ahead alone rather than wait forever.
+    let refused = Closure::once(move |_: JsValue| settle(&decide, &JsValue::FALSE));
+    let _ = asked.catch(&refused);
+    refused.forget();
+    (until(decided).await == JsValue::TRUE).then_some(Lock(release))
 }

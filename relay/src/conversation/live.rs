@@ -18,6 +18,8 @@ use crate::Result;
 /// frame, and a conversation that is not open to this client (wrong token, deleted, unknown).
 const CLOSE_HELLO_FIRST: u16 = 4401;
 const CLOSE_BAD_FRAME: u16 = 4400;
+/// Standard code for a server-side failure: the client reconnects.
+const CLOSE_INTERNAL: u16 = 1011;
 const CLOSE_GONE: u16 = 4404;
 pub const MAX_BACKLOG: u32 = 10_000;
 
@@ -72,8 +74,12 @@ pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage
     let authed = ws.deserialize_attachment::<Attachment>().ok().flatten().unwrap_or_default().authed;
     match frame {
         ClientFrame::Hello { token, after } => {
-            if !matches!(store.token_matches(&token), Ok(true)) {
-                return refuse(ws, CLOSE_GONE, NOT_FOUND, NOT_FOUND_MESSAGE);
+            match store.token_matches(&token) {
+                Ok(true) => {}
+                Ok(false) => return refuse(ws, CLOSE_GONE, NOT_FOUND, NOT_FOUND_MESSAGE),
+                // Storage failed for a moment: not "gone" (the client would drop the thread);
+                // 1011 says try again.
+                Err(_) => return refuse(ws, CLOSE_INTERNAL, "internal", "Something went wrong on our side; try again."),
             }
             let _ = ws.serialize_attachment(Attachment { authed: true });
             // Synchronous from here to `ready`: no message can slip between backlog and live.
