@@ -1,10 +1,10 @@
 //! The live side: one socket per browser (the leader tab's), re-opened with backoff, asking
-//! for everything after `through`; and catching up over HTTP whenever the thread has a gap
-//! (a reply stored while the socket was down, a backlog longer than the relay sends at once).
+//! for everything after `through`; and re-opened at once whenever the thread has a gap (a
+//! reply stored while the socket was down, a backlog longer than the relay sends at once), so
+//! the new socket's backlog fills it.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-
 
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
