@@ -26,6 +26,19 @@ impl Invalid {
 
 pub type Checked<T> = Result<T, Invalid>;
 
+/// The highest `seq` (and `after`) accepted: 2^53 - 1, the largest integer a JavaScript client
+/// holds exactly. Larger numbers are refused, never wrapped or rounded.
+pub const MAX_SEQ: u64 = (1 << 53) - 1;
+
+/// A read position or `after` given by a client.
+pub fn seq(n: u64) -> Checked<u64> {
+    if n <= MAX_SEQ {
+        Ok(n)
+    } else {
+        Err(Invalid::new("invalid_seq", format!("seq must be an integer from 0 to {MAX_SEQ}.")))
+    }
+}
+
 /// A message body after trimming: 1..=4000 characters, no NUL.
 pub fn body(raw: &str) -> Checked<String> {
     let trimmed = raw.trim();

@@ -6,14 +6,19 @@ use worker::{Env, Method, Request, Response};
 use crate::conversation::internal::{self, Append, As};
 use crate::{Error, Result, http, messages, sites};
 
-/// The conversation's site must exist and the key must be that site's agent key. An
-/// unknown conversation answers 401 too, so a key holder cannot probe other sites' ids.
+/// The key must be the agent key of the conversation's site. An id never seen answers 401
+/// like a wrong key, so no key (right for some site or not) can probe which ids exist; the
+/// site's own key learns that its deleted or erased conversation is gone (404).
 async fn authorize(req: &Request, env: &Env, conversation: &str) -> Result<()> {
     let key = http::bearer(req);
-    let Some(site) = sites::site_of_conversation(env, conversation).await? else {
-        return Err(if key.is_some() { Error::NotFound } else { Error::Unauthorized });
-    };
-    sites::check_agent_key(env, &site, key.as_deref()).await.map(|_| ())
+    match sites::owner_of_conversation(env, conversation).await? {
+        sites::Owner::Site(site) => sites::check_agent_key(env, &site, key.as_deref()).await.map(|_| ()),
+        sites::Owner::Gone(site) => {
+            sites::check_agent_key(env, &site, key.as_deref()).await?;
+            Err(Error::NotFound)
+        }
+        sites::Owner::Unknown => Err(Error::Unauthorized),
+    }
 }
 
 pub async fn list(req: &Request, env: &Env, conversation: &str) -> Result<Response> {

@@ -126,6 +126,43 @@ mod tests {
         assert_eq!(body.error.code, "internal");
     }
 
+    /// Every error code the relay or the protocol's validation can send (HTTP bodies and
+    /// socket error frames), found in the sources, is listed in `API.md`.
+    #[test]
+    fn every_error_code_is_documented() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        sources(&root.join("src"), &mut files);
+        sources(&root.join("../protocol/src"), &mut files);
+        let api = std::fs::read_to_string(root.join("API.md")).unwrap();
+        let mut codes = std::collections::BTreeSet::new();
+        for text in &files {
+            for marker in ["Invalid::new(", "ErrorBody::new(", "code: ", "refuse(ws, CLOSE_BAD_FRAME, ", "refuse(ws, CLOSE_HELLO_FIRST, ", "refuse(ws, CLOSE_INTERNAL, "] {
+                for (at, _) in text.match_indices(marker) {
+                    let rest = text[at + marker.len()..].trim_start();
+                    let Some(rest) = rest.strip_prefix('"') else { continue };
+                    let code: String = rest.chars().take_while(|c| *c != '"').collect();
+                    if !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                        codes.insert(code);
+                    }
+                }
+            }
+        }
+        assert!(codes.len() >= 20, "the scan found the codes: {codes:?}");
+        let missing: Vec<_> = codes.iter().filter(|c| !api.contains(&format!("`{c}`"))).collect();
+        assert!(missing.is_empty(), "codes the relay sends but API.md does not list: {missing:?}");
+    }
+
     #[test]
     fn statuses_follow_the_contract() {
         assert_eq!(Error::MalformedJson("x".into()).status(), 400);

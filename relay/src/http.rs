@@ -78,10 +78,18 @@ pub fn preflight(origin: Option<&str>) -> Response {
     resp
 }
 
-/// Adds CORS headers for an allowed origin. Responses from a Durable Object have immutable
-/// headers, so they are rebuilt around the same body.
-pub fn with_cors(resp: Response, origin: Option<&str>) -> Response {
-    let Some(origin) = origin else { return resp };
+/// `Cache-Control: no-store` and `X-Content-Type-Options: nosniff` on an API answer (not on a
+/// WebSocket upgrade). Answers from a Durable Object have immutable headers, so they are
+/// rebuilt around the same body.
+pub fn api_headers(resp: Response) -> Response {
+    rebuilt(resp, |h| {
+        let _ = h.set("cache-control", "no-store");
+        let _ = h.set("x-content-type-options", "nosniff");
+    })
+}
+
+/// The same answer with headers added by `add` (a WebSocket upgrade is left as it is).
+fn rebuilt(resp: Response, add: impl FnOnce(&worker::Headers)) -> Response {
     if resp.status_code() == 101 {
         return resp;
     }
@@ -90,11 +98,20 @@ pub fn with_cors(resp: Response, origin: Option<&str>) -> Response {
     for (k, v) in resp.headers().entries() {
         let _ = headers.append(&k, &v);
     }
-    let _ = headers.set("access-control-allow-origin", origin);
-    let _ = headers.set("access-control-expose-headers", "retry-after");
-    let _ = headers.append("vary", "Origin");
+    add(&headers);
     let (_, body) = resp.into_parts();
     Response::builder().with_status(status).with_headers(headers).body(body)
+}
+
+/// Adds CORS headers for an allowed origin. Responses from a Durable Object have immutable
+/// headers, so they are rebuilt around the same body.
+pub fn with_cors(resp: Response, origin: Option<&str>) -> Response {
+    let Some(origin) = origin else { return resp };
+    rebuilt(resp, |h| {
+        let _ = h.set("access-control-allow-origin", origin);
+        let _ = h.set("access-control-expose-headers", "retry-after");
+        let _ = h.append("vary", "Origin");
+    })
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ struct Read {
 /// unread count in the index).
 pub async fn mark_read_as(mut req: Request, env: &Env, conversation: &str, who: As<'_>) -> Result<Response> {
     let read: Read = http::read_json(&mut req).await?;
-    let body = serde_json::json!({ "seq": read.seq }).to_string();
+    let body = serde_json::json!({ "seq": validate::seq(read.seq)? }).to_string();
     internal::call(env, conversation, Method::Post, "/read", who, Some(body)).await
 }
 

@@ -120,7 +120,13 @@ async fn origin_may_ask(env: &Env, owner: &Owner, origin: &str) -> crate::Result
     }
 }
 
+/// Every API answer: what `answer` says, never cached (tokens and threads are in them) and
+/// never content-sniffed.
 pub async fn handle(req: Request, env: Env) -> Response {
+    http::api_headers(answer(req, env).await)
+}
+
+async fn answer(req: Request, env: Env) -> Response {
     let method = req.method();
     let path = req.path();
     let origin = req.headers().get("origin").ok().flatten();

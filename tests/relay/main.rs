@@ -10,6 +10,7 @@ mod agent;
 mod bad_input;
 mod concurrency;
 mod cors;
+mod edges;
 mod email;
 mod exactly_once;
 mod live;

@@ -132,13 +132,15 @@ pub fn Panel(
         if let Some(f) = &on_unread {
             let _ = f.call1(&JsValue::NULL, &JsValue::from(unread as u32));
         }
+        // The site's texts arrive after the panel opened (the header grows a line): run again.
+        site.track();
         let now = (len, open.get());
         let opened = now.1 && before.is_none_or(|b| !b.1);
         let grew = before.is_some_and(|b| now.0 > b.0);
         let panel = panel.clone();
         request_animation_frame(move || {
             let Some(list) = list_in(&panel) else { return };
-            if opened || (grew && (mine || list.has_attribute("data-end"))) {
+            if opened || list.has_attribute("data-end") || (grew && mine) {
                 list.set_scroll_top(list.scroll_height());
             } else if grew && now.1 {
                 pill(&list, true);

@@ -74,6 +74,9 @@ pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage
     let authed = ws.deserialize_attachment::<Attachment>().ok().flatten().unwrap_or_default().authed;
     match frame {
         ClientFrame::Hello { token, after } => {
+            if after > pigeon_protocol::validate::MAX_SEQ {
+                return refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "`after` must be an integer from 0 to 2^53 - 1.");
+            }
             match store.token_matches(&token) {
                 Ok(true) => {}
                 Ok(false) => return refuse(ws, CLOSE_GONE, NOT_FOUND, NOT_FOUND_MESSAGE),

@@ -140,12 +140,12 @@ impl Conversation {
                 let (mut after, mut limit) = (0u64, 100u32);
                 for (k, v) in url.query_pairs() {
                     match k.as_ref() {
-                        "after" => after = v.parse().map_err(|_| bad_query("after"))?,
-                        "limit" => limit = v.parse().map_err(|_| bad_query("limit"))?,
+                        "after" => after = v.parse().ok().filter(|n| *n <= validate::MAX_SEQ).ok_or_else(|| bad_query("after", validate::MAX_SEQ))?,
+                        "limit" => limit = v.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| bad_query("limit", MAX_PAGE.into()))?,
                         _ => {}
                     }
                 }
-                http::json(200, &self.store.page(after, limit.clamp(1, 500))?)
+                http::json(200, &self.store.page(after, limit)?)
             }
             (Method::Post, "/messages", Caller::Shopper | Caller::Agent) => {
                 let append: Append = req.json().await?;
@@ -354,10 +354,14 @@ impl Conversation {
     }
 }
 
-fn bad_query(name: &str) -> Error {
+/// Most messages one `GET .../messages` returns (`limit` 1..=500).
+const MAX_PAGE: u32 = 500;
+
+fn bad_query(name: &str, max: u64) -> Error {
+    let min = u64::from(name == "limit");
     Error::Invalid(validate::Invalid {
         code: "invalid_query",
-        message: format!("Query parameter `{name}` must be a non-negative integer."),
+        message: format!("Query parameter `{name}` must be an integer from {min} to {max}."),
     })
 }
 

@@ -1,0 +1,85 @@
+//! Edges a black-box probe found (issue 13): numbers JSON cannot carry exactly, out-of-range
+//! limits, agent keys that told which ids exist, and API answers a cache could keep.
+
+use std::time::Duration;
+
+use pigeon_protocol::ServerFrame;
+use serde_json::json;
+
+use crate::{client, demo};
+use pigeon_tests::Live;
+
+/// 2^53: the first integer a JavaScript client cannot hold exactly.
+const PAST_SAFE: u64 = 9_007_199_254_740_992;
+
+#[tokio::test]
+async fn seqs_past_2_53_are_refused_with_a_code_not_a_500_or_the_whole_thread() {
+    let (site, _) = demo();
+    let c = client();
+    let s = c.create_conversation(site).await;
+    s.post("m1", "one").await;
+    for after in [PAST_SAFE.to_string(), u64::MAX.to_string(), "-1".into(), "1.5".into()] {
+        let a = c.get(&format!("/v1/conversations/{}/messages?after={after}", s.id), Some(&s.token)).await;
+        assert_eq!((a.status, a.code()), (422, "invalid_query"), "after={after}: {:?}", a.json);
+    }
+    for seq in [json!(PAST_SAFE + 1), json!(u64::MAX), json!(-1)] {
+        let a = c.json(reqwest::Method::POST, &format!("/v1/conversations/{}/read", s.id), Some(&s.token), &json!({ "seq": seq })).await;
+        assert!(a.status == 422 || a.status == 400, "read {seq}: {} {:?}", a.status, a.json);
+        assert!(["invalid_seq", "malformed_json"].contains(&a.code()), "read {seq}: {:?}", a.json);
+    }
+    // The live hello: refused as a bad frame, never the whole thread.
+    let mut live = Live::connect(&c.relay, &s.id, &s.token, u64::MAX).await;
+    match live.frame(Duration::from_secs(5)).await {
+        Some(ServerFrame::Error { code, .. }) => assert_eq!(code, "bad_frame"),
+        other => panic!("hello after=u64::MAX: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_limit_outside_1_to_500_is_refused() {
+    let (site, _) = demo();
+    let c = client();
+    let s = c.create_conversation(site).await;
+    for limit in ["0", "501", "-3", "x"] {
+        let a = c.get(&format!("/v1/conversations/{}/messages?limit={limit}", s.id), Some(&s.token)).await;
+        assert_eq!((a.status, a.code()), (422, "invalid_query"), "limit={limit}: {:?}", a.json);
+    }
+    for limit in ["1", "500"] {
+        assert_eq!(c.get(&format!("/v1/conversations/{}/messages?limit={limit}", s.id), Some(&s.token)).await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_agent_key_gets_401_for_known_and_unknown_ids_alike() {
+    let (site, _) = demo();
+    let c = client();
+    let s = c.create_conversation(site).await;
+    let never = "0123456789abcdef0123456789abcdef";
+    for key in ["not-the-key", &"k".repeat(40)] {
+        for id in [s.id.as_str(), never] {
+            let a = c.get(&format!("/v1/agent/conversations/{id}/messages"), Some(key)).await;
+            assert_eq!((a.status, a.code()), (401, "unauthorized"), "key {key}, id {id}: {:?}", a.json);
+        }
+    }
+}
+
+#[tokio::test]
+async fn api_answers_are_not_cached_or_sniffed() {
+    let (site, key) = demo();
+    let c = client();
+    let created = c.json(reqwest::Method::POST, &format!("/v1/sites/{site}/conversations"), None, &json!({})).await;
+    let id = created.json["conversation"]["id"].as_str().unwrap().to_owned();
+    let token = created.json["token"].as_str().unwrap().to_owned();
+    let answers = [
+        created,
+        c.get(&format!("/v1/conversations/{id}/messages"), Some(&token)).await,
+        c.get(&format!("/v1/conversations/{id}/export"), Some(&token)).await,
+        c.get(&format!("/v1/agent/conversations/{id}/messages"), Some(key)).await,
+        c.get(&format!("/v1/conversations/{id}/messages"), Some("wrong")).await,
+    ];
+    for a in &answers {
+        let h = |n: &str| a.headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert_eq!(h("cache-control"), "no-store", "{} {:?}", a.status, a.json);
+        assert_eq!(h("x-content-type-options"), "nosniff", "{} {:?}", a.status, a.json);
+    }
+}
