@@ -85,9 +85,7 @@ impl Engine {
             return;
         }
         if self.sessions.current.borrow().is_some() {
-            self.live.close();
-            self.edit(Edit::KeepPending);
-            self.contact.set(None);
+            self.let_go();
         }
         self.sessions.set(Some(session));
         self.live.chased.set(0);
@@ -101,11 +99,17 @@ impl Engine {
             return false;
         }
         self.sessions.set(None);
+        self.let_go();
+        self.problem.set(Some(self.words.gone.to_owned()));
+        true
+    }
+
+    /// The held conversation gives way: its socket closes (a closing socket delivers no more
+    /// messages), its messages and contact leave the panel; unsent messages stay.
+    fn let_go(&self) {
         self.live.close();
         self.edit(Edit::KeepPending);
         self.contact.set(None);
-        self.problem.set(Some(self.words.gone.to_owned()));
-        true
     }
 
     /// The relay answered that conversation `id` does not exist (deleted on another device,

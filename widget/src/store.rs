@@ -232,12 +232,6 @@ impl Store {
         self.write(&[OUTBOX], |tx| Self::store(tx, OUTBOX)?.delete(&JsValue::from_str(client_id)).map(drop).map_err(err)).await
     }
 
-    /// Another conversation replaces this one (a resume link): its messages go, the outbox
-    /// stays and is sent into the new one.
-    pub async fn clear_messages(&self) -> Result<()> {
-        self.clear(&[MESSAGES]).await
-    }
-
     /// Empties the named object stores in one transaction.
     async fn clear(&self, names: &[&str]) -> Result<()> {
         self.write(names, |tx| names.iter().try_for_each(|name| Self::store(tx, name)?.clear().map(drop).map_err(err))).await

@@ -85,14 +85,7 @@ impl Tabs {
 /// it closes) `on_leader` runs and says whether it still wants it. Held until the page goes
 /// away or the returned function is called (teardown). Without Web Locks every tab leads.
 pub fn elect(site: &str, on_leader: impl FnOnce() -> bool + 'static) -> Option<js_sys::Function> {
-    let locks = web_sys::window().map(|w| js::get(&w.navigator(), "locks")).filter(|l| !l.is_undefined());
-    let request = locks.as_ref().and_then(|l| js::get(l, "request").dyn_into::<js_sys::Function>().ok());
-    let (Some(locks), Some(request)) = (locks, request) else {
-        on_leader();
-        return None;
-    };
     let (held, release) = crate::util::deferred();
-    let cb = Closure::once_into_js(move |_lock: JsValue| if on_leader() { held } else { js_sys::Promise::resolve(&JsValue::NULL) });
-    let _ = request.call2(&locks, &JsValue::from_str(&format!("pigeon:{site}:live")), &cb);
-    Some(release)
+    let granted = move || if on_leader() { held } else { js_sys::Promise::resolve(&JsValue::NULL) };
+    crate::util::request_lock(&format!("pigeon:{site}:live"), granted).map(|_| release)
 }

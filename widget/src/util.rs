@@ -75,20 +75,31 @@ impl Lock {
     }
 }
 
-/// Waits for the lock `name`, shared by all tabs of this origin (and queueing the callers of
-/// this one). `None` when the browser has no Web Locks: then each goes ahead alone.
-pub async fn lock(name: &str) -> Option<Lock> {
+/// Asks for the Web Lock `name`, shared by all tabs of this origin (and queueing the callers
+/// of this one). Once it is held, `granted` runs and returns the promise it stays held until.
+/// Returns the request's own promise (it rejects if the browser refuses); `None` when the
+/// browser has no Web Locks, and then `granted` runs at once: everyone holds it.
+pub fn request_lock(name: &str, granted: impl FnOnce() -> Promise + 'static) -> Option<Promise> {
     let locks = js::get(&window().navigator(), "locks");
-    let request = js::get(&locks, "request").dyn_into::<Function>().ok()?;
+    let Ok(request) = js::get(&locks, "request").dyn_into::<Function>() else {
+        drop(granted()); // nothing to hold
+        return None;
+    };
+    let callback = Closure::once_into_js(move |_lock: JsValue| granted());
+    Some(request.call2(&locks, &JsValue::from_str(name), &callback).ok()?.unchecked_into())
+}
+
+/// Waits for the lock `name` (see [`request_lock`]). `None` when the browser has no Web Locks
+/// or refuses (a sandboxed frame, say): then the caller goes ahead alone rather than wait
+/// forever.
+pub async fn lock(name: &str) -> Option<Lock> {
     let (decided, decide) = deferred();
     let (held, release) = deferred();
     let granted = decide.clone();
-    let callback = Closure::once_into_js(move |_lock: JsValue| {
+    let asked = request_lock(name, move || {
         settle(&granted, &JsValue::TRUE);
         held
-    });
-    let asked: Promise = request.call2(&locks, &JsValue::from_str(name), &callback).ok()?.unchecked_into();
-    // Refused (a sandboxed frame, say): go ahead alone rather than wait forever.
+    })?;
     let refused = Closure::once(move |_: JsValue| settle(&decide, &JsValue::FALSE));
     let _ = asked.catch(&refused);
     refused.forget();

@@ -140,8 +140,8 @@ impl Conversation {
                 let (mut after, mut limit) = (0u64, 100u32);
                 for (k, v) in url.query_pairs() {
                     match k.as_ref() {
-                        "after" => after = v.parse().ok().filter(|n| *n <= validate::MAX_SEQ).ok_or_else(|| bad_query("after", validate::MAX_SEQ))?,
-                        "limit" => limit = v.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| bad_query("limit", MAX_PAGE.into()))?,
+                        "after" => after = v.parse().ok().filter(|n| *n <= validate::MAX_SEQ).ok_or_else(|| bad_query("after", 0, validate::MAX_SEQ))?,
+                        "limit" => limit = v.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| bad_query("limit", 1, MAX_PAGE.into()))?,
                         _ => {}
                     }
                 }
@@ -357,8 +357,7 @@ impl Conversation {
 /// Most messages one `GET .../messages` returns (`limit` 1..=500).
 const MAX_PAGE: u32 = 500;
 
-fn bad_query(name: &str, max: u64) -> Error {
-    let min = u64::from(name == "limit");
+fn bad_query(name: &str, min: u64, max: u64) -> Error {
     Error::Invalid(validate::Invalid {
         code: "invalid_query",
         message: format!("Query parameter `{name}` must be an integer from {min} to {max}."),
