@@ -7,15 +7,17 @@
 mod context;
 mod live;
 mod message;
+mod record;
 mod site;
 pub mod validate;
 
 pub use context::{Cart, CartItem, Context, Page};
 pub use live::{ClientFrame, ServerFrame};
 pub use message::{
-    Author, Conversation, CreateConversation, CreatedConversation, Message, MessagesPage,
-    PostAgentMessage, PostMessage,
+    Author, Conversation, CreateConversation, CreatedConversation, MarkRead, Message, MessagesPage,
+    PostAgentMessage, PostMessage, Resume, SetContact, StoredMessage,
 };
+pub use record::{ConversationList, ConversationSummary, Export, ExportedConversation, Status};
 pub use site::{BusinessHours, DayHours, SiteConfig};
 
 use serde::{Deserialize, Serialize};

@@ -90,3 +90,27 @@ pub struct MessagesPage {
     pub messages: Vec<Message>,
     pub has_more: bool,
 }
+
+/// `201`/`200` answer to [`PostMessage`] and [`PostAgentMessage`]: the message as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub message: Message,
+}
+
+/// `POST .../read`: everything up to `seq` has been seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkRead {
+    pub seq: u64,
+}
+
+/// `PUT /v1/conversations/{id}/contact`: where to send the answer when the shopper has left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetContact {
+    pub email: String,
+}
+
+/// `POST /v1/resume`: the token from the link in the shopper's email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    pub resume_token: String,
+}

@@ -57,12 +57,6 @@ pub fn bearer(req: &Request) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
-/// The conversation token of a browser route. The router has already checked that the
-/// conversation exists; a missing token is the same 404 as a wrong one.
-pub fn shopper_token(req: &Request) -> Result<String> {
-    bearer(req).ok_or(Error::NotFound)
-}
-
 const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
 const ALLOW_HEADERS: &str = "authorization, content-type";
 
@@ -78,9 +72,7 @@ pub fn preflight(origin: Option<&str>) -> Response {
     resp
 }
 
-/// `Cache-Control: no-store` and `X-Content-Type-Options: nosniff` on an API answer (not on a
-/// WebSocket upgrade). Answers from a Durable Object have immutable headers, so they are
-/// rebuilt around the same body.
+/// `Cache-Control: no-store` and `X-Content-Type-Options: nosniff` on every API answer.
 pub fn api_headers(resp: Response) -> Response {
     rebuilt(resp, |h| {
         let _ = h.set("cache-control", "no-store");
@@ -88,23 +80,19 @@ pub fn api_headers(resp: Response) -> Response {
     })
 }
 
-/// The same answer with headers added by `add` (a WebSocket upgrade is left as it is).
+/// The same answer (status, body, WebSocket if it is an upgrade) with headers added by `add`.
+/// Answers from a Durable Object have immutable headers, so they are copied.
 fn rebuilt(resp: Response, add: impl FnOnce(&worker::Headers)) -> Response {
-    if resp.status_code() == 101 {
-        return resp;
-    }
-    let status = resp.status_code();
     let headers = worker::Headers::new();
     for (k, v) in resp.headers().entries() {
         let _ = headers.append(&k, &v);
     }
     add(&headers);
-    let (_, body) = resp.into_parts();
-    Response::builder().with_status(status).with_headers(headers).body(body)
+    let (builder, body) = resp.into_parts();
+    builder.with_headers(headers).body(body)
 }
 
-/// Adds CORS headers for an allowed origin. Responses from a Durable Object have immutable
-/// headers, so they are rebuilt around the same body.
+/// Adds CORS headers for an allowed origin.
 pub fn with_cors(resp: Response, origin: Option<&str>) -> Response {
     let Some(origin) = origin else { return resp };
     rebuilt(resp, |h| {

@@ -4,10 +4,10 @@
 //! thread and goes live to any open widget. Anything else is refused with a reason the
 //! sender sees in the bounce.
 
-use pigeon_protocol::{Author, validate};
-use worker::{Env, ForwardableEmailMessage, Method};
+use pigeon_protocol::validate;
+use worker::{Env, ForwardableEmailMessage};
 
-use crate::conversation::internal::{self, Append, As, EmailReply};
+use crate::conversation::op::{self, Caller, EmailReply, NewMessage, Op, Refusal};
 use crate::mail::inbound::{self, MAX_RAW_BYTES, Rejection};
 use crate::mail::{MailConfig, sign};
 use crate::sites;
@@ -60,31 +60,23 @@ async fn handle(message: &ForwardableEmailMessage, env: &Env) -> Result<u64, Fai
     let reply = inbound::parse(&message.raw_bytes().await?)?;
     let site_id = sites::site_of_conversation(env, &conversation).await?.ok_or(Rejection::GoneConversation)?;
     let site = sites::load(env, &site_id).await?.ok_or(Rejection::GoneConversation)?;
-    let append = match role {
+    let author_name = match role {
         sign::Role::Merchant => {
             // The header From is what DMARC (checked by Email Routing) aligns with.
             if !reply.from.eq_ignore_ascii_case(site.merchant_email.trim()) {
                 return Err(Rejection::WrongSender.into());
             }
-            let name: String = reply.name.clone().unwrap_or_else(|| site.name.clone()).chars().take(validate::MAX_AUTHOR_NAME_CHARS).collect();
-            Append { author: Author::Agent, client_id: reply.client_id, body: reply.body, author_name: Some(name), context: None }
+            Some(reply.name.clone().unwrap_or_else(|| site.name.clone()).chars().take(validate::MAX_AUTHOR_NAME_CHARS).collect())
         }
-        sign::Role::Shopper => Append { author: Author::Shopper, client_id: reply.client_id, body: reply.body, author_name: None, context: None },
+        sign::Role::Shopper => None,
     };
-    let body = EmailReply { append, from: reply.from, message_id: reply.message_id };
-    let body = serde_json::to_string(&body).map_err(|e| crate::Error::Internal(e.to_string()))?;
-    let mut resp = internal::call(env, &conversation, Method::Post, "/email", As::Worker, Some(body)).await?;
-    match resp.status_code() {
-        200 | 201 => {
-            #[derive(serde::Deserialize)]
-            struct Stored {
-                message: pigeon_protocol::Message,
-            }
-            Ok(resp.json::<Stored>().await?.message.seq)
-        }
-        404 => Err(Rejection::GoneConversation.into()),
-        422 => Err(Rejection::WrongSender.into()),
-        429 => Err(Rejection::RateLimited.into()),
-        status => Err(crate::Error::Internal(format!("conversation answered {status}")).into()),
+    let message = NewMessage { client_id: reply.client_id, body: reply.body, author_name, context: None };
+    let email = EmailReply { role, message, from: reply.from, message_id: reply.message_id };
+    match op::send(env, &conversation, Caller::Worker, Op::EmailReply(email)).await {
+        Ok(answer) => Ok(answer.stored()?.0.seq),
+        Err(Refusal::NotFound) => Err(Rejection::GoneConversation.into()),
+        Err(Refusal::WrongSender) => Err(Rejection::WrongSender.into()),
+        Err(Refusal::RateLimited { .. }) => Err(Rejection::RateLimited.into()),
+        Err(refusal) => Err(crate::Error::from(refusal).into()),
     }
 }

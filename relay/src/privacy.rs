@@ -1,50 +1,33 @@
 //! The shopper's data rights and the retention job: contact address, export, erase.
 
-use pigeon_protocol::validate;
+use pigeon_protocol::{SetContact, validate};
 use serde::Deserialize;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Response};
 
-use crate::conversation::internal::{self, As};
+use crate::conversation::op::{self, Caller, Op, Refusal};
+use crate::routes::{Asked, Ctx};
 use crate::{Result, http};
 
 /// `PUT /v1/conversations/{id}/contact` `{email}`: where to send the answer when the shopper
 /// has left. Kept only in the conversation's object, never in the index or logs.
-pub async fn set_contact(mut req: Request, env: &Env, conversation: &str) -> Result<Response> {
-    let token = http::shopper_token(&req)?;
-    #[derive(Deserialize)]
-    struct Body {
-        email: String,
-    }
-    let body: Body = http::read_json(&mut req).await?;
+pub async fn set_contact(mut req: worker::Request, cx: &Ctx, asked: Asked) -> Result<Response> {
+    let body: SetContact = http::read_json(&mut req).await?;
     let email = validate::email(&body.email)?;
-    let payload = serde_json::json!({ "email": email }).to_string();
-    internal::call(env, conversation, Method::Post, "/contact", As::Shopper { token: &token }, Some(payload)).await
+    op::send(&cx.env, &asked.conversation, asked.caller, Op::SetContact { email }).await?.done()?;
+    http::no_content()
 }
 
 /// `GET /v1/conversations/{id}/export`: everything stored about the conversation.
-pub async fn export(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
-    let token = http::shopper_token(req)?;
-    let mut resp = internal::call(env, conversation, Method::Get, "/export", As::Shopper { token: &token }, None).await?;
-    if resp.status_code() != 200 {
-        return Ok(resp);
-    }
-    let mut export: serde_json::Value = resp.json().await?;
-    export["conversation"]["id"] = conversation.into();
-    export["exported_at"] = crate::conversation::now_iso().into();
+pub async fn export(cx: &Ctx, asked: Asked) -> Result<Response> {
+    let export = op::send(&cx.env, &asked.conversation, asked.caller, Op::Export).await?.export()?;
     http::json(200, &export)
 }
 
 /// `DELETE /v1/conversations/{id}`: erased from the object (messages, contact, pending
 /// notifications, live sockets) and from the D1 index; a tombstone keeps only its site.
-pub async fn delete(req: &Request, env: &Env, conversation: &str) -> Result<Response> {
-    let token = http::shopper_token(req)?;
-    // The router found it, so it has a site (read before the index row goes).
-    let site = crate::sites::site_of_conversation(env, conversation).await?.ok_or(crate::Error::NotFound)?;
-    let resp = internal::call(env, conversation, Method::Post, "/erase", As::Shopper { token: &token }, None).await?;
-    if resp.status_code() != 204 {
-        return Ok(resp);
-    }
-    remove_from_index(env, conversation, &site).await?;
+pub async fn delete(cx: &Ctx, asked: Asked) -> Result<Response> {
+    op::send(&cx.env, &asked.conversation, asked.caller, Op::Erase).await?.done()?;
+    remove_from_index(&cx.env, &asked.conversation, &cx.site.id).await?;
     http::no_content()
 }
 
@@ -86,11 +69,14 @@ pub async fn enforce_retention(env: &Env) -> Result<usize> {
         .results()?;
     let mut erased = 0;
     for row in rows {
-        let resp = internal::call(env, &row.id, Method::Post, "/erase", As::Worker, None).await?;
-        // 404: the object is already empty (erased earlier); the index row still goes.
-        if resp.status_code() == 204 || resp.status_code() == 404 {
-            remove_from_index(env, &row.id, &row.site_id).await?;
-            erased += 1;
+        match op::send(env, &row.id, Caller::Worker, Op::Erase).await {
+            // Not found: the object is already empty (erased earlier); the index row still goes.
+            Ok(_) | Err(Refusal::NotFound) => {
+                remove_from_index(env, &row.id, &row.site_id).await?;
+                erased += 1;
+            }
+            // The next run tries again.
+            Err(refusal) => worker::console_error!("retention: {} not erased: {refusal:?}", row.id),
         }
     }
     Ok(erased)

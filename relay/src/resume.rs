@@ -2,23 +2,17 @@
 //! browser. The token is signed and expires; each browser that uses it gets its own
 //! conversation token, so the link can be opened on a phone and a laptop alike.
 
-use pigeon_protocol::{Conversation, CreatedConversation};
-use serde::Deserialize;
-use worker::{Env, Method, Request, Response};
+use pigeon_protocol::{CreatedConversation, Resume};
+use worker::{Env, Request, Response};
 
-use crate::conversation::internal::{self, As};
+use crate::conversation::op::{self, Caller, Op};
 use crate::mail::{MailConfig, sign};
 use crate::{Error, Result, http, sites, tokens};
-
-#[derive(Deserialize)]
-struct Body {
-    resume_token: String,
-}
 
 /// The body names the conversation, so the origin check happens here, after reading it and
 /// before anything is written.
 pub async fn resume(mut req: Request, env: &Env, origin: Option<&str>) -> Result<Response> {
-    let body: Body = http::read_json(&mut req).await?;
+    let body: Resume = http::read_json(&mut req).await?;
     let conversation = sign::resume_conversation(&body.resume_token).ok_or(Error::NotFound)?.to_owned();
     let site = sites::site_of_conversation(env, &conversation).await?;
     // No such conversation: nothing to protect, and the page (on some site's origin, as the
@@ -36,11 +30,7 @@ pub async fn resume(mut req: Request, env: &Env, origin: Option<&str>) -> Result
         sign::Refused::Expired => Error::ResumeExpired,
     })?;
     let token = tokens::new_token()?;
-    let device = serde_json::json!({ "token_hash": tokens::hash(&token) }).to_string();
-    let mut resp = internal::call(env, &conversation, Method::Post, "/device", As::Worker, Some(device)).await?;
-    if resp.status_code() != 200 {
-        return Err(Error::NotFound);
-    }
-    let conversation: Conversation = resp.json().await?;
+    let device = Op::AddDevice { token_hash: tokens::hash(&token) };
+    let conversation = op::send(env, &conversation, Caller::Worker, device).await?.conversation()?;
     http::json(200, &CreatedConversation { conversation, token })
 }

@@ -3,7 +3,8 @@
 
 use worker::{Env, Method, Request, Response};
 
-use crate::sites::Owner;
+use crate::conversation::op::Caller;
+use crate::sites::{Owner, Site};
 use crate::{agent, conversations, http, messages, privacy, sites};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,42 +63,102 @@ impl Route {
     }
 }
 
-/// What a path is, ignoring the method; `None` for unknown paths.
-/// Returns the route for `method`, or `Err(())` when the path exists but not for the method.
-pub fn parse(method: &Method, path: &str) -> Option<Result<Route, ()>> {
+/// What a method and path are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    Route(Route),
+    /// The path exists, but not for this method (405).
+    WrongMethod,
+    /// No such path (404).
+    NoSuchPath,
+}
+
+/// The routes of one path, by method: a path is listed once, so a known path asked with
+/// another method is always a 405.
+pub fn parse(method: &Method, path: &str) -> Parsed {
+    use Method::{Delete, Get, Post, Put};
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let s = |x: &str| x.to_owned();
-    let route = match (method, segs.as_slice()) {
-        (Method::Get, ["v1", "health"]) => Route::Health,
-        (Method::Post, ["v1", "resume"]) => Route::Resume,
-        (Method::Get, ["v1", "sites", site]) => Route::SiteConfig { site: s(site) },
-        (Method::Post, ["v1", "sites", site, "conversations"]) => Route::CreateConversation { site: s(site) },
-        (Method::Get, ["v1", "conversations", id, "messages"]) => Route::ListMessages { conversation: s(id) },
-        (Method::Post, ["v1", "conversations", id, "messages"]) => Route::PostMessage { conversation: s(id) },
-        (Method::Get, ["v1", "conversations", id, "live"]) => Route::Live { conversation: s(id) },
-        (Method::Put, ["v1", "conversations", id, "contact"]) => Route::SetContact { conversation: s(id) },
-        (Method::Post, ["v1", "conversations", id, "read"]) => Route::MarkRead { conversation: s(id) },
-        (Method::Get, ["v1", "conversations", id, "export"]) => Route::Export { conversation: s(id) },
-        (Method::Delete, ["v1", "conversations", id]) => Route::Delete { conversation: s(id) },
-        (Method::Post, ["v1", "agent", "conversations", id, "read"]) => Route::AgentMarkRead { conversation: s(id) },
-        (Method::Post, ["v1", "agent", "conversations", id, "close"]) => Route::AgentClose { conversation: s(id) },
-        (Method::Get, ["v1", "agent", "sites", site, "conversations"]) => {
-            Route::AgentListConversations { site: s(site) }
+    let route = match segs.as_slice() {
+        ["v1", "health"] => (*method == Get).then_some(Route::Health),
+        ["v1", "resume"] => (*method == Post).then_some(Route::Resume),
+        ["v1", "sites", site] => (*method == Get).then(|| Route::SiteConfig { site: s(site) }),
+        ["v1", "sites", site, "conversations"] => (*method == Post).then(|| Route::CreateConversation { site: s(site) }),
+        ["v1", "conversations", id] => (*method == Delete).then(|| Route::Delete { conversation: s(id) }),
+        ["v1", "conversations", id, "messages"] => match method {
+            Get => Some(Route::ListMessages { conversation: s(id) }),
+            Post => Some(Route::PostMessage { conversation: s(id) }),
+            _ => None,
+        },
+        ["v1", "conversations", id, "live"] => (*method == Get).then(|| Route::Live { conversation: s(id) }),
+        ["v1", "conversations", id, "contact"] => (*method == Put).then(|| Route::SetContact { conversation: s(id) }),
+        ["v1", "conversations", id, "read"] => (*method == Post).then(|| Route::MarkRead { conversation: s(id) }),
+        ["v1", "conversations", id, "export"] => (*method == Get).then(|| Route::Export { conversation: s(id) }),
+        ["v1", "agent", "sites", site, "conversations"] => {
+            (*method == Get).then(|| Route::AgentListConversations { site: s(site) })
         }
-        (Method::Get, ["v1", "agent", "conversations", id, "messages"]) => {
-            Route::AgentListMessages { conversation: s(id) }
-        }
-        (Method::Post, ["v1", "agent", "conversations", id, "messages"]) => {
-            Route::AgentPostMessage { conversation: s(id) }
-        }
-        (_, ["v1", "resume"]) => return Some(Err(())),
-        (_, ["v1", "sites", _] | ["v1", "sites", _, "conversations"])
-        | (_, ["v1", "conversations", _] | ["v1", "conversations", _, "messages" | "live" | "contact" | "read" | "export"])
-        | (_, ["v1", "agent", "conversations", _, "messages" | "read" | "close"])
-        | (_, ["v1", "agent", "sites", _, "conversations"]) => return Some(Err(())),
-        _ => return None,
+        ["v1", "agent", "conversations", id, "messages"] => match method {
+            Get => Some(Route::AgentListMessages { conversation: s(id) }),
+            Post => Some(Route::AgentPostMessage { conversation: s(id) }),
+            _ => None,
+        },
+        ["v1", "agent", "conversations", id, "read"] => (*method == Post).then(|| Route::AgentMarkRead { conversation: s(id) }),
+        ["v1", "agent", "conversations", id, "close"] => (*method == Post).then(|| Route::AgentClose { conversation: s(id) }),
+        _ => return Parsed::NoSuchPath,
     };
-    Some(Ok(route))
+    route.map_or(Parsed::WrongMethod, Parsed::Route)
+}
+
+/// What the router established before a handler runs: the site the route is about, checked
+/// to exist (and for agent routes, that the key is this site's).
+pub struct Ctx {
+    pub env: Env,
+    pub site: Site,
+}
+
+/// A conversation route's subject: which conversation and who asks. A shopper's token is
+/// checked by the conversation's object, which alone holds its hashes.
+pub struct Asked {
+    pub conversation: String,
+    pub caller: Caller,
+}
+
+/// The context of a browser route on an existing site or conversation (`site`): the site,
+/// and for a conversation route the shopper's token (missing: the same 404 as a wrong one).
+async fn browser_context(route: &Route, req: &Request, env: Env, site: &str) -> crate::Result<(Ctx, Option<Asked>)> {
+    let site = sites::require(&env, site).await?;
+    let asked = match route.conversation() {
+        // The live socket's token comes in its first frame.
+        Some(_) if matches!(route, Route::Live { .. }) => None,
+        Some(conversation) => {
+            let token = http::bearer(req).ok_or(crate::Error::NotFound)?;
+            Some(Asked { conversation: conversation.to_owned(), caller: Caller::Shopper { token } })
+        }
+        None => None,
+    };
+    Ok((Ctx { env, site }, asked))
+}
+
+/// The context of an agent route: the bearer key must be the agent key of the site named
+/// in the path or owning the conversation. An id never seen answers 401 like a wrong key, so
+/// no key (right for some site or not) can probe which ids exist; the site's own key learns
+/// that its deleted or erased conversation is gone (404).
+async fn agent_context(route: &Route, req: &Request, env: Env) -> crate::Result<(Ctx, Option<Asked>)> {
+    let key = http::bearer(req);
+    let (site, asked) = match (route, route.conversation()) {
+        (Route::AgentListConversations { site }, _) => (site.clone(), None),
+        (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
+            Owner::Site(site) => (site, Some(Asked { conversation: conversation.to_owned(), caller: Caller::Agent })),
+            Owner::Gone(site) => {
+                sites::check_agent_key(&env, &site, key.as_deref()).await?;
+                return Err(crate::Error::NotFound);
+            }
+            Owner::Unknown => return Err(crate::Error::Unauthorized),
+        },
+        _ => return Err(crate::Error::NotFound),
+    };
+    let site = sites::check_agent_key(&env, &site, key.as_deref()).await?;
+    Ok((Ctx { env, site }, asked))
 }
 
 /// Who a browser route is about: the site named in the path, or the owner of the
@@ -143,16 +204,23 @@ async fn answer(req: Request, env: Env) -> Response {
         method.clone()
     };
     let route = match parse(&asked, &path) {
-        Some(Ok(r)) => r,
-        Some(Err(())) => return crate::Error::MethodNotAllowed.into_response(),
-        None => return http::not_found_path(),
+        Parsed::Route(r) => r,
+        Parsed::WrongMethod => return crate::Error::MethodNotAllowed.into_response(),
+        Parsed::NoSuchPath => return http::not_found_path(),
     };
 
     if !route.is_browser() {
         if preflight {
             return crate::Error::OriginNotAllowed.into_response();
         }
-        return dispatch(route, req, env, None).await.unwrap_or_else(crate::Error::into_response);
+        if route == Route::Health {
+            return http::json(200, &serde_json::json!({"ok": true})).unwrap_or_else(crate::Error::into_response);
+        }
+        let resp = match agent_context(&route, &req, env).await {
+            Ok((cx, asked)) => dispatch(route, req, cx, asked).await,
+            Err(e) => Err(e),
+        };
+        return resp.unwrap_or_else(crate::Error::into_response);
     }
 
     // The resume token, and with it the site, is in the body: the handler checks the origin.
@@ -164,11 +232,11 @@ async fn answer(req: Request, env: Env) -> Response {
         };
         return match allowed {
             Ok(true) if preflight => http::preflight(origin.as_deref()),
-            Ok(true) => {
-                let resp = dispatch(route, req, env, origin.as_deref()).await.unwrap_or_else(crate::Error::into_response);
+            Ok(true) => match crate::resume::resume(req, &env, origin.as_deref()).await {
                 // Refused origins never get CORS headers.
-                if resp.status_code() == 403 { resp } else { http::with_cors(resp, origin.as_deref()) }
-            }
+                Err(e @ crate::Error::OriginNotAllowed) => e.into_response(),
+                resp => http::with_cors(resp.unwrap_or_else(crate::Error::into_response), origin.as_deref()),
+            },
             Ok(false) => crate::Error::OriginNotAllowed.into_response(),
             Err(e) => e.into_response(),
         };
@@ -206,7 +274,10 @@ async fn answer(req: Request, env: Env) -> Response {
         return http::preflight(cors_origin.as_deref());
     }
     let resp = match owner {
-        Owner::Site(_) => dispatch(route, req, env, cors_origin.as_deref()).await,
+        Owner::Site(site) => match browser_context(&route, &req, env, &site).await {
+            Ok((cx, asked)) => dispatch(route, req, cx, asked).await,
+            Err(e) => Err(e),
+        },
         // Deleted, erased or never there: the same answer as a wrong token.
         Owner::Gone(_) | Owner::Unknown => gone(&route, &req),
     };
@@ -224,27 +295,25 @@ fn gone(route: &Route, req: &Request) -> crate::Result<Response> {
     Err(crate::Error::NotFound)
 }
 
-/// Runs a route. Browser routes about a conversation get here only for one that exists;
-/// `origin` is the request's allowed `Origin`, if any (checked again by handlers that only
-/// learn the site from the body).
-async fn dispatch(route: Route, req: Request, env: Env, origin: Option<&str>) -> crate::Result<Response> {
+/// Runs a route whose context the router has established: `asked` is there for every
+/// route about a conversation except the live socket.
+async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> crate::Result<Response> {
+    let asked = || asked.ok_or_else(|| crate::Error::Internal("route without its conversation".into()));
     match route {
-        Route::Health => Ok(Response::from_json(&serde_json::json!({"ok": true}))?),
-        Route::SiteConfig { site } => sites::public_config(&env, &site).await,
-        Route::CreateConversation { site } => conversations::create(req, &env, &site).await,
-        Route::ListMessages { conversation } => messages::list(&req, &env, &conversation).await,
-        Route::PostMessage { conversation } => messages::post(req, &env, &conversation).await,
-        Route::Live { conversation } => messages::live(&req, &env, &conversation).await,
-        Route::SetContact { conversation } => privacy::set_contact(req, &env, &conversation).await,
-        Route::MarkRead { conversation } => messages::mark_read(req, &env, &conversation).await,
-        Route::Export { conversation } => privacy::export(&req, &env, &conversation).await,
-        Route::Delete { conversation } => privacy::delete(&req, &env, &conversation).await,
-        Route::Resume => crate::resume::resume(req, &env, origin).await,
-        Route::AgentMarkRead { conversation } => agent::mark_read(req, &env, &conversation).await,
-        Route::AgentClose { conversation } => agent::close(&req, &env, &conversation).await,
-        Route::AgentListConversations { site } => agent::conversations(&req, &env, &site).await,
-        Route::AgentListMessages { conversation } => agent::list(&req, &env, &conversation).await,
-        Route::AgentPostMessage { conversation } => agent::post(req, &env, &conversation).await,
+        Route::SiteConfig { .. } => sites::public_config(&cx.site),
+        Route::CreateConversation { .. } => conversations::create(req, &cx).await,
+        Route::ListMessages { .. } | Route::AgentListMessages { .. } => messages::list(&req, &cx, asked()?).await,
+        Route::PostMessage { .. } => messages::post(req, &cx, asked()?).await,
+        Route::AgentPostMessage { .. } => agent::post(req, &cx, asked()?).await,
+        Route::Live { conversation } => messages::live(&req, &cx, &conversation).await,
+        Route::SetContact { .. } => privacy::set_contact(req, &cx, asked()?).await,
+        Route::MarkRead { .. } | Route::AgentMarkRead { .. } => messages::mark_read(req, &cx, asked()?).await,
+        Route::Export { .. } => privacy::export(&cx, asked()?).await,
+        Route::Delete { .. } => privacy::delete(&cx, asked()?).await,
+        Route::AgentClose { .. } => agent::close(&cx, asked()?).await,
+        Route::AgentListConversations { .. } => agent::conversations(&req, &cx).await,
+        // Answered before any context is needed.
+        Route::Health | Route::Resume => Err(crate::Error::NotFound),
     }
 }
 
@@ -253,7 +322,10 @@ mod tests {
     use super::*;
 
     fn ok(m: Method, p: &str) -> Route {
-        parse(&m, p).expect("known path").expect("allowed method")
+        match parse(&m, p) {
+            Parsed::Route(route) => route,
+            other => panic!("{m:?} {p}: {other:?}"),
+        }
     }
 
     #[test]
@@ -275,13 +347,20 @@ mod tests {
         assert_eq!(ok(Method::Put, "/v1/conversations/abc/contact"), Route::SetContact { conversation: "abc".into() });
         assert_eq!(ok(Method::Post, "/v1/agent/conversations/abc/close"), Route::AgentClose { conversation: "abc".into() });
         assert_eq!(ok(Method::Post, "/v1/resume"), Route::Resume);
-        assert_eq!(parse(&Method::Get, "/v1/resume"), Some(Err(())));
+        assert_eq!(ok(Method::Get, "/v1/health"), Route::Health);
+        assert_eq!(ok(Method::Get, "/v1/agent/sites/demo/conversations"), Route::AgentListConversations { site: "demo".into() });
+        assert_eq!(ok(Method::Post, "/v1/conversations/abc/read"), Route::MarkRead { conversation: "abc".into() });
+        assert_eq!(ok(Method::Get, "/v1/conversations/abc/export"), Route::Export { conversation: "abc".into() });
+        assert_eq!(ok(Method::Post, "/v1/agent/conversations/abc/read"), Route::AgentMarkRead { conversation: "abc".into() });
+        assert_eq!(parse(&Method::Get, "/v1/resume"), Parsed::WrongMethod);
     }
 
     #[test]
     fn unknown_paths_and_methods() {
-        assert_eq!(parse(&Method::Get, "/v2/sites/demo"), None);
-        assert_eq!(parse(&Method::Get, "/v1/conversations/a/b/messages"), None);
-        assert_eq!(parse(&Method::Put, "/v1/conversations/abc/messages"), Some(Err(())));
+        assert_eq!(parse(&Method::Get, "/v2/sites/demo"), Parsed::NoSuchPath);
+        assert_eq!(parse(&Method::Get, "/v1/conversations/a/b/messages"), Parsed::NoSuchPath);
+        assert_eq!(parse(&Method::Put, "/v1/conversations/abc/messages"), Parsed::WrongMethod);
+        assert_eq!(parse(&Method::Post, "/v1/health"), Parsed::WrongMethod);
+        assert_eq!(parse(&Method::Get, "/v1/conversations/abc"), Parsed::WrongMethod);
     }
 }

@@ -2,10 +2,11 @@
 //! `seq`, enforces `client_id` idempotency, persists before it acknowledges or broadcasts, and
 //! holds the live WebSockets (hibernation API).
 //!
-//! The Worker talks to it over internal HTTP (`https://conversation/<op>`); see [`internal`].
+//! The Worker talks to it through one typed contract, [`op`]: [`Conversation::check`] decides
+//! who may, [`Conversation::run`] does it.
 
 mod index;
-pub mod internal;
+pub mod op;
 mod jobs;
 mod live;
 mod notify;
@@ -14,20 +15,16 @@ mod store;
 
 use std::cell::{Cell, RefCell};
 
-use pigeon_protocol::{Author, validate};
-use serde::Deserialize;
-use worker::{
-    DurableObject, Env, Method, Request, Response, State, WebSocket, WebSocketIncomingMessage,
-    durable_object,
-};
+use pigeon_protocol::{Author, Message, Status};
+use worker::{DurableObject, Env, Request, Response, State, WebSocket, WebSocketIncomingMessage, durable_object};
 
 use crate::mail::MailConfig;
 use crate::mail::sign::Role;
-use crate::{Error, Result, http, tokens};
-use internal::{Append, EmailReply, Init};
+use crate::{Error, Result, tokens};
+use op::{Answer, Answered, Checked, EmailReply, Op, Refusal};
 use jobs::{Job, Outcome, When};
 use rate::Bucket;
-use store::{AppendOutcome, Reader, Store};
+use store::{Append, AppendOutcome, Reader, Store};
 
 pub use live::refuse_gone as refuse_gone_socket;
 
@@ -48,14 +45,6 @@ pub struct Conversation {
     /// Tests only (`TEST_JOB_HOLD_MS`, unset or 0 in production): how long each job is held
     /// open after its work, before it is recorded as finished.
     job_hold: Option<std::time::Duration>,
-}
-
-/// Who is calling, as established by the Worker (agent, worker) or by the token (shopper).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Caller {
-    Shopper,
-    Agent,
-    Worker,
 }
 
 impl DurableObject for Conversation {
@@ -111,122 +100,108 @@ impl DurableObject for Conversation {
     }
 }
 
-#[derive(Deserialize)]
-struct Contact {
-    email: String,
-}
-
-#[derive(Deserialize)]
-struct Read {
-    seq: u64,
-}
-
 impl Conversation {
     async fn handle(&self, mut req: Request) -> Result<Response> {
-        let path = req.path();
-        let method = req.method();
-        if (method.clone(), path.as_str()) == (Method::Post, "/init") {
-            let init: Init = req.json().await?;
-            self.store.init(&init)?;
-            return http::no_content();
-        }
-        if path == "/live" {
+        if req.path() == "/live" {
             return live::accept(&self.state, &self.store);
         }
-        let caller = self.authorize(&req)?;
-        match (method, path.as_str(), caller) {
-            (Method::Get, "/messages", _) => {
-                let url = req.url()?;
-                let (mut after, mut limit) = (0u64, 100u32);
-                for (k, v) in url.query_pairs() {
-                    match k.as_ref() {
-                        "after" => after = v.parse().ok().filter(|n| *n <= validate::MAX_SEQ).ok_or_else(|| bad_query("after", 0, validate::MAX_SEQ))?,
-                        "limit" => limit = v.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| bad_query("limit", 1, MAX_PAGE.into()))?,
-                        _ => {}
-                    }
+        let op::Call { caller, op } = op::receive(&mut req).await?;
+        let outcome = match self.check(caller, &op) {
+            Ok(caller) => self.run(caller, op).await,
+            Err(refusal) => Err(refusal),
+        };
+        if let Err(Refusal::Internal(cause)) = &outcome {
+            worker::console_error!("conversation: {cause}");
+        }
+        op::reply(outcome)
+    }
+
+    /// Who the caller is, and whether they may do `op` (see [`Op::allows`]). Creating is the
+    /// only thing that can happen to a conversation that does not exist; an unknown
+    /// conversation and a wrong token are the same refusal.
+    fn check(&self, caller: op::Caller, op: &Op) -> std::result::Result<Checked, Refusal> {
+        let exists = self.store.exists()?;
+        let checked = match caller {
+            op::Caller::Agent => Checked::Agent,
+            op::Caller::Worker => Checked::Worker,
+            op::Caller::Shopper { token } => {
+                if !exists || !self.store.token_matches(&token)? {
+                    return Err(Refusal::NotFound);
                 }
-                http::json(200, &self.store.page(after, limit)?)
+                Checked::Shopper
             }
-            (Method::Post, "/messages", Caller::Shopper | Caller::Agent) => {
-                let append: Append = req.json().await?;
-                let allowed = if caller == Caller::Shopper { Author::Shopper } else { Author::Agent };
-                if append.author != allowed {
-                    return Err(Error::NotFound);
-                }
-                let author = append.author;
-                let resp = self.append(append)?;
-                if resp.status_code() == 201 {
-                    self.after_append(author).await?;
-                }
-                Ok(resp)
+        };
+        if !op.allows(checked) || !(exists || matches!(op, Op::Init(_))) {
+            return Err(Refusal::NotFound);
+        }
+        Ok(checked)
+    }
+
+    /// The one place each operation is done; `caller` is checked and allowed.
+    async fn run(&self, caller: Checked, op: Op) -> Answered {
+        match op {
+            Op::Init(init) => {
+                self.store.init(&init)?;
+                Ok(Answer::Done)
             }
-            (Method::Post, "/email", Caller::Worker) => {
-                let reply: EmailReply = req.json().await?;
-                self.email_reply(reply).await
+            Op::Page { after, limit } => Ok(Answer::Page(self.store.page(after, limit)?)),
+            Op::Post(message) => {
+                let author = if caller == Checked::Shopper { Author::Shopper } else { Author::Agent };
+                self.post(Append::new(author, message)).await
             }
-            (Method::Post, "/device", Caller::Worker) => {
-                #[derive(Deserialize)]
-                struct Device {
-                    token_hash: String,
-                }
-                let device: Device = req.json().await?;
-                self.store.add_device_token(&device.token_hash, &now_iso())?;
+            Op::EmailReply(reply) => self.email_reply(reply).await,
+            Op::AddDevice { token_hash } => {
+                self.store.add_device_token(&token_hash, &now_iso())?;
                 let meta = self.store.meta()?.ok_or(Error::NotFound)?;
-                http::json(200, &serde_json::json!({ "id": meta.id, "site": meta.site, "created_at": meta.created_at }))
+                Ok(Answer::Conversation(pigeon_protocol::Conversation { id: meta.id, site: meta.site, created_at: meta.created_at }))
             }
-            (Method::Post, "/contact", Caller::Shopper) => {
-                let contact: Contact = req.json().await?;
-                self.store.set_contact(&contact.email)?;
+            Op::SetContact { email } => {
+                self.store.set_contact(&email)?;
                 // A reply may already be waiting unread.
                 self.notify_later(Role::Shopper).await?;
-                http::no_content()
+                Ok(Answer::Done)
             }
-            (Method::Post, "/read", Caller::Shopper | Caller::Agent) => {
-                let read: Read = req.json().await?;
-                let reader = if caller == Caller::Shopper { Reader::Shopper } else { Reader::Agent };
-                self.store.mark_read(reader, read.seq)?;
-                if caller == Caller::Agent {
+            Op::MarkRead { seq } => {
+                let reader = if caller == Checked::Shopper { Reader::Shopper } else { Reader::Agent };
+                self.store.mark_read(reader, seq)?;
+                if caller == Checked::Agent {
                     self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
                 }
-                http::no_content()
+                Ok(Answer::Done)
             }
-            (Method::Get, "/export", Caller::Shopper | Caller::Agent) => {
-                let meta = self.store.meta()?.ok_or(Error::NotFound)?;
-                let context: Option<serde_json::Value> = meta.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
-                http::json(
-                    200,
-                    &serde_json::json!({
-                        "conversation": {
-                            "site": meta.site, "created_at": meta.created_at, "status": meta.status,
-                            "context": context, "contact_email": meta.contact_email,
-                            "shopper_read_seq": meta.shopper_read_seq, "agent_read_seq": meta.agent_read_seq,
-                        },
-                        "messages": self.store.all_messages()?,
-                    }),
-                )
-            }
-            (Method::Post, "/close", Caller::Agent) => {
-                self.store.set_status("closed")?;
+            Op::Export => Ok(Answer::Export(self.store.export(now_iso())?)),
+            Op::Close => {
+                self.store.set_status(Status::Closed)?;
                 // Closing is rare and the merchant expects the list to change at once.
                 if index::flush(&self.env, &self.store).await? != Outcome::Done {
                     self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
                 }
-                http::no_content()
+                Ok(Answer::Done)
             }
-            (Method::Post, "/erase", _) => {
+            Op::Erase => {
                 // deleteAll takes the SQL tables and key-value storage; the alarm goes separately.
                 self.state.storage().delete_alarm().await?;
                 self.state.storage().delete_all().await?;
                 self.armed.set(None);
                 self.store.ensure_schema();
                 live::close_all(&self.state, "erased");
-                http::no_content()
+                Ok(Answer::Done)
             }
-            _ => Err(Error::NotFound),
         }
     }
 
-    fn append(&self, append: Append) -> Result<Response> {
+    /// Stores a message and, when it is new, does what follows a new message.
+    async fn post(&self, append: Append) -> Answered {
+        let author = append.author;
+        let (message, created) = self.append(append)?;
+        if created {
+            self.after_append(author).await?;
+        }
+        Ok(Answer::Stored { message, created })
+    }
+
+    /// Stores a message once per `client_id`: the message and whether it is new.
+    fn append(&self, append: Append) -> Result<(Message, bool)> {
         let admit = || {
             if append.author == Author::Shopper && self.rate_limits_on {
                 let now = js_sys::Date::now();
@@ -240,12 +215,12 @@ impl Conversation {
         let message_id = tokens::new_message_id()?;
         match self.store.append(&append, &message_id, &created_at, admit)? {
             AppendOutcome::Created(message) => {
-                // Stored (the output gate holds this response until it is durable); only
-                // now tell the live sockets.
+                // Stored (the output gate holds this answer until it is durable); only now
+                // tell the live sockets.
                 live::broadcast(&self.state, &message);
-                http::json(201, &serde_json::json!({ "message": message }))
+                Ok((message, true))
             }
-            AppendOutcome::Duplicate(message) => http::json(200, &serde_json::json!({ "message": message })),
+            AppendOutcome::Duplicate(message) => Ok((message, false)),
             AppendOutcome::Conflict => Err(Error::ClientIdConflict),
         }
     }
@@ -308,60 +283,27 @@ impl Conversation {
 
     /// A reply that came in by email, checked by the Worker (signature, merchant address).
     /// The shopper's address is only known here, so it is checked here.
-    async fn email_reply(&self, reply: EmailReply) -> Result<Response> {
+    async fn email_reply(&self, reply: EmailReply) -> Answered {
         let meta = self.store.meta()?.ok_or(Error::NotFound)?;
-        let author = reply.append.author;
-        let thread = match author {
-            Author::Agent => Role::Merchant,
-            Author::Shopper => {
+        let author = match reply.role {
+            Role::Merchant => Author::Agent,
+            Role::Shopper => {
                 let contact = meta.contact_email.as_deref().unwrap_or_default();
                 if contact.is_empty() || !contact.eq_ignore_ascii_case(&reply.from) {
-                    return Err(Error::Invalid(validate::Invalid { code: "wrong_sender", message: "This sender may not reply here.".into() }));
+                    return Err(Refusal::WrongSender);
                 }
-                Role::Shopper
+                Author::Shopper
             }
-            Author::System => return Err(Error::NotFound),
         };
-        let resp = self.append(reply.append)?;
-        if resp.status_code() == 201 {
+        let (message, created) = self.append(Append::new(author, reply.message))?;
+        if created {
             if let Some(id) = &reply.message_id {
-                self.store.mail_received(thread, id)?;
+                self.store.mail_received(reply.role, id)?;
             }
             self.after_append(author).await?;
         }
-        Ok(resp)
+        Ok(Answer::Stored { message, created })
     }
-
-    /// Agent and worker calls are marked by the Worker after it checked the agent key (or
-    /// for its own jobs); everyone else must present the conversation token. Unknown
-    /// conversation and wrong token are the same 404.
-    fn authorize(&self, req: &Request) -> Result<Caller> {
-        let exists = self.store.exists()?;
-        let role = req.headers().get(internal::ROLE_HEADER)?;
-        let caller = match role.as_deref() {
-            Some("agent") => Caller::Agent,
-            Some("worker") => Caller::Worker,
-            _ => {
-                let token = http::bearer(req).ok_or(Error::NotFound)?;
-                if exists && self.store.token_matches(&token)? {
-                    Caller::Shopper
-                } else {
-                    return Err(Error::NotFound);
-                }
-            }
-        };
-        if exists { Ok(caller) } else { Err(Error::NotFound) }
-    }
-}
-
-/// Most messages one `GET .../messages` returns (`limit` 1..=500).
-const MAX_PAGE: u32 = 500;
-
-fn bad_query(name: &str, min: u64, max: u64) -> Error {
-    Error::Invalid(validate::Invalid {
-        code: "invalid_query",
-        message: format!("Query parameter `{name}` must be an integer from {min} to {max}."),
-    })
 }
 
 pub fn now_iso() -> String {

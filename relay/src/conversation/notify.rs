@@ -123,7 +123,7 @@ pub async fn run(env: &Env, config: &MailConfig, store: &Store, to: Role, due: &
 fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Site, to: Role) -> Result<Option<(Email, u64)>> {
     let state = store.mail_state(to)?;
     let context: Option<Context> = meta.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
-    let origins = site.origins();
+    let origins = &site.origins;
     let (recipient, author, read_seq) = match to {
         Role::Merchant => (Mailbox::new(&site.name, &site.merchant_email), Author::Shopper, meta.agent_read_seq),
         Role::Shopper => match &meta.contact_email {

@@ -2,11 +2,11 @@
 //! else runs in this object, so check-then-insert is atomic, and writes are committed
 //! before the object's response leaves (output gate).
 
-use pigeon_protocol::{Author, Message, MessagesPage};
+use pigeon_protocol::{Author, Context, Export, ExportedConversation, Message, MessagesPage, Status};
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue as V};
 
-use super::internal::{Append, Init};
+use super::op::{Init, NewMessage};
 use crate::{Error, Result, tokens};
 
 const SCHEMA: &str = "
@@ -67,13 +67,31 @@ pub struct Store {
     pub(super) sql: SqlStorage,
 }
 
+/// A validated message to store, with its author.
+#[derive(Debug)]
+pub struct Append {
+    pub author: Author,
+    pub client_id: String,
+    pub body: String,
+    pub author_name: Option<String>,
+    pub context: Option<Context>,
+}
+
+impl Append {
+    /// Only agents sign their messages with a name.
+    pub fn new(author: Author, m: NewMessage) -> Self {
+        let author_name = if author == Author::Agent { m.author_name } else { None };
+        Self { author, client_id: m.client_id, body: m.body, author_name, context: m.context }
+    }
+}
+
 /// The conversation's own row, for export and the index.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct Meta {
     pub id: String,
     pub site: String,
     pub created_at: String,
-    pub status: String,
+    pub status: Status,
     #[serde(default)]
     pub context: Option<String>,
     #[serde(default)]
@@ -89,7 +107,7 @@ pub struct IndexRow {
     pub id: String,
     /// The change count this row reflects.
     pub changes: u32,
-    pub status: String,
+    pub status: Status,
     pub last: Option<Message>,
     pub unread: u64,
     pub context: Option<String>,
@@ -172,9 +190,28 @@ impl Store {
         Ok(())
     }
 
-    pub fn set_status(&self, status: &str) -> Result<()> {
-        self.sql.exec("UPDATE conversation SET status = ?, index_dirty = index_dirty + 1", vec![status.into()])?;
+    pub fn set_status(&self, status: Status) -> Result<()> {
+        self.sql.exec("UPDATE conversation SET status = ?, index_dirty = index_dirty + 1", vec![status.as_str().into()])?;
         Ok(())
+    }
+
+    /// Everything stored about the conversation, for the shopper.
+    pub fn export(&self, exported_at: String) -> Result<Export> {
+        let meta = self.meta()?.ok_or(Error::NotFound)?;
+        Ok(Export {
+            conversation: ExportedConversation {
+                id: meta.id,
+                site: meta.site,
+                created_at: meta.created_at,
+                status: meta.status,
+                context: meta.context.as_deref().and_then(|c| serde_json::from_str(c).ok()),
+                contact_email: meta.contact_email,
+                shopper_read_seq: meta.shopper_read_seq,
+                agent_read_seq: meta.agent_read_seq,
+            },
+            messages: self.all_messages()?,
+            exported_at,
+        })
     }
 
     pub fn mark_index_dirty(&self) -> Result<()> {
@@ -373,8 +410,8 @@ impl Store {
             // they shared is what the merchant sees.
             Author::Shopper => {
                 self.sql.exec(
-                    "UPDATE conversation SET status = 'open', context = COALESCE(?, context), index_dirty = index_dirty + 1",
-                    vec![opt(&context)],
+                    "UPDATE conversation SET status = ?, context = COALESCE(?, context), index_dirty = index_dirty + 1",
+                    vec![Status::Open.as_str().into(), opt(&context)],
                 )?;
             }
             Author::System => self.mark_index_dirty()?,

@@ -15,7 +15,8 @@ const REPLY_SIG_HEX: usize = 22;
 const RESUME_SIG_HEX: usize = 32;
 
 /// Who may write to a reply address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The site's merchant address: lands as an agent message.
     Merchant,

@@ -18,33 +18,67 @@ const SITE_TTL_MS: f64 = 30_000.0;
 const MAX_CACHED_CONVERSATIONS: usize = 50_000;
 const MAX_CACHED_ORIGINS: usize = 1_000;
 
-/// A site as stored in D1 (`migrations/0001_init.sql`).
-#[derive(Debug, Clone, Deserialize)]
+/// A site, parsed once when read from D1: its origins normalised, its hours typed.
+#[derive(Debug, Clone)]
 pub struct Site {
     pub id: String,
     pub name: String,
-    /// JSON array of origins such as `"https://shop.example"`.
-    pub allowed_origins: String,
+    /// Normalised (see [`crate::origin`]): compared as they are.
+    pub origins: Vec<String>,
     pub merchant_email: String,
-    /// JSON `BusinessHours`.
-    pub business_hours: String,
+    pub hours: BusinessHours,
     pub expected_reply: String,
     pub greeting: String,
     pub brand_color: String,
-    #[allow(dead_code)] // read by the retention job in SQL
-    pub retention_days: f64,
     pub agent_key_hash: String,
 }
 
 impl Site {
-    /// The allowed origins as stored (normalised when saved; compare with
-    /// [`crate::origin::allowed`], which normalises both sides).
-    pub fn origins(&self) -> Vec<String> {
-        serde_json::from_str(&self.allowed_origins).unwrap_or_default()
+    /// Does the site allow `origin` (a request's `Origin` header)?
+    pub fn allows(&self, origin: &str) -> bool {
+        crate::origin::normalize(origin).is_some_and(|o| self.origins.contains(&o))
     }
+}
 
-    pub fn hours(&self) -> Option<BusinessHours> {
-        serde_json::from_str(&self.business_hours).ok()
+/// A site as stored in D1 (`migrations/0001_init.sql`).
+#[derive(Deserialize)]
+struct Row {
+    id: String,
+    name: String,
+    /// JSON array of origins such as `"https://shop.example"`.
+    allowed_origins: String,
+    merchant_email: String,
+    /// JSON `BusinessHours`.
+    business_hours: String,
+    expected_reply: String,
+    greeting: String,
+    brand_color: String,
+    agent_key_hash: String,
+}
+
+impl From<Row> for Site {
+    /// Unreadable origins allow nothing and unreadable hours mean always open; both are
+    /// logged, since `scripts/site.mjs` never writes them.
+    fn from(row: Row) -> Self {
+        let origins: Vec<String> = serde_json::from_str(&row.allowed_origins).unwrap_or_else(|e| {
+            worker::console_error!("site {}: allowed_origins unreadable: {e}", row.id);
+            Vec::new()
+        });
+        let hours = serde_json::from_str(&row.business_hours).unwrap_or_else(|e| {
+            worker::console_error!("site {}: business_hours unreadable: {e}", row.id);
+            BusinessHours { time_zone: "UTC".into(), days: vec![] }
+        });
+        Site {
+            origins: origins.iter().filter_map(|o| crate::origin::normalize(o)).collect(),
+            hours,
+            id: row.id,
+            name: row.name,
+            merchant_email: row.merchant_email,
+            expected_reply: row.expected_reply,
+            greeting: row.greeting,
+            brand_color: row.brand_color,
+            agent_key_hash: row.agent_key_hash,
+        }
     }
 }
 
@@ -69,14 +103,15 @@ pub async fn load(env: &Env, site_id: &str) -> Result<Option<Site>> {
         return Ok(site);
     }
     let db = env.d1("DB")?;
-    let site: Option<Site> = db
+    let row: Option<Row> = db
         .prepare(
             "SELECT id, name, allowed_origins, merchant_email, business_hours, expected_reply, \
-             greeting, brand_color, retention_days, agent_key_hash FROM sites WHERE id = ?1",
+             greeting, brand_color, agent_key_hash FROM sites WHERE id = ?1",
         )
         .bind(&[site_id.into()])?
         .first(None)
         .await?;
+    let site = row.map(Site::from);
     SITES.with(|c| c.borrow_mut().insert(site_id.to_owned(), (now_ms(), site.clone())));
     Ok(site)
 }
@@ -88,7 +123,7 @@ pub async fn require(env: &Env, site_id: &str) -> Result<Site> {
 /// Does the site allow `origin` (a request's `Origin` header)? Compared normalised.
 pub async fn origin_allowed(env: &Env, site_id: &str, origin: &str) -> Result<bool> {
     Ok(match load(env, site_id).await? {
-        Some(site) => crate::origin::allowed(origin, &site.origins()),
+        Some(site) => site.allows(origin),
         None => false,
     })
 }
@@ -202,11 +237,9 @@ pub async fn check_agent_key(env: &Env, site_id: &str, key: Option<&str>) -> Res
 }
 
 /// `GET /v1/sites/{site}`
-pub async fn public_config(env: &Env, site_id: &str) -> Result<Response> {
-    let site = require(env, site_id).await?;
-    let hours = site.hours().unwrap_or_else(|| BusinessHours { time_zone: "UTC".into(), days: vec![] });
+pub fn public_config(site: &Site) -> Result<Response> {
     let now = now_ms();
-    let avail = hours::local_now(&hours.time_zone, now).map(|local| availability(&hours, local));
+    let avail = hours::local_now(&site.hours.time_zone, now).map(|local| availability(&site.hours, local));
     let (available_now, next_open_at) = match avail {
         Some(Availability::Open) | None => (true, None),
         Some(Availability::OpensIn { minutes }) => {
@@ -218,12 +251,12 @@ pub async fn public_config(env: &Env, site_id: &str) -> Result<Response> {
     http::json(
         200,
         &SiteConfig {
-            id: site.id,
-            name: site.name,
-            brand_color: site.brand_color,
-            greeting: site.greeting,
-            expected_reply: site.expected_reply,
-            business_hours: hours,
+            id: site.id.clone(),
+            name: site.name.clone(),
+            brand_color: site.brand_color.clone(),
+            greeting: site.greeting.clone(),
+            expected_reply: site.expected_reply.clone(),
+            business_hours: site.hours.clone(),
             available_now,
             next_open_at,
         },
@@ -234,4 +267,38 @@ pub async fn public_config(env: &Env, site_id: &str) -> Result<Response> {
 fn iso_minute(d: &js_sys::Date) -> String {
     let s: String = d.to_iso_string().into();
     format!("{}:00Z", &s[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(origins: &[&str]) -> Site {
+        let row = Row {
+            id: "demo".into(),
+            name: "Demo".into(),
+            allowed_origins: serde_json::to_string(origins).unwrap(),
+            merchant_email: "m@shop.example".into(),
+            business_hours: r#"{"time_zone":"Europe/Berlin","days":[]}"#.into(),
+            expected_reply: String::new(),
+            greeting: String::new(),
+            brand_color: "#000000".into(),
+            agent_key_hash: String::new(),
+        };
+        Site::from(row)
+    }
+
+    #[test]
+    fn origins_are_normalised_once_and_compared_normalised() {
+        let s = site(&["HTTPS://Shop.Example:443/", "http://localhost:8080", "not an origin"]);
+        assert_eq!(s.origins, ["https://shop.example", "http://localhost:8080"]);
+        assert_eq!(s.hours.time_zone, "Europe/Berlin");
+        assert!(s.allows("https://shop.example"));
+        assert!(s.allows("https://SHOP.example/"));
+        assert!(s.allows("http://localhost:8080"));
+        assert!(!s.allows("http://shop.example"));
+        assert!(!s.allows("https://shop.example:8443"));
+        assert!(!s.allows("null"));
+        assert!(!site(&["null"]).allows("null"));
+    }
 }

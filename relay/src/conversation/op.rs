@@ -1,0 +1,285 @@
+//! The one contract between the Worker and a conversation's Durable Object.
+//!
+//! The Worker says who asks ([`Caller`]) and what for ([`Op`], one variant per thing the
+//! object does, with its typed body) through [`send`]; the object answers an [`Answer`] or a
+//! [`Refusal`]. Both travel as JSON over the object's `fetch` (as workers-rs requires), always
+//! with status 200: no status number is decoded anywhere. Only the Worker can reach the
+//! object, and it builds every call itself, so nothing here comes from a client unchecked.
+//! Which caller may do what is the one table in [`Op::allows`].
+
+use pigeon_protocol::{Context, Conversation, Export, Message, MessagesPage, validate::Invalid};
+use serde::{Deserialize, Serialize};
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+
+use crate::mail::sign::Role;
+use crate::{Error, Result};
+
+/// Who asks. The Worker has checked an agent's key; a shopper's token is checked by the
+/// object, which alone holds its hashes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Caller {
+    Shopper { token: String },
+    Agent,
+    /// The Worker itself: creating, email replies, resume links, retention.
+    Worker,
+}
+
+/// A caller once the object has checked it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    Shopper,
+    Agent,
+    Worker,
+}
+
+/// Everything the Worker asks of a conversation's object.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Create the conversation; a second init changes nothing. → `Done`
+    Init(Init),
+    /// Messages after `after` (validated by the Worker). → `Page`
+    Page { after: u64, limit: u32 },
+    /// A message by the caller (shopper or agent), stored once per `client_id`. → `Stored`
+    Post(NewMessage),
+    /// A reply that came in by email, checked by the Worker (signature, merchant address). → `Stored`
+    EmailReply(EmailReply),
+    /// Another browser opened a resume link: its own token. → `Conversation`
+    AddDevice { token_hash: String },
+    /// Where the shopper wants the answer when they have left. → `Done`
+    SetContact { email: String },
+    /// The caller's read position (never past the last message). → `Done`
+    MarkRead { seq: u64 },
+    /// Everything stored. → `Export`
+    Export,
+    /// Done for now; the shopper writing again reopens it. → `Done`
+    Close,
+    /// Erase everything: storage, alarm, live sockets. → `Done`
+    Erase,
+}
+
+impl Op {
+    /// The one table of who may do what. Anything else is refused as `NotFound`, the same
+    /// answer as a wrong token.
+    pub fn allows(&self, caller: Checked) -> bool {
+        use Checked::{Agent, Shopper, Worker};
+        match self {
+            Op::Init(_) | Op::EmailReply(_) | Op::AddDevice { .. } => caller == Worker,
+            Op::Page { .. } | Op::Post(_) | Op::MarkRead { .. } | Op::Export => matches!(caller, Shopper | Agent),
+            Op::SetContact { .. } => caller == Shopper,
+            Op::Close => caller == Agent,
+            Op::Erase => matches!(caller, Shopper | Worker),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Init {
+    pub id: String,
+    pub site: String,
+    pub token_hash: String,
+    pub created_at: String,
+    pub context: Option<Context>,
+}
+
+/// A validated, normalised message; its author is the caller (or the email's role).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewMessage {
+    pub client_id: String,
+    pub body: String,
+    pub author_name: Option<String>,
+    pub context: Option<Context>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EmailReply {
+    /// Whose reply address it came to: the merchant's lands as an agent message.
+    pub role: Role,
+    pub message: NewMessage,
+    /// The sender's address (checked against the shopper's contact address).
+    pub from: String,
+    /// The mail's Message-ID, so our next email continues its thread.
+    pub message_id: Option<String>,
+}
+
+/// What the object answers, by operation (see [`Op`]).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    Done,
+    Page(MessagesPage),
+    /// `created` is false when the `client_id` was already stored with this body.
+    Stored { message: Message, created: bool },
+    Conversation(Conversation),
+    Export(Export),
+}
+
+/// Why the object said no.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// No such conversation, or the caller may not: deliberately one answer.
+    NotFound,
+    ClientIdConflict,
+    RateLimited { retry_after_secs: u32 },
+    /// An email reply from an address that is not the shopper's.
+    WrongSender,
+    /// Logged by the object; the cause travels for the Worker's log only.
+    Internal(String),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::NotFound => Refusal::NotFound,
+            Error::ClientIdConflict => Refusal::ClientIdConflict,
+            Error::RateLimited { retry_after_secs } => Refusal::RateLimited { retry_after_secs },
+            other => Refusal::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<worker::Error> for Refusal {
+    fn from(e: worker::Error) -> Self {
+        Refusal::Internal(e.to_string())
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::NotFound => Error::NotFound,
+            Refusal::ClientIdConflict => Error::ClientIdConflict,
+            Refusal::RateLimited { retry_after_secs } => Error::RateLimited { retry_after_secs },
+            Refusal::WrongSender => Error::Invalid(Invalid::new("wrong_sender", "This sender may not reply here.")),
+            Refusal::Internal(cause) => Error::Internal(format!("conversation: {cause}")),
+        }
+    }
+}
+
+/// One call as it travels.
+#[derive(Serialize, Deserialize)]
+pub struct Call {
+    pub caller: Caller,
+    pub op: Op,
+}
+
+/// What a call comes to.
+pub type Answered = std::result::Result<Answer, Refusal>;
+
+fn stub(env: &Env, conversation: &str) -> Result<Stub> {
+    Ok(env.durable_object("CONVERSATIONS")?.id_from_name(conversation)?.get_stub()?)
+}
+
+/// Asks the conversation's object to do `op` for `caller`.
+pub async fn send(env: &Env, conversation: &str, caller: Caller, op: Op) -> std::result::Result<Answer, Refusal> {
+    let call = async {
+        let body = serde_json::to_string(&Call { caller, op }).map_err(|e| Error::Internal(e.to_string()))?;
+        let headers = Headers::new();
+        headers.set("content-type", "application/json")?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+        let req = Request::new_with_init("https://conversation/call", &init)?;
+        let mut resp = stub(env, conversation)?.fetch_with_request(req).await?;
+        Ok::<Answered, Error>(resp.json::<Answered>().await?)
+    };
+    call.await.unwrap_or_else(|e: Error| Err(Refusal::Internal(e.to_string())))
+}
+
+/// The object's side of [`send`]: the call it carries.
+pub async fn receive(req: &mut Request) -> Result<Call> {
+    Ok(req.json::<Call>().await?)
+}
+
+/// The object's answer to a call.
+pub fn reply(outcome: Answered) -> Result<Response> {
+    Ok(Response::from_json(&outcome)?)
+}
+
+impl Answer {
+    fn unexpected(self, wanted: &str) -> Error {
+        Error::Internal(format!("conversation answered {self:?} to a call for {wanted}"))
+    }
+
+    pub fn done(self) -> Result<()> {
+        match self {
+            Answer::Done => Ok(()),
+            other => Err(other.unexpected("nothing")),
+        }
+    }
+
+    pub fn page(self) -> Result<MessagesPage> {
+        match self {
+            Answer::Page(page) => Ok(page),
+            other => Err(other.unexpected("a page")),
+        }
+    }
+
+    pub fn stored(self) -> Result<(Message, bool)> {
+        match self {
+            Answer::Stored { message, created } => Ok((message, created)),
+            other => Err(other.unexpected("a stored message")),
+        }
+    }
+
+    pub fn conversation(self) -> Result<Conversation> {
+        match self {
+            Answer::Conversation(c) => Ok(c),
+            other => Err(other.unexpected("a conversation")),
+        }
+    }
+
+    pub fn export(self) -> Result<Export> {
+        match self {
+            Answer::Export(e) => Ok(e),
+            other => Err(other.unexpected("an export")),
+        }
+    }
+}
+
+/// Opens the live socket on the object; authentication happens in the first frame.
+pub async fn upgrade(env: &Env, conversation: &str) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("upgrade", "websocket")?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let req = Request::new_with_init("https://conversation/live", &init)?;
+    Ok(stub(env, conversation)?.fetch_with_request(req).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_table_decides() {
+        use Checked::{Agent, Shopper, Worker};
+        let post = || Op::Post(NewMessage { client_id: "c".into(), body: "b".into(), author_name: None, context: None });
+        assert!(post().allows(Shopper) && post().allows(Agent) && !post().allows(Worker));
+        assert!(Op::Close.allows(Agent) && !Op::Close.allows(Shopper) && !Op::Close.allows(Worker));
+        assert!(Op::SetContact { email: "a@b.c".into() }.allows(Shopper));
+        assert!(!Op::SetContact { email: "a@b.c".into() }.allows(Agent));
+        assert!(Op::Erase.allows(Shopper) && Op::Erase.allows(Worker) && !Op::Erase.allows(Agent));
+        assert!(!Op::AddDevice { token_hash: "h".into() }.allows(Shopper));
+        assert!(!Op::Export.allows(Worker));
+    }
+
+    #[test]
+    fn calls_and_outcomes_round_trip_as_json() {
+        let call = Call { caller: Caller::Shopper { token: "t".into() }, op: Op::MarkRead { seq: 7 } };
+        let json = serde_json::to_string(&call).unwrap();
+        assert_eq!(json, r#"{"caller":{"shopper":{"token":"t"}},"op":{"op":"mark_read","seq":7}}"#);
+        let back: Call = serde_json::from_str(&json).unwrap();
+        assert!(matches!(back.op, Op::MarkRead { seq: 7 }));
+        for refusal in [Refusal::NotFound, Refusal::RateLimited { retry_after_secs: 3 }, Refusal::WrongSender] {
+            let json = serde_json::to_string(&Answered::Err(refusal)).unwrap();
+            let back: Answered = serde_json::from_str(&json).unwrap();
+            assert!(back.is_err(), "{json}");
+        }
+        let err: Error = Refusal::RateLimited { retry_after_secs: 3 }.into();
+        assert_eq!(err.status(), 429);
+        let err: Error = Refusal::WrongSender.into();
+        assert_eq!(err.body().error.code, "wrong_sender");
+    }
+}
