@@ -123,10 +123,9 @@ pub struct Asked {
     pub caller: Caller,
 }
 
-/// The context of a browser route on an existing site or conversation (`site`): the site,
-/// and for a conversation route the shopper's token (missing: the same 404 as a wrong one).
-async fn browser_context(route: &Route, req: &Request, env: Env, site: &str) -> crate::Result<(Ctx, Option<Asked>)> {
-    let site = sites::require(&env, site).await?;
+/// The context of a browser route on an existing site or conversation: the site, and for a
+/// conversation route the shopper's token (missing: the same 404 as a wrong one).
+fn browser_context(route: &Route, req: &Request, env: Env, site: Site) -> crate::Result<(Ctx, Option<Asked>)> {
     let asked = match route.conversation() {
         // The live socket's token comes in its first frame.
         Some(_) if matches!(route, Route::Live { .. }) => None,
@@ -161,24 +160,20 @@ async fn agent_context(route: &Route, req: &Request, env: Env) -> crate::Result<
     Ok((Ctx { env, site }, asked))
 }
 
-/// Who a browser route is about: the site named in the path, or the owner of the
-/// conversation named in it.
-async fn owner_of(route: &Route, env: &Env) -> crate::Result<Owner> {
-    Ok(match (route, route.conversation()) {
+/// Who a browser route is about (the site named in the path, or the owner of the
+/// conversation named in it) and that site, if it exists.
+async fn owner_and_site(route: &Route, env: &Env) -> crate::Result<(Owner, Option<Site>)> {
+    let owner = match (route, route.conversation()) {
         (Route::SiteConfig { site } | Route::CreateConversation { site }, _) => Owner::Site(site.clone()),
         (_, Some(conversation)) => sites::owner_of_conversation(env, conversation).await?,
         // Only `Resume`, which is handled before.
         _ => Owner::Unknown,
-    })
-}
-
-/// May a page on `origin` read the answer about `owner`? The owning site's origins may; for
-/// an id never seen, any site's origins may (the answer is a 404 that says nothing).
-async fn origin_may_ask(env: &Env, owner: &Owner, origin: &str) -> crate::Result<bool> {
-    match owner {
-        Owner::Site(site) | Owner::Gone(site) => sites::origin_allowed(env, site, origin).await,
-        Owner::Unknown => sites::any_site_allows(env, origin).await,
-    }
+    };
+    let site = match &owner {
+        Owner::Site(id) | Owner::Gone(id) => sites::load(env, id).await?,
+        Owner::Unknown => None,
+    };
+    Ok((owner, site))
 }
 
 /// Every API answer: what `answer` says, never cached (tokens and threads are in them) and
@@ -243,43 +238,53 @@ async fn answer(req: Request, env: Env) -> Response {
     }
 
     // Browser route: whose it is; unknown and gone conversations stop here, before any
-    // Durable Object is touched.
-    let mut owner = match owner_of(&route, &env).await {
-        Ok(owner) => owner,
+    // Durable Object is touched. The site is read once, here.
+    let (mut owner, site) = match owner_and_site(&route, &env).await {
+        Ok(found) => found,
         Err(e) => return e.into_response(),
     };
-    // The Origin, when a browser sends one, must be allowed to ask (see `origin_may_ask`).
+    // The Origin, when a browser sends one, must be allowed to ask: the owning site's
+    // origins may; for an id never seen, any site's origins may (the answer is a 404 that
+    // says nothing).
     let cors_origin = match origin {
         None => None,
-        Some(origin) => match origin_may_ask(&env, &owner, &origin).await {
-            Ok(true) => Some(origin),
-            // A page of another Pigeon site asking about this site's conversation gets exactly
-            // the answer for an id never seen: it cannot tell whether this one exists, existed,
-            // or whose it is.
-            Ok(false) if route.conversation().is_some() && owner != Owner::Unknown => match sites::any_site_allows(&env, &origin).await {
-                Ok(true) => {
-                    owner = Owner::Unknown;
-                    Some(origin)
-                }
+        Some(origin) => {
+            let may_ask = match (&owner, &site) {
+                (Owner::Unknown, _) => sites::any_site_allows(&env, &origin).await,
+                (_, site) => Ok(site.as_ref().is_some_and(|s| s.allows(&origin))),
+            };
+            match may_ask {
+                Ok(true) => Some(origin),
+                // A page of another Pigeon site asking about this site's conversation gets
+                // exactly the answer for an id never seen: it cannot tell whether this one
+                // exists, existed, or whose it is.
+                Ok(false) if route.conversation().is_some() && owner != Owner::Unknown => match sites::any_site_allows(&env, &origin).await {
+                    Ok(true) => {
+                        owner = Owner::Unknown;
+                        Some(origin)
+                    }
+                    Ok(false) => return crate::Error::OriginNotAllowed.into_response(),
+                    Err(e) => return e.into_response(),
+                },
+                // A foreign origin: the same 403 whatever the site or conversation, so a
+                // foreign page learns nothing; no CORS headers.
                 Ok(false) => return crate::Error::OriginNotAllowed.into_response(),
                 Err(e) => return e.into_response(),
-            },
-            // A foreign origin: the same 403 whatever the site or conversation, so a foreign
-            // page learns nothing; no CORS headers.
-            Ok(false) => return crate::Error::OriginNotAllowed.into_response(),
-            Err(e) => return e.into_response(),
-        },
+            }
+        }
     };
     if preflight {
         return http::preflight(cors_origin.as_deref());
     }
-    let resp = match owner {
-        Owner::Site(site) => match browser_context(&route, &req, env, &site).await {
+    let resp = match (owner, site) {
+        (Owner::Site(_), Some(site)) => match browser_context(&route, &req, env, site) {
             Ok((cx, asked)) => dispatch(route, req, cx, asked).await,
             Err(e) => Err(e),
         },
+        // No such site.
+        (Owner::Site(_), None) => Err(crate::Error::NotFound),
         // Deleted, erased or never there: the same answer as a wrong token.
-        Owner::Gone(_) | Owner::Unknown => gone(&route, &req),
+        (Owner::Gone(_) | Owner::Unknown, _) => gone(&route, &req),
     };
     http::with_cors(resp.unwrap_or_else(crate::Error::into_response), cors_origin.as_deref())
 }

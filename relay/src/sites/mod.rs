@@ -116,10 +116,6 @@ pub async fn load(env: &Env, site_id: &str) -> Result<Option<Site>> {
     Ok(site)
 }
 
-pub async fn require(env: &Env, site_id: &str) -> Result<Site> {
-    load(env, site_id).await?.ok_or(Error::NotFound)
-}
-
 /// Does the site allow `origin` (a request's `Origin` header)? Compared normalised.
 pub async fn origin_allowed(env: &Env, site_id: &str, origin: &str) -> Result<bool> {
     Ok(match load(env, site_id).await? {
