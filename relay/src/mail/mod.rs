@@ -10,6 +10,7 @@ pub mod inbound;
 pub mod notice;
 pub mod quote;
 pub mod sign;
+pub mod writer;
 
 use std::time::Duration;
 

@@ -2,13 +2,14 @@
 //! conversation, so every escaping and link rule is tested on the host.
 //!
 //! Rules: every value is escaped in HTML; a link is only made to the site's own origins
-//! (the page, cart items, the resume link); anything else is shown as text.
-
-use std::fmt::Write;
+//! (the page, cart items, the resume link); anything else is shown as text. Both hold by
+//! construction: the texts are written through [`Body`], which writes each piece to both
+//! halves and escapes and checks on the way.
 
 use pigeon_protocol::{Context, Message};
 
 use super::quote::REPLY_MARKER;
+use super::writer::{on_site, Body, Column, Inline::*};
 
 /// The parts of an email the notifications fill in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,13 @@ pub struct Words {
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+impl Words {
+    fn new(subject: String, body: Body) -> Self {
+        let (text, html) = body.finish();
+        Self { subject, text, html }
+    }
 }
 
 pub struct MerchantNotice<'a> {
@@ -42,34 +50,9 @@ fn short(conversation: &str) -> &str {
     &conversation[..conversation.len().min(6)]
 }
 
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Text with line breaks kept, escaped.
-fn escape_lines(s: &str) -> String {
-    escape(s).replace("\r\n", "\n").replace('\n', "<br>")
-}
-
 /// The normalised origin of an http(s) URL (see [`crate::origin`]).
 pub fn origin_of(url: &str) -> Option<String> {
     crate::origin::of_url(url)
-}
-
-/// Is `url` on one of the site's origins (so we may link to it)?
-pub fn on_site(url: &str, origins: &[String]) -> bool {
-    origin_of(url).is_some_and(|o| origins.iter().any(|allowed| origin_of(allowed).as_deref() == Some(o.as_str())))
 }
 
 /// The page to reopen the thread on: where the shopper was, if that is on the site,
@@ -81,14 +64,6 @@ pub fn resume_url(page: Option<&str>, origins: &[String], token: &str) -> Option
         None => format!("{}/", origins.iter().find_map(|o| origin_of(o))?),
     };
     Some(format!("{base}#pigeon-resume={token}"))
-}
-
-fn link_or_text(url: &str, label: &str, origins: &[String]) -> String {
-    if on_site(url, origins) {
-        format!("<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>", escape(url), escape(label))
-    } else {
-        escape(label)
-    }
 }
 
 /// Digits after the decimal point (ISO 4217) for the currencies that differ from 2.
@@ -120,130 +95,86 @@ fn when(created_at: &str) -> String {
     }
 }
 
-const HTML_HEAD: &str = "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.45;color:#1d2330\">";
-const HTML_TAIL: &str = "</body></html>";
-
-fn marker_text() -> String {
-    format!("--- {REPLY_MARKER} to answer ---\n\n")
-}
-
-fn marker_html() -> String {
-    format!("<p style=\"color:#8a93a6;font-size:12px\">--- {REPLY_MARKER} to answer ---</p>")
+/// Both notifications open with the marker that [`super::quote`] cuts the history at.
+fn with_marker() -> Body {
+    let mut body = Body::new();
+    body.note(&[Fixed("--- "), Fixed(REPLY_MARKER), Fixed(" to answer ---")]);
+    body
 }
 
 pub fn merchant(n: &MerchantNotice) -> Words {
-    let subject = format!("{}: chat {}", n.site_name, short(n.conversation));
-    let mut text = marker_text();
-    let mut html = format!("{HTML_HEAD}{}", marker_html());
-    let _ = writeln!(text, "A shopper wrote on {}:\n", n.site_name);
-    let _ = write!(html, "<p>A shopper wrote on <b>{}</b>:</p>", escape(n.site_name));
+    let mut body = with_marker();
+    body.paragraph(&[Fixed("A shopper wrote on "), Bold(n.site_name), Fixed(":")]);
     for m in n.messages {
-        let _ = writeln!(text, "[{}]\n{}\n", when(&m.created_at), m.body);
-        let _ = write!(
-            html,
-            "<p style=\"margin:0 0 12px\"><span style=\"color:#8a93a6;font-size:12px\">{}</span><br>{}</p>",
-            escape(&when(&m.created_at)),
-            escape_lines(&m.body)
-        );
+        body.message(None, &when(&m.created_at), &m.body);
     }
     match n.shopper_email {
-        Some(email) => {
-            let _ = writeln!(text, "Shopper's email: {email}");
-            let _ = write!(html, "<p>Shopper's email: {}</p>", escape(email));
-        }
-        None => {
-            let note = "The shopper left no email address: your reply reaches them in the chat on the site.";
-            let _ = writeln!(text, "{note}");
-            let _ = write!(html, "<p>{note}</p>");
-        }
+        Some(email) => body.paragraph(&[Fixed("Shopper's email: "), Value(email)]),
+        None => body.paragraph(&[Fixed("The shopper left no email address: your reply reaches them in the chat on the site.")]),
     }
     if let Some(ctx) = n.context {
-        context_section(ctx, n.origins, &mut text, &mut html);
+        context_section(ctx, n.origins, &mut body);
     }
-    let footer = "Reply to this email to answer in the chat. Quoted text and your signature are left out.";
-    let _ = write!(text, "\n{footer}\n");
-    let _ = write!(html, "<p style=\"color:#8a93a6;font-size:12px\">{footer}</p>{HTML_TAIL}");
-    Words { subject, text, html }
+    body.note(&[Fixed("Reply to this email to answer in the chat. Quoted text and your signature are left out.")]);
+    Words::new(format!("{}: chat {}", n.site_name, short(n.conversation)), body)
 }
 
+const CART: [Column; 3] = [
+    Column { head: "Qty", text_before: "  " },
+    Column { head: "Item", text_before: " x " },
+    Column { head: "Price", text_before: "  " },
+];
+
 /// The page and the cart as a readable table.
-fn context_section(ctx: &Context, origins: &[String], text: &mut String, html: &mut String) {
-    let cell = "style=\"padding:4px 12px 4px 0;vertical-align:top;text-align:left\"";
-    let _ = writeln!(text, "\nPage: {}\n      {}", ctx.page.title, ctx.page.url);
-    let _ = write!(
-        html,
-        "<table style=\"border-collapse:collapse;margin:12px 0\"><tr><th {cell}>Page</th><td {cell}>{}<br><span style=\"color:#8a93a6\">{}</span></td></tr>",
-        link_or_text(&ctx.page.url, &ctx.page.title, origins),
-        escape(&ctx.page.url)
-    );
-    if let Some(locale) = &ctx.locale {
-        let _ = writeln!(text, "Language: {locale}");
-        let _ = write!(html, "<tr><th {cell}>Language</th><td {cell}>{}</td></tr>", escape(locale));
-    }
-    html.push_str("</table>");
+fn context_section(ctx: &Context, origins: &[String], body: &mut Body) {
+    let page = &ctx.page;
+    body.facts(|facts| {
+        facts.row("Page", &[Link { url: &page.url, label: &page.title, origins }, Break, Muted(&page.url)]);
+        if let Some(locale) = &ctx.locale {
+            facts.row("Language", &[Value(locale)]);
+        }
+    });
     let Some(cart) = &ctx.cart else { return };
     let count: u64 = cart.items.iter().map(|i| u64::from(i.quantity)).sum();
-    let total = money(cart.total, &cart.currency);
     let items = if count == 1 { "item" } else { "items" };
-    let _ = writeln!(text, "\nCart ({count} {items}, {total}):");
-    let _ = write!(
-        html,
-        "<table style=\"border-collapse:collapse;margin:12px 0\"><caption style=\"text-align:left;font-weight:bold\">Cart: {count} {items}, {}</caption>\
-         <tr><th {cell}>Qty</th><th {cell}>Item</th><th {cell}>Price</th></tr>",
-        escape(&total)
-    );
-    for item in &cart.items {
-        let price = money(item.unit_price, &cart.currency);
-        let _ = writeln!(text, "  {} x {}  {}", item.quantity, item.name, price);
-        let name = match &item.url {
-            Some(url) => link_or_text(url, &item.name, origins),
-            None => escape(&item.name),
-        };
-        let _ = write!(html, "<tr><td {cell}>{}</td><td {cell}>{name}</td><td {cell}>{}</td></tr>", item.quantity, escape(&price));
-    }
-    html.push_str("</table>");
+    let summary = format!("{count} {items}, {}", money(cart.total, &cart.currency));
+    body.table("Cart", &[Value(&summary)], &CART, |rows| {
+        for item in &cart.items {
+            let name = match &item.url {
+                Some(url) => Link { url, label: &item.name, origins },
+                None => Value(&item.name),
+            };
+            rows.row(&[Value(&item.quantity.to_string()), name, Value(&money(item.unit_price, &cart.currency))]);
+        }
+    });
 }
 
 pub fn shopper(n: &ShopperNotice) -> Words {
-    let subject = format!("Your conversation with {}", n.site_name);
-    let mut text = marker_text();
-    let mut html = format!("{HTML_HEAD}{}", marker_html());
-    let _ = writeln!(text, "{} replied:\n", n.site_name);
-    let _ = write!(html, "<p><b>{}</b> replied:</p>", escape(n.site_name));
+    let mut body = with_marker();
+    body.paragraph(&[Bold(n.site_name), Fixed(" replied:")]);
     for m in n.replies {
-        let who = m.author_name.as_deref().unwrap_or(n.site_name);
-        let _ = writeln!(text, "{who} [{}]:\n{}\n", when(&m.created_at), m.body);
-        let _ = write!(
-            html,
-            "<p style=\"margin:0 0 12px\"><b>{}</b> <span style=\"color:#8a93a6;font-size:12px\">{}</span><br>{}</p>",
-            escape(who),
-            escape(&when(&m.created_at)),
-            escape_lines(&m.body)
-        );
+        body.message(Some(m.author_name.as_deref().unwrap_or(n.site_name)), &when(&m.created_at), &m.body);
     }
-    if let Some(url) = n.resume_url {
-        let _ = writeln!(text, "Continue the conversation: {url}\nOr simply reply to this email.");
-        let _ = write!(
-            html,
-            "<p><a href=\"{}\" rel=\"noopener noreferrer\" style=\"display:inline-block;padding:10px 16px;background:#2f6fed;color:#fff;border-radius:6px;text-decoration:none\">Continue the conversation</a></p><p>Or simply reply to this email.</p>",
-            escape(url)
-        );
-    } else {
-        let _ = writeln!(text, "Reply to this email to answer.");
-        html.push_str("<p>Reply to this email to answer.</p>");
+    match n.resume_url {
+        Some(url) => {
+            body.button("Continue the conversation", url);
+            body.line(&[Fixed("Or simply reply to this email.")]);
+        }
+        None => body.paragraph(&[Fixed("Reply to this email to answer.")]),
     }
-    let footer = format!(
-        "You get this email because you asked {} to email you when they reply (chat {}).",
-        n.site_name,
-        short(n.conversation)
-    );
-    let _ = write!(text, "\n{footer}\n");
-    let _ = write!(html, "<p style=\"color:#8a93a6;font-size:12px\">{}</p>{HTML_TAIL}", escape(&footer));
-    Words { subject, text, html }
+    body.note(&[
+        Fixed("You get this email because you asked "),
+        Value(n.site_name),
+        Fixed(" to email you when they reply (chat "),
+        Value(short(n.conversation)),
+        Fixed(")."),
+    ]);
+    Words::new(format!("Your conversation with {}", n.site_name), body)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::writer::escape;
     use super::*;
     use pigeon_protocol::{Author, Cart, CartItem, Page};
 
