@@ -8,6 +8,7 @@ use web_sys::{Headers, Request, RequestInit, RequestMode, Response};
 use crate::js::{self, object};
 use crate::store::Session;
 use crate::util::{cast, window};
+use crate::wire::{self, field};
 
 /// Why a call failed, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,13 +69,8 @@ impl Api {
             }
             js::parse(&text).ok_or_else(|| ApiError::Relay { status, code: "bad_response".into(), message: "The relay's answer was not JSON.".into(), retry: true })
         } else {
-            let error = js::parse(&text).map(|v| js::get(&v, "error")).unwrap_or(JsValue::UNDEFINED);
-            Err(ApiError::Relay {
-                status,
-                code: js::string(&error, "code").unwrap_or_else(|| "http_error".into()),
-                message: js::string(&error, "message").unwrap_or_default(),
-                retry: status == 429 || status >= 500,
-            })
+            let (code, message) = wire::error(&js::parse(&text).unwrap_or(JsValue::UNDEFINED));
+            Err(ApiError::Relay { status, code, message, retry: status == 429 || status >= 500 })
         }
     }
 
@@ -85,16 +81,16 @@ impl Api {
 
     /// `POST /v1/sites/{site}/conversations` with the context.
     pub async fn create_conversation(&self, context: JsValue) -> Result<Session, ApiError> {
-        let created = self.call("POST", &format!("/v1/sites/{}/conversations", self.site), None, Some(object(&[("context", context)]))).await?;
+        let created = self.call("POST", &format!("/v1/sites/{}/conversations", self.site), None, Some(object(&[(field::CONTEXT, context)]))).await?;
         session(&created)
     }
 
     pub async fn mark_read(&self, s: &Session, seq: u64) -> Result<JsValue, ApiError> {
-        self.call("POST", &format!("/v1/conversations/{}/read", s.id), Some(&s.token), Some(object(&[("seq", (seq as f64).into())]))).await
+        self.call("POST", &format!("/v1/conversations/{}/read", s.id), Some(&s.token), Some(object(&[(field::SEQ, (seq as f64).into())]))).await
     }
 
     pub async fn set_contact(&self, s: &Session, email: &str) -> Result<JsValue, ApiError> {
-        self.call("PUT", &format!("/v1/conversations/{}/contact", s.id), Some(&s.token), Some(object(&[("email", email.into())]))).await
+        self.call("PUT", &format!("/v1/conversations/{}/contact", s.id), Some(&s.token), Some(object(&[(field::EMAIL, email.into())]))).await
     }
 
     pub async fn delete_conversation(&self, s: &Session) -> Result<JsValue, ApiError> {
@@ -103,21 +99,17 @@ impl Api {
 
     /// `POST /v1/resume`: a token for this browser from an email's resume link.
     pub async fn resume(&self, resume_token: &str) -> Result<Session, ApiError> {
-        session(&self.call("POST", "/v1/resume", None, Some(object(&[("resume_token", resume_token.into())]))).await?)
+        session(&self.call("POST", "/v1/resume", None, Some(object(&[(field::RESUME_TOKEN, resume_token.into())]))).await?)
     }
 
     /// `POST .../messages` with `{client_id, body, context}`; the stored message object.
     pub async fn post_message(&self, s: &Session, message: JsValue) -> Result<JsValue, ApiError> {
         let answer = self.call("POST", &format!("/v1/conversations/{}/messages", s.id), Some(&s.token), Some(message)).await?;
-        Ok(js::get(&answer, "message"))
+        Ok(js::get(&answer, field::MESSAGE))
     }
 }
 
-/// `{conversation: {id}, token}` (201 of create and resume).
+/// The conversation of a 201 of create and resume.
 fn session(created: &JsValue) -> Result<Session, ApiError> {
-    let id = js::string(&js::get(created, "conversation"), "id");
-    match (id, js::string(created, "token")) {
-        (Some(id), Some(token)) => Ok(Session { id, token }),
-        _ => Err(ApiError::Relay { status: 200, code: "bad_response".into(), message: "The relay's answer had no conversation.".into(), retry: true }),
-    }
+    wire::session(created).ok_or_else(|| ApiError::Relay { status: 200, code: "bad_response".into(), message: "The relay's answer had no conversation.".into(), retry: true })
 }

@@ -126,7 +126,7 @@ impl Widget {
     pub fn set_page(&self, page: JsValue) {
         let get = |k: &str| js_sys::Reflect::get(&page, &k.into()).ok().and_then(|v| v.as_string());
         let current = sync::page_context().page;
-        self.engine.set_page(Page { url: get("url").unwrap_or(current.url), title: get("title").unwrap_or(current.title), referrer: current.referrer });
+        self.engine.set_page(Page { url: get(wire::field::URL).unwrap_or(current.url), title: get(wire::field::TITLE).unwrap_or(current.title), referrer: current.referrer });
     }
 
     /// `Pigeon('forget')`: erases the thread on the relay and in this browser, and tears the

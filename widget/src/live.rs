@@ -9,12 +9,12 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::socket::{self, Heard};
+use crate::socket;
 use crate::sync::{Engine, FIRST_BACKOFF_MS, MAX_BACKOFF_MS};
 use crate::tabs::Note;
 use crate::util::{deferred, settle, until};
 use crate::thread::Edit;
-use crate::wire;
+use crate::wire::{self, Heard};
 
 #[derive(Default)]
 pub struct Live {

@@ -13,12 +13,12 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::api::ApiError;
-use crate::store::Pending;
+use crate::store::{Pending, key};
 use crate::sync::{Engine, FIRST_BACKOFF_MS, MAX_BACKOFF_MS};
 use crate::tabs::Note;
 use crate::thread::{Delivery, Edit, Entry};
 use crate::util::new_client_id;
-use crate::{js, wire};
+use crate::wire;
 
 #[derive(Default)]
 pub struct Outbox {
@@ -64,7 +64,7 @@ impl Engine {
         spawn_local(async move {
             if let Some(store) = &me.store {
                 let _ = store.put_pending(&pending).await;
-                let _ = store.put("draft", &JsValue::from_str("")).await;
+                let _ = store.put(key::DRAFT, &JsValue::from_str("")).await;
             }
             me.outbox.queue.borrow_mut().push_back(pending);
             me.flush();
@@ -76,8 +76,7 @@ impl Engine {
             Ok(s) => s,
             Err(e) => return Sent::Failed(e),
         };
-        let body = js::object(&[("client_id", p.client_id.as_str().into()), ("body", p.body.as_str().into()), ("context", p.context.clone())]);
-        match self.api.post_message(&s, body).await {
+        match self.api.post_message(&s, wire::post(p)).await {
             Ok(stored) => match wire::entry(&stored) {
                 Some(entry) => Sent::Stored(stored, entry),
                 // An answer that is not a message is retried like a lost one (same client_id).

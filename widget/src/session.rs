@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use crate::api::ApiError;
-use crate::store::Session;
+use crate::store::{Session, key};
 use crate::sync::Engine;
 use crate::tabs::Note;
 use crate::thread::Edit;
@@ -63,13 +63,13 @@ impl Engine {
             return Err(ApiError::Offline);
         }
         if let Some(store) = &self.store
-            && let Some(s) = store.get("session").await.ok().as_ref().and_then(Session::from_js)
+            && let Some(s) = store.get(key::SESSION).await.ok().as_ref().and_then(Session::from_js)
         {
             return Ok(s);
         }
         let s = self.api.create_conversation(self.context.with_untracked(crate::wire::context)).await?;
         if let Some(store) = &self.store {
-            let _ = store.put("session", &s.to_js()).await;
+            let _ = store.put(key::SESSION, &s.to_js()).await;
         }
         self.tell(Note::Session(s.clone()));
         Ok(s)
@@ -137,7 +137,7 @@ impl Engine {
             return Err(e);
         }
         if let Some(store) = &self.store {
-            let _ = store.put("contact", &JsValue::from_str(&email)).await;
+            let _ = store.put(key::CONTACT, &JsValue::from_str(&email)).await;
         }
         self.contact.set(Some(email));
         Ok(())
@@ -168,7 +168,7 @@ impl Engine {
         self.live.close();
         if let Some(store) = &self.store {
             let _ = store.drop_conversation().await;
-            let _ = store.put("session", &session.to_js()).await;
+            let _ = store.put(key::SESSION, &session.to_js()).await;
         }
         self.heard_session(session.clone());
         self.tell(Note::Session(session));

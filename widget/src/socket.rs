@@ -4,14 +4,7 @@ use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::js;
-
-/// What the relay says on the socket.
-pub enum Heard {
-    /// A stored message object.
-    Message(JsValue),
-    /// The backlog is sent; the conversation's newest `seq` is this.
-    Ready(u64),
-}
+use crate::wire::{self, Heard};
 
 /// Close codes the relay sends when the conversation is not there for this token (erased,
 /// never existed, or the token does not open it): reconnecting cannot help.
@@ -25,7 +18,7 @@ pub fn connect(relay: &str, conversation: &str, token: &str, after: u64, on_hear
     let ws_url = format!("ws{}/v1/conversations/{conversation}/live", relay.strip_prefix("http").unwrap_or(relay));
     let ws = WebSocket::new(&ws_url).ok()?;
 
-    let hello = js::stringify(&js::object(&[("type", "hello".into()), ("token", token.into()), ("after", (after as f64).into())]));
+    let hello = wire::hello(token, after);
     let opened = ws.clone();
     let onopen = Closure::once_into_js(move || {
         let _ = opened.send_with_str(&hello);
@@ -34,10 +27,8 @@ pub fn connect(relay: &str, conversation: &str, token: &str, after: u64, on_hear
 
     let onmessage = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
         let frame = ev.data().as_string().and_then(|text| js::parse(&text)).unwrap_or(JsValue::UNDEFINED);
-        match js::string(&frame, "type").as_deref() {
-            Some("message") => on_heard(Heard::Message(js::get(&frame, "message"))),
-            Some("ready") => on_heard(Heard::Ready(js::integer(&frame, "last_seq").unwrap_or(0).max(0) as u64)),
-            _ => {}
+        if let Some(heard) = wire::heard(&frame) {
+            on_heard(heard);
         }
     });
     ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));

@@ -15,6 +15,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
 
 use crate::js;
+use crate::wire::field;
 
 /// IndexedDB refused or failed (private mode, quota, erased). Callers go on in memory; the
 /// browser's own error is not kept (its formatting code would be most of this module's size).
@@ -26,6 +27,18 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 const KV: &str = "kv";
 const MESSAGES: &str = "messages";
 const OUTBOX: &str = "outbox";
+
+/// The keys of the `kv` store.
+pub mod key {
+    /// The session record, `{id, token}`.
+    pub const SESSION: &str = "session";
+    /// The highest `seq` the shopper has seen.
+    pub const READ_SEQ: &str = "read_seq";
+    /// The email address given for replies.
+    pub const CONTACT: &str = "contact";
+    /// What is typed in the composer and not sent yet.
+    pub const DRAFT: &str = "draft";
+}
 
 fn err(_: impl Sized) -> StoreError {
     StoreError
@@ -40,11 +53,11 @@ pub struct Session {
 
 impl Session {
     pub fn to_js(&self) -> JsValue {
-        js::object(&[("id", self.id.as_str().into()), ("token", self.token.as_str().into())])
+        js::object(&[(field::ID, self.id.as_str().into()), (field::TOKEN, self.token.as_str().into())])
     }
 
     pub fn from_js(v: &JsValue) -> Option<Session> {
-        Some(Session { id: js::string(v, "id")?, token: js::string(v, "token")? })
+        Some(Session { id: js::string(v, field::ID)?, token: js::string(v, field::TOKEN)? })
     }
 }
 
@@ -60,22 +73,22 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// The record, which is also the body of `POST .../messages` (plus `queued_at`).
+    /// The outbox record: the body of `POST .../messages` ([`crate::wire::post`]) plus `queued_at`.
     pub fn to_js(&self) -> JsValue {
         js::object(&[
-            ("client_id", self.client_id.as_str().into()),
-            ("body", self.body.as_str().into()),
-            ("context", self.context.clone()),
-            ("queued_at", self.queued_at.into()),
+            (field::CLIENT_ID, self.client_id.as_str().into()),
+            (field::BODY, self.body.as_str().into()),
+            (field::CONTEXT, self.context.clone()),
+            (field::QUEUED_AT, self.queued_at.into()),
         ])
     }
 
     fn from_js(v: &JsValue) -> Option<Pending> {
         Some(Pending {
-            client_id: js::string(v, "client_id")?,
-            body: js::string(v, "body")?,
-            context: js::get(v, "context"),
-            queued_at: js::get(v, "queued_at").as_f64().unwrap_or(0.0),
+            client_id: js::string(v, field::CLIENT_ID)?,
+            body: js::string(v, field::BODY)?,
+            context: js::get(v, field::CONTEXT),
+            queued_at: js::get(v, field::QUEUED_AT).as_f64().unwrap_or(0.0),
         })
     }
 }
@@ -195,7 +208,7 @@ impl Store {
         self.write(&[KV, MESSAGES], |tx| {
             Self::store(tx, MESSAGES)?.clear().map_err(err)?;
             let kv = Self::store(tx, KV)?;
-            ["session", "read_seq", "contact"].iter().try_for_each(|k| kv.delete(&JsValue::from_str(k)).map(drop).map_err(err))
+            [key::SESSION, key::READ_SEQ, key::CONTACT].iter().try_for_each(|k| kv.delete(&JsValue::from_str(k)).map(drop).map_err(err))
         })
         .await
     }

@@ -20,7 +20,7 @@ use crate::i18n::Words;
 use crate::live::Live;
 use crate::outbox::Outbox;
 use crate::session::Sessions;
-use crate::store::{Session, Store};
+use crate::store::{Session, Store, key};
 use crate::tabs::{self, Note, Tabs};
 use crate::thread::{Edit, Entry, Marks, Thread};
 use crate::util::{Wake, window};
@@ -107,7 +107,7 @@ impl Engine {
 
     async fn restore(self: &Rc<Self>) {
         let Some(store) = &self.store else { return };
-        let Ok((kv, messages, pending)) = store.load(&["session", "read_seq", "contact", "draft"]).await else { return };
+        let Ok((kv, messages, pending)) = store.load(&[key::SESSION, key::READ_SEQ, key::CONTACT, key::DRAFT]).await else { return };
         let [session, read_seq, contact, draft] = &kv[..] else { return };
         self.contact.set(contact.as_string());
         self.draft.set(draft.as_string().unwrap_or_default());
@@ -226,7 +226,7 @@ impl Engine {
         self.draft.set(text.clone());
         if let Some(store) = self.store.clone() {
             spawn_local(async move {
-                let _ = store.put("draft", &JsValue::from_str(&text)).await;
+                let _ = store.put(key::DRAFT, &JsValue::from_str(&text)).await;
             });
         }
     }
@@ -245,7 +245,7 @@ impl Engine {
         let me = self.clone();
         spawn_local(async move {
             if let Some(store) = &me.store {
-                let _ = store.put("read_seq", &JsValue::from_f64(seq as f64)).await;
+                let _ = store.put(key::READ_SEQ, &JsValue::from_f64(seq as f64)).await;
             }
             if let Some(s) = me.current_session() {
                 let _ = me.api.mark_read(&s, seq).await;

@@ -7,6 +7,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use crate::js;
 use crate::store::Session;
+use crate::wire::{field, kind};
 
 /// What tabs tell each other (posted as plain objects, `{type, ...}`).
 #[derive(Debug, Clone)]
@@ -26,23 +27,23 @@ pub enum Note {
 
 impl Note {
     fn to_js(&self) -> JsValue {
-        let (kind, key, value) = match self {
-            Note::Message(m) => ("message", "message", m.clone()),
-            Note::Read(seq) => ("read", "seq", (*seq as f64).into()),
-            Note::Session(s) => ("session", "session", s.to_js()),
-            Note::Gone(id) => ("gone", "id", id.as_str().into()),
-            Note::Forget => ("forget", "type", "forget".into()),
+        let (tag, key, value) = match self {
+            Note::Message(m) => (kind::MESSAGE, field::MESSAGE, m.clone()),
+            Note::Read(seq) => (kind::READ, field::SEQ, (*seq as f64).into()),
+            Note::Session(s) => (kind::SESSION, field::SESSION, s.to_js()),
+            Note::Gone(id) => (kind::GONE, field::ID, id.as_str().into()),
+            Note::Forget => (kind::FORGET, field::TYPE, kind::FORGET.into()),
         };
-        js::object(&[("type", kind.into()), (key, value)])
+        js::object(&[(field::TYPE, tag.into()), (key, value)])
     }
 
     fn from_js(v: &JsValue) -> Option<Note> {
-        Some(match js::string(v, "type")?.as_str() {
-            "message" => Note::Message(js::get(v, "message")),
-            "read" => Note::Read(js::integer(v, "seq")?.max(0) as u64),
-            "session" => Note::Session(Session::from_js(&js::get(v, "session"))?),
-            "gone" => Note::Gone(js::string(v, "id")?),
-            "forget" => Note::Forget,
+        Some(match js::string(v, field::TYPE)?.as_str() {
+            kind::MESSAGE => Note::Message(js::get(v, field::MESSAGE)),
+            kind::READ => Note::Read(js::integer(v, field::SEQ)?.max(0) as u64),
+            kind::SESSION => Note::Session(Session::from_js(&js::get(v, field::SESSION))?),
+            kind::GONE => Note::Gone(js::string(v, field::ID)?),
+            kind::FORGET => Note::Forget,
             _ => return None,
         })
     }

@@ -1,16 +1,100 @@
 //! The v1 wire shapes (relay/API.md, `pigeon-protocol`) the widget reads and writes, as the
-//! JS objects `JSON.parse` gives and `JSON.stringify` takes. Field names are those of the
-//! protocol crate's types; `tests/wire.rs` checks both directions in a browser.
+//! JS objects `JSON.parse` gives and `JSON.stringify` takes. Every field name is spelled once,
+//! in [`field`]; `tests/wire.rs` builds each shape from the protocol crate's types and checks
+//! both directions in a browser.
 
 use pigeon_protocol::{Author, Cart, CartItem, Context};
 use wasm_bindgen::JsValue;
 
 use crate::js::{self, get, integer, object, opt, string};
+use crate::store::{Pending, Session};
 use crate::thread::Entry;
+
+/// The JSON field names: the serde names of `pigeon-protocol`'s types, which the IndexedDB
+/// records and the tab notes reuse. Each is listed under the first shape that has it; a
+/// heading names the ones a shape shares with those above.
+pub mod field {
+    // Message `{seq, client_id, author, author_name?, body, context?, id, created_at}` (only
+    // these are read): relay answers, live frames, the IndexedDB `messages` store, tab notes.
+    pub const SEQ: &str = "seq";
+    pub const CLIENT_ID: &str = "client_id";
+    pub const AUTHOR: &str = "author";
+    pub const AUTHOR_NAME: &str = "author_name";
+    pub const BODY: &str = "body";
+    pub const CONTEXT: &str = "context";
+    // PostMessage `{client_id, body, context?}`; its answer `{message}`.
+    pub const MESSAGE: &str = "message";
+    // The IndexedDB outbox record: a PostMessage plus
+    pub const QUEUED_AT: &str = "queued_at";
+
+    // Context `{page, cart?, locale?, time_zone?}`.
+    pub const PAGE: &str = "page";
+    pub const CART: &str = "cart";
+    pub const LOCALE: &str = "locale";
+    pub const TIME_ZONE: &str = "time_zone";
+    // Page `{url, title, referrer?}`; `Pigeon('page', {url?, title?})` too.
+    pub const URL: &str = "url";
+    pub const TITLE: &str = "title";
+    pub const REFERRER: &str = "referrer";
+    // Cart `{currency, total, items}`, as sent and as given to `Pigeon('cart', ...)`.
+    pub const CURRENCY: &str = "currency";
+    pub const TOTAL: &str = "total";
+    pub const ITEMS: &str = "items";
+    // CartItem `{id?, name, quantity, unit_price, url?, image_url?}`.
+    pub const ID: &str = "id";
+    pub const NAME: &str = "name";
+    pub const QUANTITY: &str = "quantity";
+    pub const UNIT_PRICE: &str = "unit_price";
+    pub const IMAGE_URL: &str = "image_url";
+
+    // SiteConfig `{name, brand_color, greeting, expected_reply, available_now, next_open_at?,
+    // id, business_hours}` (only these are read).
+    pub const BRAND_COLOR: &str = "brand_color";
+    pub const GREETING: &str = "greeting";
+    pub const EXPECTED_REPLY: &str = "expected_reply";
+    pub const AVAILABLE_NOW: &str = "available_now";
+    pub const NEXT_OPEN_AT: &str = "next_open_at";
+
+    // CreatedConversation `{conversation: {id}, token}` (create and resume); the session
+    // record `{id, token}`.
+    pub const CONVERSATION: &str = "conversation";
+    pub const TOKEN: &str = "token";
+
+    // ErrorBody `{error: {code, message}}`.
+    pub const ERROR: &str = "error";
+    pub const CODE: &str = "code";
+
+    // Live frames `{type, ...}`: ClientFrame::Hello `{token, after}`, ServerFrame::Message
+    // `{message}`, ServerFrame::Ready `{last_seq}`. Tab notes `{type, message | seq | session
+    // | id}`.
+    pub const TYPE: &str = "type";
+    pub const AFTER: &str = "after";
+    pub const LAST_SEQ: &str = "last_seq";
+    pub const SESSION: &str = "session";
+
+    // Bodies the protocol crate has no type for (relay/API.md): read `{seq}`, contact
+    // `{email}`, resume `{resume_token}`.
+    pub const EMAIL: &str = "email";
+    pub const RESUME_TOKEN: &str = "resume_token";
+}
+
+/// The values of `type`: of live frames (`hello` sent; `message` and `ready` heard, `pong` and
+/// `error` left to the close code) and of tab notes.
+pub mod kind {
+    pub const HELLO: &str = "hello";
+    pub const MESSAGE: &str = "message";
+    pub const READY: &str = "ready";
+    pub const READ: &str = "read";
+    pub const SESSION: &str = "session";
+    pub const GONE: &str = "gone";
+    pub const FORGET: &str = "forget";
+}
+
+use field as f;
 
 /// The fields of a stored message the thread shows, as JS strings.
 fn message_keys() -> [JsValue; 5] {
-    ["seq", "author", "client_id", "author_name", "body"].map(JsValue::from_str)
+    [f::SEQ, f::AUTHOR, f::CLIENT_ID, f::AUTHOR_NAME, f::BODY].map(JsValue::from_str)
 }
 
 fn entry_with(m: &JsValue, [seq, author, client_id, author_name, body]: &[JsValue; 5]) -> Option<Entry> {
@@ -35,9 +119,9 @@ pub fn entries(messages: &[JsValue]) -> Vec<Entry> {
 /// The message context as sent to the relay.
 pub fn context(c: &Context) -> JsValue {
     let page = object(&[
-        ("url", c.page.url.as_str().into()),
-        ("title", c.page.title.as_str().into()),
-        ("referrer", opt(c.page.referrer.as_deref())),
+        (f::URL, c.page.url.as_str().into()),
+        (f::TITLE, c.page.title.as_str().into()),
+        (f::REFERRER, opt(c.page.referrer.as_deref())),
     ]);
     let cart = c.cart.as_ref().map_or(JsValue::UNDEFINED, |cart| {
         let items: js_sys::Array = cart
@@ -45,18 +129,18 @@ pub fn context(c: &Context) -> JsValue {
             .iter()
             .map(|i| {
                 object(&[
-                    ("id", opt(i.id.as_deref())),
-                    ("name", i.name.as_str().into()),
-                    ("quantity", i.quantity.into()),
-                    ("unit_price", (i.unit_price as f64).into()),
-                    ("url", opt(i.url.as_deref())),
-                    ("image_url", opt(i.image_url.as_deref())),
+                    (f::ID, opt(i.id.as_deref())),
+                    (f::NAME, i.name.as_str().into()),
+                    (f::QUANTITY, i.quantity.into()),
+                    (f::UNIT_PRICE, (i.unit_price as f64).into()),
+                    (f::URL, opt(i.url.as_deref())),
+                    (f::IMAGE_URL, opt(i.image_url.as_deref())),
                 ])
             })
             .collect();
-        object(&[("currency", cart.currency.as_str().into()), ("total", (cart.total as f64).into()), ("items", items.into())])
+        object(&[(f::CURRENCY, cart.currency.as_str().into()), (f::TOTAL, (cart.total as f64).into()), (f::ITEMS, items.into())])
     });
-    object(&[("page", page), ("cart", cart), ("locale", opt(c.locale.as_deref())), ("time_zone", opt(c.time_zone.as_deref()))])
+    object(&[(f::PAGE, page), (f::CART, cart), (f::LOCALE, opt(c.locale.as_deref())), (f::TIME_ZONE, opt(c.time_zone.as_deref()))])
 }
 
 /// An optional text field: absent or `null` is `None`, anything but a string is an error.
@@ -69,7 +153,7 @@ fn optional_string(obj: &JsValue, key: &str) -> Result<Option<String>, ()> {
 /// unit_price, id?, url?, image_url?}]}` with whole numbers; `None` if it is not that shape.
 /// (Limits are checked by `validate::context`.)
 pub fn cart(v: &JsValue) -> Option<Cart> {
-    let list = get(v, "items");
+    let list = get(v, f::ITEMS);
     if !js_sys::Array::is_array(&list) {
         return None;
     }
@@ -77,16 +161,16 @@ pub fn cart(v: &JsValue) -> Option<Cart> {
         .iter()
         .map(|i| {
             Some(CartItem {
-                id: optional_string(i, "id").ok()?,
-                name: string(i, "name")?,
-                quantity: u32::try_from(integer(i, "quantity")?).ok()?,
-                unit_price: integer(i, "unit_price")?,
-                url: optional_string(i, "url").ok()?,
-                image_url: optional_string(i, "image_url").ok()?,
+                id: optional_string(i, f::ID).ok()?,
+                name: string(i, f::NAME)?,
+                quantity: u32::try_from(integer(i, f::QUANTITY)?).ok()?,
+                unit_price: integer(i, f::UNIT_PRICE)?,
+                url: optional_string(i, f::URL).ok()?,
+                image_url: optional_string(i, f::IMAGE_URL).ok()?,
             })
         })
         .collect::<Option<Vec<_>>>()?;
-    Some(Cart { currency: string(v, "currency")?, total: integer(v, "total")?, items })
+    Some(Cart { currency: string(v, f::CURRENCY)?, total: integer(v, f::TOTAL)?, items })
 }
 
 /// What the panel shows of `GET /v1/sites/{site}`.
@@ -102,11 +186,52 @@ pub struct Site {
 
 pub fn site(v: &JsValue) -> Option<Site> {
     Some(Site {
-        name: string(v, "name")?,
-        brand_color: string(v, "brand_color").unwrap_or_default(),
-        greeting: string(v, "greeting").unwrap_or_default(),
-        expected_reply: string(v, "expected_reply").unwrap_or_default(),
-        available_now: get(v, "available_now").as_bool().unwrap_or(true),
-        next_open_at: string(v, "next_open_at"),
+        name: string(v, f::NAME)?,
+        brand_color: string(v, f::BRAND_COLOR).unwrap_or_default(),
+        greeting: string(v, f::GREETING).unwrap_or_default(),
+        expected_reply: string(v, f::EXPECTED_REPLY).unwrap_or_default(),
+        available_now: get(v, f::AVAILABLE_NOW).as_bool().unwrap_or(true),
+        next_open_at: string(v, f::NEXT_OPEN_AT),
     })
+}
+
+/// The conversation in a created-conversation answer (`{conversation: {id}, token}`, of
+/// create and of resume); `None` if it has none.
+pub fn session(created: &JsValue) -> Option<Session> {
+    Some(Session { id: string(&get(created, f::CONVERSATION), f::ID)?, token: string(created, f::TOKEN)? })
+}
+
+/// The code (`http_error` when there is none) and message of an error answer (`{error: {code,
+/// message}}`, or anything else the relay's path gave).
+pub fn error(answer: &JsValue) -> (String, String) {
+    let error = get(answer, f::ERROR);
+    (string(&error, f::CODE).unwrap_or_else(|| "http_error".into()), string(&error, f::MESSAGE).unwrap_or_default())
+}
+
+/// The body of `POST .../messages` for a pending message: `{client_id, body, context}`.
+pub fn post(p: &Pending) -> JsValue {
+    object(&[(f::CLIENT_ID, p.client_id.as_str().into()), (f::BODY, p.body.as_str().into()), (f::CONTEXT, p.context.clone())])
+}
+
+/// The socket's first frame, as text: `{type: "hello", token, after}`.
+pub fn hello(token: &str, after: u64) -> String {
+    js::stringify(&object(&[(f::TYPE, kind::HELLO.into()), (f::TOKEN, token.into()), (f::AFTER, (after as f64).into())]))
+}
+
+/// What the relay says on the socket that the widget acts on.
+pub enum Heard {
+    /// A stored message object.
+    Message(JsValue),
+    /// The backlog is sent; the conversation's newest `seq` is this.
+    Ready(u64),
+}
+
+/// A frame from the relay (`pong`, `error` and anything unknown are `None`: an error is
+/// followed by the close code, which says what to do).
+pub fn heard(frame: &JsValue) -> Option<Heard> {
+    match string(frame, f::TYPE).as_deref() {
+        Some(kind::MESSAGE) => Some(Heard::Message(get(frame, f::MESSAGE))),
+        Some(kind::READY) => Some(Heard::Ready(integer(frame, f::LAST_SEQ).unwrap_or(0).max(0) as u64)),
+        _ => None,
+    }
 }
