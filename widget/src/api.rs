@@ -86,11 +86,11 @@ impl Api {
     }
 
     pub async fn mark_read(&self, s: &Session, seq: u64) -> Result<JsValue, ApiError> {
-        self.call("POST", &format!("/v1/conversations/{}/read", s.id), Some(&s.token), Some(object(&[(field::SEQ, (seq as f64).into())]))).await
+        self.call("POST", &format!("/v1/conversations/{}/read", s.id), Some(&s.token), Some(wire::read(seq))).await
     }
 
     pub async fn set_contact(&self, s: &Session, email: &str) -> Result<JsValue, ApiError> {
-        self.call("PUT", &format!("/v1/conversations/{}/contact", s.id), Some(&s.token), Some(object(&[(field::EMAIL, email.into())]))).await
+        self.call("PUT", &format!("/v1/conversations/{}/contact", s.id), Some(&s.token), Some(wire::contact(email))).await
     }
 
     pub async fn delete_conversation(&self, s: &Session) -> Result<JsValue, ApiError> {
@@ -99,13 +99,13 @@ impl Api {
 
     /// `POST /v1/resume`: a token for this browser from an email's resume link.
     pub async fn resume(&self, resume_token: &str) -> Result<Session, ApiError> {
-        session(&self.call("POST", "/v1/resume", None, Some(object(&[(field::RESUME_TOKEN, resume_token.into())]))).await?)
+        session(&self.call("POST", "/v1/resume", None, Some(wire::resume(resume_token))).await?)
     }
 
     /// `POST .../messages` with `{client_id, body, context}`; the stored message object.
     pub async fn post_message(&self, s: &Session, message: JsValue) -> Result<JsValue, ApiError> {
         let answer = self.call("POST", &format!("/v1/conversations/{}/messages", s.id), Some(&s.token), Some(message)).await?;
-        Ok(js::get(&answer, field::MESSAGE))
+        Ok(wire::stored(&answer))
     }
 }
 

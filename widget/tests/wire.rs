@@ -7,8 +7,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use pigeon_protocol::{
-    Author, BusinessHours, Cart, CartItem, ClientFrame, Context, Conversation, CreatedConversation, DayHours, ErrorBody, Message, Page,
-    PostMessage, ServerFrame, SiteConfig, validate,
+    Author, BusinessHours, Cart, CartItem, ClientFrame, Context, Conversation, CreatedConversation, DayHours, ErrorBody, MarkRead, Message,
+    Page, PostMessage, Resume, ServerFrame, SetContact, SiteConfig, StoredMessage, validate,
 };
 use pigeon_widget::store::{Pending, Session};
 use pigeon_widget::thread::Entry;
@@ -153,6 +153,38 @@ fn the_post_body_and_the_outbox_record_are_the_protocols_post_message() {
         let record = js::stringify(&pending.to_js());
         assert_eq!(serde_json::from_str::<PostMessage>(&record).unwrap(), expected, "{record}");
     }
+}
+
+#[wasm_bindgen_test]
+fn the_answer_to_a_post_gives_the_stored_message() {
+    for message in messages() {
+        let answer = from_protocol!(StoredMessage { message: message.clone() });
+        assert_eq!(wire::entry(&wire::stored(&answer)), Some(entry_of(&message)), "{message:?}");
+    }
+    // A bare message or an empty answer has no stored message in it.
+    for bad in [from_protocol!(messages()[0]), JsValue::NULL, parse(r#"{"messages":[]}"#)] {
+        assert!(wire::entry(&wire::stored(&bad)).is_none(), "{bad:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_read_mark_the_widget_sends_is_the_protocols_mark_read() {
+    for seq in [1, 42, validate::MAX_SEQ] {
+        assert_eq!(as_protocol!(MarkRead, js::stringify(&wire::read(seq))), MarkRead { seq });
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_contact_the_widget_sends_is_the_protocols_set_contact() {
+    for email in ["ana@shop.example", "ana+größe \"42\"@bücher.example"] {
+        assert_eq!(as_protocol!(SetContact, js::stringify(&wire::contact(email))), SetContact { email: email.into() });
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_resume_the_widget_sends_is_the_protocols_resume() {
+    let token = "v1.eyJjIjoiMDEyMyJ9.sig-_x";
+    assert_eq!(as_protocol!(Resume, js::stringify(&wire::resume(token))), Resume { resume_token: token.into() });
 }
 
 #[wasm_bindgen_test]
