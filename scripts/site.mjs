@@ -5,6 +5,8 @@
 //     --merchant-email owner@shop.example [--agent-key KEY] [--remote] [--persist-to DIR]
 //
 // Without --agent-key a new key is minted and printed once; only its SHA-256 is stored.
+// The merchant address is the site's first owner in the inbox. Add a teammate with
+//   node scripts/site.mjs --id shop --add-teammate sam@shop.example --teammate-name Sam [--role agent|owner]
 // Optional: --expected-reply, --greeting, --brand-color, --retention-days, --hours JSON
 // (e.g. '{"time_zone":"Europe/Berlin","days":[[{"open":"09:00","close":"17:00"}],...]}').
 import { createHash, randomBytes } from 'node:crypto';
@@ -53,7 +55,20 @@ export function siteSql(site) {
   const names = set.map(([k]) => k).join(', ');
   const values = set.map(([, v]) => (typeof v === 'number' ? String(v) : sqlString(v))).join(', ');
   const updates = set.filter(([k]) => k !== 'id').map(([k]) => `${k} = excluded.${k}`).join(', ');
-  return `INSERT INTO sites (${names}) VALUES (${values}) ON CONFLICT (id) DO UPDATE SET ${updates};`;
+  const owner = site.merchantEmail
+    ? `INSERT OR IGNORE INTO teammates (site_id, email, name, role) VALUES (${sqlString(site.id)}, ${sqlString(String(site.merchantEmail).trim().toLowerCase())}, ${sqlString(site.ownerName ?? site.name ?? site.id)}, 'owner');`
+    : '';
+  return `INSERT INTO sites (${names}) VALUES (${values}) ON CONFLICT (id) DO UPDATE SET ${updates};${owner}`;
+}
+
+/// The UPSERT for one teammate of a site (role `owner` or `agent`); addresses are kept in
+/// lowercase, as the relay compares them.
+export function teammateSql({ site, email, name, role = 'agent' }) {
+  if (!['owner', 'agent'].includes(role)) throw new Error(`role is owner or agent, not ${role}`);
+  const address = String(email).trim().toLowerCase();
+  if (!/^[^@\s]+@[^@\s]+$/.test(address)) throw new Error(`not an email address: ${email}`);
+  return `INSERT INTO teammates (site_id, email, name, role) VALUES (${sqlString(site)}, ${sqlString(address)}, ${sqlString(name ?? address.split('@')[0])}, ${sqlString(role)}) `
+    + 'ON CONFLICT (site_id, email) DO UPDATE SET name = excluded.name, role = excluded.role;';
 }
 
 /// Runs SQL against the relay's D1 through wrangler (local state dir, or --remote).
@@ -91,6 +106,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   if (!o.id) {
     console.error('usage: node scripts/site.mjs --id SITE [--name ..] [--origins a,b] [--merchant-email ..] [--agent-key ..] [--remote]');
     process.exit(2);
+  }
+  if (o.addTeammate) {
+    d1Execute(teammateSql({ site: o.id, email: o.addTeammate, name: o.teammateName, role: o.role }), { remote: o.remote, persistTo: o.persistTo });
+    console.log(`teammate ${o.addTeammate} saved on site ${o.id}${o.remote ? ' (remote)' : ' (local)'}`);
+    process.exit(0);
   }
   const minted = !o.agentKey;
   const agentKey = o.agentKey || `pk_${randomBytes(24).toString('hex')}`;

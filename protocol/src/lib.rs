@@ -5,6 +5,7 @@
 //! runtime lives here too, so it is unit-tested on the host and shared by both ends.
 
 mod context;
+mod inbox;
 mod live;
 mod message;
 mod record;
@@ -12,6 +13,7 @@ mod site;
 pub mod validate;
 
 pub use context::{Cart, CartItem, Context, Page};
+pub use inbox::{ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxReply, Me, Membership, OpenSession, SignIn, TeamRole};
 pub use live::{ClientFrame, ServerFrame};
 pub use message::{
     Author, Conversation, CreateConversation, CreatedConversation, MarkRead, Message, MessagesPage,

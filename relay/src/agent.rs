@@ -1,8 +1,8 @@
 //! Agent routes, for the merchant's tools and scripts: `Authorization: Bearer <agent key>`,
 //! checked by the router (see `routes::agent_context`).
 
-use pigeon_protocol::{Context, ConversationList, ConversationSummary, PostAgentMessage, Status, validate};
-use worker::{Request, Response};
+use pigeon_protocol::{Context, ConversationList, ConversationSummary, InboxConversation, PostAgentMessage, Status, validate};
+use worker::{Env, Request, Response};
 
 use crate::conversation::op::{self, NewMessage, Op};
 use crate::routes::{Asked, Ctx};
@@ -12,7 +12,7 @@ use crate::{Error, Result, http, messages};
 pub async fn post(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> {
     let input: PostAgentMessage = http::read_json(&mut req).await?;
     let msg = validate::agent_message(&input)?;
-    messages::store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None }).await
+    messages::store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: false }).await
 }
 
 /// `POST /v1/agent/conversations/{id}/close`: done for now; the shopper writing again reopens it.
@@ -33,11 +33,12 @@ struct Row {
     last_author: Option<String>,
     unread_count: f64,
     context: Option<String>,
+    contact_email: Option<String>,
 }
 
-impl From<Row> for ConversationSummary {
+impl From<Row> for InboxConversation {
     fn from(r: Row) -> Self {
-        ConversationSummary {
+        let summary = ConversationSummary {
             id: r.id,
             status: r.status,
             created_at: r.created_at,
@@ -47,28 +48,40 @@ impl From<Row> for ConversationSummary {
             last_author: r.last_author.as_deref().and_then(pigeon_protocol::Author::parse),
             unread_count: r.unread_count as u64,
             context: r.context.as_deref().and_then(|c| serde_json::from_str::<Context>(c).ok()),
-        }
+        };
+        InboxConversation { summary, contact_email: r.contact_email }
     }
+}
+
+/// `?status=open|closed` (default open).
+pub fn status_query(req: &Request) -> Result<Status> {
+    match req.url()?.query_pairs().find(|(k, _)| k == "status") {
+        None => Ok(Status::Open),
+        Some((_, v)) => Status::parse(&v).ok_or_else(|| Error::Invalid(validate::Invalid::new("invalid_query", "status is open or closed."))),
+    }
+}
+
+/// The site's conversations with `status` from the D1 index (only the shopper `contact`'s,
+/// when given), newest activity first, at most 200.
+pub async fn list(env: &Env, site: &str, status: Status, contact: Option<&str>) -> Result<Vec<InboxConversation>> {
+    let rows: Vec<Row> = env
+        .d1("DB")?
+        .prepare(
+            "SELECT id, status, created_at, last_seq, last_message_at, last_message_preview, last_author, \
+             unread_count, context, contact_email \
+             FROM conversations WHERE site_id = ?1 AND status = ?2 AND (?3 IS NULL OR contact_email = ?3) \
+             ORDER BY COALESCE(last_message_at, created_at) DESC LIMIT 200",
+        )
+        .bind(&[site.into(), status.as_str().into(), crate::conversations::nullable(contact)])?
+        .all()
+        .await?
+        .results()?;
+    Ok(rows.into_iter().map(InboxConversation::from).collect())
 }
 
 /// `GET /v1/agent/sites/{site}/conversations?status=open|closed`, most recent first.
 pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
-    let status = match req.url()?.query_pairs().find(|(k, _)| k == "status") {
-        None => Status::Open,
-        Some((_, v)) => Status::parse(&v).ok_or_else(|| Error::Invalid(validate::Invalid::new("invalid_query", "status is open or closed.")))?,
-    };
-    let rows: Vec<Row> = cx
-        .env
-        .d1("DB")?
-        .prepare(
-            "SELECT id, status, created_at, last_seq, last_message_at, last_message_preview, last_author, \
-             unread_count, context \
-             FROM conversations WHERE site_id = ?1 AND status = ?2 \
-             ORDER BY COALESCE(last_message_at, created_at) DESC LIMIT 200",
-        )
-        .bind(&[cx.site.id.as_str().into(), status.as_str().into()])?
-        .all()
-        .await?
-        .results()?;
-    http::json(200, &ConversationList { conversations: rows.into_iter().map(ConversationSummary::from).collect() })
+    let status = status_query(req)?;
+    let conversations = list(&cx.env, &cx.site.id, status, None).await?.into_iter().map(|c| c.summary).collect();
+    http::json(200, &ConversationList { conversations })
 }

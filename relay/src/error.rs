@@ -25,6 +25,12 @@ pub enum Error {
     /// Agent routes without a valid agent key.
     #[error("unauthorized")]
     Unauthorized,
+    /// Inbox routes without a live session.
+    #[error("signed out")]
+    SignedOut,
+    /// A sign-in link that is not one of ours, used already or expired.
+    #[error("sign-in link invalid")]
+    SignInLinkInvalid,
     /// The page's origin is not among the site's allowed origins.
     #[error("origin not allowed")]
     OriginNotAllowed,
@@ -60,7 +66,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::MalformedJson(_) => 400,
-            Error::Unauthorized => 401,
+            Error::Unauthorized | Error::SignedOut | Error::SignInLinkInvalid => 401,
             Error::OriginNotAllowed => 403,
             Error::NotFound => 404,
             Error::MethodNotAllowed => 405,
@@ -83,6 +89,11 @@ impl Error {
             Error::Invalid(i) => ErrorBody::new(i.code, i.message.clone()),
             Error::NotFound => ErrorBody::new("not_found", "No such conversation, or the token does not open it."),
             Error::Unauthorized => ErrorBody::new("unauthorized", "A valid agent key is required."),
+            Error::SignedOut => ErrorBody::new("signed_out", "Sign in to the inbox."),
+            Error::SignInLinkInvalid => ErrorBody::new(
+                "link_invalid",
+                "This sign-in link does not work any more: each link works once, for 15 minutes. Ask for a new one.",
+            ),
             Error::OriginNotAllowed => ErrorBody::new("origin_not_allowed", "This page's origin may not use this site."),
             Error::MethodNotAllowed => ErrorBody::new("method_not_allowed", "This method is not supported here."),
             Error::ClientIdConflict => ErrorBody::new("client_id_conflict", "This client_id was already used for a different message."),

@@ -7,7 +7,9 @@ mod conversation;
 mod conversations;
 mod error;
 mod http;
+mod hub;
 mod inbound;
+mod inbox;
 mod limits;
 mod mail;
 mod messages;
@@ -19,6 +21,7 @@ mod sites;
 mod tokens;
 
 pub use conversation::Conversation;
+pub use hub::SiteHub;
 pub use error::{Error, Result};
 
 use worker::{Context, Env, ForwardableEmailMessage, Request, Response, ScheduleContext, ScheduledEvent, event};

@@ -9,6 +9,8 @@ use crate::{Error, Result};
 pub enum Kind {
     NewConversation,
     Message,
+    /// Asking for a sign-in link or opening one (key `inbox:<ip>`).
+    SignIn,
 }
 
 pub async fn check(req: &Request, env: &Env, site: &str, kind: Kind) -> Result<()> {
@@ -20,6 +22,7 @@ pub async fn check(req: &Request, env: &Env, site: &str, kind: Kind) -> Result<(
     let (binding, retry_after_secs) = match kind {
         Kind::NewConversation => ("NEW_CONVERSATION_LIMIT", 60),
         Kind::Message => ("MESSAGE_LIMIT", 10),
+        Kind::SignIn => ("SIGNIN_LIMIT", 60),
     };
     let outcome = env.rate_limiter(binding)?.limit(format!("{site}:{ip}")).await?;
     if outcome.success { Ok(()) } else { Err(Error::RateLimited { retry_after_secs }) }

@@ -5,7 +5,8 @@ use worker::{Env, Method, Request, Response};
 
 use crate::conversation::op::Caller;
 use crate::sites::{Owner, Site};
-use crate::{agent, conversations, http, messages, privacy, sites};
+use crate::inbox::Teammate;
+use crate::{agent, conversations, http, inbox, messages, privacy, sites};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -27,7 +28,33 @@ pub enum Route {
     AgentPostMessage { conversation: String },
     AgentMarkRead { conversation: String },
     AgentClose { conversation: String },
+    // Inbox routes (session cookie; only from the relay's own origin).
+    InboxSignIn,
+    InboxSession,
+    InboxSignOut,
+    InboxMe,
+    InboxConversations { site: String },
+    InboxLive { site: String },
+    InboxDetails { conversation: String },
+    InboxMessages { conversation: String },
+    InboxReply { conversation: String },
+    InboxRead { conversation: String },
+    InboxClose { conversation: String },
+    InboxReopen { conversation: String },
     Health,
+}
+
+/// Who a route is for, which decides how its caller is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Shop pages: CORS for the site's origins, a conversation token.
+    Shop,
+    /// Servers and scripts: the site's agent key.
+    Agent,
+    /// The inbox page: a teammate's session cookie, same origin only.
+    Inbox,
+    /// Health checks.
+    Anyone,
 }
 
 impl Route {
@@ -44,22 +71,29 @@ impl Route {
             | Route::AgentListMessages { conversation }
             | Route::AgentPostMessage { conversation }
             | Route::AgentMarkRead { conversation }
-            | Route::AgentClose { conversation } => Some(conversation),
+            | Route::AgentClose { conversation }
+            | Route::InboxDetails { conversation }
+            | Route::InboxMessages { conversation }
+            | Route::InboxReply { conversation }
+            | Route::InboxRead { conversation }
+            | Route::InboxClose { conversation }
+            | Route::InboxReopen { conversation } => Some(conversation),
             _ => None,
         }
     }
 
-    /// Browser routes answer CORS; agent routes are for servers and mail clients.
-    pub fn is_browser(&self) -> bool {
-        !matches!(
-            self,
-            Route::AgentListConversations { .. }
-                | Route::AgentListMessages { .. }
-                | Route::AgentPostMessage { .. }
-                | Route::AgentMarkRead { .. }
-                | Route::AgentClose { .. }
-                | Route::Health
-        )
+    pub fn audience(&self) -> Audience {
+        use Route::*;
+        match self {
+            SiteConfig { .. } | CreateConversation { .. } | ListMessages { .. } | PostMessage { .. } | Live { .. }
+            | SetContact { .. } | MarkRead { .. } | Export { .. } | Delete { .. } | Resume => Audience::Shop,
+            AgentListConversations { .. } | AgentListMessages { .. } | AgentPostMessage { .. } | AgentMarkRead { .. }
+            | AgentClose { .. } => Audience::Agent,
+            InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxLive { .. }
+            | InboxDetails { .. } | InboxMessages { .. } | InboxReply { .. } | InboxRead { .. } | InboxClose { .. }
+            | InboxReopen { .. } => Audience::Inbox,
+            Health => Audience::Anyone,
+        }
     }
 }
 
@@ -104,6 +138,21 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         },
         ["v1", "agent", "conversations", id, "read"] => (*method == Post).then(|| Route::AgentMarkRead { conversation: s(id) }),
         ["v1", "agent", "conversations", id, "close"] => (*method == Post).then(|| Route::AgentClose { conversation: s(id) }),
+        ["v1", "inbox", "signin"] => (*method == Post).then_some(Route::InboxSignIn),
+        ["v1", "inbox", "session"] => (*method == Post).then_some(Route::InboxSession),
+        ["v1", "inbox", "signout"] => (*method == Post).then_some(Route::InboxSignOut),
+        ["v1", "inbox", "me"] => (*method == Get).then_some(Route::InboxMe),
+        ["v1", "inbox", "sites", site, "conversations"] => (*method == Get).then(|| Route::InboxConversations { site: s(site) }),
+        ["v1", "inbox", "sites", site, "live"] => (*method == Get).then(|| Route::InboxLive { site: s(site) }),
+        ["v1", "inbox", "conversations", id] => (*method == Get).then(|| Route::InboxDetails { conversation: s(id) }),
+        ["v1", "inbox", "conversations", id, "messages"] => match method {
+            Get => Some(Route::InboxMessages { conversation: s(id) }),
+            Post => Some(Route::InboxReply { conversation: s(id) }),
+            _ => None,
+        },
+        ["v1", "inbox", "conversations", id, "read"] => (*method == Post).then(|| Route::InboxRead { conversation: s(id) }),
+        ["v1", "inbox", "conversations", id, "close"] => (*method == Post).then(|| Route::InboxClose { conversation: s(id) }),
+        ["v1", "inbox", "conversations", id, "reopen"] => (*method == Post).then(|| Route::InboxReopen { conversation: s(id) }),
         _ => return Parsed::NoSuchPath,
     };
     route.map_or(Parsed::WrongMethod, Parsed::Route)
@@ -114,6 +163,8 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
 pub struct Ctx {
     pub env: Env,
     pub site: Site,
+    /// On inbox routes, the signed-in teammate of `site`.
+    pub teammate: Option<Teammate>,
 }
 
 /// A conversation route's subject: which conversation and who asks. A shopper's token is
@@ -135,7 +186,7 @@ fn browser_context(route: &Route, req: &Request, env: Env, site: Site) -> crate:
         }
         None => None,
     };
-    Ok((Ctx { env, site }, asked))
+    Ok((Ctx { env, site, teammate: None }, asked))
 }
 
 /// The context of an agent route: the bearer key must be the agent key of the site named
@@ -157,7 +208,7 @@ async fn agent_context(route: &Route, req: &Request, env: Env) -> crate::Result<
         _ => return Err(crate::Error::NotFound),
     };
     let site = sites::check_agent_key(&env, &site, key.as_deref()).await?;
-    Ok((Ctx { env, site }, asked))
+    Ok((Ctx { env, site, teammate: None }, asked))
 }
 
 /// Who a browser route is about (the site named in the path, or the owner of the
@@ -203,19 +254,19 @@ async fn answer(req: Request, env: Env) -> Response {
         Parsed::WrongMethod => return crate::Error::MethodNotAllowed.into_response(),
         Parsed::NoSuchPath => return http::not_found_path(),
     };
-
-    if !route.is_browser() {
-        if preflight {
-            return crate::Error::OriginNotAllowed.into_response();
+    match route.audience() {
+        Audience::Shop => {}
+        // Servers, scripts and the inbox page never ask cross-origin.
+        _ if preflight => return crate::Error::OriginNotAllowed.into_response(),
+        Audience::Anyone => return http::json(200, &serde_json::json!({"ok": true})).unwrap_or_else(crate::Error::into_response),
+        Audience::Agent => {
+            let resp = match agent_context(&route, &req, env).await {
+                Ok((cx, asked)) => dispatch(route, req, cx, asked).await,
+                Err(e) => Err(e),
+            };
+            return resp.unwrap_or_else(crate::Error::into_response);
         }
-        if route == Route::Health {
-            return http::json(200, &serde_json::json!({"ok": true})).unwrap_or_else(crate::Error::into_response);
-        }
-        let resp = match agent_context(&route, &req, env).await {
-            Ok((cx, asked)) => dispatch(route, req, cx, asked).await,
-            Err(e) => Err(e),
-        };
-        return resp.unwrap_or_else(crate::Error::into_response);
+        Audience::Inbox => return inbox(route, req, env, origin.as_deref()).await.unwrap_or_else(crate::Error::into_response),
     }
 
     // The resume token, and with it the site, is in the body: the handler checks the origin.
@@ -289,6 +340,48 @@ async fn answer(req: Request, env: Env) -> Response {
     http::with_cors(resp.unwrap_or_else(crate::Error::into_response), cors_origin.as_deref())
 }
 
+/// An inbox route. Anything but a plain read (`GET` without an upgrade) must come from the
+/// inbox's own page: the relay's origin, which browsers send and pages cannot forge; the
+/// session cookie is `SameSite=Strict` as well.
+async fn inbox(route: Route, req: Request, env: Env, origin: Option<&str>) -> crate::Result<Response> {
+    let url = req.url()?;
+    let own = url.origin().ascii_serialization();
+    let upgrade = req.headers().get("upgrade")?.is_some();
+    if (req.method() != Method::Get || upgrade) && origin != Some(own.as_str()) {
+        return Err(crate::Error::OriginNotAllowed);
+    }
+    let secure = url.scheme() == "https";
+    match route {
+        Route::InboxSignIn => return inbox::sign_in(req, &env, &own).await,
+        Route::InboxSession => return inbox::open_session(req, &env, secure).await,
+        Route::InboxSignOut => return inbox::sign_out(&env, inbox::session::signed_in(&env, &req).await?, secure).await,
+        _ => {}
+    }
+    let person = inbox::session::signed_in(&env, &req).await?.ok_or(crate::Error::SignedOut)?;
+    if route == Route::InboxMe {
+        return inbox::me(&env, &person).await;
+    }
+    let (cx, asked) = inbox_context(&route, env, &person).await?;
+    dispatch(route, req, cx, asked).await
+}
+
+/// The context of an inbox route: `person` must be a teammate of the site named in the path
+/// or owning the conversation; for anyone else the conversation does not exist (404, the
+/// same as an unknown or deleted one).
+async fn inbox_context(route: &Route, env: Env, person: &inbox::Person) -> crate::Result<(Ctx, Option<Asked>)> {
+    let (site, asked) = match (route, route.conversation()) {
+        (Route::InboxConversations { site } | Route::InboxLive { site }, _) => (site.clone(), None),
+        (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
+            Owner::Site(site) => (site, Some(Asked { conversation: conversation.to_owned(), caller: Caller::Agent })),
+            Owner::Gone(_) | Owner::Unknown => return Err(crate::Error::NotFound),
+        },
+        _ => return Err(crate::Error::NotFound),
+    };
+    let teammate = inbox::team::on_site(&env, person, &site).await?.ok_or(crate::Error::NotFound)?;
+    let site = sites::load(&env, &site).await?.ok_or(crate::Error::NotFound)?;
+    Ok((Ctx { env, site, teammate: Some(teammate) }, asked))
+}
+
 /// The answer for a conversation that is not there: `404 not_found`, or for the live socket
 /// an accepted socket told `not_found` and closed with 4404 (a refused upgrade would look to
 /// a browser like a network failure).
@@ -317,8 +410,18 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::Delete { .. } => privacy::delete(&cx, asked()?).await,
         Route::AgentClose { .. } => agent::close(&cx, asked()?).await,
         Route::AgentListConversations { .. } => agent::conversations(&req, &cx).await,
+        Route::InboxConversations { .. } => inbox::conversations(&req, &cx).await,
+        Route::InboxLive { .. } => inbox::live(&req, &cx).await,
+        Route::InboxDetails { .. } => inbox::details(&cx, asked()?).await,
+        Route::InboxMessages { .. } => messages::list(&req, &cx, asked()?).await,
+        Route::InboxReply { .. } => inbox::reply(req, &cx, asked()?).await,
+        Route::InboxRead { .. } => messages::mark_read(req, &cx, asked()?).await,
+        Route::InboxClose { .. } => agent::close(&cx, asked()?).await,
+        Route::InboxReopen { .. } => inbox::reopen(&cx, asked()?).await,
         // Answered before any context is needed.
-        Route::Health | Route::Resume => Err(crate::Error::NotFound),
+        Route::Health | Route::Resume | Route::InboxSignIn | Route::InboxSession | Route::InboxSignOut | Route::InboxMe => {
+            Err(crate::Error::NotFound)
+        }
     }
 }
 
@@ -347,7 +450,11 @@ mod tests {
             ok(Method::Post, "/v1/agent/conversations/abc/messages"),
             Route::AgentPostMessage { conversation: "abc".into() }
         );
-        assert!(!ok(Method::Get, "/v1/agent/conversations/abc/messages").is_browser());
+        assert_eq!(ok(Method::Get, "/v1/agent/conversations/abc/messages").audience(), Audience::Agent);
+        assert_eq!(ok(Method::Get, "/v1/inbox/conversations/abc").audience(), Audience::Inbox);
+        assert_eq!(ok(Method::Post, "/v1/inbox/conversations/abc/messages"), Route::InboxReply { conversation: "abc".into() });
+        assert_eq!(ok(Method::Get, "/v1/inbox/sites/demo/live"), Route::InboxLive { site: "demo".into() });
+        assert_eq!(parse(&Method::Get, "/v1/inbox/signin"), Parsed::WrongMethod);
         assert_eq!(ok(Method::Delete, "/v1/conversations/abc"), Route::Delete { conversation: "abc".into() });
         assert_eq!(ok(Method::Put, "/v1/conversations/abc/contact"), Route::SetContact { conversation: "abc".into() });
         assert_eq!(ok(Method::Post, "/v1/agent/conversations/abc/close"), Route::AgentClose { conversation: "abc".into() });

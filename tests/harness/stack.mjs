@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { siteSql, d1Execute, toolEnv } from '../../scripts/site.mjs';
+import { siteSql, teammateSql, d1Execute, toolEnv } from '../../scripts/site.mjs';
 import { serveShop } from './shop.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -52,6 +52,12 @@ export function demoSite(shopOrigins) {
     agentKey: DEMO_AGENT_KEY,
   };
 }
+
+/// The demo shop's team in the inbox: the owner (the merchant address) and an agent.
+export const DEMO_TEAM = [
+  { site: DEMO_SITE, email: 'owner@pigeon-outfitters.test', name: 'Olivia', role: 'owner' },
+  { site: DEMO_SITE, email: 'sam@pigeon-outfitters.test', name: 'Sam', role: 'agent' },
+];
 
 export const OTHER_SITE = 'other';
 export const OTHER_AGENT_KEY = 'other-agent-key-for-local-use-only';
@@ -101,9 +107,8 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
 
   execFileSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo],
     { cwd: relayDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const site of [demoSite(shopOrigins), ...testSites(shopOrigins)]) {
-    d1Execute(siteSql(site), { persistTo });
-  }
+  const seed = [demoSite(shopOrigins), ...testSites(shopOrigins)].map(siteSql).concat(DEMO_TEAM.map(teammateSql));
+  d1Execute(seed.join('\n'), { persistTo });
 
   vars = { ...mailVars(persistTo, mailDelays), ...vars };
   const logs = [];

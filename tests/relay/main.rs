@@ -13,6 +13,7 @@ mod cors;
 mod edges;
 mod email;
 mod exactly_once;
+mod inbox;
 mod live;
 mod order;
 mod privacy;
@@ -33,12 +34,17 @@ pub fn demo() -> (&'static str, &'static str) {
 
 /// A second relay with test-only settings (all off in `wrangler.toml`): no rate limits (so
 /// guesses meet the token check, not the limiter), each deferred job held open for
-/// `JOB_HOLD_MS` after its work (so a message can arrive while it runs), and live backlogs
-/// capped at `BACKLOG_CAP` messages.
+/// `JOB_HOLD_MS` after its work (so a message can arrive while it runs), live backlogs
+/// capped at `BACKLOG_CAP` messages, and inbox sign-in links valid for 2 s.
 pub fn knobs() -> &'static Stack {
     static STACK: OnceLock<Stack> = OnceLock::new();
     STACK.get_or_init(|| {
-        let vars = [("RATE_LIMITS", "off".to_owned()), ("TEST_JOB_HOLD_MS", JOB_HOLD_MS.to_string()), ("LIVE_MAX_BACKLOG", BACKLOG_CAP.to_string())];
+        let vars = [
+            ("RATE_LIMITS", "off".to_owned()),
+            ("TEST_JOB_HOLD_MS", JOB_HOLD_MS.to_string()),
+            ("LIVE_MAX_BACKLOG", BACKLOG_CAP.to_string()),
+            ("SIGNIN_LINK_SECONDS", "2".to_owned()),
+        ];
         Stack::start(StackOptions { vars: vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), ..Default::default() })
     })
 }

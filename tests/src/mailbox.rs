@@ -59,6 +59,17 @@ async fn api(client: &Client, query: &[(&str, &str)]) -> Value {
 
 /// Every email sent so far whose Reply-To belongs to `conversation`, oldest first.
 pub async fn sent_for(client: &Client, conversation: &str) -> Vec<Mail> {
+    let tag = format!("reply+{conversation}.");
+    sent_where(client, |item| item["replyTo"].as_str().unwrap_or_default().contains(&tag)).await
+}
+
+/// Every email sent so far to `to` with `subject`, oldest first.
+pub async fn sent_to(client: &Client, to: &str, subject: &str) -> Vec<Mail> {
+    sent_where(client, |item| item["to"][0] == to && item["subject"] == subject).await
+}
+
+/// Every email sent so far that `keep` accepts (given the local explorer's list item), oldest first.
+async fn sent_where(client: &Client, keep: impl Fn(&Value) -> bool) -> Vec<Mail> {
     let mut found = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -68,10 +79,10 @@ pub async fn sent_for(client: &Client, conversation: &str) -> Vec<Mail> {
         }
         let page = api(client, &query).await;
         for item in page["result"].as_array().cloned().unwrap_or_default() {
-            let reply_to = item["replyTo"].as_str().unwrap_or_default().to_owned();
-            if !reply_to.contains(&format!("reply+{conversation}.")) {
+            if !keep(&item) {
                 continue;
             }
+            let reply_to = item["replyTo"].as_str().unwrap_or_default().to_owned();
             let id = item["messageId"].as_str().unwrap_or_default();
             let detail = api(client, &[("email_id", id)]).await;
             found.push((

@@ -15,12 +15,12 @@ pub const INDEX_DELAY: Duration = Duration::from_millis(1000);
 const RETRY_DELAY: Duration = Duration::from_secs(5);
 
 async fn write(env: &Env, row: &IndexRow) -> Result<()> {
-    let preview = row.last.as_ref().map(|m| m.body.chars().take(140).collect::<String>());
+    let preview = row.last.as_ref().map(|m| super::store::preview(&m.body));
     env.d1("DB")?
         .prepare(
             "UPDATE conversations SET status = ?2, last_seq = ?3, last_message_at = ?4, \
-             last_message_preview = ?5, last_author = ?6, unread_count = ?7, context = COALESCE(?8, context) \
-             WHERE id = ?1",
+             last_message_preview = ?5, last_author = ?6, unread_count = ?7, context = COALESCE(?8, context), \
+             contact_email = ?9 WHERE id = ?1",
         )
         .bind(&[
             row.id.as_str().into(),
@@ -31,6 +31,7 @@ async fn write(env: &Env, row: &IndexRow) -> Result<()> {
             nullable(row.last.as_ref().map(|m| m.author.as_str())),
             (row.unread as f64).into(),
             nullable(row.context.clone()),
+            nullable(row.contact_email.clone()),
         ])?
         .run()
         .await?;

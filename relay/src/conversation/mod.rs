@@ -15,7 +15,7 @@ mod store;
 
 use std::cell::{Cell, RefCell};
 
-use pigeon_protocol::{Author, Message, Status};
+use pigeon_protocol::{Author, InboxFrame, Message, Status};
 use worker::{DurableObject, Env, Request, Response, State, WebSocket, WebSocketIncomingMessage, durable_object};
 
 use crate::mail::MailConfig;
@@ -142,6 +142,7 @@ impl Conversation {
         match op {
             Op::Init(init) => {
                 self.store.init(&init)?;
+                self.publish(vec![]);
                 Ok(Answer::Done)
             }
             Op::Page { after, limit } => Ok(Answer::Page(self.store.page(after, limit)?)),
@@ -157,6 +158,8 @@ impl Conversation {
             }
             Op::SetContact { email } => {
                 self.store.set_contact(&email)?;
+                self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
+                self.publish(vec![]);
                 // A reply may already be waiting unread.
                 self.notify_later(Role::Shopper).await?;
                 Ok(Answer::Done)
@@ -166,19 +169,25 @@ impl Conversation {
                 self.store.mark_read(reader, seq)?;
                 if caller == Checked::Agent {
                     self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
+                    self.publish(vec![]);
                 }
                 Ok(Answer::Done)
             }
             Op::Export => Ok(Answer::Export(self.store.export(now_iso())?)),
-            Op::Close => {
-                self.store.set_status(Status::Closed)?;
-                // Closing is rare and the merchant expects the list to change at once.
+            Op::About => Ok(Answer::About(self.store.about()?)),
+            Op::Close | Op::Reopen => {
+                self.store.set_status(if matches!(op, Op::Close) { Status::Closed } else { Status::Open })?;
+                // Rare, and the merchant expects the list to change at once.
                 if index::flush(&self.env, &self.store).await? != Outcome::Done {
                     self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
                 }
+                self.publish(vec![]);
                 Ok(Answer::Done)
             }
             Op::Erase => {
+                if let Some(meta) = self.store.meta()? {
+                    self.state.wait_until(crate::hub::publish(self.env.clone(), meta.site, vec![InboxFrame::Gone { conversation: meta.id }]));
+                }
                 // deleteAll takes the SQL tables and key-value storage; the alarm goes separately.
                 self.state.storage().delete_alarm().await?;
                 self.state.storage().delete_all().await?;
@@ -192,12 +201,26 @@ impl Conversation {
 
     /// Stores a message and, when it is new, does what follows a new message.
     async fn post(&self, append: Append) -> Answered {
-        let author = append.author;
+        let (author, quiet) = (append.author, append.quiet);
         let (message, created) = self.append(append)?;
         if created {
-            self.after_append(author).await?;
+            self.after_append(author, quiet).await?;
+            self.publish(vec![message.clone()]);
         }
         Ok(Answer::Stored { message, created })
+    }
+
+    /// Tells the site's inbox tabs (see `hub`) about `messages` just stored and the
+    /// conversation's row as it is now. Not awaited: the answer does not wait for the inbox.
+    fn publish(&self, messages: Vec<Message>) {
+        let row = match self.store.index_row() {
+            Ok(Some(row)) => row,
+            Ok(None) => return,
+            Err(e) => return worker::console_error!("inbox publish: {e}"),
+        };
+        let mut frames: Vec<InboxFrame> = messages.into_iter().map(|message| InboxFrame::Message { conversation: row.id.clone(), message }).collect();
+        frames.push(InboxFrame::Conversation { conversation: row.summary() });
+        self.state.wait_until(crate::hub::publish(self.env.clone(), row.site, frames));
     }
 
     /// Stores a message once per `client_id`: the message and whether it is new.
@@ -225,11 +248,13 @@ impl Conversation {
         }
     }
 
-    /// A new message: the index is behind, and someone may need an email.
-    async fn after_append(&self, author: Author) -> Result<()> {
+    /// A new message: the index is behind, and someone may need an email (not the shopper
+    /// for a quiet reply).
+    async fn after_append(&self, author: Author, quiet: bool) -> Result<()> {
         self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
         match author {
             Author::Shopper => self.notify_later(Role::Merchant).await,
+            Author::Agent if quiet => Ok(()),
             Author::Agent => self.notify_later(Role::Shopper).await,
             Author::System => Ok(()),
         }
@@ -300,7 +325,8 @@ impl Conversation {
             if let Some(id) = &reply.message_id {
                 self.store.mail_received(reply.role, id)?;
             }
-            self.after_append(author).await?;
+            self.after_append(author, false).await?;
+            self.publish(vec![message.clone()]);
         }
         Ok(Answer::Stored { message, created })
     }

@@ -7,7 +7,7 @@
 //! object, and it builds every call itself, so nothing here comes from a client unchecked.
 //! Which caller may do what is the one table in [`Op::allows`].
 
-use pigeon_protocol::{Context, Conversation, Export, Message, MessagesPage, validate::Invalid};
+use pigeon_protocol::{Context, Conversation, Export, ExportedConversation, Message, MessagesPage, validate::Invalid};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
@@ -55,6 +55,10 @@ pub enum Op {
     Export,
     /// Done for now; the shopper writing again reopens it. → `Done`
     Close,
+    /// Open again. → `Done`
+    Reopen,
+    /// The conversation's own record, without its messages. → `About`
+    About,
     /// Erase everything: storage, alarm, live sockets. → `Done`
     Erase,
 }
@@ -68,7 +72,7 @@ impl Op {
             Op::Init(_) | Op::EmailReply(_) | Op::AddDevice { .. } => caller == Worker,
             Op::Page { .. } | Op::Post(_) | Op::MarkRead { .. } | Op::Export => matches!(caller, Shopper | Agent),
             Op::SetContact { .. } => caller == Shopper,
-            Op::Close => caller == Agent,
+            Op::Close | Op::Reopen | Op::About => caller == Agent,
             Op::Erase => matches!(caller, Shopper | Worker),
         }
     }
@@ -90,6 +94,9 @@ pub struct NewMessage {
     pub body: String,
     pub author_name: Option<String>,
     pub context: Option<Context>,
+    /// An agent's reply the shopper is not emailed about (they see it in the chat).
+    #[serde(default)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -113,6 +120,7 @@ pub enum Answer {
     Stored { message: Message, created: bool },
     Conversation(Conversation),
     Export(Export),
+    About(ExportedConversation),
 }
 
 /// Why the object said no.
@@ -230,6 +238,13 @@ impl Answer {
         }
     }
 
+    pub fn about(self) -> Result<ExportedConversation> {
+        match self {
+            Answer::About(a) => Ok(a),
+            other => Err(other.unexpected("a conversation's record")),
+        }
+    }
+
     pub fn export(self) -> Result<Export> {
         match self {
             Answer::Export(e) => Ok(e),
@@ -255,7 +270,7 @@ mod tests {
     #[test]
     fn only_the_table_decides() {
         use Checked::{Agent, Shopper, Worker};
-        let post = || Op::Post(NewMessage { client_id: "c".into(), body: "b".into(), author_name: None, context: None });
+        let post = || Op::Post(NewMessage { client_id: "c".into(), body: "b".into(), author_name: None, context: None, quiet: false });
         assert!(post().allows(Shopper) && post().allows(Agent) && !post().allows(Worker));
         assert!(Op::Close.allows(Agent) && !Op::Close.allows(Shopper) && !Op::Close.allows(Worker));
         assert!(Op::SetContact { email: "a@b.c".into() }.allows(Shopper));

@@ -2,7 +2,7 @@
 //! else runs in this object, so check-then-insert is atomic, and writes are committed
 //! before the object's response leaves (output gate).
 
-use pigeon_protocol::{Author, Context, Export, ExportedConversation, Message, MessagesPage, Status};
+use pigeon_protocol::{Author, Context, ConversationSummary, Export, ExportedConversation, InboxConversation, Message, MessagesPage, Status};
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue as V};
 
@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS messages (
   body TEXT NOT NULL,
   created_at TEXT NOT NULL,
   context TEXT,
+  -- An agent's reply the shopper is not emailed about.
+  quiet INTEGER NOT NULL DEFAULT 0,
   UNIQUE (author, client_id)
 );
 -- More tokens for the same conversation: one per browser that opened a resume link.
@@ -75,13 +77,15 @@ pub struct Append {
     pub body: String,
     pub author_name: Option<String>,
     pub context: Option<Context>,
+    /// Not emailed to the shopper.
+    pub quiet: bool,
 }
 
 impl Append {
     /// Only agents sign their messages with a name.
     pub fn new(author: Author, m: NewMessage) -> Self {
         let author_name = if author == Author::Agent { m.author_name } else { None };
-        Self { author, client_id: m.client_id, body: m.body, author_name, context: m.context }
+        Self { author, client_id: m.client_id, body: m.body, author_name, context: m.context, quiet: m.quiet }
     }
 }
 
@@ -105,12 +109,41 @@ pub struct Meta {
 #[derive(Debug, Clone)]
 pub struct IndexRow {
     pub id: String,
+    pub site: String,
+    pub created_at: String,
     /// The change count this row reflects.
     pub changes: u32,
     pub status: Status,
     pub last: Option<Message>,
     pub unread: u64,
     pub context: Option<String>,
+    pub contact_email: Option<String>,
+}
+
+impl IndexRow {
+    /// The row as the inbox shows it.
+    pub fn summary(&self) -> InboxConversation {
+        let last = self.last.as_ref();
+        InboxConversation {
+            summary: ConversationSummary {
+                id: self.id.clone(),
+                status: self.status,
+                created_at: self.created_at.clone(),
+                last_seq: last.map_or(0, |m| m.seq),
+                last_message_at: last.map(|m| m.created_at.clone()),
+                last_message_preview: last.map(|m| preview(&m.body)),
+                last_author: last.map(|m| m.author),
+                unread_count: self.unread,
+                context: self.context.as_deref().and_then(|c| serde_json::from_str(c).ok()),
+            },
+            contact_email: self.contact_email.clone(),
+        }
+    }
+}
+
+/// What the list shows of the last message: its first 140 characters.
+pub fn preview(body: &str) -> String {
+    body.chars().take(140).collect()
 }
 
 /// Which side's read position.
@@ -168,9 +201,22 @@ impl Store {
 
     /// Creates the tables if missing: on first use, and again after `deleteAll` erased them.
     pub fn ensure_schema(&self) {
-        if let Err(e) = self.sql.exec(SCHEMA, None).map_err(crate::Error::from).and_then(|_| self.migrate_jobs()) {
+        if let Err(e) = self.sql.exec(SCHEMA, None).map_err(crate::Error::from).and_then(|_| self.migrate_jobs()).and_then(|_| self.migrate_messages()) {
             worker::console_error!("conversation schema: {e}");
         }
+    }
+
+    /// Objects created before replies could be quiet get the column.
+    fn migrate_messages(&self) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Column {
+            name: String,
+        }
+        let columns: Vec<Column> = self.sql.exec("PRAGMA table_info(messages)", None)?.to_array()?;
+        if !columns.iter().any(|c| c.name == "quiet") {
+            self.sql.exec("ALTER TABLE messages ADD COLUMN quiet INTEGER NOT NULL DEFAULT 0", None)?;
+        }
+        Ok(())
     }
 
     pub fn meta(&self) -> Result<Option<Meta>> {
@@ -186,7 +232,7 @@ impl Store {
     }
 
     pub fn set_contact(&self, email: &str) -> Result<()> {
-        self.sql.exec("UPDATE conversation SET contact_email = ?", vec![email.into()])?;
+        self.sql.exec("UPDATE conversation SET contact_email = ?, index_dirty = index_dirty + 1", vec![email.into()])?;
         Ok(())
     }
 
@@ -195,23 +241,24 @@ impl Store {
         Ok(())
     }
 
+    /// The conversation's own record, without its messages.
+    pub fn about(&self) -> Result<ExportedConversation> {
+        let meta = self.meta()?.ok_or(Error::NotFound)?;
+        Ok(ExportedConversation {
+            id: meta.id,
+            site: meta.site,
+            created_at: meta.created_at,
+            status: meta.status,
+            context: meta.context.as_deref().and_then(|c| serde_json::from_str(c).ok()),
+            contact_email: meta.contact_email,
+            shopper_read_seq: meta.shopper_read_seq,
+            agent_read_seq: meta.agent_read_seq,
+        })
+    }
+
     /// Everything stored about the conversation, for the shopper.
     pub fn export(&self, exported_at: String) -> Result<Export> {
-        let meta = self.meta()?.ok_or(Error::NotFound)?;
-        Ok(Export {
-            conversation: ExportedConversation {
-                id: meta.id,
-                site: meta.site,
-                created_at: meta.created_at,
-                status: meta.status,
-                context: meta.context.as_deref().and_then(|c| serde_json::from_str(c).ok()),
-                contact_email: meta.contact_email,
-                shopper_read_seq: meta.shopper_read_seq,
-                agent_read_seq: meta.agent_read_seq,
-            },
-            messages: self.all_messages()?,
-            exported_at,
-        })
+        Ok(Export { conversation: self.about()?, messages: self.all_messages()?, exported_at })
     }
 
     pub fn mark_index_dirty(&self) -> Result<()> {
@@ -231,6 +278,9 @@ impl Store {
         let last = if last_seq > 0 { self.after(last_seq - 1, 1)?.into_iter().next() } else { None };
         Ok(Some(IndexRow {
             id: meta.id,
+            site: meta.site,
+            created_at: meta.created_at,
+            contact_email: meta.contact_email,
             changes: meta.index_dirty,
             status: meta.status,
             last,
@@ -318,12 +368,13 @@ impl Store {
         Ok(())
     }
 
-    /// The latest 50 messages by `author` after `seq`, oldest first (an email, not an archive).
+    /// The latest 50 messages by `author` after `seq` that may be emailed (not quiet), oldest
+    /// first (an email, not an archive).
     pub fn by_author_after(&self, author: Author, seq: u64) -> Result<Vec<Message>> {
         let rows: Vec<Row> = self
             .sql
             .exec(
-                &format!("SELECT {COLUMNS} FROM messages WHERE author = ? AND seq > ? ORDER BY seq DESC LIMIT 50"),
+                &format!("SELECT {COLUMNS} FROM messages WHERE author = ? AND seq > ? AND quiet = 0 ORDER BY seq DESC LIMIT 50"),
                 vec![author.as_str().into(), V::try_from_i64(seq as i64)?],
             )?
             .to_array()?;
@@ -387,8 +438,8 @@ impl Store {
         let seq = self.last_seq()? + 1;
         let context = a.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
         self.sql.exec(
-            "INSERT INTO messages (seq, id, author, client_id, author_name, body, created_at, context) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages (seq, id, author, client_id, author_name, body, created_at, context, quiet) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 V::try_from_i64(seq as i64)?,
                 id.into(),
@@ -398,6 +449,7 @@ impl Store {
                 a.body.clone().into(),
                 created_at.into(),
                 opt(&context),
+                V::Integer(i64::from(a.quiet)),
             ],
         )?;
         // Each arm also marks the D1 index as behind.

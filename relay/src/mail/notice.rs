@@ -172,6 +172,16 @@ pub fn shopper(n: &ShopperNotice) -> Words {
     Words::new(format!("Your conversation with {}", n.site_name), body)
 }
 
+/// The inbox's sign-in link (see `inbox::session`).
+pub fn signin(url: &str, minutes: u32) -> Words {
+    let mut body = Body::new();
+    let valid = if minutes == 1 { "1 minute".to_owned() } else { format!("{minutes} minutes") };
+    body.paragraph(&[Fixed("Sign in to your Pigeon inbox with this link. It works once, for "), Value(&valid), Fixed(".")]);
+    body.button("Sign in", url);
+    body.note(&[Fixed("If you did not ask to sign in, ignore this email: nobody can sign in without the link.")]);
+    Words::new("Your Pigeon sign-in link".to_owned(), body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::writer::escape;

@@ -1,0 +1,119 @@
+//! The merchant's inbox (`/v1/inbox/...`): sign-in, who is signed in, the conversation list
+//! with the shopper's address, a conversation's details, replies, and the live frames of a
+//! site's inbox socket. Authenticated by the session cookie, never by a token in the body.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Context, ConversationSummary, Message, Status};
+
+/// `POST /v1/inbox/signin`: send a sign-in link to this address (if it is a teammate's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignIn {
+    pub email: String,
+}
+
+/// `POST /v1/inbox/session`: the token from the sign-in link, exchanged for the session
+/// cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenSession {
+    pub token: String,
+}
+
+/// A teammate's role on one site: owners manage the site, agents answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeamRole {
+    Owner,
+    Agent,
+}
+
+impl TeamRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeamRole::Owner => "owner",
+            TeamRole::Agent => "agent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(TeamRole::Owner),
+            "agent" => Some(TeamRole::Agent),
+            _ => None,
+        }
+    }
+}
+
+/// One site the signed-in person answers for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub site: String,
+    pub site_name: String,
+    /// Their name on this site: signs their replies.
+    pub name: String,
+    pub role: TeamRole,
+}
+
+/// `GET /v1/inbox/me` (and the answer to [`OpenSession`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub email: String,
+    pub sites: Vec<Membership>,
+}
+
+/// A row of the inbox's list: the merchant's summary plus the shopper's address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxConversation {
+    #[serde(flatten)]
+    pub summary: ConversationSummary,
+    pub contact_email: Option<String>,
+}
+
+/// `GET /v1/inbox/sites/{site}/conversations?status=open|closed`, newest activity first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxList {
+    pub conversations: Vec<InboxConversation>,
+}
+
+/// `GET /v1/inbox/conversations/{id}`: what the merchant sees beside the thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationDetails {
+    pub id: String,
+    pub site: String,
+    pub status: Status,
+    pub created_at: String,
+    /// The latest context the shopper shared (page, referrer, cart, language, time zone).
+    pub context: Option<Context>,
+    pub contact_email: Option<String>,
+    pub agent_read_seq: u64,
+    pub shopper_read_seq: u64,
+    /// The shopper's other conversations on this site (same address), newest first.
+    pub earlier: Vec<ConversationSummary>,
+}
+
+/// `POST /v1/inbox/conversations/{id}/messages`: a teammate's reply, signed with their name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxReply {
+    pub client_id: String,
+    pub body: String,
+    /// `false`: do not email the shopper about this reply (they see it in the chat).
+    #[serde(default = "yes")]
+    pub notify_shopper: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Frames on `GET /v1/inbox/sites/{site}/live` (WebSocket, JSON text frames, server to
+/// client only): every change of the site's conversations as it happens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InboxFrame {
+    /// A conversation's row changed (new, new message, read, closed, reopened, contact).
+    Conversation { conversation: InboxConversation },
+    /// A message was stored in a conversation.
+    Message { conversation: String, message: Message },
+    /// A conversation was deleted by the shopper or erased.
+    Gone { conversation: String },
+}

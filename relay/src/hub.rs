@@ -1,0 +1,91 @@
+//! One Durable Object per site that its teammates' inbox tabs connect to (hibernating
+//! WebSockets): each conversation's object publishes what changed (a stored message, the
+//! conversation's row, a conversation gone), and the hub passes it to every open tab.
+//!
+//! The Worker checks the session before it connects a tab, and tags the socket with the
+//! teammate's address, so a removed teammate's sockets can be found and closed.
+
+use pigeon_protocol::InboxFrame;
+use worker::{DurableObject, Env, Headers, Method, Request, RequestInit, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair, durable_object};
+
+use crate::{Error, Result};
+
+const TEAMMATE_HEADER: &str = "x-pigeon-teammate";
+
+#[durable_object]
+pub struct SiteHub {
+    state: State,
+}
+
+impl DurableObject for SiteHub {
+    fn new(state: State, _env: Env) -> Self {
+        Self { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        match req.path().as_str() {
+            "/live" => {
+                let email = req.headers().get(TEAMMATE_HEADER)?.unwrap_or_default();
+                let pair = WebSocketPair::new()?;
+                self.state.accept_websocket_with_tags(&pair.server, &[email.as_str()]);
+                Response::from_websocket(pair.client)
+            }
+            "/publish" => {
+                let frames: Vec<InboxFrame> = req.json().await?;
+                let texts: Vec<String> = frames.iter().filter_map(|f| serde_json::to_string(f).ok()).collect();
+                for ws in self.state.get_websockets() {
+                    for text in &texts {
+                        let _ = ws.send_with_str(text);
+                    }
+                }
+                Response::empty()
+            }
+            _ => Response::error("not found", 404),
+        }
+    }
+
+    /// Tabs only listen; a `ping` keeps proxies from closing an idle socket.
+    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
+        if matches!(message, WebSocketIncomingMessage::String(ref s) if s == "ping") {
+            let _ = ws.send_with_str("pong");
+        }
+        Ok(())
+    }
+
+    async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _clean: bool) -> worker::Result<()> {
+        let code = u16::try_from(code).ok().filter(|c| *c == 1000 || (3000..5000).contains(c)).unwrap_or(1000);
+        let _ = ws.close(Some(code), Some("bye"));
+        Ok(())
+    }
+}
+
+fn stub(env: &Env, site: &str) -> Result<worker::Stub> {
+    Ok(env.durable_object("SITES")?.id_from_name(site)?.get_stub()?)
+}
+
+/// Connects an inbox tab of `email`, a teammate of `site`, to the site's hub.
+pub async fn connect(env: &Env, site: &str, email: &str) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("upgrade", "websocket")?;
+    headers.set(TEAMMATE_HEADER, email)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let req = Request::new_with_init("https://hub/live", &init)?;
+    Ok(stub(env, site)?.fetch_with_request(req).await?)
+}
+
+/// Passes `frames` to the site's open inbox tabs. Failures are logged: the inbox catches up
+/// from the index when it reconnects.
+pub async fn publish(env: Env, site: String, frames: Vec<InboxFrame>) {
+    let sent = async {
+        let body = serde_json::to_string(&frames).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_body(Some(body.into()));
+        let req = Request::new_with_init("https://hub/publish", &init)?;
+        stub(&env, &site)?.fetch_with_request(req).await?;
+        Ok::<(), Error>(())
+    };
+    if let Err(e) = sent.await {
+        worker::console_error!("inbox publish: {e}");
+    }
+}

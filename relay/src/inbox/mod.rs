@@ -1,0 +1,119 @@
+//! The merchant's inbox API (`/v1/inbox/...`, documented in `API.md`): sign-in, the
+//! conversation list with the shopper's address, a conversation's details, replies signed
+//! with the teammate's name, read, close and reopen, and the site's live socket.
+//!
+//! The router resolves the session and the teammate (see `routes::inbox_context`); every
+//! conversation route works only for a teammate of the conversation's site. The inbox's
+//! page is served as static files under `/inbox/`.
+
+pub mod session;
+pub mod team;
+
+use pigeon_protocol::{ConversationDetails, ConversationSummary, InboxList, InboxReply, OpenSession, PostAgentMessage, SignIn, Status, validate};
+use worker::{Env, Request, Response};
+
+use crate::conversation::op::{self, NewMessage, Op};
+use crate::routes::{Asked, Ctx};
+use crate::{Error, Result, http, limits, messages};
+pub use session::Person;
+pub use team::Teammate;
+
+/// `POST /v1/inbox/signin` `{email}`: `204` whether or not the address is a teammate's.
+pub async fn sign_in(mut req: Request, env: &Env, origin: &str) -> Result<Response> {
+    limits::check(&req, env, "inbox", limits::Kind::SignIn).await?;
+    let body: SignIn = http::read_json(&mut req).await?;
+    let email = validate::email(&body.email)?.to_ascii_lowercase();
+    session::send_link(env, &email, origin).await?;
+    http::no_content()
+}
+
+/// `POST /v1/inbox/session` `{token}`: the link's token for a session cookie; answers `Me`.
+pub async fn open_session(mut req: Request, env: &Env, secure: bool) -> Result<Response> {
+    limits::check(&req, env, "inbox", limits::Kind::SignIn).await?;
+    let body: OpenSession = http::read_json(&mut req).await?;
+    let (token, email) = session::open(env, body.token.trim()).await?;
+    let person = Person { email, session_hash: crate::tokens::hash(&token) };
+    let mut resp = http::json(200, &team::me(env, &person).await?)?;
+    resp.headers_mut().set("set-cookie", &session::set_cookie(&token, secure))?;
+    Ok(resp)
+}
+
+/// `POST /v1/inbox/signout`: the session ends on the relay and in this browser.
+pub async fn sign_out(env: &Env, person: Option<Person>, secure: bool) -> Result<Response> {
+    if let Some(person) = person {
+        session::revoke(env, &person.session_hash).await?;
+    }
+    let mut resp = http::no_content()?;
+    resp.headers_mut().set("set-cookie", &session::clear_cookie(secure))?;
+    Ok(resp)
+}
+
+/// `GET /v1/inbox/me`.
+pub async fn me(env: &Env, person: &Person) -> Result<Response> {
+    http::json(200, &team::me(env, person).await?)
+}
+
+/// `GET /v1/inbox/sites/{site}/conversations?status=open|closed`, newest activity first.
+pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
+    let status = crate::agent::status_query(req)?;
+    let conversations = crate::agent::list(&cx.env, &cx.site.id, status, None).await?;
+    http::json(200, &InboxList { conversations })
+}
+
+/// `GET /v1/inbox/conversations/{id}`: status, context, address, read positions, and the
+/// shopper's other conversations on this site.
+pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
+    let about = op::send(&cx.env, &asked.conversation, asked.caller, Op::About).await?.about()?;
+    let earlier: Vec<ConversationSummary> = match &about.contact_email {
+        Some(email) => crate::agent::list(&cx.env, &cx.site.id, Status::Open, Some(email))
+            .await?
+            .into_iter()
+            .chain(crate::agent::list(&cx.env, &cx.site.id, Status::Closed, Some(email)).await?)
+            .map(|c| c.summary)
+            .filter(|c| c.id != about.id)
+            .collect(),
+        None => vec![],
+    };
+    let mut earlier = earlier;
+    earlier.sort_by(|a, b| b.last_message_at.as_ref().unwrap_or(&b.created_at).cmp(a.last_message_at.as_ref().unwrap_or(&a.created_at)));
+    http::json(
+        200,
+        &ConversationDetails {
+            id: about.id,
+            site: about.site,
+            status: about.status,
+            created_at: about.created_at,
+            context: about.context,
+            contact_email: about.contact_email,
+            agent_read_seq: about.agent_read_seq,
+            shopper_read_seq: about.shopper_read_seq,
+            earlier,
+        },
+    )
+}
+
+/// `POST /v1/inbox/conversations/{id}/messages`: a reply signed with the teammate's name on
+/// this site; `notify_shopper: false` keeps it out of the shopper's email.
+pub async fn reply(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> {
+    let teammate = cx.teammate.as_ref().ok_or(Error::SignedOut)?;
+    let input: InboxReply = http::read_json(&mut req).await?;
+    let msg = validate::agent_message(&PostAgentMessage { client_id: input.client_id, body: input.body, author_name: Some(teammate.name.clone()) })?;
+    let message = NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: !input.notify_shopper };
+    messages::store(cx, asked, message).await
+}
+
+/// `POST /v1/inbox/conversations/{id}/reopen`.
+pub async fn reopen(cx: &Ctx, asked: Asked) -> Result<Response> {
+    op::send(&cx.env, &asked.conversation, asked.caller, Op::Reopen).await?.done()?;
+    http::no_content()
+}
+
+/// `GET /v1/inbox/sites/{site}/live`: the site's inbox socket (see `hub`).
+pub async fn live(req: &Request, cx: &Ctx) -> Result<Response> {
+    let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(Error::Invalid(validate::Invalid::new("websocket_required", "This endpoint speaks WebSocket only.")));
+    }
+    let teammate = cx.teammate.as_ref().ok_or(Error::SignedOut)?;
+    crate::hub::connect(&cx.env, &cx.site.id, &teammate.email).await
+}

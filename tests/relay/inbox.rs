@@ -1,0 +1,246 @@
+//! The merchant's inbox API against the real relay: sign-in by emailed link, sessions,
+//! same-origin checks, the list and a conversation with the shopper's context, replies
+//! (quiet ones too), close and reopen, the live socket, and one site's teammates never
+//! reaching another site's conversations.
+
+use std::time::Duration;
+
+use pigeon_protocol::InboxFrame;
+use pigeon_tests::inbox::{self, Teammate};
+use pigeon_tests::{Client, mailbox};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+use crate::{client, knobs};
+
+const OWNER: &str = "owner@pigeon-outfitters.test";
+const AGENT: &str = "sam@pigeon-outfitters.test";
+const OTHER_OWNER: &str = "owner@other-shop.test";
+
+/// The demo shop's owner, signed in once for this test binary (links per address are limited).
+async fn owner() -> &'static Teammate {
+    static ONE: OnceCell<Teammate> = OnceCell::const_new();
+    ONE.get_or_init(|| async { Teammate::sign_in(&client(), OWNER).await }).await
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never: {what}");
+}
+
+fn row<'a>(list: &'a Value, id: &str) -> Option<&'a Value> {
+    list["conversations"].as_array()?.iter().find(|c| c["id"] == id)
+}
+
+#[tokio::test]
+async fn a_link_signs_in_once_and_the_answer_never_tells_who_is_a_teammate() {
+    let c = client();
+    // Unknown and known addresses get the same answer; only the teammate gets mail.
+    let stranger = "nobody@pigeon-outfitters.test";
+    let a = inbox::request_link(&c, stranger).await;
+    assert_eq!((a.status, &a.json), (204, &Value::Null));
+    let token = inbox::link_for(&c, AGENT).await;
+    assert!(mailbox::sent_to(&c, stranger, inbox::SIGNIN_SUBJECT).await.is_empty(), "no mail to a stranger");
+
+    let opened = inbox::open(&c, &token).await;
+    assert_eq!(opened.status, 200, "{:?}", opened.json);
+    assert_eq!(opened.json["email"], AGENT);
+    assert_eq!(opened.json["sites"][0]["site"], "demo");
+    assert_eq!(opened.json["sites"][0]["name"], "Sam");
+    assert_eq!(opened.json["sites"][0]["role"], "agent");
+    let cookie = opened.headers["set-cookie"].to_str().unwrap().to_owned();
+    for part in ["pigeon_inbox=", "HttpOnly", "SameSite=Strict", "Path=/v1/inbox", "Max-Age=2592000"] {
+        assert!(cookie.contains(part), "cookie {cookie:?} lacks {part}");
+    }
+    assert!(!opened.json.to_string().contains(&cookie[13..50]), "the session token is only in the cookie");
+
+    // The same link again, an edited one, and none: refused alike.
+    for t in [token.clone(), format!("{}0", &token[..token.len() - 1]), "x".into()] {
+        let again = inbox::open(&c, &t).await;
+        assert_eq!((again.status, again.code()), (401, "link_invalid"), "{t}");
+    }
+    let bad = inbox::request_link(&c, "not an address").await;
+    assert_eq!((bad.status, bad.code()), (422, "invalid_email"));
+}
+
+#[tokio::test]
+async fn a_link_expires() {
+    let c = Client::new(&knobs().info.relay);
+    let token = inbox::link_for(&c, AGENT).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let late = inbox::open(&c, &token).await;
+    assert_eq!((late.status, late.code()), (401, "link_invalid"));
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_on_the_relay() {
+    let c = client();
+    let sam = Teammate::sign_in(&c, AGENT).await;
+    assert_eq!(sam.get("/v1/inbox/me").await.status, 200);
+    let out = sam.post("/v1/inbox/signout", None).await;
+    assert_eq!(out.status, 204);
+    assert!(out.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    // The old cookie, kept by an attacker, opens nothing.
+    let me = sam.get("/v1/inbox/me").await;
+    assert_eq!((me.status, me.code()), (401, "signed_out"));
+    assert_eq!(sam.get("/v1/inbox/sites/demo/conversations").await.status, 401);
+}
+
+#[tokio::test]
+async fn only_the_inbox_page_may_change_anything() {
+    let c = client();
+    let owner = owner().await;
+    let s = c.create_conversation("demo").await;
+    s.post("m1", "hello").await;
+    let reply = json!({ "client_id": "r1", "body": "hi" }).to_string().into_bytes();
+    let path = format!("/v1/inbox/conversations/{}/messages", s.id);
+    for origin in [None, Some("https://evil.test"), Some("null")] {
+        let mut headers = vec![("cookie", owner.cookie.as_str()), ("content-type", "application/json")];
+        if let Some(o) = origin {
+            headers.push(("origin", o));
+        }
+        let a = c.send(Method::POST, &path, &headers, Some(reply.clone())).await;
+        assert_eq!((a.status, a.code()), (403, "origin_not_allowed"), "{origin:?}");
+    }
+    // No preflight is ever granted.
+    let pre = c.send(Method::OPTIONS, &path, &[("origin", "https://evil.test"), ("access-control-request-method", "POST")], None).await;
+    assert_eq!(pre.status, 403);
+    assert!(pre.headers.get("access-control-allow-origin").is_none());
+    // Nothing was stored.
+    assert_eq!(s.messages(0).await.len(), 1);
+    // Without the cookie: signed out.
+    let anon = c.json(Method::GET, "/v1/inbox/sites/demo/conversations", None, &json!({})).await;
+    assert_eq!((anon.status, anon.code()), (401, "signed_out"));
+}
+
+#[tokio::test]
+async fn the_inbox_lists_shows_and_answers_a_conversation() {
+    let c = client();
+    let owner = owner().await;
+    // An earlier conversation of the same shopper, and this one with context and address.
+    let earlier = c.create_conversation("demo").await;
+    earlier.post("e1", "Where is my order?").await;
+    let put = c.json(Method::PUT, &format!("/v1/conversations/{}/contact", earlier.id), Some(&earlier.token), &json!({ "email": "anna@example.com" })).await;
+    assert_eq!(put.status, 204);
+    let s = c.create_conversation("demo").await;
+    let context = json!({ "page": { "url": "https://shop.test/boots", "title": "Boots", "referrer": "https://search.test/" },
+        "cart": { "currency": "EUR", "total": 5998, "items": [{ "name": "Boot", "quantity": 2, "unit_price": 2999 }] },
+        "locale": "de-DE", "time_zone": "Europe/Berlin" });
+    let a = c.json(Method::POST, &format!("/v1/conversations/{}/messages", s.id), Some(&s.token), &json!({ "client_id": "m1", "body": "Do these run small?", "context": context })).await;
+    assert_eq!(a.status, 201);
+    let put = c.json(Method::PUT, &format!("/v1/conversations/{}/contact", s.id), Some(&s.token), &json!({ "email": "anna@example.com" })).await;
+    assert_eq!(put.status, 204);
+
+    eventually("the row with preview, unread count, address and cart", async || {
+        let list = owner.get("/v1/inbox/sites/demo/conversations").await.json;
+        row(&list, &s.id).is_some_and(|r| {
+            r["unread_count"] == 1 && r["last_message_preview"] == "Do these run small?" && r["contact_email"] == "anna@example.com" && r["context"]["cart"]["total"] == 5998
+        })
+    })
+    .await;
+
+    let details = owner.get(&format!("/v1/inbox/conversations/{}", s.id)).await;
+    assert_eq!(details.status, 200, "{:?}", details.json);
+    assert_eq!(details.json["context"]["page"]["referrer"], "https://search.test/");
+    assert_eq!(details.json["context"]["time_zone"], "Europe/Berlin");
+    assert_eq!(details.json["contact_email"], "anna@example.com");
+    let earlier_ids: Vec<&Value> = details.json["earlier"].as_array().unwrap().iter().map(|e| &e["id"]).collect();
+    assert!(earlier_ids.contains(&&json!(earlier.id)), "earlier conversations: {earlier_ids:?}");
+    assert!(!earlier_ids.contains(&&json!(s.id)));
+
+    // Reading, then a reply signed with the teammate's name, seen by the shopper.
+    assert_eq!(owner.post(&format!("/v1/inbox/conversations/{}/read", s.id), Some(&json!({ "seq": 1 }))).await.status, 204);
+    let reply = owner.post(&format!("/v1/inbox/conversations/{}/messages", s.id), Some(&json!({ "client_id": "r1", "body": "They run true to size." }))).await;
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
+    assert_eq!(reply.json["message"]["author"], "agent");
+    assert_eq!(reply.json["message"]["author_name"], "Olivia");
+    let again = owner.post(&format!("/v1/inbox/conversations/{}/messages", s.id), Some(&json!({ "client_id": "r1", "body": "They run true to size." }))).await;
+    assert_eq!(again.status, 200, "a retry is stored once");
+    let thread = owner.get(&format!("/v1/inbox/conversations/{}/messages", s.id)).await;
+    assert_eq!(thread.json["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(s.messages(0).await.last().unwrap().body, "They run true to size.");
+
+    // Close and reopen.
+    assert_eq!(owner.post(&format!("/v1/inbox/conversations/{}/close", s.id), None).await.status, 204);
+    assert!(row(&owner.get("/v1/inbox/sites/demo/conversations?status=closed").await.json, &s.id).is_some());
+    assert_eq!(owner.post(&format!("/v1/inbox/conversations/{}/reopen", s.id), None).await.status, 204);
+    assert!(row(&owner.get("/v1/inbox/sites/demo/conversations").await.json, &s.id).is_some());
+}
+
+#[tokio::test]
+async fn a_quiet_reply_is_not_emailed_and_a_normal_one_is() {
+    let c = client();
+    let owner = owner().await;
+    let quiet = c.create_conversation("demo").await;
+    let loud = c.create_conversation("demo").await;
+    for s in [&quiet, &loud] {
+        s.post("m1", "Please email me the answer").await;
+        let put = c.json(Method::PUT, &format!("/v1/conversations/{}/contact", s.id), Some(&s.token), &json!({ "email": "ben@example.com" })).await;
+        assert_eq!(put.status, 204);
+    }
+    let body = |notify| json!({ "client_id": "r1", "body": "Answered in the chat", "notify_shopper": notify });
+    assert_eq!(owner.post(&format!("/v1/inbox/conversations/{}/messages", quiet.id), Some(&body(false))).await.status, 201);
+    assert_eq!(owner.post(&format!("/v1/inbox/conversations/{}/messages", loud.id), Some(&body(true))).await.status, 201);
+    // The shopper's quiet time is 2 s: the loud one is mailed, then give the quiet one as long.
+    mailbox::wait_for(&c, &loud.id, "ben@example.com", 1, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mails: Vec<_> = mailbox::sent_for(&c, &quiet.id).await.into_iter().filter(|m| m.to == "ben@example.com").collect();
+    assert!(mails.is_empty(), "a quiet reply was emailed: {:?}", mails.iter().map(|m| &m.subject).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn the_inbox_socket_carries_new_conversations_and_messages_live() {
+    let c = client();
+    let owner = owner().await;
+    let mut live = owner.live("demo").await.expect("inbox socket");
+    let s = c.create_conversation("demo").await;
+    let row = live.until(Duration::from_secs(10), |f| matches!(f, InboxFrame::Conversation { conversation } if conversation.summary.id == s.id)).await;
+    assert!(row.is_some(), "the new conversation appears");
+    s.post("m1", "Is the blue one in stock?").await;
+    let msg = live.until(Duration::from_secs(10), |f| matches!(f, InboxFrame::Message { conversation, message } if *conversation == s.id && message.seq == 1)).await;
+    match msg {
+        Some(InboxFrame::Message { message, .. }) => assert_eq!(message.body, "Is the blue one in stock?"),
+        other => panic!("no live message: {other:?}"),
+    }
+    let unread = live.until(Duration::from_secs(10), |f| matches!(f, InboxFrame::Conversation { conversation } if conversation.summary.id == s.id && conversation.summary.unread_count == 1)).await;
+    assert!(unread.is_some(), "the row's unread count follows");
+    // Deleted by the shopper: gone from the inbox too.
+    let del = c.send(Method::DELETE, &format!("/v1/conversations/{}", s.id), &[("authorization", &format!("Bearer {}", s.token))], None).await;
+    assert_eq!(del.status, 204);
+    let gone = live.until(Duration::from_secs(10), |f| matches!(f, InboxFrame::Gone { conversation } if *conversation == s.id)).await;
+    assert!(gone.is_some(), "gone frame");
+}
+
+#[tokio::test]
+async fn one_sites_teammates_never_reach_another_sites_conversations() {
+    let c = client();
+    let stranger = Teammate::sign_in(&c, OTHER_OWNER).await;
+    let s = c.create_conversation("demo").await;
+    s.post("m1", "private to the demo shop").await;
+    let id = &s.id;
+    for path in [format!("/v1/inbox/conversations/{id}"), format!("/v1/inbox/conversations/{id}/messages"), "/v1/inbox/sites/demo/conversations".into()] {
+        let a = stranger.get(&path).await;
+        assert_eq!((a.status, a.code()), (404, "not_found"), "GET {path}");
+    }
+    for (path, body) in [
+        (format!("/v1/inbox/conversations/{id}/messages"), Some(json!({ "client_id": "x", "body": "hijack" }))),
+        (format!("/v1/inbox/conversations/{id}/read"), Some(json!({ "seq": 1 }))),
+        (format!("/v1/inbox/conversations/{id}/close"), None),
+        (format!("/v1/inbox/conversations/{id}/reopen"), None),
+    ] {
+        let a = stranger.post(&path, body.as_ref()).await;
+        assert_eq!((a.status, a.code()), (404, "not_found"), "POST {path}");
+    }
+    assert!(stranger.live("demo").await.is_err(), "the demo site's socket is refused");
+    // Their own site works, and nothing of the demo's is in it.
+    let own = stranger.get("/v1/inbox/sites/other/conversations").await;
+    assert_eq!(own.status, 200);
+    assert!(row(&own.json, id).is_none());
+    assert_eq!(s.messages(0).await.len(), 1, "nothing was stored");
+}
