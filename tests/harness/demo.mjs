@@ -1,7 +1,7 @@
 // `make demo`: relay on RELAY_PORT (8787), shop on SHOP_PORT (8080), state kept in
 // relay/.wrangler/state so a restart keeps conversations. Ctrl-C stops everything.
 import path from 'node:path';
-import { exitWithStack, startStack, ROOT } from './stack.mjs';
+import { exitWithStack, startStack, ROOT, DEMO_TEAM } from './stack.mjs';
 
 const relayPort = Number(process.env.RELAY_PORT || 8787);
 const shopPort = Number(process.env.SHOP_PORT || 8080);
@@ -14,7 +14,9 @@ console.log(`
   Pigeon is running.
 
   Shop (open this):  ${stack.shopUrl}/
-  Mailbox:           ${stack.shopUrl}/mailbox   (the mail the relay sends; answer as the merchant)
+  Inbox:             ${stack.relayUrl}/inbox/   (sign in as a teammate; the link arrives in the Mailbox)
+${DEMO_TEAM.map((t) => `    ${t.role.padEnd(6)} ${t.name.padEnd(7)} ${t.email}`).join('\n')}
+  Mailbox:           ${stack.shopUrl}/mailbox   (every mail the relay sends; answer as the merchant)
   Relay:             ${stack.relayUrl}
   Site id:           ${stack.site}
   Agent key:         ${stack.agentKey}

@@ -70,7 +70,7 @@ export function testSites(shopOrigins) {
     { ...demoSite(['https://other-shop.test']), id: OTHER_SITE, name: 'Other Shop', agentKey: OTHER_AGENT_KEY,
       merchantEmail: 'owner@other-shop.test' },
     { ...demoSite(shopOrigins), id: BRIEF_SITE, name: 'Brief Memory Shop', agentKey: 'brief-agent-key-for-local-use-only',
-      retentionDays: 0.00002 },
+      merchantEmail: 'owner@brief-shop.test', retentionDays: 0.00002 },
   ];
 }
 

@@ -1,0 +1,122 @@
+//! The inbox's calls to the relay (`/v1/inbox/...`, same origin): JSON in and out with the
+//! protocol's types, the session cookie sent by the browser.
+
+use pigeon_protocol::{
+    ConversationDetails, ErrorBody, InboxList, InboxReply, Me, MessagesPage, OpenSession, SignIn, Status, StoredMessage,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestCredentials, RequestInit, Response};
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// No answer (offline, relay down): worth retrying.
+    Network,
+    /// The session is gone: sign in again.
+    SignedOut,
+    /// The relay refused: its code and sentence.
+    Refused { status: u16, code: String, message: String },
+}
+
+impl Failure {
+    /// Retrying the same call may succeed.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Failure::Network => true,
+            Failure::SignedOut => false,
+            Failure::Refused { status, .. } => *status == 429 || *status >= 500,
+        }
+    }
+
+    pub fn sentence(&self) -> String {
+        match self {
+            Failure::Network => "No connection to Pigeon. Trying again…".into(),
+            Failure::SignedOut => "You are signed out.".into(),
+            Failure::Refused { message, .. } => message.clone(),
+        }
+    }
+}
+
+async fn call(method: &str, path: &str, body: Option<String>) -> Result<Option<String>, Failure> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    if let Some(body) = &body {
+        let headers = web_sys::Headers::new().map_err(|_| Failure::Network)?;
+        let _ = headers.set("content-type", "application/json");
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(body));
+    }
+    let req = Request::new_with_str_and_init(path, &init).map_err(|_| Failure::Network)?;
+    let window = web_sys::window().ok_or(Failure::Network)?;
+    let resp: Response = JsFuture::from(window.fetch_with_request(&req)).await.map_err(|_| Failure::Network)?.unchecked_into();
+    let status = resp.status();
+    let text = match resp.text() {
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    if (200..300).contains(&status) {
+        return Ok((!text.is_empty()).then_some(text));
+    }
+    if status == 401 && text.contains("\"signed_out\"") {
+        return Err(Failure::SignedOut);
+    }
+    Err(match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(e) => Failure::Refused { status, code: e.error.code, message: e.error.message },
+        Err(_) if status >= 500 || status == 0 => Failure::Network,
+        Err(_) => Failure::Refused { status, code: String::new(), message: format!("The relay answered {status}.") },
+    })
+}
+
+async fn json<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> Result<T, Failure> {
+    let text = call(method, path, body).await?.unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| Failure::Refused { status: 200, code: "bad_answer".into(), message: format!("Unexpected answer: {e}") })
+}
+
+fn body<T: Serialize>(value: &T) -> Option<String> {
+    serde_json::to_string(value).ok()
+}
+
+pub async fn me() -> Result<Me, Failure> {
+    json("GET", "/v1/inbox/me", None).await
+}
+
+pub async fn sign_in(email: &str) -> Result<(), Failure> {
+    call("POST", "/v1/inbox/signin", body(&SignIn { email: email.to_owned() })).await.map(drop)
+}
+
+pub async fn open_session(token: &str) -> Result<Me, Failure> {
+    json("POST", "/v1/inbox/session", body(&OpenSession { token: token.to_owned() })).await
+}
+
+pub async fn sign_out() -> Result<(), Failure> {
+    call("POST", "/v1/inbox/signout", None).await.map(drop)
+}
+
+pub async fn conversations(site: &str, status: Status) -> Result<InboxList, Failure> {
+    json("GET", &format!("/v1/inbox/sites/{site}/conversations?status={}", status.as_str()), None).await
+}
+
+pub async fn details(id: &str) -> Result<ConversationDetails, Failure> {
+    json("GET", &format!("/v1/inbox/conversations/{id}"), None).await
+}
+
+pub async fn messages(id: &str, after: u64) -> Result<MessagesPage, Failure> {
+    json("GET", &format!("/v1/inbox/conversations/{id}/messages?after={after}&limit=500"), None).await
+}
+
+pub async fn reply(id: &str, reply: &InboxReply) -> Result<StoredMessage, Failure> {
+    json("POST", &format!("/v1/inbox/conversations/{id}/messages"), body(reply)).await
+}
+
+pub async fn mark_read(id: &str, seq: u64) -> Result<(), Failure> {
+    call("POST", &format!("/v1/inbox/conversations/{id}/read"), body(&pigeon_protocol::MarkRead { seq })).await.map(drop)
+}
+
+pub async fn set_status(id: &str, status: Status) -> Result<(), Failure> {
+    let action = if status == Status::Closed { "close" } else { "reopen" };
+    call("POST", &format!("/v1/inbox/conversations/{id}/{action}"), None).await.map(drop)
+}

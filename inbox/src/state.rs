@@ -1,0 +1,328 @@
+//! The signed-in inbox: the site's list (live), the open conversation, replies on their way.
+//! Every change goes through these methods; the views only read the signals.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use pigeon_protocol::{ConversationDetails, InboxConversation, InboxFrame, InboxReply, Me, Status};
+use wasm_bindgen_futures::spawn_local;
+
+use crate::api::{self, Failure};
+use crate::model::{Pending, Thread, merge_row};
+use crate::store;
+
+#[derive(Clone, Copy)]
+pub struct Inbox {
+    pub me: RwSignal<Me>,
+    /// The site shown (the person may answer for several).
+    pub site: RwSignal<String>,
+    pub tab: RwSignal<Status>,
+    pub list: RwSignal<Vec<InboxConversation>>,
+    /// The list came from this browser's copy (offline).
+    pub stale: RwSignal<bool>,
+    pub selected: RwSignal<Option<String>>,
+    pub thread: RwSignal<Thread>,
+    pub details: RwSignal<Option<ConversationDetails>>,
+    pub pending: RwSignal<Vec<Pending>>,
+    pub connected: RwSignal<bool>,
+    pub problem: RwSignal<Option<String>>,
+    pub signed_out: RwSignal<bool>,
+}
+
+fn list_key(site: &str, tab: Status) -> String {
+    format!("list:{site}:{}", tab.as_str())
+}
+
+fn thread_key(id: &str) -> String {
+    format!("thread:{id}")
+}
+
+pub fn draft_key(id: &str) -> String {
+    format!("draft:{id}")
+}
+
+const OUTBOX: &str = "outbox";
+
+/// A fresh client id: 128 random bits.
+fn client_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Some(c) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = c.get_random_values_with_u8_array(&mut bytes);
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("i-{hex}")
+}
+
+impl Inbox {
+    pub fn new(me: Me, signed_out: RwSignal<bool>) -> Self {
+        // The site chosen last time in this browser, else the first.
+        let last: Option<String> = store::get("site");
+        let site = last.filter(|s| me.sites.iter().any(|m| &m.site == s)).or_else(|| me.sites.first().map(|m| m.site.clone())).unwrap_or_default();
+        Self {
+            me: RwSignal::new(me),
+            site: RwSignal::new(site),
+            tab: RwSignal::new(Status::Open),
+            list: RwSignal::new(vec![]),
+            stale: RwSignal::new(false),
+            selected: RwSignal::new(None),
+            thread: RwSignal::new(Thread::default()),
+            details: RwSignal::new(None),
+            pending: RwSignal::new(store::get(OUTBOX).unwrap_or_default()),
+            connected: RwSignal::new(false),
+            problem: RwSignal::new(None),
+            signed_out,
+        }
+    }
+
+    fn failed(&self, f: &Failure) {
+        if *f == Failure::SignedOut {
+            self.signed_out.set(true);
+        } else {
+            self.problem.set(Some(f.sentence()));
+        }
+    }
+
+    /// The list of the current site and tab, from the relay (or this browser's copy).
+    pub fn load_list(self) {
+        let (site, tab) = (self.site.get_untracked(), self.tab.get_untracked());
+        spawn_local(async move {
+            match api::conversations(&site, tab).await {
+                Ok(list) => {
+                    store::set(&list_key(&site, tab), &list.conversations);
+                    if self.site.get_untracked() == site && self.tab.get_untracked() == tab {
+                        self.list.set(list.conversations);
+                        self.stale.set(false);
+                        self.problem.set(None);
+                    }
+                }
+                Err(f) => {
+                    if let Some(cached) = store::get(&list_key(&site, tab)) {
+                        self.list.set(cached);
+                        self.stale.set(true);
+                    }
+                    self.failed(&f);
+                }
+            }
+        });
+    }
+
+    /// Opens a conversation: its thread (this browser's copy first), details, read mark.
+    pub fn open(self, id: String) {
+        self.selected.set(Some(id.clone()));
+        let mut thread = Thread::new(&id);
+        thread.insert(store::get::<Vec<pigeon_protocol::Message>>(&thread_key(&id)).unwrap_or_default());
+        self.thread.set(thread);
+        self.details.set(None);
+        self.catch_up();
+        spawn_local(async move {
+            match api::details(&id).await {
+                Ok(d) if self.selected.get_untracked().as_deref() == Some(id.as_str()) => self.details.set(Some(d)),
+                Ok(_) => {}
+                Err(f) => self.failed(&f),
+            }
+        });
+    }
+
+    /// Fetches what the open thread is missing (pages of 500), then marks it read.
+    pub fn catch_up(self) {
+        let Some(id) = self.selected.get_untracked() else { return };
+        spawn_local(async move {
+            loop {
+                let after = self.thread.with_untracked(|t| if t.id == id { t.through() } else { 0 });
+                match api::messages(&id, after).await {
+                    Ok(page) => {
+                        if self.selected.get_untracked().as_deref() != Some(id.as_str()) {
+                            return;
+                        }
+                        self.thread.update(|t| {
+                            t.insert(page.messages);
+                        });
+                        if !page.has_more {
+                            break;
+                        }
+                    }
+                    Err(f) => return self.failed(&f),
+                }
+            }
+            self.thread.with_untracked(|t| {
+                let keep = &t.messages[t.messages.len().saturating_sub(200)..];
+                store::set(&thread_key(&id), &keep);
+            });
+            self.mark_read();
+        });
+    }
+
+    /// The open conversation is read up to its newest message (when it has unread ones).
+    fn mark_read(self) {
+        let Some(id) = self.selected.get_untracked() else { return };
+        let seq = self.thread.with_untracked(|t| t.through());
+        let unread = self.list.with_untracked(|l| l.iter().any(|c| c.summary.id == id && c.summary.unread_count > 0));
+        if seq == 0 || !unread || !visible() {
+            return;
+        }
+        spawn_local(async move {
+            if let Err(f) = api::mark_read(&id, seq).await {
+                self.failed(&f);
+            }
+        });
+    }
+
+    /// A frame from the site's socket.
+    pub fn on_frame(self, frame: InboxFrame) {
+        match frame {
+            InboxFrame::Conversation { conversation } => {
+                let id = conversation.summary.id.clone();
+                let open = self.selected.get_untracked().as_deref() == Some(id.as_str());
+                if open {
+                    self.details.update(|d| {
+                        if let Some(d) = d.as_mut() {
+                            d.status = conversation.summary.status;
+                            d.contact_email = conversation.contact_email.clone();
+                            if conversation.summary.context.is_some() {
+                                d.context = conversation.summary.context.clone();
+                            }
+                        }
+                    });
+                }
+                let tab = self.tab.get_untracked();
+                self.list.update(|l| merge_row(l, conversation, tab));
+                if open {
+                    self.mark_read();
+                }
+            }
+            InboxFrame::Message { conversation, message } => {
+                if self.selected.get_untracked().as_deref() == Some(conversation.as_str()) {
+                    let seq = message.seq;
+                    let gap = self.thread.with_untracked(|t| seq > t.through() + 1);
+                    self.thread.update(|t| {
+                        t.insert([message]);
+                    });
+                    if gap {
+                        self.catch_up();
+                    }
+                }
+            }
+            InboxFrame::Gone { conversation } => {
+                self.list.update(|l| l.retain(|c| c.summary.id != conversation));
+                if self.selected.get_untracked().as_deref() == Some(conversation.as_str()) {
+                    self.selected.set(None);
+                    self.problem.set(Some("The shopper deleted this conversation.".into()));
+                }
+                store::remove(&thread_key(&conversation));
+            }
+        }
+    }
+
+    /// A reply to the open conversation: kept in this browser until stored.
+    pub fn reply(self, body: String, notify_shopper: bool) {
+        let Some(conversation) = self.selected.get_untracked() else { return };
+        let pending = Pending { conversation, client_id: client_id(), body, notify_shopper, refused: None };
+        self.pending.update(|p| p.push(pending));
+        self.save_outbox();
+        self.flush();
+    }
+
+    fn save_outbox(&self) {
+        self.pending.with_untracked(|p| store::set(OUTBOX, p));
+    }
+
+    /// Sends waiting replies in order; a network failure waits and tries again with the same
+    /// `client_id`, a refusal stays with its reason until the teammate drops it.
+    pub fn flush(self) {
+        let next = self.pending.with_untracked(|p| p.iter().find(|r| r.refused.is_none()).cloned());
+        let Some(reply) = next else { return };
+        spawn_local(async move {
+            let body = InboxReply { client_id: reply.client_id.clone(), body: reply.body.clone(), notify_shopper: reply.notify_shopper };
+            match api::reply(&reply.conversation, &body).await {
+                Ok(stored) => {
+                    self.pending.update(|p| p.retain(|r| r.client_id != reply.client_id));
+                    self.save_outbox();
+                    if self.selected.get_untracked().as_deref() == Some(reply.conversation.as_str()) {
+                        self.thread.update(|t| {
+                            t.insert([stored.message]);
+                        });
+                    }
+                    self.flush();
+                }
+                Err(f) if f.retryable() => {
+                    self.failed(&f);
+                    let again = wasm_bindgen::closure::Closure::once(move || self.flush());
+                    if let Some(w) = web_sys::window() {
+                        use wasm_bindgen::JsCast;
+                        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(again.as_ref().unchecked_ref(), 3000);
+                    }
+                    again.forget();
+                }
+                Err(f) => {
+                    self.failed(&f);
+                    self.pending.update(|p| {
+                        if let Some(r) = p.iter_mut().find(|r| r.client_id == reply.client_id) {
+                            r.refused = Some(f.sentence());
+                        }
+                    });
+                    self.save_outbox();
+                    self.flush();
+                }
+            }
+        });
+    }
+
+    /// Drops a refused reply (its text goes back to the composer).
+    pub fn discard(self, client_id: &str) -> Option<String> {
+        let mut body = None;
+        self.pending.update(|p| {
+            if let Some(at) = p.iter().position(|r| r.client_id == client_id) {
+                body = Some(p.remove(at).body);
+            }
+        });
+        self.save_outbox();
+        body
+    }
+
+    /// Close or reopen the open conversation.
+    pub fn set_status(self, status: Status) {
+        let Some(id) = self.selected.get_untracked() else { return };
+        spawn_local(async move {
+            match api::set_status(&id, status).await {
+                Ok(()) => self.details.update(|d| {
+                    if let Some(d) = d.as_mut() {
+                        d.status = status;
+                    }
+                }),
+                Err(f) => self.failed(&f),
+            }
+        });
+    }
+
+    pub fn sign_out(self) {
+        spawn_local(async move {
+            let _ = api::sign_out().await;
+            store::clear();
+            self.signed_out.set(true);
+        });
+    }
+}
+
+/// Whether the teammate can see the page (read marks only then).
+pub fn visible() -> bool {
+    web_sys::window().and_then(|w| w.document()).is_none_or(|d| !d.hidden())
+}
+
+/// Keeps the socket of the current site open for the life of the view.
+pub fn keep_live(inbox: Inbox) {
+    let socket: StoredValue<Option<Rc<crate::live::Live>>, LocalStorage> = StoredValue::new_local(None);
+    Effect::new(move |_| {
+        let site = inbox.site.get();
+        let live = crate::live::connect(
+            &site,
+            move |frame| inbox.on_frame(frame),
+            move || {
+                inbox.load_list();
+                inbox.catch_up();
+                inbox.flush();
+            },
+            move |up| inbox.connected.set(up),
+        );
+        socket.set_value(Some(Rc::new(live)));
+    });
+}

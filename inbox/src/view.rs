@@ -1,0 +1,372 @@
+//! The inbox's views: sign-in, then the list and the open conversation side by side (one at a
+//! time below 760 px). Everything shoppers typed is shown as text.
+
+use leptos::prelude::*;
+use pigeon_protocol::{Author, ConversationDetails, InboxConversation, Me, Message, Status, validate};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::spawn_local;
+
+use crate::api::{self, Failure};
+use crate::model::{money, activity};
+use crate::state::{Inbox, draft_key, keep_live};
+use crate::store;
+
+/// The sign-in link's token (`#signin=<token>`), taken out of the address bar at once.
+fn take_signin_token() -> Option<String> {
+    let window = web_sys::window()?;
+    let href = window.location().href().ok()?;
+    let (page, fragment) = href.split_once('#')?;
+    let token = fragment.strip_prefix("signin=")?.to_owned();
+    let _ = window.history().ok()?.replace_state_with_url(&JsValue::NULL, "", Some(page));
+    (!token.is_empty() && token.len() <= 128 && token.bytes().all(|b| b.is_ascii_hexdigit())).then_some(token)
+}
+
+#[derive(Clone, PartialEq)]
+enum Phase {
+    Loading,
+    SignedOut { note: Option<String> },
+    SignedIn(Me),
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let phase = RwSignal::new(Phase::Loading);
+    let signed_out = RwSignal::new(false);
+    let token = take_signin_token();
+    spawn_local(async move {
+        let result = match &token {
+            Some(t) => api::open_session(t).await,
+            None => api::me().await,
+        };
+        phase.set(match result {
+            Ok(me) => Phase::SignedIn(me),
+            Err(Failure::Refused { code, message, .. }) if code == "link_invalid" => Phase::SignedOut { note: Some(message) },
+            Err(Failure::Network) => match store::get::<Me>("me") {
+                // Offline: what this browser last had.
+                Some(me) => Phase::SignedIn(me),
+                None => Phase::SignedOut { note: Some(Failure::Network.sentence()) },
+            },
+            Err(_) => Phase::SignedOut { note: None },
+        });
+    });
+    Effect::new(move |_| {
+        if signed_out.get() {
+            store::remove("me");
+            phase.set(Phase::SignedOut { note: Some("You are signed out.".into()) });
+            signed_out.set(false);
+        }
+    });
+    move || match phase.get() {
+        Phase::Loading => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+        Phase::SignedOut { note } => view! { <SignIn note=note /> }.into_any(),
+        Phase::SignedIn(me) => {
+            store::set("me", &me);
+            view! { <InboxView me=me signed_out=signed_out /> }.into_any()
+        }
+    }
+}
+
+#[component]
+fn SignIn(note: Option<String>) -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let sent = RwSignal::new(None::<String>);
+    let error = RwSignal::new(note);
+    let submit = move || match validate::email(&email.get_untracked()) {
+        Ok(address) => spawn_local(async move {
+            match api::sign_in(&address).await {
+                Ok(()) => {
+                    error.set(None);
+                    sent.set(Some(address));
+                }
+                Err(f) => error.set(Some(f.sentence())),
+            }
+        }),
+        Err(_) => error.set(Some("Enter your email address.".into())),
+    };
+    view! {
+        <main class="signin">
+            <h1>"Pigeon inbox"</h1>
+            <form on:submit=move |ev| { ev.prevent_default(); submit(); } hidden=move || sent.with(Option::is_some)>
+                <label for="signin-email">"Your email address"</label>
+                <input id="signin-email" type="email" autocomplete="email" required data-testid="inbox-login-email"
+                    prop:value=email on:input=move |ev| email.set(event_target_value(&ev)) />
+                <button type="submit" data-testid="inbox-login-submit">"Email me a sign-in link"</button>
+            </form>
+            <p role="status" data-testid="inbox-login-sent" hidden=move || sent.with(Option::is_none)>
+                {move || sent.get().map(|a| format!("If {a} belongs to a teammate, a sign-in link is on its way. It works once, for 15 minutes."))}
+            </p>
+            <p class="error" role="alert">{move || error.get()}</p>
+        </main>
+    }
+}
+
+/// `2026-11-23T10:05:00Z` as the teammate's local time (with the date when not today).
+fn when(iso: &str) -> String {
+    let date = js_sys::Date::new(&JsValue::from_str(iso));
+    let today = js_sys::Date::new_0().to_date_string() == date.to_date_string();
+    let opts = js_sys::Object::new();
+    let fields: &[(&str, &str)] = if today { &[("hour", "2-digit"), ("minute", "2-digit")] } else { &[("month", "short"), ("day", "numeric"), ("hour", "2-digit"), ("minute", "2-digit")] };
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(&opts, &(*k).into(), &(*v).into());
+    }
+    date.to_locale_string("default", &opts).into()
+}
+
+/// The time now in the shopper's time zone, e.g. `21:14 (Europe/Berlin)`.
+fn their_time(zone: &str) -> Option<String> {
+    let opts = js_sys::Object::new();
+    for (k, v) in [("hour", "2-digit"), ("minute", "2-digit"), ("timeZone", zone)] {
+        let _ = js_sys::Reflect::set(&opts, &k.into(), &v.into());
+    }
+    // An unknown zone throws; then there is nothing to show.
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::of1(&"default".into()), &opts);
+    let f = format.format();
+    let out = f.call1(&format, &js_sys::Date::new_0()).ok()?.as_string()?;
+    Some(format!("{out} ({zone})"))
+}
+
+#[component]
+fn InboxView(me: Me, signed_out: RwSignal<bool>) -> impl IntoView {
+    let inbox = Inbox::new(me, signed_out);
+    inbox.load_list();
+    keep_live(inbox);
+    inbox.flush();
+
+    let site_name = move || inbox.me.with(|m| m.sites.iter().find(|s| s.site == inbox.site.get()).map(|s| s.site_name.clone()).unwrap_or_default());
+    let tab = move |status: Status, label: &'static str| {
+        view! {
+            <button type="button" role="tab" aria-selected=move || (inbox.tab.get() == status).to_string() data-testid=format!("tab-{}", status.as_str())
+                on:click=move |_| { inbox.tab.set(status); inbox.list.set(vec![]); inbox.load_list(); }>{label}</button>
+        }
+    };
+    let sites = move || {
+        inbox.me.with(|m| {
+            (m.sites.len() > 1).then(|| {
+                let options = m.sites.iter().map(|s| view! { <option value=s.site.clone()>{s.site_name.clone()}</option> }).collect_view();
+                view! {
+                    <select aria-label="Site" prop:value=move || inbox.site.get()
+                        on:change=move |ev| {
+                            let site = event_target_value(&ev);
+                            store::set("site", &site);
+                            inbox.site.set(site);
+                            inbox.selected.set(None);
+                            inbox.load_list();
+                        }>{options}</select>
+                }
+            })
+        })
+    };
+    view! {
+        <main class="inbox" data-open=move || inbox.selected.with(Option::is_some).then_some("")>
+            <header class="top">
+                <h1>{site_name}</h1>
+                {sites}
+                <span class="live" role="status" data-testid="live-state">{move || if inbox.connected.get() { "Live" } else { "Reconnecting…" }}</span>
+                <button type="button" class="link" data-testid="sign-out" on:click=move |_| inbox.sign_out()>"Sign out"</button>
+            </header>
+            <p class="problem" role="alert" data-testid="problem" hidden=move || inbox.problem.with(Option::is_none)>
+                {move || inbox.problem.get()}
+                <button type="button" class="link" aria-label="Dismiss" on:click=move |_| inbox.problem.set(None)>"×"</button>
+            </p>
+            <nav class="list" aria-label="Conversations">
+                <div class="tabs" role="tablist">{tab(Status::Open, "Open")}{tab(Status::Closed, "Closed")}</div>
+                <p class="stale" hidden=move || !inbox.stale.get()>"Offline: showing what this browser last saw."</p>
+                <ul data-testid="conversation-list">
+                    {move || inbox.list.with(|l| l.iter().map(|c| row(inbox, c)).collect_view())}
+                </ul>
+                <p class="empty" hidden=move || inbox.list.with(|l| !l.is_empty())>"No conversations here."</p>
+            </nav>
+            <ConversationView inbox=inbox />
+        </main>
+    }
+}
+
+fn row(inbox: Inbox, c: &InboxConversation) -> impl IntoView + use<> {
+    let s = &c.summary;
+    let id = s.id.clone();
+    let selected = {
+        let id = id.clone();
+        move || inbox.selected.with(|x| x.as_deref() == Some(id.as_str())).to_string()
+    };
+    let who = c.contact_email.clone().unwrap_or_else(|| format!("Shopper {}", &s.id[..6.min(s.id.len())]));
+    let page = s.context.as_ref().map(|x| x.page.title.clone()).filter(|t| !t.is_empty());
+    let cart = s.context.as_ref().and_then(|x| x.cart.as_ref()).map(|c| money(c.total, &c.currency));
+    let unread = s.unread_count;
+    let at = when(activity(c));
+    view! {
+        <li>
+            <button type="button" class="row" data-testid="conversation-row" data-id=id.clone() aria-current=selected data-unread=unread.to_string()
+                on:click=move |_| inbox.open(id.clone())>
+                <span class="who" dir="auto">{who}</span>
+                <time>{at}</time>
+                <span class="preview" dir="auto">{s.last_message_preview.clone().unwrap_or_default()}</span>
+                <span class="meta" dir="auto">{page}{cart.map(|c| format!(" · {c}"))}</span>
+                {(unread > 0).then(|| view! { <span class="unread" aria-label=format!("{unread} unread")>{unread}</span> })}
+            </button>
+        </li>
+    }
+}
+
+fn message_view(m: &Message, site_name: &str) -> impl IntoView + use<> {
+    let who = match m.author {
+        Author::Shopper => "Shopper".to_owned(),
+        Author::Agent => m.author_name.clone().unwrap_or_else(|| site_name.to_owned()),
+        Author::System => "Pigeon".to_owned(),
+    };
+    view! {
+        <li class=format!("msg msg-{}", m.author.as_str()) data-testid="thread-message" data-seq=m.seq.to_string() data-author=m.author.as_str()>
+            <span class="by" dir="auto">{who}</span>
+            <time datetime=m.created_at.clone()>{when(&m.created_at)}</time>
+            <p dir="auto">{m.body.clone()}</p>
+        </li>
+    }
+}
+
+#[component]
+fn ConversationView(inbox: Inbox) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let notify = RwSignal::new(true);
+    let error = RwSignal::new(None::<String>);
+    // A draft per conversation, kept in this browser.
+    Effect::new(move |_| {
+        if let Some(id) = inbox.selected.get() {
+            draft.set(store::get(&draft_key(&id)).unwrap_or_default());
+            error.set(None);
+        }
+    });
+    let save_draft = move |text: String| {
+        if let Some(id) = inbox.selected.get_untracked() {
+            if text.is_empty() { store::remove(&draft_key(&id)) } else { store::set(&draft_key(&id), &text) }
+        }
+        draft.set(text);
+    };
+    let send = move || match validate::body(&draft.get_untracked()) {
+        Ok(body) => {
+            error.set(None);
+            inbox.reply(body, notify.get_untracked());
+            save_draft(String::new());
+            notify.set(true);
+        }
+        Err(e) => error.set(Some(e.message)),
+    };
+    let site_name = move || inbox.me.with(|m| m.sites.iter().find(|s| s.site == inbox.site.get_untracked()).map(|s| s.site_name.clone()).unwrap_or_default());
+    let messages = move || {
+        let name = site_name();
+        inbox.thread.with(|t| t.messages.iter().map(|m| message_view(m, &name)).collect_view())
+    };
+    let waiting = move || {
+        let id = inbox.selected.get().unwrap_or_default();
+        inbox.pending.with(|p| {
+            p.iter()
+                .filter(|r| r.conversation == id)
+                .map(|r| {
+                    let client_id = r.client_id.clone();
+                    let refused = r.refused.clone();
+                    let delivery = if refused.is_some() { "refused" } else { "sending" };
+                    view! {
+                        <li class="msg msg-agent pending" data-testid="thread-message" data-delivery=delivery>
+                            <p dir="auto">{r.body.clone()}</p>
+                            <small>{refused.clone().unwrap_or_else(|| "Sending…".into())}</small>
+                            {refused.map(|_| view! {
+                                <button type="button" class="link" on:click=move |_| {
+                                    if let Some(body) = inbox.discard(&client_id) { save_draft(body); }
+                                }>"Edit"</button>
+                            })}
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let status = move || inbox.details.with(|d| d.as_ref().map(|d| d.status));
+    // Opening a conversation shows its newest message; new ones scroll into view while the
+    // end is on screen (or when they are the teammate's own).
+    let list: NodeRef<leptos::html::Ol> = NodeRef::new();
+    Effect::new(move |before: Option<(String, usize)>| {
+        let now = (inbox.thread.with(|t| t.id.clone()), inbox.thread.with(|t| t.messages.len()) + inbox.pending.with(Vec::len));
+        let opened = before.as_ref().is_none_or(|b| b.0 != now.0);
+        if let Some(ol) = list.get_untracked() {
+            let near_end = ol.scroll_height() - ol.scroll_top() - ol.client_height() < 80;
+            if opened || near_end || before.as_ref().is_some_and(|b| now.1 > b.1) && inbox.pending.with_untracked(|p| !p.is_empty()) {
+                request_animation_frame(move || ol.set_scroll_top(ol.scroll_height()));
+            }
+        }
+        now
+    });
+    view! {
+        <section class="conversation" aria-label="Conversation" hidden=move || inbox.selected.with(Option::is_none)>
+            <div class="bar">
+                <button type="button" class="link back" on:click=move |_| inbox.selected.set(None)>"← Conversations"</button>
+                <button type="button" data-testid="close-conversation" hidden=move || status() != Some(Status::Open)
+                    on:click=move |_| inbox.set_status(Status::Closed)>"Close"</button>
+                <button type="button" data-testid="reopen-conversation" hidden=move || status() != Some(Status::Closed)
+                    on:click=move |_| inbox.set_status(Status::Open)>"Reopen"</button>
+            </div>
+            <ol class="thread" data-testid="thread" tabindex="0" aria-label="Messages" node_ref=list>{messages}{waiting}</ol>
+            <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
+                <textarea data-testid="reply-composer" aria-label="Reply" rows="3" dir="auto" placeholder="Reply… (Enter sends, Shift+Enter for a new line)"
+                    prop:value=draft on:input=move |ev| save_draft(event_target_value(&ev))
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                            ev.prevent_default();
+                            send();
+                        }
+                    }></textarea>
+                <label class="quiet"><input type="checkbox" data-testid="reply-no-email" prop:checked=move || !notify.get()
+                    on:change=move |ev| notify.set(!event_target_checked(&ev)) />" Don't email the shopper about this reply"</label>
+                <button type="submit" data-testid="reply-send">"Send"</button>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </form>
+            <aside class="about" aria-label="About the shopper">
+                {move || inbox.details.with(|d| d.as_ref().map(|d| about(inbox, d)))}
+            </aside>
+        </section>
+    }
+}
+
+fn about(inbox: Inbox, d: &ConversationDetails) -> impl IntoView + use<> {
+    let ctx = d.context.clone().unwrap_or_default();
+    let page = (!ctx.page.url.is_empty()).then(|| {
+        let referrer = ctx.page.referrer.clone().map(|r| view! { <dd class="muted" dir="auto">{format!("from {r}")}</dd> });
+        view! {
+            <dt>"Page"</dt>
+            <dd data-testid="context-page" dir="auto">{ctx.page.title.clone()}<br /><span class="muted">{ctx.page.url.clone()}</span></dd>
+            {referrer}
+        }
+    });
+    let cart = ctx.cart.clone().map(|cart| {
+        let lines = cart.items.iter().map(|i| view! { <li dir="auto">{format!("{} × {} — {}", i.quantity, i.name, money(i.unit_price, &cart.currency))}</li> }).collect_view();
+        view! {
+            <dt>"Cart"</dt>
+            <dd data-testid="context-cart"><ul>{lines}</ul><strong>{format!("Total {}", money(cart.total, &cart.currency))}</strong></dd>
+        }
+    });
+    let changes = inbox.thread.with_untracked(|t| t.cart_changes());
+    let history = (changes.len() > 1).then(|| {
+        let steps = changes.iter().map(|(at, c)| view! { <li>{format!("{} — {}", when(at), money(c.total, &c.currency))}</li> }).collect_view();
+        view! { <dt>"Cart during the chat"</dt><dd data-testid="context-cart-history"><ol>{steps}</ol></dd> }
+    });
+    let earlier = (!d.earlier.is_empty()).then(|| {
+        let items = d
+            .earlier
+            .iter()
+            .map(|e| {
+                let id = e.id.clone();
+                view! { <li><button type="button" class="link" on:click=move |_| inbox.open(id.clone())>{format!("{} — {}", when(e.last_message_at.as_deref().unwrap_or(&e.created_at)), e.last_message_preview.clone().unwrap_or_default())}</button></li> }
+            })
+            .collect_view();
+        view! { <dt>"Earlier conversations"</dt><dd data-testid="context-earlier"><ul>{items}</ul></dd> }
+    });
+    view! {
+        <dl>
+            <dt>"Email"</dt>
+            <dd data-testid="context-email" dir="auto">{d.contact_email.clone().unwrap_or_else(|| "Not given".into())}</dd>
+            {page}
+            {cart}
+            {history}
+            {ctx.locale.clone().map(|l| view! { <dt>"Language"</dt><dd>{l}</dd> })}
+            {ctx.time_zone.clone().and_then(|z| their_time(&z)).map(|t| view! { <dt>"Their time"</dt><dd data-testid="context-time">{t}</dd> })}
+            {earlier}
+        </dl>
+    }
+}

@@ -1,0 +1,13 @@
+// Starts the inbox (wasm) and installs the service worker that keeps the app shell for
+// offline use. A separate file: the page's CSP allows no inline script.
+import init from './pigeon_inbox.js';
+
+init();
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('sw.js', { scope: './' }).catch(() => {});
+}
+// A sign-in link opened in a tab that already shows the inbox changes only the fragment:
+// start over so the link is used.
+addEventListener('hashchange', () => {
+  if (location.hash.startsWith('#signin=')) location.reload();
+});
