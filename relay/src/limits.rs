@@ -13,8 +13,13 @@ pub enum Kind {
     SignIn,
 }
 
+/// `RATE_LIMITS = "off"` switches every limit off (load benchmark, tests).
+pub fn off(env: &Env) -> bool {
+    env.var("RATE_LIMITS").map(|v| v.to_string() == "off").unwrap_or(false)
+}
+
 pub async fn check(req: &Request, env: &Env, site: &str, kind: Kind) -> Result<()> {
-    if env.var("RATE_LIMITS").map(|v| v.to_string() == "off").unwrap_or(false) {
+    if off(env) {
         return Ok(());
     }
     // Set by Cloudflare's edge (and by wrangler dev); a client cannot choose it in production.

@@ -88,7 +88,7 @@ pub async fn send_link(env: &Env, email: &str, origin: &str) -> Result<()> {
         .bind(&[email.into(), (now - ttl).into()])?
         .first(None)
         .await?;
-    if recent.is_some_and(|r| r.n >= LINKS_PER_ADDRESS) {
+    if recent.is_some_and(|r| r.n >= LINKS_PER_ADDRESS) && !crate::limits::off(env) {
         // Quietly: the answer must not tell whether the address is known.
         worker::console_log!("sign-in: link limit reached for an address");
         return Ok(());
