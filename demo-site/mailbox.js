@@ -10,16 +10,17 @@
     return e;
   }
 
-  // Mail text as text; only links to this shop become clickable.
+  // Mail text as text; only links to this shop and the inbox's sign-in links become clickable.
   function body(text) {
     var pre = el('pre');
     text.split(/(https?:\/\/\S+)/).forEach(function (chunk, i) {
-      if (i % 2 === 1 && chunk.indexOf(location.origin + '/') === 0) {
+      var signin = /^https?:\/\/[^/]+\/inbox\/#signin=[0-9a-f]+$/.test(chunk);
+      if (i % 2 === 1 && (chunk.indexOf(location.origin + '/') === 0 || signin)) {
         var a = el('a', chunk.length > 70 ? chunk.slice(0, 70) + '…' : chunk);
         a.href = chunk;
         a.target = '_blank';
         a.rel = 'noopener noreferrer';
-        a.setAttribute('data-testid', 'resume-link');
+        a.setAttribute('data-testid', signin ? 'signin-link' : 'resume-link');
         pre.appendChild(a);
       } else {
         pre.appendChild(document.createTextNode(chunk));
@@ -34,8 +35,13 @@
       var li = el('li', undefined, 'mail');
       li.setAttribute('data-testid', 'mail');
       li.appendChild(el('h2', m.subject));
-      li.appendChild(el('p', 'To ' + m.to + ' · ' + new Date(m.sentAt).toLocaleTimeString() + ' · Reply-To ' + m.replyAddress, 'meta'));
+      li.appendChild(el('p', 'To ' + m.to + ' · ' + new Date(m.sentAt).toLocaleTimeString() + (m.replyAddress ? ' · Reply-To ' + m.replyAddress : ''), 'meta'));
       li.appendChild(body(m.text));
+      // Mail without a reply address (a sign-in link) takes no answer.
+      if (!m.replyAddress) {
+        list.appendChild(li);
+        return;
+      }
       var form = el('form');
       var input = el('textarea');
       input.placeholder = 'Answer as ' + m.to + ' (the quoted email is added, as a mail client would)';

@@ -96,8 +96,13 @@ pub async fn sign_out() -> Result<(), Failure> {
     call("POST", "/v1/inbox/signout", None).await.map(drop)
 }
 
-pub async fn conversations(site: &str, status: Status) -> Result<InboxList, Failure> {
-    json("GET", &format!("/v1/inbox/sites/{site}/conversations?status={}", status.as_str()), None).await
+/// Most rows one list answer holds (the relay's page).
+pub const LIST_PAGE: usize = 200;
+
+/// A page of the list: the newest, or those last active `before` a time.
+pub async fn conversations(site: &str, status: Status, before: Option<&str>) -> Result<InboxList, Failure> {
+    let before = before.map(|b| format!("&before={}", String::from(js_sys::encode_uri_component(b)))).unwrap_or_default();
+    json("GET", &format!("/v1/inbox/sites/{site}/conversations?status={}{before}", status.as_str()), None).await
 }
 
 pub async fn details(id: &str) -> Result<ConversationDetails, Failure> {

@@ -20,6 +20,8 @@ pub struct Inbox {
     pub list: RwSignal<Vec<InboxConversation>>,
     /// The list came from this browser's copy (offline).
     pub stale: RwSignal<bool>,
+    /// The relay has older rows than the list holds.
+    pub more: RwSignal<bool>,
     pub selected: RwSignal<Option<String>>,
     pub thread: RwSignal<Thread>,
     pub details: RwSignal<Option<ConversationDetails>>,
@@ -64,6 +66,7 @@ impl Inbox {
             tab: RwSignal::new(Status::Open),
             list: RwSignal::new(vec![]),
             stale: RwSignal::new(false),
+            more: RwSignal::new(false),
             selected: RwSignal::new(None),
             thread: RwSignal::new(Thread::default()),
             details: RwSignal::new(None),
@@ -86,10 +89,11 @@ impl Inbox {
     pub fn load_list(self) {
         let (site, tab) = (self.site.get_untracked(), self.tab.get_untracked());
         spawn_local(async move {
-            match api::conversations(&site, tab).await {
+            match api::conversations(&site, tab, None).await {
                 Ok(list) => {
                     store::set(&list_key(&site, tab), &list.conversations);
                     if self.site.get_untracked() == site && self.tab.get_untracked() == tab {
+                        self.more.set(list.conversations.len() >= api::LIST_PAGE);
                         self.list.set(list.conversations);
                         self.stale.set(false);
                         self.problem.set(None);
@@ -102,6 +106,26 @@ impl Inbox {
                     }
                     self.failed(&f);
                 }
+            }
+        });
+    }
+
+    /// The next page of older rows.
+    pub fn load_more(self) {
+        let (site, tab) = (self.site.get_untracked(), self.tab.get_untracked());
+        let Some(before) = self.list.with_untracked(|l| l.last().map(|c| crate::model::activity(c).to_owned())) else { return };
+        spawn_local(async move {
+            match api::conversations(&site, tab, Some(&before)).await {
+                Ok(page) if self.site.get_untracked() == site && self.tab.get_untracked() == tab => {
+                    self.more.set(page.conversations.len() >= api::LIST_PAGE);
+                    self.list.update(|l| {
+                        for row in page.conversations {
+                            merge_row(l, row, tab);
+                        }
+                    });
+                }
+                Ok(_) => {}
+                Err(f) => self.failed(&f),
             }
         });
     }

@@ -175,6 +175,8 @@ fn InboxView(me: Me, signed_out: RwSignal<bool>) -> impl IntoView {
                     {move || inbox.list.with(|l| l.iter().map(|c| row(inbox, c)).collect_view())}
                 </ul>
                 <p class="empty" hidden=move || inbox.list.with(|l| !l.is_empty())>"No conversations here."</p>
+                <button type="button" class="link more" data-testid="more-conversations" hidden=move || !inbox.more.get()
+                    on:click=move |_| inbox.load_more()>"Show older conversations"</button>
             </nav>
             <ConversationView inbox=inbox />
         </main>

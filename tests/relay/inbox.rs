@@ -244,3 +244,25 @@ async fn one_sites_teammates_never_reach_another_sites_conversations() {
     assert!(row(&own.json, id).is_none());
     assert_eq!(s.messages(0).await.len(), 1, "nothing was stored");
 }
+
+#[tokio::test]
+async fn the_list_pages_by_last_activity() {
+    let c = client();
+    let owner = owner().await;
+    for i in 0..3 {
+        let s = c.create_conversation("demo").await;
+        s.post("m1", &format!("page test {i}")).await;
+    }
+    let activity = |r: &Value| r["last_message_at"].as_str().or(r["created_at"].as_str()).unwrap().to_owned();
+    let first = owner.get("/v1/inbox/sites/demo/conversations").await.json;
+    let rows = first["conversations"].as_array().unwrap();
+    assert!(rows.len() >= 3);
+    let cut = activity(&rows[1]);
+    let next = owner.get(&format!("/v1/inbox/sites/demo/conversations?before={cut}")).await;
+    assert_eq!(next.status, 200);
+    let older = next.json["conversations"].as_array().unwrap();
+    assert!(older.iter().all(|r| activity(r) < cut), "only rows last active before {cut}");
+    assert!(older.iter().all(|r| r["id"] != rows[0]["id"] && r["id"] != rows[1]["id"]));
+    let bad = owner.get("/v1/inbox/sites/demo/conversations?before=1%27%20OR%201=1").await;
+    assert_eq!((bad.status, bad.code()), (422, "invalid_query"));
+}

@@ -12,6 +12,7 @@ pub mod team;
 use pigeon_protocol::{ConversationDetails, ConversationSummary, InboxList, InboxReply, OpenSession, PostAgentMessage, SignIn, Status, validate};
 use worker::{Env, Request, Response};
 
+use crate::agent::Filter;
 use crate::conversation::op::{self, NewMessage, Op};
 use crate::routes::{Asked, Ctx};
 use crate::{Error, Result, http, limits, messages};
@@ -56,7 +57,11 @@ pub async fn me(env: &Env, person: &Person) -> Result<Response> {
 /// `GET /v1/inbox/sites/{site}/conversations?status=open|closed`, newest activity first.
 pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
     let status = crate::agent::status_query(req)?;
-    let conversations = crate::agent::list(&cx.env, &cx.site.id, status, None).await?;
+    let before = req.url()?.query_pairs().find(|(k, _)| k == "before").map(|(_, v)| v.into_owned());
+    if before.as_deref().is_some_and(|b| b.len() > 40 || !b.bytes().all(|c| c.is_ascii_digit() || b"-:.TZ".contains(&c))) {
+        return Err(Error::Invalid(validate::Invalid::new("invalid_query", "before is an RFC 3339 UTC time.")));
+    }
+    let conversations = crate::agent::list(&cx.env, &cx.site.id, status, Filter { contact: None, before: before.as_deref() }).await?;
     http::json(200, &InboxList { conversations })
 }
 
@@ -65,10 +70,10 @@ pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
 pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
     let about = op::send(&cx.env, &asked.conversation, asked.caller, Op::About).await?.about()?;
     let earlier: Vec<ConversationSummary> = match &about.contact_email {
-        Some(email) => crate::agent::list(&cx.env, &cx.site.id, Status::Open, Some(email))
+        Some(email) => crate::agent::list(&cx.env, &cx.site.id, Status::Open, Filter { contact: Some(email), before: None })
             .await?
             .into_iter()
-            .chain(crate::agent::list(&cx.env, &cx.site.id, Status::Closed, Some(email)).await?)
+            .chain(crate::agent::list(&cx.env, &cx.site.id, Status::Closed, Filter { contact: Some(email), before: None }).await?)
             .map(|c| c.summary)
             .filter(|c| c.id != about.id)
             .collect(),
