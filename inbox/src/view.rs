@@ -11,14 +11,17 @@ use crate::model::{money, activity};
 use crate::state::{Inbox, draft_key, keep_live};
 use crate::store;
 
-/// The sign-in link's token (`#signin=<token>`), taken out of the address bar at once.
+/// The sign-in link's token (`#signin=<token>`), taken out of the address bar at once. Any
+/// text goes to the relay, which refuses what is not a live link with a sentence; punctuation
+/// a mail or chat app stuck to the end of the link is dropped first.
 fn take_signin_token() -> Option<String> {
     let window = web_sys::window()?;
     let href = window.location().href().ok()?;
     let (page, fragment) = href.split_once('#')?;
-    let token = fragment.strip_prefix("signin=")?.to_owned();
+    let token = fragment.strip_prefix("signin=")?;
     let _ = window.history().ok()?.replace_state_with_url(&JsValue::NULL, "", Some(page));
-    (!token.is_empty() && token.len() <= 128 && token.bytes().all(|b| b.is_ascii_hexdigit())).then_some(token)
+    let token: String = token.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).chars().take(256).collect();
+    Some(if token.is_empty() { "-".to_owned() } else { token })
 }
 
 #[derive(Clone, PartialEq)]
