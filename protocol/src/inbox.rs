@@ -117,3 +117,31 @@ pub enum InboxFrame {
     /// A conversation was deleted by the shopper or erased.
     Gone { conversation: String },
 }
+
+/// One teammate of a site, as the Team settings list them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeammateInfo {
+    pub email: String,
+    pub name: String,
+    pub role: TeamRole,
+}
+
+/// `GET /v1/inbox/sites/{site}/teammates`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub teammates: Vec<TeammateInfo>,
+}
+
+/// `POST /v1/inbox/sites/{site}/teammates` (owners): add someone; they get a sign-in link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub email: String,
+    pub name: String,
+    pub role: TeamRole,
+}
+
+/// `PUT /v1/inbox/sites/{site}/teammates/{email}` (owners): a new role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRole {
+    pub role: TeamRole,
+}

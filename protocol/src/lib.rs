@@ -13,7 +13,10 @@ mod site;
 pub mod validate;
 
 pub use context::{Cart, CartItem, Context, Page};
-pub use inbox::{ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxReply, Me, Membership, OpenSession, SignIn, TeamRole};
+pub use inbox::{
+    ChangeRole, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxReply, Invite, Me, Membership, OpenSession, SignIn, Team,
+    TeamRole, TeammateInfo,
+};
 pub use live::{ClientFrame, ServerFrame};
 pub use message::{
     Author, Conversation, CreateConversation, CreatedConversation, MarkRead, Message, MessagesPage,

@@ -167,18 +167,25 @@ pub fn agent_message(msg: &PostAgentMessage) -> Checked<PostAgentMessage> {
     let body = body(&msg.body)?;
     let author_name = match msg.author_name.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(name) if name.chars().count() > MAX_AUTHOR_NAME_CHARS => {
-            return Err(Invalid::new(
-                "invalid_author_name",
-                format!("author_name is longer than {MAX_AUTHOR_NAME_CHARS} characters."),
-            ));
-        }
-        Some(name) if name.chars().any(char::is_control) => {
-            return Err(Invalid::new("invalid_author_name", "author_name contains control characters."));
-        }
-        Some(name) => Some(name.to_owned()),
+        Some(name) => Some(author_name(name)?),
     };
     Ok(PostAgentMessage { client_id, body, author_name })
+}
+
+/// A name that signs replies (an agent's `author_name`, a teammate's name): trimmed, not
+/// empty, at most 80 characters, no control characters.
+pub fn author_name(raw: &str) -> Checked<String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(Invalid::new("invalid_author_name", "The name is empty."));
+    }
+    if name.chars().count() > MAX_AUTHOR_NAME_CHARS {
+        return Err(Invalid::new("invalid_author_name", format!("author_name is longer than {MAX_AUTHOR_NAME_CHARS} characters.")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Invalid::new("invalid_author_name", "author_name contains control characters."));
+    }
+    Ok(name.to_owned())
 }
 
 #[cfg(test)]

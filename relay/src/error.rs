@@ -28,6 +28,15 @@ pub enum Error {
     /// Inbox routes without a live session.
     #[error("signed out")]
     SignedOut,
+    /// Only a site's owners may do this (manage the team).
+    #[error("owner only")]
+    OwnerOnly,
+    /// The change would leave a site without an owner.
+    #[error("last owner")]
+    LastOwner,
+    /// Inviting someone who is a teammate already.
+    #[error("already a teammate")]
+    AlreadyTeammate,
     /// A sign-in link that is not one of ours, used already or expired.
     #[error("sign-in link invalid")]
     SignInLinkInvalid,
@@ -67,10 +76,10 @@ impl Error {
         match self {
             Error::MalformedJson(_) => 400,
             Error::Unauthorized | Error::SignedOut | Error::SignInLinkInvalid => 401,
-            Error::OriginNotAllowed => 403,
+            Error::OriginNotAllowed | Error::OwnerOnly => 403,
             Error::NotFound => 404,
             Error::MethodNotAllowed => 405,
-            Error::ClientIdConflict => 409,
+            Error::ClientIdConflict | Error::LastOwner | Error::AlreadyTeammate => 409,
             Error::ResumeExpired => 410,
             Error::TooLarge => 413,
             Error::UnsupportedMediaType => 415,
@@ -90,6 +99,9 @@ impl Error {
             Error::NotFound => ErrorBody::new("not_found", "No such conversation, or the token does not open it."),
             Error::Unauthorized => ErrorBody::new("unauthorized", "A valid agent key is required."),
             Error::SignedOut => ErrorBody::new("signed_out", "Sign in to the inbox."),
+            Error::OwnerOnly => ErrorBody::new("owner_only", "Only the site's owners can do this."),
+            Error::LastOwner => ErrorBody::new("last_owner", "A site needs an owner: make someone else an owner first."),
+            Error::AlreadyTeammate => ErrorBody::new("already_teammate", "This address is a teammate already."),
             Error::SignInLinkInvalid => ErrorBody::new(
                 "link_invalid",
                 "This sign-in link does not work any more: each link works once, for 15 minutes. Ask for a new one.",

@@ -11,6 +11,8 @@ use worker::{DurableObject, Env, Headers, Method, Request, RequestInit, Response
 use crate::{Error, Result};
 
 const TEAMMATE_HEADER: &str = "x-pigeon-teammate";
+/// Close code for the sockets of a teammate removed from the site.
+const CLOSE_REMOVED: u16 = 4403;
 
 #[durable_object]
 pub struct SiteHub {
@@ -29,6 +31,14 @@ impl DurableObject for SiteHub {
                 let pair = WebSocketPair::new()?;
                 self.state.accept_websocket_with_tags(&pair.server, &[email.as_str()]);
                 Response::from_websocket(pair.client)
+            }
+            // A teammate removed from the site: their tabs' sockets close at once.
+            "/kick" => {
+                let email = req.headers().get(TEAMMATE_HEADER)?.unwrap_or_default();
+                for ws in self.state.get_websockets_with_tag(&email) {
+                    let _ = ws.close(Some(CLOSE_REMOVED), Some("removed from the team"));
+                }
+                Response::empty()
             }
             "/publish" => {
                 let frames: Vec<InboxFrame> = req.json().await?;
@@ -72,6 +82,17 @@ pub async fn connect(env: &Env, site: &str, email: &str) -> Result<Response> {
     init.with_method(Method::Get).with_headers(headers);
     let req = Request::new_with_init("https://hub/live", &init)?;
     Ok(stub(env, site)?.fetch_with_request(req).await?)
+}
+
+/// Closes the inbox sockets of `email` on `site`.
+pub async fn kick(env: &Env, site: &str, email: &str) -> Result<()> {
+    let headers = Headers::new();
+    headers.set(TEAMMATE_HEADER, email)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers);
+    let req = Request::new_with_init("https://hub/kick", &init)?;
+    stub(env, site)?.fetch_with_request(req).await?;
+    Ok(())
 }
 
 /// Passes `frames` to the site's open inbox tabs. Failures are logged: the inbox catches up

@@ -41,6 +41,10 @@ pub enum Route {
     InboxRead { conversation: String },
     InboxClose { conversation: String },
     InboxReopen { conversation: String },
+    InboxTeam { site: String },
+    InboxInvite { site: String },
+    InboxChangeRole { site: String, email: String },
+    InboxRemove { site: String, email: String },
     Health,
 }
 
@@ -91,7 +95,9 @@ impl Route {
             | AgentClose { .. } => Audience::Agent,
             InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxLive { .. }
             | InboxDetails { .. } | InboxMessages { .. } | InboxReply { .. } | InboxRead { .. } | InboxClose { .. }
-            | InboxReopen { .. } => Audience::Inbox,
+            | InboxReopen { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. } => {
+                Audience::Inbox
+            }
             Health => Audience::Anyone,
         }
     }
@@ -145,6 +151,19 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         ["v1", "inbox", "sites", site, "conversations"] => (*method == Get).then(|| Route::InboxConversations { site: s(site) }),
         ["v1", "inbox", "sites", site, "live"] => (*method == Get).then(|| Route::InboxLive { site: s(site) }),
         ["v1", "inbox", "conversations", id] => (*method == Get).then(|| Route::InboxDetails { conversation: s(id) }),
+        ["v1", "inbox", "sites", site, "teammates"] => match method {
+            Get => Some(Route::InboxTeam { site: s(site) }),
+            Post => Some(Route::InboxInvite { site: s(site) }),
+            _ => None,
+        },
+        ["v1", "inbox", "sites", site, "teammates", email] => {
+            let Some(email) = percent_decoded(email) else { return Parsed::NoSuchPath };
+            match method {
+                Put => Some(Route::InboxChangeRole { site: s(site), email }),
+                Delete => Some(Route::InboxRemove { site: s(site), email }),
+                _ => None,
+            }
+        }
         ["v1", "inbox", "conversations", id, "messages"] => match method {
             Get => Some(Route::InboxMessages { conversation: s(id) }),
             Post => Some(Route::InboxReply { conversation: s(id) }),
@@ -156,6 +175,25 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         _ => return Parsed::NoSuchPath,
     };
     route.map_or(Parsed::WrongMethod, Parsed::Route)
+}
+
+/// A path segment with its `%XX` escapes decoded (an address is sent as `a%40b.example`);
+/// `None` when an escape is broken or the result is not UTF-8.
+fn percent_decoded(seg: &str) -> Option<String> {
+    let bytes = seg.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// What the router established before a handler runs: the site the route is about, checked
@@ -362,6 +400,9 @@ async fn inbox(route: Route, req: Request, env: Env, origin: Option<&str>) -> cr
         return inbox::me(&env, &person).await;
     }
     let (cx, asked) = inbox_context(&route, env, &person).await?;
+    if let Route::InboxInvite { .. } = route {
+        return inbox::invite(req, &cx, &own).await;
+    }
     dispatch(route, req, cx, asked).await
 }
 
@@ -370,7 +411,15 @@ async fn inbox(route: Route, req: Request, env: Env, origin: Option<&str>) -> cr
 /// same as an unknown or deleted one).
 async fn inbox_context(route: &Route, env: Env, person: &inbox::Person) -> crate::Result<(Ctx, Option<Asked>)> {
     let (site, asked) = match (route, route.conversation()) {
-        (Route::InboxConversations { site } | Route::InboxLive { site }, _) => (site.clone(), None),
+        (
+            Route::InboxConversations { site }
+            | Route::InboxLive { site }
+            | Route::InboxTeam { site }
+            | Route::InboxInvite { site }
+            | Route::InboxChangeRole { site, .. }
+            | Route::InboxRemove { site, .. },
+            _,
+        ) => (site.clone(), None),
         (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
             Owner::Site(site) => (site, Some(Asked { conversation: conversation.to_owned(), caller: Caller::Agent })),
             Owner::Gone(_) | Owner::Unknown => return Err(crate::Error::NotFound),
@@ -418,8 +467,11 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::InboxRead { .. } => messages::mark_read(req, &cx, asked()?).await,
         Route::InboxClose { .. } => agent::close(&cx, asked()?).await,
         Route::InboxReopen { .. } => inbox::reopen(&cx, asked()?).await,
+        Route::InboxTeam { .. } => inbox::team(&cx).await,
+        Route::InboxChangeRole { email, .. } => inbox::change_role(req, &cx, &email).await,
+        Route::InboxRemove { email, .. } => inbox::remove(&cx, &email).await,
         // Answered before any context is needed.
-        Route::Health | Route::Resume | Route::InboxSignIn | Route::InboxSession | Route::InboxSignOut | Route::InboxMe => {
+        Route::Health | Route::Resume | Route::InboxSignIn | Route::InboxSession | Route::InboxSignOut | Route::InboxMe | Route::InboxInvite { .. } => {
             Err(crate::Error::NotFound)
         }
     }
@@ -455,6 +507,13 @@ mod tests {
         assert_eq!(ok(Method::Post, "/v1/inbox/conversations/abc/messages"), Route::InboxReply { conversation: "abc".into() });
         assert_eq!(ok(Method::Get, "/v1/inbox/sites/demo/live"), Route::InboxLive { site: "demo".into() });
         assert_eq!(parse(&Method::Get, "/v1/inbox/signin"), Parsed::WrongMethod);
+        assert_eq!(
+            ok(Method::Delete, "/v1/inbox/sites/demo/teammates/sam%40shop.example"),
+            Route::InboxRemove { site: "demo".into(), email: "sam@shop.example".into() }
+        );
+        assert_eq!(ok(Method::Post, "/v1/inbox/sites/demo/teammates"), Route::InboxInvite { site: "demo".into() });
+        assert_eq!(parse(&Method::Put, "/v1/inbox/sites/demo/teammates/sam%4"), Parsed::NoSuchPath);
+        assert_eq!(parse(&Method::Put, "/v1/inbox/sites/demo/teammates/%ff"), Parsed::NoSuchPath);
         assert_eq!(ok(Method::Delete, "/v1/conversations/abc"), Route::Delete { conversation: "abc".into() });
         assert_eq!(ok(Method::Put, "/v1/conversations/abc/contact"), Route::SetContact { conversation: "abc".into() });
         assert_eq!(ok(Method::Post, "/v1/agent/conversations/abc/close"), Route::AgentClose { conversation: "abc".into() });

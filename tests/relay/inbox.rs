@@ -266,3 +266,58 @@ async fn the_list_pages_by_last_activity() {
     let bad = owner.get("/v1/inbox/sites/demo/conversations?before=1%27%20OR%201=1").await;
     assert_eq!((bad.status, bad.code()), (422, "invalid_query"));
 }
+
+#[tokio::test]
+async fn owners_invite_change_and_remove_teammates_and_removal_ends_access_at_once() {
+    let c = client();
+    let owner = owner().await;
+    let n: u32 = rand_suffix();
+    let invitee = format!("new{n}@pigeon-outfitters.test");
+    let invite = owner.post("/v1/inbox/sites/demo/teammates", Some(&json!({ "email": invitee.to_uppercase(), "name": "Noor", "role": "agent" }))).await;
+    assert_eq!(invite.status, 201, "{:?}", invite.json);
+    assert!(invite.json["teammates"].as_array().unwrap().iter().any(|t| t["email"] == invitee && t["role"] == "agent"));
+    let again = owner.post("/v1/inbox/sites/demo/teammates", Some(&json!({ "email": invitee, "name": "Noor", "role": "agent" }))).await;
+    assert_eq!((again.status, again.code()), (409, "already_teammate"));
+
+    // The invitation is a sign-in link, naming the site and who invited.
+    let mails = loop {
+        let m = mailbox::sent_to(&c, &invitee, "Join Pigeon Outfitters on Pigeon").await;
+        if !m.is_empty() {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(mails[0].text().contains("Olivia invited you"), "{}", mails[0].text());
+    let opened = inbox::open(&c, &inbox::token_in(&mails[0].text())).await;
+    assert_eq!(opened.status, 200);
+    assert_eq!(opened.json["sites"][0]["role"], "agent");
+    let cookie = opened.headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let noor = Teammate { client: c.clone(), cookie };
+    assert_eq!(noor.get("/v1/inbox/sites/demo/conversations").await.status, 200);
+
+    // Agents cannot manage the team; owners change roles; a site keeps an owner.
+    let forbidden = noor.post("/v1/inbox/sites/demo/teammates", Some(&json!({ "email": "x@pigeon-outfitters.test", "name": "X", "role": "owner" }))).await;
+    assert_eq!((forbidden.status, forbidden.code()), (403, "owner_only"));
+    let path = format!("/v1/inbox/sites/demo/teammates/{}", invitee.replace('@', "%40"));
+    let promote = c.send(Method::PUT, &path, &[("cookie", &owner.cookie), ("origin", &c.relay), ("content-type", "application/json")], Some(br#"{"role":"owner"}"#.to_vec())).await;
+    assert_eq!(promote.status, 200, "{:?}", promote.json);
+    let other = Teammate::sign_in(&c, OTHER_OWNER).await;
+    let alone = c.send(Method::DELETE, "/v1/inbox/sites/other/teammates/owner%40other-shop.test", &[("cookie", &other.cookie), ("origin", &c.relay)], None).await;
+    assert_eq!((alone.status, alone.code()), (409, "last_owner"));
+    let demote = c.send(Method::PUT, "/v1/inbox/sites/other/teammates/owner%40other-shop.test", &[("cookie", &other.cookie), ("origin", &c.relay), ("content-type", "application/json")], Some(br#"{"role":"agent"}"#.to_vec())).await;
+    assert_eq!((demote.status, demote.code()), (409, "last_owner"));
+
+    // Removed: the open socket closes and every request fails at once.
+    let mut live = noor.live("demo").await.expect("socket");
+    let removed = c.send(Method::DELETE, &path, &[("cookie", &owner.cookie), ("origin", &c.relay)], None).await;
+    assert_eq!(removed.status, 200, "{:?}", removed.json);
+    assert!(live.frame(Duration::from_secs(5)).await.is_none(), "the removed teammate's socket closes");
+    let me = noor.get("/v1/inbox/me").await;
+    assert_eq!((me.status, me.code()), (401, "signed_out"), "on no site any more: every session ended");
+    assert_eq!(noor.get("/v1/inbox/sites/demo/conversations").await.status, 401);
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos()
+}

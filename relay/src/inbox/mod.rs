@@ -9,7 +9,7 @@
 pub mod session;
 pub mod team;
 
-use pigeon_protocol::{ConversationDetails, ConversationSummary, InboxList, InboxReply, OpenSession, PostAgentMessage, SignIn, Status, validate};
+use pigeon_protocol::{ChangeRole, ConversationDetails, ConversationSummary, InboxList, InboxReply, Invite, OpenSession, PostAgentMessage, SignIn, Status, validate};
 use worker::{Env, Request, Response};
 
 use crate::agent::Filter;
@@ -24,7 +24,7 @@ pub async fn sign_in(mut req: Request, env: &Env, origin: &str) -> Result<Respon
     limits::check(&req, env, "inbox", limits::Kind::SignIn).await?;
     let body: SignIn = http::read_json(&mut req).await?;
     let email = validate::email(&body.email)?.to_ascii_lowercase();
-    session::send_link(env, &email, origin).await?;
+    session::send_link(env, &email, origin, None).await?;
     http::no_content()
 }
 
@@ -111,6 +111,42 @@ pub async fn reply(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response>
 pub async fn reopen(cx: &Ctx, asked: Asked) -> Result<Response> {
     op::send(&cx.env, &asked.conversation, asked.caller, Op::Reopen).await?.done()?;
     http::no_content()
+}
+
+/// `GET /v1/inbox/sites/{site}/teammates`: any teammate may see the team.
+pub async fn team(cx: &Ctx) -> Result<Response> {
+    http::json(200, &team::list(&cx.env, &cx.site.id).await?)
+}
+
+/// `POST /v1/inbox/sites/{site}/teammates` `{email, name, role}` (owners): adds a teammate
+/// and emails them an invitation with a sign-in link.
+pub async fn invite(mut req: Request, cx: &Ctx, origin: &str) -> Result<Response> {
+    let owner = cx.teammate.as_ref().ok_or(Error::SignedOut)?;
+    owner.must_own()?;
+    let body: Invite = http::read_json(&mut req).await?;
+    let email = validate::email(&body.email)?.to_ascii_lowercase();
+    let name = validate::author_name(&body.name)?;
+    team::add(&cx.env, &cx.site.id, &email, &name, body.role).await?;
+    session::send_link(&cx.env, &email, origin, Some((&cx.site.name, &owner.name))).await?;
+    http::json(201, &team::list(&cx.env, &cx.site.id).await?)
+}
+
+/// `PUT /v1/inbox/sites/{site}/teammates/{email}` `{role}` (owners).
+pub async fn change_role(mut req: Request, cx: &Ctx, email: &str) -> Result<Response> {
+    cx.teammate.as_ref().ok_or(Error::SignedOut)?.must_own()?;
+    let body: ChangeRole = http::read_json(&mut req).await?;
+    team::set_role(&cx.env, &cx.site.id, &email.to_ascii_lowercase(), body.role).await?;
+    http::json(200, &team::list(&cx.env, &cx.site.id).await?)
+}
+
+/// `DELETE /v1/inbox/sites/{site}/teammates/{email}` (owners): their access to the site ends
+/// at once, their open inbox tabs on it are disconnected.
+pub async fn remove(cx: &Ctx, email: &str) -> Result<Response> {
+    cx.teammate.as_ref().ok_or(Error::SignedOut)?.must_own()?;
+    let email = email.to_ascii_lowercase();
+    team::remove(&cx.env, &cx.site.id, &email).await?;
+    crate::hub::kick(&cx.env, &cx.site.id, &email).await?;
+    http::json(200, &team::list(&cx.env, &cx.site.id).await?)
 }
 
 /// `GET /v1/inbox/sites/{site}/live`: the site's inbox socket (see `hub`).

@@ -70,8 +70,9 @@ pub async fn signed_in(env: &Env, req: &Request) -> Result<Option<Person>> {
 }
 
 /// Emails a sign-in link to `email` if it is a teammate's address; otherwise does nothing.
-/// `origin` is the inbox's origin (the relay's). The caller answers the same either way.
-pub async fn send_link(env: &Env, email: &str, origin: &str) -> Result<()> {
+/// `origin` is the inbox's origin (the relay's); `invite` (site name, who invited) when it
+/// comes with an invitation. The caller answers the same either way.
+pub async fn send_link(env: &Env, email: &str, origin: &str, invite: Option<(&str, &str)>) -> Result<()> {
     let db = env.d1("DB")?;
     #[derive(serde::Deserialize)]
     struct N {
@@ -102,7 +103,7 @@ pub async fn send_link(env: &Env, email: &str, origin: &str) -> Result<()> {
         .bind(&[tokens::hash(&token).into(), email.into(), now.into(), (now + ttl).into()])?
         .run()
         .await?;
-    let words = notice::signin(&format!("{origin}/inbox/#signin={token}"), (ttl / 60_000.0).round().max(1.0) as u32);
+    let words = notice::signin(&format!("{origin}/inbox/#signin={token}"), (ttl / 60_000.0).round().max(1.0) as u32, invite);
     let mail = Email {
         from: Mailbox::new("Pigeon", format!("notify@{}", config.domain)),
         to: Mailbox::bare(email),

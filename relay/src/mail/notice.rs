@@ -173,13 +173,21 @@ pub fn shopper(n: &ShopperNotice) -> Words {
 }
 
 /// The inbox's sign-in link (see `inbox::session`).
-pub fn signin(url: &str, minutes: u32) -> Words {
+/// `invite`: (site name, who invited) when the link comes with an invitation.
+pub fn signin(url: &str, minutes: u32, invite: Option<(&str, &str)>) -> Words {
     let mut body = Body::new();
+    if let Some((site, by)) = invite {
+        body.paragraph(&[Value(by), Fixed(" invited you to answer "), Bold(site), Fixed("'s customer chats in Pigeon.")]);
+    }
     let valid = if minutes == 1 { "1 minute".to_owned() } else { format!("{minutes} minutes") };
     body.paragraph(&[Fixed("Sign in to your Pigeon inbox with this link. It works once, for "), Value(&valid), Fixed(".")]);
     body.button("Sign in", url);
     body.note(&[Fixed("If you did not ask to sign in, ignore this email: nobody can sign in without the link.")]);
-    Words::new("Your Pigeon sign-in link".to_owned(), body)
+    let subject = match invite {
+        Some((site, _)) => format!("Join {site} on Pigeon"),
+        None => "Your Pigeon sign-in link".to_owned(),
+    };
+    Words::new(subject, body)
 }
 
 #[cfg(test)]
