@@ -121,6 +121,26 @@ pub async fn mark_read(id: &str, seq: u64) -> Result<(), Failure> {
     call("POST", &format!("/v1/inbox/conversations/{id}/read"), body(&pigeon_protocol::MarkRead { seq })).await.map(drop)
 }
 
+pub async fn team(site: &str) -> Result<pigeon_protocol::Team, Failure> {
+    json("GET", &format!("/v1/inbox/sites/{site}/teammates"), None).await
+}
+
+pub async fn invite(site: &str, invite: &pigeon_protocol::Invite) -> Result<pigeon_protocol::Team, Failure> {
+    json("POST", &format!("/v1/inbox/sites/{site}/teammates"), body(invite)).await
+}
+
+fn teammate_path(site: &str, email: &str) -> String {
+    format!("/v1/inbox/sites/{site}/teammates/{}", String::from(js_sys::encode_uri_component(email)))
+}
+
+pub async fn change_role(site: &str, email: &str, role: pigeon_protocol::TeamRole) -> Result<pigeon_protocol::Team, Failure> {
+    json("PUT", &teammate_path(site, email), body(&pigeon_protocol::ChangeRole { role })).await
+}
+
+pub async fn remove(site: &str, email: &str) -> Result<pigeon_protocol::Team, Failure> {
+    json("DELETE", &teammate_path(site, email), None).await
+}
+
 pub async fn set_status(id: &str, status: Status) -> Result<(), Failure> {
     let action = if status == Status::Closed { "close" } else { "reopen" };
     call("POST", &format!("/v1/inbox/conversations/{id}/{action}"), None).await.map(drop)

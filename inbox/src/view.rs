@@ -2,7 +2,7 @@
 //! time below 760 px). Everything shoppers typed is shown as text.
 
 use leptos::prelude::*;
-use pigeon_protocol::{Author, ConversationDetails, InboxConversation, Me, Message, Status, validate};
+use pigeon_protocol::{Author, ConversationDetails, InboxConversation, Invite, Me, Message, Status, Team, TeamRole, TeammateInfo, validate};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
@@ -136,6 +136,7 @@ fn InboxView(me: Me, signed_out: RwSignal<bool>) -> impl IntoView {
     inbox.flush();
 
     let site_name = move || inbox.me.with(|m| m.sites.iter().find(|s| s.site == inbox.site.get()).map(|s| s.site_name.clone()).unwrap_or_default());
+    let team_open = RwSignal::new(false);
     let tab = move |status: Status, label: &'static str| {
         view! {
             <button type="button" role="tab" aria-selected=move || (inbox.tab.get() == status).to_string() data-testid=format!("tab-{}", status.as_str())
@@ -164,6 +165,8 @@ fn InboxView(me: Me, signed_out: RwSignal<bool>) -> impl IntoView {
             <header class="top">
                 <h1>{site_name}</h1>
                 {sites}
+                <button type="button" class="link" data-testid="team-open" aria-expanded=move || team_open.get().to_string()
+                    on:click=move |_| team_open.update(|o| *o = !*o)>"Team"</button>
                 <span class="live" role="status" data-testid="live-state">{move || if inbox.connected.get() { "Live" } else { "Reconnecting…" }}</span>
                 <button type="button" class="link" data-testid="sign-out" on:click=move |_| inbox.sign_out()>"Sign out"</button>
             </header>
@@ -171,6 +174,7 @@ fn InboxView(me: Me, signed_out: RwSignal<bool>) -> impl IntoView {
                 {move || inbox.problem.get()}
                 <button type="button" class="link" aria-label="Dismiss" on:click=move |_| inbox.problem.set(None)>"×"</button>
             </p>
+            {move || team_open.get().then(|| view! { <TeamView inbox=inbox on_close=move || team_open.set(false) /> })}
             <nav class="list" aria-label="Conversations">
                 <div class="tabs" role="tablist">{tab(Status::Open, "Open")}{tab(Status::Closed, "Closed")}</div>
                 <p class="stale" hidden=move || !inbox.stale.get()>"Offline: showing what this browser last saw."</p>
@@ -373,5 +377,107 @@ fn about(inbox: Inbox, d: &ConversationDetails) -> impl IntoView + use<> {
             {ctx.time_zone.clone().and_then(|z| their_time(&z)).map(|t| view! { <dt>"Their time"</dt><dd data-testid="context-time">{t}</dd> })}
             {earlier}
         </dl>
+    }
+}
+
+/// The site's team: everyone sees it; owners invite, change roles and remove.
+#[component]
+fn TeamView(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl IntoView {
+    let site = inbox.site.get_untracked();
+    let owner = inbox.me.with_untracked(|m| m.sites.iter().any(|s| s.site == site && s.role == TeamRole::Owner));
+    let team = RwSignal::new(Vec::<TeammateInfo>::new());
+    let error = RwSignal::new(None::<String>);
+    let note = RwSignal::new(None::<String>);
+    let (email, name, role) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(TeamRole::Agent));
+    let done = move |r: Result<Team, Failure>, said: Option<String>| match r {
+        Ok(t) => {
+            team.set(t.teammates);
+            error.set(None);
+            note.set(said);
+        }
+        Err(f) => error.set(Some(f.sentence())),
+    };
+    {
+        let site = site.clone();
+        spawn_local(async move { done(api::team(&site).await, None) });
+    }
+    let site = StoredValue::new(site);
+    let send_invite = move || {
+        let invite = Invite { email: email.get_untracked().trim().to_owned(), name: name.get_untracked().trim().to_owned(), role: role.get_untracked() };
+        if validate::email(&invite.email).is_err() || invite.name.is_empty() {
+            return error.set(Some("Enter the teammate's name and email address.".into()));
+        }
+        spawn_local(async move {
+            let said = format!("{} is on the team; an invitation with a sign-in link is on its way.", invite.email);
+            let r = api::invite(&site.get_value(), &invite).await;
+            if r.is_ok() {
+                email.set(String::new());
+                name.set(String::new());
+            }
+            done(r, Some(said));
+        });
+    };
+    let me = inbox.me.with_untracked(|m| m.email.clone());
+    let rows = move || {
+        team.with(|t| {
+            t.iter()
+                .map(|m| {
+                    let (address, address2) = (m.email.clone(), m.email.clone());
+                    let current = m.role;
+                    let controls = (owner && m.email != me).then(|| {
+                        view! {
+                            <select aria-label=format!("Role of {}", m.name) data-testid="teammate-role"
+                                on:change=move |ev| {
+                                    let role = if event_target_value(&ev) == "owner" { TeamRole::Owner } else { TeamRole::Agent };
+                                    let address = address.clone();
+                                    spawn_local(async move { done(api::change_role(&site.get_value(), &address, role).await, None) });
+                                }>
+                                <option value="agent" selected=current == TeamRole::Agent>"Agent"</option>
+                                <option value="owner" selected=current == TeamRole::Owner>"Owner"</option>
+                            </select>
+                            <button type="button" data-testid="teammate-remove" on:click=move |_| {
+                                let address = address2.clone();
+                                spawn_local(async move {
+                                    let said = format!("{address} was removed; their access ended.");
+                                    done(api::remove(&site.get_value(), &address).await, Some(said));
+                                });
+                            }>"Remove"</button>
+                        }
+                    });
+                    view! {
+                        <li data-testid="teammate">
+                            <span dir="auto">{m.name.clone()}</span>
+                            <span class="muted" dir="auto">{m.email.clone()}</span>
+                            <span class="role">{if current == TeamRole::Owner { "Owner" } else { "Agent" }}</span>
+                            {controls}
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    view! {
+        <section class="team" aria-labelledby="team-title" data-testid="team">
+            <div class="bar">
+                <h2 id="team-title">"Team"</h2>
+                <button type="button" class="link" on:click=move |_| on_close()>"Close"</button>
+            </div>
+            <ul>{rows}</ul>
+            <form hidden=!owner on:submit=move |ev| { ev.prevent_default(); send_invite(); }>
+                <h3>"Invite a teammate"</h3>
+                <label>"Name"<input type="text" data-testid="invite-name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) /></label>
+                <label>"Email"<input type="email" data-testid="invite-email" prop:value=email on:input=move |ev| email.set(event_target_value(&ev)) /></label>
+                <label>"Role"
+                    <select data-testid="invite-role" on:change=move |ev| role.set(if event_target_value(&ev) == "owner" { TeamRole::Owner } else { TeamRole::Agent })>
+                        <option value="agent">"Agent"</option>
+                        <option value="owner">"Owner"</option>
+                    </select>
+                </label>
+                <button type="submit" data-testid="invite-send">"Invite"</button>
+            </form>
+            <p class="muted" hidden=owner>"Only owners can change the team."</p>
+            <p role="status">{move || note.get()}</p>
+            <p class="error" role="alert">{move || error.get()}</p>
+        </section>
     }
 }

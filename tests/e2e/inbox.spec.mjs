@@ -577,3 +577,37 @@ test('a link with a non-hex token is refused with the same sentence as any wrong
   }
   await stranger.close();
 });
+
+test('the owner invites a teammate from the Team view, and removing them ends their inbox at once', async ({ browser }) => {
+  const owner = await browser.newContext();
+  const { page } = await signIn(owner, relay(), OWNER);
+  const invitee = `e2e${Date.now().toString(36)}@pigeon-outfitters.test`;
+  await page.getByTestId('team-open').click();
+  await expect(page.getByTestId('teammate').first()).toBeVisible();
+  await page.getByTestId('invite-name').fill('Noor');
+  await page.getByTestId('invite-email').fill(invitee);
+  await page.getByTestId('invite-send').click();
+  await expect(page.getByTestId('teammate').filter({ hasText: invitee })).toContainText('Agent');
+
+  // The invitation is a sign-in link; it opens the demo shop's inbox.
+  const mail = await waitForMail(relay(), (m) => m.to === invitee && m.subject === 'Join Pigeon Outfitters on Pigeon', 15_000);
+  expect(mail.text).toContain('Olivia invited you');
+  const noorContext = await browser.newContext();
+  const noor = await noorContext.newPage();
+  await noor.goto(mail.text.match(/\S+\/inbox\/#signin=[0-9a-f]+/)[0]);
+  await expect(noor.getByRole('heading', { level: 1 })).toHaveText('Pigeon Outfitters');
+  await expect(noor.getByTestId('live-state')).toHaveText('Live');
+  // Agents see the team but cannot change it.
+  await noor.getByTestId('team-open').click();
+  await expect(noor.getByTestId('invite-send')).toBeHidden();
+  await expect(noor.getByTestId('teammate-remove')).toHaveCount(0);
+
+  // Removed: their socket drops and their next request is refused.
+  const cookie = (await sessionCookie(noorContext)).value;
+  await page.getByTestId('teammate').filter({ hasText: invitee }).getByTestId('teammate-remove').click();
+  await expect(page.getByTestId('teammate').filter({ hasText: invitee })).toHaveCount(0);
+  await expect(noor.getByTestId('live-state')).toHaveText('Reconnecting…');
+  expect((await inboxApi(cookie, `/v1/inbox/sites/${site()}/conversations?status=open`)).status).toBe(401);
+  await owner.close();
+  await noorContext.close();
+});
