@@ -5,7 +5,7 @@ export WRANGLER_SEND_METRICS := false
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: setup build demo test test-hard test-sizes test-host test-wasm test-relay test-e2e bench bench-page bench-relay clean
+.PHONY: setup build demo test test-hard test-sizes test-host test-wasm test-relay test-e2e bench bench-page bench-inbox bench-relay clean
 
 setup:
 	@bash scripts/setup.sh
@@ -51,6 +51,10 @@ bench: build
 ## Only the page measurements (JSON in target/bench/page.json).
 bench-page: build
 	node scripts/bench-page.mjs --runs $${BENCH_RUNS:-5}
+
+## Only the inbox: list and thread in Chromium, live deliveries (JSON in target/bench/inbox.json).
+bench-inbox: build
+	node scripts/bench-inbox.mjs --runs $${BENCH_RUNS:-5}
 
 ## Relay load: latency and throughput for 1 and 100 conversations (numbers in README).
 bench-relay: build

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT } from '../tests/harness/stack.mjs';
 import { benchPage } from './bench-page.mjs';
+import { benchInbox } from './bench-inbox.mjs';
 
 const arg = (name, dflt) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt);
 const runs = Number(arg('--runs', 5));
@@ -38,6 +39,8 @@ execFileSync('node', [path.join(ROOT, 'scripts/sizes.mjs')], { stdio: ['ignore',
 const sizes = JSON.parse(fs.readFileSync(path.join(OUT, 'sizes.json'), 'utf8'));
 console.log(`page (${runs} runs per row) …`);
 const page = await benchPage({ runsPerRow: runs });
+console.log(`inbox (${runs} runs) …`);
+const inbox = await benchInbox({ runs });
 console.log(`relay (${seconds} s per scenario) …`);
 execFileSync('cargo', ['run', '-q', '--release', '-p', 'pigeon-tests', '--bin', 'bench-relay', '--', '--seconds', String(seconds)],
   { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -55,6 +58,11 @@ const rows = [
   ['click to composer, cold (CPU 4x, 150 ms RTT)', ms(page.click_to_composer_ms.cold), '≤ 400 ms', verdict(page.click_to_composer_ms.cold.median <= AIMS.cold_ms)],
   ['restore a 1,000-message thread: mount to newest 50 rendered', ms(page.restore_1000_ms), '< 50 ms', verdict(page.restore_1000_ms.median < AIMS.restore_ms)],
   ['  of which reading IndexedDB (before rendering)', ms(page.restore_1000_read_ms), '', ''],
+  ['whole inbox, first load, brotli', kb(sizes.inbox.brotli), '≤ 250 KB', verdict(sizes.inbox.brotli <= 250_000)],
+  ['inbox: sign-in link to the list shown, 1,000 conversations, CPU 4x', ms(inbox.list_1000_cpu4x_ms), '≤ 300 ms', verdict(inbox.list_1000_cpu4x_ms.median <= 300)],
+  ['inbox: open a 1,000-message conversation, CPU 4x', ms(inbox.thread_1000_cpu4x_ms), '≤ 100 ms', verdict(inbox.thread_1000_cpu4x_ms.median <= 100)],
+  ['inbox: shopper message to inbox socket, p50 / p99', `${inbox.shopper_to_inbox_ms.p50.toFixed(1)} / ${inbox.shopper_to_inbox_ms.p99.toFixed(1)} ms`, 'p99 ≤ 50 ms', verdict(inbox.shopper_to_inbox_ms.p99 <= 50)],
+  ['inbox: reply to shopper socket, p50 / p99', `${inbox.inbox_to_shopper_ms.p50.toFixed(1)} / ${inbox.inbox_to_shopper_ms.p99.toFixed(1)} ms`, 'p99 ≤ 50 ms', verdict(inbox.inbox_to_shopper_ms.p99 <= 50)],
   ['restore a 1,000-message thread: navigation to rendered', ms(page.restore_1000_from_navigation_ms), '', ''],
   ...relay.relay.map((r) => [
     `relay: ${r.scenario}`,
@@ -71,6 +79,6 @@ console.log('\n' + line(['what', 'measured (median, min–max)', 'aim', '']));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
 
-const report = { measured_at: new Date().toISOString(), runs, seconds_per_relay_scenario: seconds, sizes, page, relay: relay.relay, aims: AIMS, peers: PEERS };
+const report = { measured_at: new Date().toISOString(), runs, seconds_per_relay_scenario: seconds, sizes, page, inbox, relay: relay.relay, aims: AIMS, peers: PEERS };
 fs.writeFileSync(path.join(OUT, 'bench.json'), JSON.stringify(report, null, 2));
 console.log(`\nwritten to ${path.relative(ROOT, path.join(OUT, 'bench.json'))}`);

@@ -231,6 +231,9 @@ fn message_view(m: &Message, site_name: &str) -> impl IntoView + use<> {
     }
 }
 
+/// Messages a conversation opens with, and how many more each "Show earlier" adds.
+const SHOWN_STEP: usize = 100;
+
 #[component]
 fn ConversationView(inbox: Inbox) -> impl IntoView {
     let draft = RwSignal::new(String::new());
@@ -259,9 +262,19 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
         Err(e) => error.set(Some(e.message)),
     };
     let site_name = move || inbox.me.with(|m| m.sites.iter().find(|s| s.site == inbox.site.get_untracked()).map(|s| s.site_name.clone()).unwrap_or_default());
+    // The newest 100 messages; "Show earlier messages" adds 100 at a time (a long thread
+    // opens at once).
+    let shown = RwSignal::new(SHOWN_STEP);
+    Effect::new(move |_| {
+        inbox.selected.track();
+        shown.set(SHOWN_STEP);
+    });
     let messages = move || {
         let name = site_name();
-        inbox.thread.with(|t| t.messages.iter().map(|m| message_view(m, &name)).collect_view())
+        inbox.thread.with(|t| {
+            let from = t.messages.len().saturating_sub(shown.get());
+            t.messages[from..].iter().map(|m| message_view(m, &name)).collect_view()
+        })
     };
     let waiting = move || {
         let id = inbox.selected.get().unwrap_or_default();
@@ -311,7 +324,12 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
                 <button type="button" data-testid="reopen-conversation" hidden=move || status() != Some(Status::Closed)
                     on:click=move |_| inbox.set_status(Status::Open)>"Reopen"</button>
             </div>
-            <ol class="thread" data-testid="thread" tabindex="0" aria-label="Messages" node_ref=list>{messages}{waiting}</ol>
+            <ol class="thread" data-testid="thread" tabindex="0" aria-label="Messages" node_ref=list>
+                <li class="earlier" hidden=move || inbox.thread.with(|t| t.messages.len() <= shown.get())>
+                    <button type="button" class="link" data-testid="thread-earlier" on:click=move |_| shown.update(|n| *n += SHOWN_STEP)>"Show earlier messages"</button>
+                </li>
+                {messages}{waiting}
+            </ol>
             <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
                 <textarea data-testid="reply-composer" aria-label="Reply" rows="3" dir="auto" placeholder="Reply… (Enter sends, Shift+Enter for a new line)"
                     prop:value=draft on:input=move |ev| save_draft(event_target_value(&ev))
