@@ -344,7 +344,7 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
                 <button type="submit" data-testid="reply-send">"Send"</button>
                 <p class="error" role="alert">{move || error.get()}</p>
             </form>
-            <aside class="about" aria-label="About the shopper">
+            <aside class="about" aria-label="About the shopper" tabindex="0">
                 {move || inbox.details.with(|d| d.as_ref().map(|d| about(inbox, d)))}
             </aside>
         </section>
