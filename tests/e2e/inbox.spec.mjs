@@ -408,6 +408,10 @@ test(`the hostile corpus (${corpus.length} strings) in shopper messages, page ti
   // The thread: every message's text is the stored body; page, referrer and cart are text.
   await row(page, threadId).click();
   const messages = page.getByTestId('thread-message');
+  // The thread opens on its newest 100; the rest are one click away.
+  await expect(messages).toHaveCount(100);
+  await page.getByTestId('thread-earlier').click();
+  await expect(page.getByTestId('thread-earlier')).toBeHidden();
   await expect(messages).toHaveCount(corpus.length);
   const bodies = (await agentCall(`/conversations/${threadId}/messages?after=0&limit=500`)).json.messages.map((m) => m.body);
   expect(bodies).toHaveLength(corpus.length);
