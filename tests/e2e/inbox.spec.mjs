@@ -476,6 +476,17 @@ test('at 375 px: the list, then a conversation with a way back, and nothing wide
   await back.click();
   await expect(list).toBeVisible();
   await expect(page.getByRole('region', { name: 'Conversation' })).toBeHidden();
+
+  // Offline the header says "Reconnecting…", its longest state: still nothing wider than the screen.
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.reload();
+  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+  await merchant.setOffline(true);
+  await page.reload();
+  await expect(page.getByTestId('live-state')).toHaveText('Reconnecting…');
+  await expect(row(page, id)).toBeVisible();
+  expect(await width()).toBeLessThanOrEqual(375);
+  await merchant.setOffline(false);
   expect(page.errors).toEqual([]);
   await merchant.close();
 });
