@@ -64,6 +64,8 @@ pub fn status_query(req: &Request) -> Result<Status> {
 /// Which conversations of a site to list.
 #[derive(Default)]
 pub struct Filter<'a> {
+    /// Only open or only closed ones; `None`: both.
+    pub status: Option<Status>,
     /// Only the shopper with this address.
     pub contact: Option<&'a str>,
     /// Only those last active before this time (the next page).
@@ -73,21 +75,21 @@ pub struct Filter<'a> {
 /// Most rows one list answer holds.
 pub const LIST_PAGE: usize = 200;
 
-/// The site's conversations with `status` from the D1 index, newest activity first, at most
-/// `LIST_PAGE`.
-pub async fn list(env: &Env, site: &str, status: Status, filter: Filter<'_>) -> Result<Vec<InboxConversation>> {
+/// The site's conversations that `filter` lets through, from the D1 index, newest activity
+/// first, at most `LIST_PAGE`.
+pub async fn list(env: &Env, site: &str, filter: Filter<'_>) -> Result<Vec<InboxConversation>> {
     let rows: Vec<Row> = env
         .d1("DB")?
         .prepare(
             "SELECT id, status, created_at, last_seq, last_message_at, last_message_preview, last_author, \
              unread_count, context, contact_email \
-             FROM conversations WHERE site_id = ?1 AND status = ?2 AND (?3 IS NULL OR contact_email = ?3) \
+             FROM conversations WHERE site_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR contact_email = ?3) \
              AND (?4 IS NULL OR COALESCE(last_message_at, created_at) < ?4) \
              ORDER BY COALESCE(last_message_at, created_at) DESC LIMIT ?5",
         )
         .bind(&[
             site.into(),
-            status.as_str().into(),
+            crate::conversations::nullable(filter.status.map(Status::as_str)),
             crate::conversations::nullable(filter.contact),
             crate::conversations::nullable(filter.before),
             (LIST_PAGE as f64).into(),
@@ -101,6 +103,6 @@ pub async fn list(env: &Env, site: &str, status: Status, filter: Filter<'_>) -> 
 /// `GET /v1/agent/sites/{site}/conversations?status=open|closed`, most recent first.
 pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
     let status = status_query(req)?;
-    let conversations = list(&cx.env, &cx.site.id, status, Filter::default()).await?.into_iter().map(|c| c.summary).collect();
+    let conversations = list(&cx.env, &cx.site.id, Filter { status: Some(status), ..Filter::default() }).await?.into_iter().map(|c| c.summary).collect();
     http::json(200, &ConversationList { conversations })
 }

@@ -57,6 +57,20 @@ pub fn bearer(req: &Request) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
+/// Does `req` ask to become a WebSocket?
+pub fn is_websocket(req: &Request) -> Result<bool> {
+    Ok(req.headers().get("upgrade")?.is_some_and(|u| u.eq_ignore_ascii_case("websocket")))
+}
+
+/// Live routes speak WebSocket only: anything else is `422 websocket_required`.
+pub fn require_websocket(req: &Request) -> Result<()> {
+    if is_websocket(req)? {
+        Ok(())
+    } else {
+        Err(Error::Invalid(pigeon_protocol::validate::Invalid::new("websocket_required", "This endpoint speaks WebSocket only.")))
+    }
+}
+
 const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
 const ALLOW_HEADERS: &str = "authorization, content-type";
 

@@ -61,9 +61,6 @@ pub async fn mark_read(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Respo
 
 /// `GET .../live`: the WebSocket, handed to the conversation's object.
 pub async fn live(req: &Request, cx: &Ctx, conversation: &str) -> Result<Response> {
-    let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
-    if !upgrade.eq_ignore_ascii_case("websocket") {
-        return Err(Error::Invalid(validate::Invalid::new("websocket_required", "This endpoint speaks WebSocket only.")));
-    }
+    http::require_websocket(req)?;
     op::upgrade(&cx.env, conversation).await
 }

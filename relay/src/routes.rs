@@ -205,6 +205,13 @@ pub struct Ctx {
     pub teammate: Option<Teammate>,
 }
 
+impl Ctx {
+    /// The signed-in teammate (inbox routes only).
+    pub fn teammate(&self) -> crate::Result<&Teammate> {
+        self.teammate.as_ref().ok_or(crate::Error::SignedOut)
+    }
+}
+
 /// A conversation route's subject: which conversation and who asks. A shopper's token is
 /// checked by the conversation's object, which alone holds its hashes.
 pub struct Asked {
@@ -435,8 +442,7 @@ async fn inbox_context(route: &Route, env: Env, person: &inbox::Person) -> crate
 /// an accepted socket told `not_found` and closed with 4404 (a refused upgrade would look to
 /// a browser like a network failure).
 fn gone(route: &Route, req: &Request) -> crate::Result<Response> {
-    let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
-    if matches!(route, Route::Live { .. }) && upgrade.eq_ignore_ascii_case("websocket") {
+    if matches!(route, Route::Live { .. }) && http::is_websocket(req)? {
         return crate::conversation::refuse_gone_socket();
     }
     Err(crate::Error::NotFound)

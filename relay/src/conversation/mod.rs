@@ -320,15 +320,12 @@ impl Conversation {
                 Author::Shopper
             }
         };
-        let (message, created) = self.append(Append::new(author, reply.message))?;
-        if created {
-            if let Some(id) = &reply.message_id {
-                self.store.mail_received(reply.role, id)?;
-            }
-            self.after_append(author, false).await?;
-            self.publish(vec![message.clone()]);
+        let answer = self.post(Append::new(author, reply.message)).await?;
+        // Our next email continues the thread the reply started.
+        if let (Answer::Stored { created: true, .. }, Some(id)) = (&answer, &reply.message_id) {
+            self.store.mail_received(reply.role, id)?;
         }
-        Ok(Answer::Stored { message, created })
+        Ok(answer)
     }
 }
 

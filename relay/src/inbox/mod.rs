@@ -9,7 +9,7 @@
 pub mod session;
 pub mod team;
 
-use pigeon_protocol::{ChangeRole, ConversationDetails, ConversationSummary, InboxList, InboxReply, Invite, OpenSession, PostAgentMessage, SignIn, Status, validate};
+use pigeon_protocol::{ChangeRole, ConversationDetails, ConversationSummary, InboxList, InboxReply, Invite, OpenSession, PostAgentMessage, SignIn, validate};
 use worker::{Env, Request, Response};
 
 use crate::agent::Filter;
@@ -61,7 +61,7 @@ pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
     if before.as_deref().is_some_and(|b| b.len() > 40 || !b.bytes().all(|c| c.is_ascii_digit() || b"-:.TZ".contains(&c))) {
         return Err(Error::Invalid(validate::Invalid::new("invalid_query", "before is an RFC 3339 UTC time.")));
     }
-    let conversations = crate::agent::list(&cx.env, &cx.site.id, status, Filter { contact: None, before: before.as_deref() }).await?;
+    let conversations = crate::agent::list(&cx.env, &cx.site.id, Filter { status: Some(status), contact: None, before: before.as_deref() }).await?;
     http::json(200, &InboxList { conversations })
 }
 
@@ -69,18 +69,16 @@ pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
 /// shopper's other conversations on this site.
 pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
     let about = op::send(&cx.env, &asked.conversation, asked.caller, Op::About).await?.about()?;
+    // Newest activity first, as the list answers them.
     let earlier: Vec<ConversationSummary> = match &about.contact_email {
-        Some(email) => crate::agent::list(&cx.env, &cx.site.id, Status::Open, Filter { contact: Some(email), before: None })
+        Some(email) => crate::agent::list(&cx.env, &cx.site.id, Filter { status: None, contact: Some(email), before: None })
             .await?
             .into_iter()
-            .chain(crate::agent::list(&cx.env, &cx.site.id, Status::Closed, Filter { contact: Some(email), before: None }).await?)
             .map(|c| c.summary)
             .filter(|c| c.id != about.id)
             .collect(),
         None => vec![],
     };
-    let mut earlier = earlier;
-    earlier.sort_by(|a, b| b.last_message_at.as_ref().unwrap_or(&b.created_at).cmp(a.last_message_at.as_ref().unwrap_or(&a.created_at)));
     http::json(
         200,
         &ConversationDetails {
@@ -100,7 +98,7 @@ pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
 /// `POST /v1/inbox/conversations/{id}/messages`: a reply signed with the teammate's name on
 /// this site; `notify_shopper: false` keeps it out of the shopper's email.
 pub async fn reply(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> {
-    let teammate = cx.teammate.as_ref().ok_or(Error::SignedOut)?;
+    let teammate = cx.teammate()?;
     let input: InboxReply = http::read_json(&mut req).await?;
     let msg = validate::agent_message(&PostAgentMessage { client_id: input.client_id, body: input.body, author_name: Some(teammate.name.clone()) })?;
     let message = NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: !input.notify_shopper };
@@ -121,7 +119,7 @@ pub async fn team(cx: &Ctx) -> Result<Response> {
 /// `POST /v1/inbox/sites/{site}/teammates` `{email, name, role}` (owners): adds a teammate
 /// and emails them an invitation with a sign-in link.
 pub async fn invite(mut req: Request, cx: &Ctx, origin: &str) -> Result<Response> {
-    let owner = cx.teammate.as_ref().ok_or(Error::SignedOut)?;
+    let owner = cx.teammate()?;
     owner.must_own()?;
     let body: Invite = http::read_json(&mut req).await?;
     let email = validate::email(&body.email)?.to_ascii_lowercase();
@@ -133,7 +131,7 @@ pub async fn invite(mut req: Request, cx: &Ctx, origin: &str) -> Result<Response
 
 /// `PUT /v1/inbox/sites/{site}/teammates/{email}` `{role}` (owners).
 pub async fn change_role(mut req: Request, cx: &Ctx, email: &str) -> Result<Response> {
-    cx.teammate.as_ref().ok_or(Error::SignedOut)?.must_own()?;
+    cx.teammate()?.must_own()?;
     let body: ChangeRole = http::read_json(&mut req).await?;
     team::set_role(&cx.env, &cx.site.id, &email.to_ascii_lowercase(), body.role).await?;
     http::json(200, &team::list(&cx.env, &cx.site.id).await?)
@@ -142,7 +140,7 @@ pub async fn change_role(mut req: Request, cx: &Ctx, email: &str) -> Result<Resp
 /// `DELETE /v1/inbox/sites/{site}/teammates/{email}` (owners): their access to the site ends
 /// at once, their open inbox tabs on it are disconnected.
 pub async fn remove(cx: &Ctx, email: &str) -> Result<Response> {
-    cx.teammate.as_ref().ok_or(Error::SignedOut)?.must_own()?;
+    cx.teammate()?.must_own()?;
     let email = email.to_ascii_lowercase();
     team::remove(&cx.env, &cx.site.id, &email).await?;
     crate::hub::kick(&cx.env, &cx.site.id, &email).await?;
@@ -151,10 +149,6 @@ pub async fn remove(cx: &Ctx, email: &str) -> Result<Response> {
 
 /// `GET /v1/inbox/sites/{site}/live`: the site's inbox socket (see `hub`).
 pub async fn live(req: &Request, cx: &Ctx) -> Result<Response> {
-    let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
-    if !upgrade.eq_ignore_ascii_case("websocket") {
-        return Err(Error::Invalid(validate::Invalid::new("websocket_required", "This endpoint speaks WebSocket only.")));
-    }
-    let teammate = cx.teammate.as_ref().ok_or(Error::SignedOut)?;
-    crate::hub::connect(&cx.env, &cx.site.id, &teammate.email).await
+    http::require_websocket(req)?;
+    crate::hub::connect(&cx.env, &cx.site.id, &cx.teammate()?.email).await
 }
