@@ -217,9 +217,9 @@ impl Inbox {
             InboxFrame::Message { conversation, message } => {
                 // Our own reply, stored: it is no longer waiting, whichever arrives first (this
                 // frame or the answer to the POST).
-                let stored = (conversation.clone(), message.client_id.clone());
-                if self.pending.with_untracked(|p| p.iter().any(|r| (r.conversation.clone(), r.client_id.clone()) == stored)) {
-                    self.pending.update(|p| p.retain(|r| (r.conversation.clone(), r.client_id.clone()) != stored));
+                let mine = |r: &Pending| r.conversation == conversation && r.client_id == message.client_id;
+                if self.pending.with_untracked(|p| p.iter().any(mine)) {
+                    self.pending.update(|p| p.retain(|r| !mine(r)));
                     self.save_outbox();
                 }
                 if self.selected.get_untracked().as_deref() == Some(conversation.as_str()) {
