@@ -109,6 +109,20 @@ pub async fn details(id: &str) -> Result<ConversationDetails, Failure> {
     json("GET", &format!("/v1/inbox/conversations/{id}"), None).await
 }
 
+/// Messages a thread opens with, and how many more each earlier page adds.
+pub const THREAD_PAGE: u32 = 100;
+
+/// The newest `n` messages: a thread opens on these however long it is.
+pub async fn newest(id: &str, n: u32) -> Result<MessagesPage, Failure> {
+    json("GET", &format!("/v1/inbox/conversations/{id}/messages?last={n}"), None).await
+}
+
+/// The `n` messages before `seq`.
+pub async fn earlier(id: &str, seq: u64, n: u32) -> Result<MessagesPage, Failure> {
+    json("GET", &format!("/v1/inbox/conversations/{id}/messages?before={seq}&limit={n}"), None).await
+}
+
+/// Up to 500 messages after `after` (catching up after a gap).
 pub async fn messages(id: &str, after: u64) -> Result<MessagesPage, Failure> {
     json("GET", &format!("/v1/inbox/conversations/{id}/messages?after={after}&limit=500"), None).await
 }

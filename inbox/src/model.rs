@@ -1,7 +1,7 @@
 //! The inbox's state that needs no browser: the list's order, a thread without gaps or
-//! duplicates, replies waiting to be stored, cart changes, money. Host-tested.
+//! duplicates, replies waiting to be stored, cart changes seen live, money. Host-tested.
 
-use pigeon_protocol::{Cart, InboxConversation, Message, Status};
+use pigeon_protocol::{Cart, CartStep, InboxConversation, Message, Status};
 use serde::{Deserialize, Serialize};
 
 /// When a row was last active: its last message, or its creation.
@@ -47,34 +47,46 @@ impl Thread {
         changed
     }
 
-    /// The highest `seq` held with nothing missing before it.
+    /// The highest `seq` held with nothing missing between it and the first one held (a
+    /// thread may hold only its newest messages).
     pub fn through(&self) -> u64 {
-        let mut through = 0;
-        for m in &self.messages {
-            if m.seq == through + 1 {
-                through = m.seq;
-            } else if m.seq > through + 1 {
+        let Some(first) = self.messages.first() else { return 0 };
+        let mut through = first.seq;
+        for m in &self.messages[1..] {
+            if m.seq != through + 1 {
                 break;
             }
+            through = m.seq;
         }
         through
     }
 
-    pub fn last_seq(&self) -> u64 {
-        self.messages.last().map_or(0, |m| m.seq)
+    /// The oldest `seq` held (0 for none).
+    pub fn first_seq(&self) -> u64 {
+        self.messages.first().map_or(0, |m| m.seq)
     }
 
-    /// The carts the shopper shared, in order, each only when it changed.
-    pub fn cart_changes(&self) -> Vec<(String, Cart)> {
-        let mut out: Vec<(String, Cart)> = Vec::new();
-        for m in &self.messages {
-            if let Some(cart) = m.context.as_ref().and_then(|c| c.cart.as_ref())
-                && out.last().is_none_or(|(_, last)| last != cart)
-            {
-                out.push((m.created_at.clone(), cart.clone()));
-            }
+    /// Whether the relay has older messages than those held (`seq` starts at 1, gap-free).
+    pub fn has_earlier(&self) -> bool {
+        self.first_seq() > 1
+    }
+
+    /// Adds the conversation's newest page. What this thread held before is kept only where
+    /// it joins the page without a gap (a copy from an earlier visit may be far behind).
+    pub fn insert_newest(&mut self, page: Vec<Message>) {
+        let Some(first) = page.first().map(|m| m.seq) else { return };
+        if self.first_seq() < first && self.through() + 1 < first {
+            self.messages.retain(|m| m.seq >= first);
         }
-        out
+        self.insert(page);
+    }
+}
+
+/// The shopper shared `now` (at `at`) while the conversation was open: a step of the cart's
+/// history when it differs from the cart they had shared before.
+pub fn cart_shared(history: &mut Vec<CartStep>, before: Option<&Cart>, now: &Cart, at: &str) {
+    if before != Some(now) {
+        history.extend(CartStep::history([(at.to_owned(), now.clone())]));
     }
 }
 
@@ -146,16 +158,37 @@ mod tests {
     }
 
     #[test]
-    fn cart_changes_are_listed_once_each() {
-        let cart = |total| Cart { currency: "EUR".into(), total, items: vec![] };
+    fn the_newest_page_joins_what_was_held_or_replaces_it() {
+        let seqs = |t: &Thread| t.messages.iter().map(|m| m.seq).collect::<Vec<_>>();
+        // A copy that reaches the page: kept, the page joins it.
         let mut t = Thread::new("x");
-        let with = |seq, total| {
-            let mut m = msg(seq);
-            m.context = Some(pigeon_protocol::Context { cart: Some(cart(total)), ..Default::default() });
-            m
-        };
-        t.insert([with(1, 100), with(2, 100), msg(3), with(4, 250)]);
-        assert_eq!(t.cart_changes().iter().map(|(_, c)| c.total).collect::<Vec<_>>(), [100, 250]);
+        t.insert((1..=5).map(msg));
+        t.insert_newest((5..=8).map(msg).collect());
+        assert_eq!(seqs(&t), (1..=8).collect::<Vec<_>>());
+        assert!(!t.has_earlier());
+        // A copy far behind the page: dropped (a gap would never be filled), a live frame newer
+        // than the page kept.
+        let mut t = Thread::new("x");
+        t.insert((1..=3).map(msg).chain([msg(12)]));
+        t.insert_newest((9..=11).map(msg).collect());
+        assert_eq!(seqs(&t), [9, 10, 11, 12]);
+        assert_eq!((t.first_seq(), t.through()), (9, 12));
+        assert!(t.has_earlier());
+        // Earlier pages go in front.
+        t.insert((6..=8).map(msg));
+        assert_eq!((t.first_seq(), t.through()), (6, 12));
+        t.insert_newest(vec![]);
+        assert_eq!(t.messages.len(), 7);
+    }
+
+    #[test]
+    fn a_cart_shared_live_is_a_step_when_it_changed() {
+        let cart = |total| Cart { currency: "EUR".into(), total, items: vec![] };
+        let mut history = CartStep::history([("t1".to_owned(), cart(100))]);
+        cart_shared(&mut history, Some(&cart(100)), &cart(100), "t2");
+        cart_shared(&mut history, Some(&cart(100)), &cart(250), "t3");
+        cart_shared(&mut history, None, &cart(300), "t4");
+        assert_eq!(history.iter().map(|s| (s.at.as_str(), s.total)).collect::<Vec<_>>(), [("t1", 100), ("t3", 250), ("t4", 300)]);
     }
 
     #[test]

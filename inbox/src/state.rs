@@ -8,7 +8,7 @@ use pigeon_protocol::{ConversationDetails, InboxConversation, InboxFrame, InboxR
 use wasm_bindgen_futures::spawn_local;
 
 use crate::api::{self, Failure};
-use crate::model::{Pending, Thread, merge_row};
+use crate::model::{Pending, Thread, cart_shared, merge_row};
 use crate::store;
 
 #[derive(Clone, Copy)]
@@ -130,14 +130,15 @@ impl Inbox {
         });
     }
 
-    /// Opens a conversation: its thread (this browser's copy first), details, read mark.
+    /// Opens a conversation: this browser's copy of its thread at once, then its newest
+    /// messages (one page, however long the thread), details and read mark.
     pub fn open(self, id: String) {
         self.selected.set(Some(id.clone()));
         let mut thread = Thread::new(&id);
         thread.insert(store::get::<Vec<pigeon_protocol::Message>>(&thread_key(&id)).unwrap_or_default());
         self.thread.set(thread);
         self.details.set(None);
-        self.catch_up();
+        self.load_newest(id.clone());
         spawn_local(async move {
             match api::details(&id).await {
                 Ok(d) if self.selected.get_untracked().as_deref() == Some(id.as_str()) => self.details.set(Some(d)),
@@ -147,9 +148,44 @@ impl Inbox {
         });
     }
 
-    /// Fetches what the open thread is missing (pages of 500), then marks it read.
+    /// The newest page of thread `id`, joined to what the thread holds; then marks it read.
+    fn load_newest(self, id: String) {
+        spawn_local(async move {
+            match api::newest(&id, api::THREAD_PAGE).await {
+                Ok(page) if self.selected.get_untracked().as_deref() == Some(id.as_str()) => {
+                    self.thread.update(|t| t.insert_newest(page.messages));
+                    self.keep_thread();
+                    self.mark_read();
+                }
+                Ok(_) => {}
+                Err(f) => self.failed(&f),
+            }
+        });
+    }
+
+    /// The page of the open thread before the oldest message held ("Show earlier messages").
+    pub fn load_earlier(self) {
+        let Some(id) = self.selected.get_untracked() else { return };
+        let before = self.thread.with_untracked(|t| (t.id == id && t.has_earlier()).then(|| t.first_seq()));
+        let Some(before) = before else { return };
+        spawn_local(async move {
+            match api::earlier(&id, before, api::THREAD_PAGE).await {
+                Ok(page) if self.selected.get_untracked().as_deref() == Some(id.as_str()) => self.thread.update(|t| {
+                    t.insert(page.messages);
+                }),
+                Ok(_) => {}
+                Err(f) => self.failed(&f),
+            }
+        });
+    }
+
+    /// Fetches what the open thread is missing after its last message without a gap (pages of
+    /// 500), then marks it read. A thread holding nothing yet gets its newest page instead.
     pub fn catch_up(self) {
         let Some(id) = self.selected.get_untracked() else { return };
+        if self.thread.with_untracked(|t| t.id != id || t.messages.is_empty()) {
+            return self.load_newest(id);
+        }
         spawn_local(async move {
             loop {
                 let after = self.thread.with_untracked(|t| if t.id == id { t.through() } else { 0 });
@@ -168,11 +204,16 @@ impl Inbox {
                     Err(f) => return self.failed(&f),
                 }
             }
-            self.thread.with_untracked(|t| {
-                let keep = &t.messages[t.messages.len().saturating_sub(200)..];
-                store::set(&thread_key(&id), &keep);
-            });
+            self.keep_thread();
             self.mark_read();
+        });
+    }
+
+    /// This browser's copy of the open thread: its newest 200 messages.
+    fn keep_thread(self) {
+        self.thread.with_untracked(|t| {
+            let keep = &t.messages[t.messages.len().saturating_sub(200)..];
+            store::set(&thread_key(&t.id), &keep);
         });
     }
 
@@ -202,8 +243,12 @@ impl Inbox {
                         if let Some(d) = d.as_mut() {
                             d.status = conversation.summary.status;
                             d.contact_email = conversation.contact_email.clone();
-                            if conversation.summary.context.is_some() {
-                                d.context = conversation.summary.context.clone();
+                            if let Some(context) = &conversation.summary.context {
+                                if let Some(cart) = &context.cart {
+                                    let at = crate::model::activity(&conversation);
+                                    cart_shared(&mut d.cart_history, d.context.as_ref().and_then(|c| c.cart.as_ref()), cart, at);
+                                }
+                                d.context = Some(context.clone());
                             }
                         }
                     });
@@ -224,7 +269,8 @@ impl Inbox {
                 }
                 if self.selected.get_untracked().as_deref() == Some(conversation.as_str()) {
                     let seq = message.seq;
-                    let gap = self.thread.with_untracked(|t| seq > t.through() + 1);
+                    // (An empty thread is waiting for its newest page, which will join this.)
+                    let gap = self.thread.with_untracked(|t| !t.messages.is_empty() && seq > t.through() + 1);
                     self.thread.update(|t| {
                         t.insert([message]);
                     });

@@ -105,14 +105,24 @@ fn SignIn(note: Option<String>) -> impl IntoView {
 
 /// `2026-11-23T10:05:00Z` as the teammate's local time (with the date when not today).
 fn when(iso: &str) -> String {
+    thread_local! {
+        static TIME: js_sys::Intl::DateTimeFormat = date_format(&[("hour", "2-digit"), ("minute", "2-digit")]);
+        static DAY_TIME: js_sys::Intl::DateTimeFormat = date_format(&[("month", "short"), ("day", "numeric"), ("hour", "2-digit"), ("minute", "2-digit")]);
+    }
     let date = js_sys::Date::new(&JsValue::from_str(iso));
-    let today = js_sys::Date::new_0().to_date_string() == date.to_date_string();
+    let now = js_sys::Date::new_0();
+    let today = (date.get_full_year(), date.get_month(), date.get_date()) == (now.get_full_year(), now.get_month(), now.get_date());
+    let format = |f: &js_sys::Intl::DateTimeFormat| f.format().call1(&JsValue::NULL, &date).ok().and_then(|s| s.as_string()).unwrap_or_default();
+    if today { TIME.with(format) } else { DAY_TIME.with(format) }
+}
+
+/// A formatter in the browser's language, made once (formatting is the list's hot path).
+fn date_format(fields: &[(&str, &str)]) -> js_sys::Intl::DateTimeFormat {
     let opts = js_sys::Object::new();
-    let fields: &[(&str, &str)] = if today { &[("hour", "2-digit"), ("minute", "2-digit")] } else { &[("month", "short"), ("day", "numeric"), ("hour", "2-digit"), ("minute", "2-digit")] };
     for (k, v) in fields {
         let _ = js_sys::Reflect::set(&opts, &(*k).into(), &(*v).into());
     }
-    date.to_locale_string("default", &opts).into()
+    js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &opts)
 }
 
 /// The time now in the shopper's time zone, e.g. `21:14 (Europe/Berlin)`.
@@ -179,7 +189,8 @@ fn InboxView(me: Me, signed_out: RwSignal<bool>) -> impl IntoView {
                 <div class="tabs" role="tablist">{tab(Status::Open, "Open")}{tab(Status::Closed, "Closed")}</div>
                 <p class="stale" hidden=move || !inbox.stale.get()>"Offline: showing what this browser last saw."</p>
                 <ul data-testid="conversation-list">
-                    {move || inbox.list.with(|l| l.iter().map(|c| row(inbox, c)).collect_view())}
+                    // Keyed by what a row shows: a new frame redraws only its row.
+                    <For each=move || inbox.list.get() key=row_key children=move |c| row(inbox, &c) />
                 </ul>
                 <p class="empty" hidden=move || inbox.list.with(|l| !l.is_empty())>"No conversations here."</p>
                 <button type="button" class="link more" data-testid="more-conversations" hidden=move || !inbox.more.get()
@@ -188,6 +199,11 @@ fn InboxView(me: Me, signed_out: RwSignal<bool>) -> impl IntoView {
             <ConversationView inbox=inbox />
         </main>
     }
+}
+
+/// What a row shows changes only with these.
+fn row_key(c: &InboxConversation) -> (String, u64, u64, Option<String>) {
+    (c.summary.id.clone(), c.summary.last_seq, c.summary.unread_count, c.contact_email.clone())
 }
 
 fn row(inbox: Inbox, c: &InboxConversation) -> impl IntoView + use<> {
@@ -232,7 +248,7 @@ fn message_view(m: &Message, site_name: &str) -> impl IntoView + use<> {
 }
 
 /// Messages a conversation opens with, and how many more each "Show earlier" adds.
-const SHOWN_STEP: usize = 100;
+const SHOWN_STEP: usize = crate::api::THREAD_PAGE as usize;
 
 #[component]
 fn ConversationView(inbox: Inbox) -> impl IntoView {
@@ -261,7 +277,7 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
         }
         Err(e) => error.set(Some(e.message)),
     };
-    let site_name = move || inbox.me.with(|m| m.sites.iter().find(|s| s.site == inbox.site.get_untracked()).map(|s| s.site_name.clone()).unwrap_or_default());
+    let site_name_untracked = move || inbox.me.with_untracked(|m| m.sites.iter().find(|s| s.site == inbox.site.get_untracked()).map(|s| s.site_name.clone()).unwrap_or_default());
     // The newest 100 messages; "Show earlier messages" adds 100 at a time (a long thread
     // opens at once).
     let shown = RwSignal::new(SHOWN_STEP);
@@ -269,12 +285,16 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
         inbox.selected.track();
         shown.set(SHOWN_STEP);
     });
+    // Keyed by conversation and seq: a new message adds one item, and text a teammate is
+    // selecting stays selected.
     let messages = move || {
-        let name = site_name();
         inbox.thread.with(|t| {
             let from = t.messages.len().saturating_sub(shown.get());
-            t.messages[from..].iter().map(|m| message_view(m, &name)).collect_view()
+            t.messages[from..].iter().map(|m| (t.id.clone(), m.clone())).collect::<Vec<_>>()
         })
+    };
+    let messages = view! {
+        <For each=messages key=|(id, m)| (id.clone(), m.seq) children=move |(_, m)| message_view(&m, &site_name_untracked()) />
     };
     let waiting = move || {
         let id = inbox.selected.get().unwrap_or_default();
@@ -325,8 +345,13 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
                     on:click=move |_| inbox.set_status(Status::Open)>"Reopen"</button>
             </div>
             <ol class="thread" data-testid="thread" tabindex="0" aria-label="Messages" node_ref=list>
-                <li class="earlier" hidden=move || inbox.thread.with(|t| t.messages.len() <= shown.get())>
-                    <button type="button" class="link" data-testid="thread-earlier" on:click=move |_| shown.update(|n| *n += SHOWN_STEP)>"Show earlier messages"</button>
+                <li class="earlier" hidden=move || inbox.thread.with(|t| t.messages.len() <= shown.get() && !t.has_earlier())>
+                    <button type="button" class="link" data-testid="thread-earlier" on:click=move |_| {
+                        shown.update(|n| *n += SHOWN_STEP);
+                        if inbox.thread.with_untracked(|t| t.messages.len() < shown.get_untracked()) {
+                            inbox.load_earlier();
+                        }
+                    }>"Show earlier messages"</button>
                 </li>
                 {messages}{waiting}
             </ol>
@@ -368,9 +393,11 @@ fn about(inbox: Inbox, d: &ConversationDetails) -> impl IntoView + use<> {
             <dd data-testid="context-cart"><ul>{lines}</ul><strong>{format!("Total {}", money(cart.total, &cart.currency))}</strong></dd>
         }
     });
-    let changes = inbox.thread.with_untracked(|t| t.cart_changes());
-    let history = (changes.len() > 1).then(|| {
-        let steps = changes.iter().map(|(at, c)| view! { <li>{format!("{} — {}", when(at), money(c.total, &c.currency))}</li> }).collect_view();
+    let history = (d.cart_history.len() > 1).then(|| {
+        let steps = d.cart_history.iter().map(|c| {
+            let items = if c.items == 1 { "1 item".to_owned() } else { format!("{} items", c.items) };
+            view! { <li>{format!("{} — {}, {items}", when(&c.at), money(c.total, &c.currency))}</li> }
+        }).collect_view();
         view! { <dt>"Cart during the chat"</dt><dd data-testid="context-cart-history"><ol>{steps}</ol></dd> }
     });
     let earlier = (!d.earlier.is_empty()).then(|| {

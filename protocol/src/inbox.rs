@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Context, ConversationSummary, Message, Status};
+use crate::{Cart, Context, ConversationSummary, Message, Status};
 
 /// `POST /v1/inbox/signin`: send a sign-in link to this address (if it is a teammate's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,8 +87,39 @@ pub struct ConversationDetails {
     pub contact_email: Option<String>,
     pub agent_read_seq: u64,
     pub shopper_read_seq: u64,
+    /// How the cart changed over the whole conversation, oldest first.
+    #[serde(default)]
+    pub cart_history: Vec<CartStep>,
     /// The shopper's other conversations on this site (same address), newest first.
     pub earlier: Vec<ConversationSummary>,
+}
+
+/// A cart the shopper shared that differed from the one before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartStep {
+    /// When the message that carried it was stored.
+    pub at: String,
+    pub currency: String,
+    /// Minor units.
+    pub total: i64,
+    /// Lines, counting quantities.
+    pub items: u32,
+}
+
+impl CartStep {
+    /// The carts shared in order (time, cart), each kept only when it differs from the one
+    /// before (in any line, not only the total).
+    pub fn history(carts: impl IntoIterator<Item = (String, Cart)>) -> Vec<CartStep> {
+        let mut last: Option<Cart> = None;
+        let mut steps = Vec::new();
+        for (at, cart) in carts {
+            if last.as_ref() != Some(&cart) {
+                steps.push(CartStep { at, currency: cart.currency.clone(), total: cart.total, items: cart.items.iter().fold(0u32, |n, i| n.saturating_add(i.quantity)) });
+                last = Some(cart);
+            }
+        }
+        steps
+    }
 }
 
 /// `POST /v1/inbox/conversations/{id}/messages`: a teammate's reply, signed with their name.
@@ -144,4 +175,29 @@ pub struct Invite {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeRole {
     pub role: TeamRole,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CartItem;
+
+    fn cart(total: i64, lines: &[(&str, u32)]) -> Cart {
+        let items = lines.iter().map(|(name, quantity)| CartItem { id: None, name: (*name).into(), quantity: *quantity, unit_price: 100, url: None, image_url: None }).collect();
+        Cart { currency: "EUR".into(), total, items }
+    }
+
+    #[test]
+    fn a_cart_is_a_step_only_when_it_changed() {
+        let carts = [
+            ("t1", cart(100, &[("Cap", 1)])),
+            ("t2", cart(100, &[("Cap", 1)])),
+            ("t3", cart(100, &[("Hat", 1)])), // same total, other line
+            ("t4", cart(250, &[("Hat", 1), ("Sock", 3)])),
+            ("t5", cart(250, &[("Hat", 1), ("Sock", 3)])),
+        ];
+        let steps = CartStep::history(carts.into_iter().map(|(at, c)| (at.to_owned(), c)));
+        assert_eq!(steps.iter().map(|s| (s.at.as_str(), s.total, s.items)).collect::<Vec<_>>(), [("t1", 100, 1), ("t3", 100, 1), ("t4", 250, 4)]);
+        assert!(CartStep::history([]).is_empty());
+    }
 }

@@ -4,31 +4,43 @@
 use pigeon_protocol::{MarkRead, PostMessage, StoredMessage, validate};
 use worker::{Request, Response, Url};
 
-use crate::conversation::op::{self, NewMessage, Op};
+use crate::conversation::op::{self, NewMessage, Op, Window};
 use crate::routes::{Asked, Ctx};
 use crate::{Error, Result, http, limits};
 
 /// Most messages one `GET .../messages` returns (`limit` 1..=500).
 const MAX_PAGE: u32 = 500;
 
-/// `GET .../messages?after={seq}&limit={n}` for shopper or agent.
+/// `GET .../messages?after={seq}&limit={n}` (or `before={seq}`, or `last={n}`) for shopper,
+/// agent or teammate.
 pub async fn list(req: &Request, cx: &Ctx, asked: Asked) -> Result<Response> {
-    let (after, limit) = page_query(&req.url()?)?;
-    let page = op::send(&cx.env, &asked.conversation, asked.caller, Op::Page { after, limit }).await?.page()?;
+    let (window, limit) = page_query(&req.url()?)?;
+    let page = op::send(&cx.env, &asked.conversation, asked.caller, Op::Page { window, limit }).await?.page()?;
     http::json(200, &page)
 }
 
-/// `after` (0..=2^53-1, default 0) and `limit` (1..=500, default 100); anything else is refused.
-fn page_query(url: &Url) -> Result<(u64, u32)> {
-    let (mut after, mut limit) = (0u64, 100u32);
+/// `after` (0..=2^53-1, default 0) or `before` (1..=2^53-1), with `limit` (1..=500, default
+/// 100); or `last` (1..=500) alone: the newest. Anything else is refused, never clamped.
+fn page_query(url: &Url) -> Result<(Window, u32)> {
+    let (mut after, mut before, mut limit, mut last) = (None, None, None, None);
     for (k, v) in url.query_pairs() {
         match k.as_ref() {
-            "after" => after = v.parse().ok().filter(|n| *n <= validate::MAX_SEQ).ok_or_else(|| bad_query("after", 0, validate::MAX_SEQ))?,
-            "limit" => limit = v.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| bad_query("limit", 1, MAX_PAGE.into()))?,
+            "after" => after = Some(v.parse().ok().filter(|n| *n <= validate::MAX_SEQ).ok_or_else(|| bad_query("after", 0, validate::MAX_SEQ))?),
+            "before" => before = Some(v.parse().ok().filter(|n| (1..=validate::MAX_SEQ).contains(n)).ok_or_else(|| bad_query("before", 1, validate::MAX_SEQ))?),
+            "limit" => limit = Some(v.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| bad_query("limit", 1, MAX_PAGE.into()))?),
+            "last" => last = Some(v.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| bad_query("last", 1, MAX_PAGE.into()))?),
             _ => {}
         }
     }
-    Ok((after, limit))
+    match (after, before, last) {
+        (_, _, Some(last)) if after.is_none() && before.is_none() && limit.is_none() => Ok((Window::Newest, last)),
+        (Some(_), Some(_), _) | (_, _, Some(_)) => Err(Error::Invalid(validate::Invalid::new(
+            "invalid_query",
+            "Ask for one window: `after` or `before` (each with `limit`), or `last` alone.",
+        ))),
+        (None, Some(before), None) => Ok((Window::Before(before), limit.unwrap_or(100))),
+        (after, None, None) => Ok((Window::After(after.unwrap_or(0)), limit.unwrap_or(100))),
+    }
 }
 
 fn bad_query(name: &str, min: u64, max: u64) -> Error {
@@ -63,4 +75,29 @@ pub async fn mark_read(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Respo
 pub async fn live(req: &Request, cx: &Ctx, conversation: &str) -> Result<Response> {
     http::require_websocket(req)?;
     op::upgrade(&cx.env, conversation).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(q: &str) -> std::result::Result<(Window, u32), String> {
+        page_query(&Url::parse(&format!("https://relay.test/v1/conversations/c/messages?{q}")).unwrap()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn each_window_is_read_with_its_limit() {
+        assert_eq!(query(""), Ok((Window::After(0), 100)));
+        assert_eq!(query("after=12&limit=500"), Ok((Window::After(12), 500)));
+        assert_eq!(query("before=901&limit=100"), Ok((Window::Before(901), 100)));
+        assert_eq!(query("before=2"), Ok((Window::Before(2), 100)));
+        assert_eq!(query("last=100"), Ok((Window::Newest, 100)));
+    }
+
+    #[test]
+    fn mixed_windows_and_numbers_out_of_range_are_refused() {
+        for q in ["last=100&after=3", "last=100&limit=5", "last=5&before=9", "after=1&before=9", "last=0", "last=501", "before=0", "before=9007199254740992", "before=-1", "after=1.5"] {
+            assert!(query(q).is_err(), "{q} was accepted");
+        }
+    }
 }

@@ -491,6 +491,55 @@ test('at 375 px: the list, then a conversation with a way back, and nothing wide
   await merchant.close();
 });
 
+test('a 250-message thread opens on its newest 100 in one request, earlier pages on demand, the cart history whole', async ({ browser }) => {
+  const headers = { 'content-type': 'application/json', origin: shop() };
+  const created = await (await fetch(`${relay()}/v1/sites/${site()}/conversations`, { method: 'POST', headers, body: '{}' })).json();
+  const { conversation: { id }, token } = created;
+  const auth = { ...headers, authorization: `Bearer ${token}` };
+  const cart = (total, quantity) => ({ currency: 'EUR', total, items: [{ name: 'Trail Runner 2', quantity, unit_price: total / quantity }] });
+  // Carts change at messages 1 and 2 (long out of view when the thread opens) and 240.
+  const cartAt = (n) => (n === 1 ? cart(5000, 1) : n < 240 ? cart(10000, 2) : cart(15000, 3));
+  const post = (n) => fetch(`${relay()}/v1/conversations/${id}/messages`, { method: 'POST', headers: auth,
+    body: JSON.stringify({ client_id: `long-${n}`, body: `Long thread message ${n}`, context: { page: { url: `${shop()}/`, title: 'Shop' }, cart: cartAt(n) } }) });
+  for (let n = 1; n <= 250; n++) expect((await post(n)).status).toBe(201); // one at a time: seq n is message n
+
+  const merchant = await browser.newContext();
+  const { page } = await signIn(merchant, relay(), OWNER);
+  const asked = [];
+  page.on('request', (r) => { if (r.url().includes(`/conversations/${id}/messages`)) asked.push(new URL(r.url()).search); });
+  await row(page, id).click();
+  const messages = page.getByTestId('thread-message');
+  await expect(messages).toHaveCount(100);
+  await expect(messages.first().locator('p')).toHaveText('Long thread message 151');
+  await expect(messages.last().locator('p')).toHaveText('Long thread message 250');
+  expect(asked).toEqual(['?last=100']);
+  // The history covers the whole conversation, not only the messages in view.
+  const history = page.getByTestId('context-cart-history').locator('li');
+  await expect(history).toHaveCount(3);
+  expect((await history.allTextContents()).map((t) => t.split(' — ')[1])).toEqual(['50.00 EUR, 1 item', '100.00 EUR, 2 items', '150.00 EUR, 3 items']);
+
+  // Each "Show earlier messages" asks for the page before the oldest held.
+  await page.getByTestId('thread-earlier').click();
+  await expect(messages).toHaveCount(200);
+  await page.getByTestId('thread-earlier').click();
+  await expect(messages).toHaveCount(250);
+  await expect(page.getByTestId('thread-earlier')).toBeHidden();
+  expect(asked).toEqual(['?last=100', '?before=151&limit=100', '?before=51&limit=100']);
+  expect(await messages.locator('p').allTextContents()).toEqual(Array.from({ length: 250 }, (_, i) => `Long thread message ${i + 1}`));
+
+  // A cart shared while the conversation is open is a new step, live.
+  const live = await fetch(`${relay()}/v1/conversations/${id}/messages`, { method: 'POST', headers: auth,
+    body: JSON.stringify({ client_id: 'long-251', body: 'One more thing', context: { page: { url: `${shop()}/`, title: 'Shop' }, cart: cart(2000, 1) } }) });
+  expect(live.status).toBe(201);
+  await expect(messages).toHaveCount(251);
+  await expect(history).toHaveCount(4);
+  await expect(history.last()).toContainText('20.00 EUR, 1 item');
+  expect(asked).toHaveLength(3);
+  expect(page.errors).toEqual([]);
+  await merchant.close();
+  await agentCall(`/conversations/${id}/close`, {});
+});
+
 test('offline, the installed inbox opens and shows the last list it saw, and says it is offline', async ({ browser }) => {
   const id = await shopperConversation([unique('Offline check')], shopContext());
   const merchant = await browser.newContext();

@@ -153,6 +153,8 @@ async fn the_inbox_lists_shows_and_answers_a_conversation() {
     let earlier_ids: Vec<&Value> = details.json["earlier"].as_array().unwrap().iter().map(|e| &e["id"]).collect();
     assert!(earlier_ids.contains(&&json!(earlier.id)), "earlier conversations: {earlier_ids:?}");
     assert!(!earlier_ids.contains(&&json!(s.id)));
+    assert_eq!(details.json["cart_history"].as_array().map(|h| h.len()), Some(1), "{:?}", details.json["cart_history"]);
+    assert_eq!((details.json["cart_history"][0]["total"].as_i64(), details.json["cart_history"][0]["items"].as_u64()), (Some(5998), Some(2)));
 
     // Reading, then a reply signed with the teammate's name, seen by the shopper.
     assert_eq!(owner.post(&format!("/v1/inbox/conversations/{}/read", s.id), Some(&json!({ "seq": 1 }))).await.status, 204);

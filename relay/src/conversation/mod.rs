@@ -145,7 +145,7 @@ impl Conversation {
                 self.publish(vec![]);
                 Ok(Answer::Done)
             }
-            Op::Page { after, limit } => Ok(Answer::Page(self.store.page(after, limit)?)),
+            Op::Page { window, limit } => Ok(Answer::Page(self.store.page(window, limit)?)),
             Op::Post(message) => {
                 let author = if caller == Checked::Shopper { Author::Shopper } else { Author::Agent };
                 self.post(Append::new(author, message)).await
@@ -174,7 +174,7 @@ impl Conversation {
                 Ok(Answer::Done)
             }
             Op::Export => Ok(Answer::Export(self.store.export(now_iso())?)),
-            Op::About => Ok(Answer::About(self.store.about()?)),
+            Op::About => Ok(Answer::About { conversation: self.store.about()?, cart_history: self.store.cart_history()? }),
             Op::Close | Op::Reopen => {
                 self.store.set_status(if matches!(op, Op::Close) { Status::Closed } else { Status::Open })?;
                 // Rare, and the merchant expects the list to change at once.

@@ -7,7 +7,7 @@
 //! object, and it builds every call itself, so nothing here comes from a client unchecked.
 //! Which caller may do what is the one table in [`Op::allows`].
 
-use pigeon_protocol::{Context, Conversation, Export, ExportedConversation, Message, MessagesPage, validate::Invalid};
+use pigeon_protocol::{CartStep, Context, Conversation, Export, ExportedConversation, Message, MessagesPage, validate::Invalid};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
@@ -39,8 +39,8 @@ pub enum Checked {
 pub enum Op {
     /// Create the conversation; a second init changes nothing. → `Done`
     Init(Init),
-    /// Messages after `after` (validated by the Worker). → `Page`
-    Page { after: u64, limit: u32 },
+    /// At most `limit` messages of the window (validated by the Worker). → `Page`
+    Page { window: Window, limit: u32 },
     /// A message by the caller (shopper or agent), stored once per `client_id`. → `Stored`
     Post(NewMessage),
     /// A reply that came in by email, checked by the Worker (signature, merchant address). → `Stored`
@@ -57,7 +57,7 @@ pub enum Op {
     Close,
     /// Open again. → `Done`
     Reopen,
-    /// The conversation's own record, without its messages. → `About`
+    /// The conversation's own record and how the cart changed, without the messages. → `About`
     About,
     /// Erase everything: storage, alarm, live sockets. → `Done`
     Erase,
@@ -76,6 +76,18 @@ impl Op {
             Op::Erase => matches!(caller, Shopper | Worker),
         }
     }
+}
+
+/// Which messages a page holds, always answered oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    /// The first ones after this `seq` (0: from the start); `has_more`: later ones exist.
+    After(u64),
+    /// The last ones before this `seq`; `has_more`: earlier ones exist.
+    Before(u64),
+    /// The newest ones; `has_more`: earlier ones exist.
+    Newest,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -120,7 +132,7 @@ pub enum Answer {
     Stored { message: Message, created: bool },
     Conversation(Conversation),
     Export(Export),
-    About(ExportedConversation),
+    About { conversation: ExportedConversation, cart_history: Vec<CartStep> },
 }
 
 /// Why the object said no.
@@ -238,9 +250,9 @@ impl Answer {
         }
     }
 
-    pub fn about(self) -> Result<ExportedConversation> {
+    pub fn about(self) -> Result<(ExportedConversation, Vec<CartStep>)> {
         match self {
-            Answer::About(a) => Ok(a),
+            Answer::About { conversation, cart_history } => Ok((conversation, cart_history)),
             other => Err(other.unexpected("a conversation's record")),
         }
     }

@@ -2,11 +2,11 @@
 //! else runs in this object, so check-then-insert is atomic, and writes are committed
 //! before the object's response leaves (output gate).
 
-use pigeon_protocol::{Author, Context, ConversationSummary, Export, ExportedConversation, InboxConversation, Message, MessagesPage, Status};
+use pigeon_protocol::{Author, CartStep, Context, ConversationSummary, Export, ExportedConversation, InboxConversation, Message, MessagesPage, Status};
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue as V};
 
-use super::op::{Init, NewMessage};
+use super::op::{Init, NewMessage, Window};
 use crate::{Error, Result, tokens};
 
 const SCHEMA: &str = "
@@ -402,11 +402,55 @@ impl Store {
         Ok(rows.into_iter().map(Row::into_message).collect())
     }
 
-    pub fn page(&self, after: u64, limit: u32) -> Result<MessagesPage> {
-        let mut messages = self.after(after, limit + 1)?;
+    /// The last `limit` messages before `before` (`None`: the newest), oldest first.
+    fn before(&self, before: Option<u64>, limit: u32) -> Result<Vec<Message>> {
+        let limit = V::Integer(i64::from(limit));
+        let rows: Vec<Row> = match before {
+            Some(seq) => self.sql.exec(
+                &format!("SELECT {COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?"),
+                vec![V::try_from_i64(seq as i64)?, limit],
+            )?,
+            None => self.sql.exec(&format!("SELECT {COLUMNS} FROM messages ORDER BY seq DESC LIMIT ?"), vec![limit])?,
+        }
+        .to_array()?;
+        Ok(rows.into_iter().rev().map(Row::into_message).collect())
+    }
+
+    /// A page of the window: one row more than asked tells whether there are more beyond it.
+    pub fn page(&self, window: Window, limit: u32) -> Result<MessagesPage> {
+        let mut messages = match window {
+            Window::After(after) => self.after(after, limit + 1)?,
+            Window::Before(before) => self.before(Some(before), limit + 1)?,
+            Window::Newest => self.before(None, limit + 1)?,
+        };
         let has_more = messages.len() > limit as usize;
-        messages.truncate(limit as usize);
+        if has_more {
+            match window {
+                Window::After(_) => messages.truncate(limit as usize),
+                // The extra row is the oldest: it only says that earlier ones exist.
+                Window::Before(_) | Window::Newest => drop(messages.remove(0)),
+            }
+        }
         Ok(MessagesPage { messages, has_more })
+    }
+
+    /// How the shopper's cart changed over the whole conversation: each cart they shared
+    /// when it differed from the one before.
+    pub fn cart_history(&self) -> Result<Vec<CartStep>> {
+        #[derive(Deserialize)]
+        struct Shared {
+            created_at: String,
+            context: String,
+        }
+        let rows: Vec<Shared> = self
+            .sql
+            .exec("SELECT created_at, context FROM messages WHERE author = 'shopper' AND context IS NOT NULL ORDER BY seq", None)?
+            .to_array()?;
+        let carts = rows.into_iter().filter_map(|r| {
+            let context: Context = serde_json::from_str(&r.context).ok()?;
+            Some((r.created_at, context.cart?))
+        });
+        Ok(CartStep::history(carts))
     }
 
     fn by_client_id(&self, author: Author, client_id: &str) -> Result<Option<Message>> {

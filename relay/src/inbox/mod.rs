@@ -68,7 +68,7 @@ pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
 /// `GET /v1/inbox/conversations/{id}`: status, context, address, read positions, and the
 /// shopper's other conversations on this site.
 pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
-    let about = op::send(&cx.env, &asked.conversation, asked.caller, Op::About).await?.about()?;
+    let (about, cart_history) = op::send(&cx.env, &asked.conversation, asked.caller, Op::About).await?.about()?;
     // Newest activity first, as the list answers them.
     let earlier: Vec<ConversationSummary> = match &about.contact_email {
         Some(email) => crate::agent::list(&cx.env, &cx.site.id, Filter { status: None, contact: Some(email), before: None })
@@ -90,6 +90,7 @@ pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
             contact_email: about.contact_email,
             agent_read_seq: about.agent_read_seq,
             shopper_read_seq: about.shopper_read_seq,
+            cart_history,
             earlier,
         },
     )
