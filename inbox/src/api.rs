@@ -96,13 +96,15 @@ pub async fn sign_out() -> Result<(), Failure> {
     call("POST", "/v1/inbox/signout", None).await.map(drop)
 }
 
-/// Most rows one list answer holds (the relay's page).
-pub const LIST_PAGE: usize = 200;
+/// Rows the list asks for at a time: a screenful and more, drawn at once.
+pub const LIST_PAGE: usize = 50;
 
-/// A page of the list: the newest, or those last active `before` a time.
-pub async fn conversations(site: &str, status: Status, before: Option<&str>) -> Result<InboxList, Failure> {
-    let before = before.map(|b| format!("&before={}", String::from(js_sys::encode_uri_component(b)))).unwrap_or_default();
-    json("GET", &format!("/v1/inbox/sites/{site}/conversations?status={}{before}", status.as_str()), None).await
+/// A page of the list: the newest, or those after `after_row` (its activity time and id).
+pub async fn conversations(site: &str, status: Status, after_row: Option<(&str, &str)>) -> Result<InboxList, Failure> {
+    let cursor = after_row
+        .map(|(at, id)| format!("&before={}&before_id={}", String::from(js_sys::encode_uri_component(at)), String::from(js_sys::encode_uri_component(id))))
+        .unwrap_or_default();
+    json("GET", &format!("/v1/inbox/sites/{site}/conversations?status={}&limit={LIST_PAGE}{cursor}", status.as_str()), None).await
 }
 
 pub async fn details(id: &str) -> Result<ConversationDetails, Failure> {

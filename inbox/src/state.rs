@@ -113,9 +113,10 @@ impl Inbox {
     /// The next page of older rows.
     pub fn load_more(self) {
         let (site, tab) = (self.site.get_untracked(), self.tab.get_untracked());
-        let Some(before) = self.list.with_untracked(|l| l.last().map(|c| crate::model::activity(c).to_owned())) else { return };
+        let last = self.list.with_untracked(|l| l.last().map(|c| (crate::model::activity(c).to_owned(), c.summary.id.clone())));
+        let Some((at, id)) = last else { return };
         spawn_local(async move {
-            match api::conversations(&site, tab, Some(&before)).await {
+            match api::conversations(&site, tab, Some((&at, &id))).await {
                 Ok(page) if self.site.get_untracked() == site && self.tab.get_untracked() == tab => {
                     self.more.set(page.conversations.len() >= api::LIST_PAGE);
                     self.list.update(|l| {

@@ -24,11 +24,11 @@ fn take_signin_token() -> Option<String> {
     Some(if token.is_empty() { "-".to_owned() } else { token })
 }
 
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 enum Phase {
     Loading,
     SignedOut { note: Option<String> },
-    SignedIn(Me),
+    SignedIn(Inbox),
 }
 
 #[component]
@@ -36,17 +36,27 @@ pub fn App() -> impl IntoView {
     let phase = RwSignal::new(Phase::Loading);
     let signed_out = RwSignal::new(false);
     let token = take_signin_token();
+    let owner = Owner::current().expect("the app has an owner");
+    // The list is asked for as soon as the person is known, while the inbox is being drawn.
+    let signed_in = move |me: Me| {
+        owner.with(|| {
+            store::set("me", &me);
+            let inbox = Inbox::new(me, signed_out);
+            inbox.load_list();
+            Phase::SignedIn(inbox)
+        })
+    };
     spawn_local(async move {
         let result = match &token {
             Some(t) => api::open_session(t).await,
             None => api::me().await,
         };
         phase.set(match result {
-            Ok(me) => Phase::SignedIn(me),
+            Ok(me) => signed_in(me),
             Err(Failure::Refused { code, message, .. }) if code == "link_invalid" => Phase::SignedOut { note: Some(message) },
             Err(Failure::Network) => match store::get::<Me>("me") {
                 // Offline: what this browser last had.
-                Some(me) => Phase::SignedIn(me),
+                Some(me) => signed_in(me),
                 None => Phase::SignedOut { note: Some(Failure::Network.sentence()) },
             },
             Err(_) => Phase::SignedOut { note: None },
@@ -62,10 +72,7 @@ pub fn App() -> impl IntoView {
     move || match phase.get() {
         Phase::Loading => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
         Phase::SignedOut { note } => view! { <SignIn note=note /> }.into_any(),
-        Phase::SignedIn(me) => {
-            store::set("me", &me);
-            view! { <InboxView me=me signed_out=signed_out /> }.into_any()
-        }
+        Phase::SignedIn(inbox) => view! { <InboxView inbox=inbox /> }.into_any(),
     }
 }
 
@@ -105,24 +112,14 @@ fn SignIn(note: Option<String>) -> impl IntoView {
 
 /// `2026-11-23T10:05:00Z` as the teammate's local time (with the date when not today).
 fn when(iso: &str) -> String {
-    thread_local! {
-        static TIME: js_sys::Intl::DateTimeFormat = date_format(&[("hour", "2-digit"), ("minute", "2-digit")]);
-        static DAY_TIME: js_sys::Intl::DateTimeFormat = date_format(&[("month", "short"), ("day", "numeric"), ("hour", "2-digit"), ("minute", "2-digit")]);
-    }
     let date = js_sys::Date::new(&JsValue::from_str(iso));
     let now = js_sys::Date::new_0();
-    let today = (date.get_full_year(), date.get_month(), date.get_date()) == (now.get_full_year(), now.get_month(), now.get_date());
-    let format = |f: &js_sys::Intl::DateTimeFormat| f.format().call1(&JsValue::NULL, &date).ok().and_then(|s| s.as_string()).unwrap_or_default();
-    if today { TIME.with(format) } else { DAY_TIME.with(format) }
+    crate::model::short_time(local_parts(&date), local_parts(&now))
 }
 
-/// A formatter in the browser's language, made once (formatting is the list's hot path).
-fn date_format(fields: &[(&str, &str)]) -> js_sys::Intl::DateTimeFormat {
-    let opts = js_sys::Object::new();
-    for (k, v) in fields {
-        let _ = js_sys::Reflect::set(&opts, &(*k).into(), &(*v).into());
-    }
-    js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &opts)
+/// A date's local year, month (0-11), day, hour and minute.
+fn local_parts(d: &js_sys::Date) -> [u32; 5] {
+    [d.get_full_year(), d.get_month(), d.get_date(), d.get_hours(), d.get_minutes()]
 }
 
 /// The time now in the shopper's time zone, e.g. `21:14 (Europe/Berlin)`.
@@ -139,9 +136,7 @@ fn their_time(zone: &str) -> Option<String> {
 }
 
 #[component]
-fn InboxView(me: Me, signed_out: RwSignal<bool>) -> impl IntoView {
-    let inbox = Inbox::new(me, signed_out);
-    inbox.load_list();
+fn InboxView(inbox: Inbox) -> impl IntoView {
     keep_live(inbox);
     inbox.flush();
 
@@ -327,7 +322,7 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
     Effect::new(move |before: Option<(String, usize)>| {
         let now = (inbox.thread.with(|t| t.id.clone()), inbox.thread.with(|t| t.messages.len()) + inbox.pending.with(Vec::len));
         let opened = before.as_ref().is_none_or(|b| b.0 != now.0);
-        if let Some(ol) = list.get_untracked() {
+        if let Some(ol) = list.get_untracked().filter(|_| inbox.selected.with_untracked(Option::is_some)) {
             let near_end = ol.scroll_height() - ol.scroll_top() - ol.client_height() < 80;
             if opened || near_end || before.as_ref().is_some_and(|b| now.1 > b.1) && inbox.pending.with_untracked(|p| !p.is_empty()) {
                 request_animation_frame(move || ol.set_scroll_top(ol.scroll_height()));

@@ -68,35 +68,64 @@ pub struct Filter<'a> {
     pub status: Option<Status>,
     /// Only the shopper with this address.
     pub contact: Option<&'a str>,
-    /// Only those last active before this time (the next page).
-    pub before: Option<&'a str>,
+    /// The next page: only the rows after this one in the list's order.
+    pub after_row: Option<Cursor<'a>>,
+    /// Most rows (`None`: [`LIST_PAGE`]).
+    pub limit: Option<u32>,
+}
+
+/// A row's place in the list: its last activity, then its id (rows active in the same
+/// millisecond are still each listed once).
+pub struct Cursor<'a> {
+    pub at: &'a str,
+    pub id: Option<&'a str>,
 }
 
 /// Most rows one list answer holds.
-pub const LIST_PAGE: usize = 200;
+pub const LIST_PAGE: u32 = 200;
+
+/// A row's last activity, as the list orders by it (an index has the same expression).
+const ACTIVITY: &str = "COALESCE(last_message_at, created_at)";
+
+/// The SQL for `filter` and its parameters after the site (`?1`): only the conditions asked
+/// for, so the planner can use `conversations_by_activity`.
+fn list_sql(filter: &Filter<'_>) -> (String, Vec<String>) {
+    let mut sql = String::from(
+        "SELECT id, status, created_at, last_seq, last_message_at, last_message_preview, last_author, \
+         unread_count, context, contact_email FROM conversations WHERE site_id = ?1",
+    );
+    let mut params: Vec<String> = vec![];
+    // `#` in `clause` becomes the number of `value`'s parameter.
+    fn bind(sql: &mut String, params: &mut Vec<String>, clause: &str, value: &str) {
+        params.push(value.to_owned());
+        sql.push_str(&clause.replace('#', &format!("?{}", params.len() + 1)));
+    }
+    if let Some(status) = filter.status {
+        bind(&mut sql, &mut params, " AND status = #", status.as_str());
+    }
+    if let Some(contact) = filter.contact {
+        bind(&mut sql, &mut params, " AND contact_email = #", contact);
+    }
+    if let Some(cursor) = &filter.after_row {
+        bind(&mut sql, &mut params, &format!(" AND ({ACTIVITY} < #"), cursor.at);
+        let at = params.len() + 1;
+        match cursor.id {
+            Some(id) => bind(&mut sql, &mut params, &format!(" OR ({ACTIVITY} = ?{at} AND id < #))"), id),
+            None => sql.push(')'),
+        }
+    }
+    let limit = filter.limit.unwrap_or(LIST_PAGE).min(LIST_PAGE);
+    sql.push_str(&format!(" ORDER BY {ACTIVITY} DESC, id DESC LIMIT {limit}"));
+    (sql, params)
+}
 
 /// The site's conversations that `filter` lets through, from the D1 index, newest activity
-/// first, at most `LIST_PAGE`.
+/// first (then by id), at most `LIST_PAGE`.
 pub async fn list(env: &Env, site: &str, filter: Filter<'_>) -> Result<Vec<InboxConversation>> {
-    let rows: Vec<Row> = env
-        .d1("DB")?
-        .prepare(
-            "SELECT id, status, created_at, last_seq, last_message_at, last_message_preview, last_author, \
-             unread_count, context, contact_email \
-             FROM conversations WHERE site_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR contact_email = ?3) \
-             AND (?4 IS NULL OR COALESCE(last_message_at, created_at) < ?4) \
-             ORDER BY COALESCE(last_message_at, created_at) DESC LIMIT ?5",
-        )
-        .bind(&[
-            site.into(),
-            crate::conversations::nullable(filter.status.map(Status::as_str)),
-            crate::conversations::nullable(filter.contact),
-            crate::conversations::nullable(filter.before),
-            (LIST_PAGE as f64).into(),
-        ])?
-        .all()
-        .await?
-        .results()?;
+    let (sql, params) = list_sql(&filter);
+    let mut binds: Vec<wasm_bindgen::JsValue> = vec![site.into()];
+    binds.extend(params.into_iter().map(wasm_bindgen::JsValue::from));
+    let rows: Vec<Row> = env.d1("DB")?.prepare(&sql).bind(&binds)?.all().await?.results()?;
     Ok(rows.into_iter().map(InboxConversation::from).collect())
 }
 
@@ -105,4 +134,32 @@ pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
     let status = status_query(req)?;
     let conversations = list(&cx.env, &cx.site.id, Filter { status: Some(status), ..Filter::default() }).await?.into_iter().map(|c| c.summary).collect();
     http::json(200, &ConversationList { conversations })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_sql_has_only_the_conditions_asked_for_numbered_in_order() {
+        let (sql, params) = list_sql(&Filter::default());
+        assert!(sql.ends_with("WHERE site_id = ?1 ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT 200"), "{sql}");
+        assert!(params.is_empty());
+
+        let filter = Filter { status: Some(Status::Open), after_row: Some(Cursor { at: "2026-11-24T10:00:00.000Z", id: Some("abc") }), limit: Some(50), ..Filter::default() };
+        let (sql, params) = list_sql(&filter);
+        assert!(
+            sql.ends_with(
+                "WHERE site_id = ?1 AND status = ?2 AND (COALESCE(last_message_at, created_at) < ?3 OR (COALESCE(last_message_at, created_at) = ?3 AND id < ?4)) \
+                 ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT 50"
+            ),
+            "{sql}"
+        );
+        assert_eq!(params, ["open", "2026-11-24T10:00:00.000Z", "abc"]);
+
+        let filter = Filter { contact: Some("a@b.test"), after_row: Some(Cursor { at: "t", id: None }), limit: Some(5000), ..Filter::default() };
+        let (sql, params) = list_sql(&filter);
+        assert!(sql.ends_with("AND contact_email = ?2 AND (COALESCE(last_message_at, created_at) < ?3) ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT 200"), "{sql}");
+        assert_eq!(params.len(), 2);
+    }
 }

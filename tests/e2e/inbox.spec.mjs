@@ -389,6 +389,14 @@ test(`the hostile corpus (${corpus.length} strings) in shopper messages, page ti
   const stored = new Map((await agentCall(`/sites/${site()}/conversations?status=open`)).json.conversations.map((c) => [c.id, c]));
   await expect(row(page, ids[corpus.length - 1])).toBeVisible();
   await expect(row(page, threadId)).toBeVisible();
+  // The list draws 50 rows at a time: older ones come with "Show older conversations".
+  const more = page.getByTestId('more-conversations');
+  for (let pages = 0; !(await row(page, ids[0]).count()); pages++) {
+    expect(pages, 'the oldest hostile row is reached').toBeLessThan(20);
+    const rows = await page.getByTestId('conversation-row').count();
+    await more.click();
+    await expect.poll(() => page.getByTestId('conversation-row').count()).toBeGreaterThan(rows);
+  }
   const shown = await page.evaluate((wanted) => Object.fromEntries(wanted.map((id) => {
     const r = document.querySelector(`[data-testid="conversation-row"][data-id="${id}"]`);
     return [id, r && { preview: r.querySelector('.preview').textContent, meta: r.querySelector('.meta').textContent }];

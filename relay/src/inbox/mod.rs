@@ -12,7 +12,7 @@ pub mod team;
 use pigeon_protocol::{ChangeRole, ConversationDetails, ConversationSummary, InboxList, InboxReply, Invite, OpenSession, PostAgentMessage, SignIn, validate};
 use worker::{Env, Request, Response};
 
-use crate::agent::Filter;
+use crate::agent::{Cursor, Filter, LIST_PAGE};
 use crate::conversation::op::{self, NewMessage, Op};
 use crate::routes::{Asked, Ctx};
 use crate::{Error, Result, http, limits, messages};
@@ -54,15 +54,30 @@ pub async fn me(env: &Env, person: &Person) -> Result<Response> {
     http::json(200, &team::me(env, person).await?)
 }
 
-/// `GET /v1/inbox/sites/{site}/conversations?status=open|closed`, newest activity first.
+/// `GET /v1/inbox/sites/{site}/conversations?status=open|closed&limit=n`, newest activity
+/// first; `before` (the last row's activity time) and `before_id` (its id) give the next page.
 pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
     let status = crate::agent::status_query(req)?;
-    let before = req.url()?.query_pairs().find(|(k, _)| k == "before").map(|(_, v)| v.into_owned());
+    let url = req.url()?;
+    let query = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let (before, before_id, limit) = (query("before"), query("before_id"), query("limit"));
     if before.as_deref().is_some_and(|b| b.len() > 40 || !b.bytes().all(|c| c.is_ascii_digit() || b"-:.TZ".contains(&c))) {
-        return Err(Error::Invalid(validate::Invalid::new("invalid_query", "before is an RFC 3339 UTC time.")));
+        return Err(bad_query("`before` is an RFC 3339 UTC time."));
     }
-    let conversations = crate::agent::list(&cx.env, &cx.site.id, Filter { status: Some(status), contact: None, before: before.as_deref() }).await?;
+    if before_id.as_deref().is_some_and(|id| before.is_none() || id.is_empty() || id.len() > 64 || !id.bytes().all(|c| c.is_ascii_alphanumeric())) {
+        return Err(bad_query("`before_id` is a conversation id, given with `before`."));
+    }
+    let limit = match limit {
+        None => None,
+        Some(n) => Some(n.parse().ok().filter(|n| (1..=LIST_PAGE).contains(n)).ok_or_else(|| bad_query("`limit` is an integer from 1 to 200."))?),
+    };
+    let after_row = before.as_deref().map(|at| Cursor { at, id: before_id.as_deref() });
+    let conversations = crate::agent::list(&cx.env, &cx.site.id, Filter { status: Some(status), after_row, limit, ..Filter::default() }).await?;
     http::json(200, &InboxList { conversations })
+}
+
+fn bad_query(message: &str) -> Error {
+    Error::Invalid(validate::Invalid::new("invalid_query", message))
 }
 
 /// `GET /v1/inbox/conversations/{id}`: status, context, address, read positions, and the
@@ -71,7 +86,7 @@ pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
     let (about, cart_history) = op::send(&cx.env, &asked.conversation, asked.caller, Op::About).await?.about()?;
     // Newest activity first, as the list answers them.
     let earlier: Vec<ConversationSummary> = match &about.contact_email {
-        Some(email) => crate::agent::list(&cx.env, &cx.site.id, Filter { status: None, contact: Some(email), before: None })
+        Some(email) => crate::agent::list(&cx.env, &cx.site.id, Filter { contact: Some(email), ..Filter::default() })
             .await?
             .into_iter()
             .map(|c| c.summary)
