@@ -10,6 +10,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestCredentials, RequestInit, Response};
 
+use crate::model::Tab;
+
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
@@ -100,11 +102,12 @@ pub async fn sign_out() -> Result<(), Failure> {
 pub const LIST_PAGE: usize = 50;
 
 /// A page of the list: the newest, or those after `after_row` (its activity time and id).
-pub async fn conversations(site: &str, status: Status, after_row: Option<(&str, &str)>) -> Result<InboxList, Failure> {
+pub async fn conversations(site: &str, tab: Tab, after_row: Option<(&str, &str)>) -> Result<InboxList, Failure> {
     let cursor = after_row
         .map(|(at, id)| format!("&before={}&before_id={}", String::from(js_sys::encode_uri_component(at)), String::from(js_sys::encode_uri_component(id))))
         .unwrap_or_default();
-    json("GET", &format!("/v1/inbox/sites/{site}/conversations?status={}&limit={LIST_PAGE}{cursor}", status.as_str()), None).await
+    let (status, assignee) = (tab.status.as_str(), tab.assigned.as_query());
+    json("GET", &format!("/v1/inbox/sites/{site}/conversations?status={status}&assignee={assignee}&limit={LIST_PAGE}{cursor}"), None).await
 }
 
 pub async fn details(id: &str) -> Result<ConversationDetails, Failure> {
@@ -155,6 +158,11 @@ pub async fn change_role(site: &str, email: &str, role: pigeon_protocol::TeamRol
 
 pub async fn remove(site: &str, email: &str) -> Result<pigeon_protocol::Team, Failure> {
     json("DELETE", &teammate_path(site, email), None).await
+}
+
+/// Who answers conversation `id`: a teammate's address, or nobody.
+pub async fn assign(id: &str, assignee: Option<String>) -> Result<(), Failure> {
+    call("PUT", &format!("/v1/inbox/conversations/{id}/assignee"), body(&pigeon_protocol::Assign { assignee })).await.map(drop)
 }
 
 pub async fn set_status(id: &str, status: Status) -> Result<(), Failure> {

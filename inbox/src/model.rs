@@ -9,11 +9,61 @@ pub fn activity(c: &InboxConversation) -> &str {
     c.summary.last_message_at.as_deref().unwrap_or(&c.summary.created_at)
 }
 
-/// Puts `row` into `list` (the `status` tab), replacing its older version: a row of another
-/// status leaves this tab. Newest activity first, then by id, as the relay lists them.
-pub fn merge_row(list: &mut Vec<InboxConversation>, row: InboxConversation, status: Status) {
+/// Whose conversations a tab shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assigned {
+    Anyone,
+    Me,
+    Nobody,
+}
+
+impl Assigned {
+    /// The list route's `assignee` query value.
+    pub fn as_query(self) -> &'static str {
+        match self {
+            Assigned::Anyone => "anyone",
+            Assigned::Me => "me",
+            Assigned::Nobody => "nobody",
+        }
+    }
+}
+
+/// The list a teammate is looking at: Open or Closed, and All, Mine or Unassigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tab {
+    pub status: Status,
+    pub assigned: Assigned,
+}
+
+impl Default for Tab {
+    fn default() -> Self {
+        Self { status: Status::Open, assigned: Assigned::Anyone }
+    }
+}
+
+impl Tab {
+    /// Whether `row` belongs in this tab for the teammate `me` (their address).
+    pub fn admits(&self, row: &InboxConversation, me: &str) -> bool {
+        row.summary.status == self.status
+            && match self.assigned {
+                Assigned::Anyone => true,
+                Assigned::Me => row.assignee.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(me)),
+                Assigned::Nobody => row.assignee.is_none(),
+            }
+    }
+
+    /// A name for this browser's copy of the tab's list.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.status.as_str(), self.assigned.as_query())
+    }
+}
+
+/// Puts `row` into `list` (the teammate `me`'s `tab`), replacing its older version: a row
+/// the tab no longer admits (closed, assigned elsewhere) leaves it. Newest activity first,
+/// then by id, as the relay lists them.
+pub fn merge_row(list: &mut Vec<InboxConversation>, row: InboxConversation, tab: Tab, me: &str) {
     list.retain(|c| c.summary.id != row.summary.id);
-    if row.summary.status == status {
+    if tab.admits(&row, me) {
         list.push(row);
     }
     // As the relay orders them: by last activity, then by id.
@@ -148,18 +198,34 @@ mod tests {
         InboxConversation {
             summary: ConversationSummary { id: id.into(), status, created_at: "2026-11-01T00:00:00Z".into(), last_seq: 1, last_message_at: Some(at.into()), last_message_preview: None, last_author: None, unread_count: 0, context: None },
             contact_email: None,
+            assignee: None,
         }
     }
 
     #[test]
     fn rows_are_newest_first_and_leave_a_tab_when_their_status_changes() {
+        let open = Tab::default();
         let mut list = vec![];
-        merge_row(&mut list, row("a", "2026-11-23T10:00:00Z", Status::Open), Status::Open);
-        merge_row(&mut list, row("b", "2026-11-23T11:00:00Z", Status::Open), Status::Open);
-        merge_row(&mut list, row("a", "2026-11-23T12:00:00Z", Status::Open), Status::Open);
+        merge_row(&mut list, row("a", "2026-11-23T10:00:00Z", Status::Open), open, "me@x.test");
+        merge_row(&mut list, row("b", "2026-11-23T11:00:00Z", Status::Open), open, "me@x.test");
+        merge_row(&mut list, row("a", "2026-11-23T12:00:00Z", Status::Open), open, "me@x.test");
         assert_eq!(list.iter().map(|c| c.summary.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-        merge_row(&mut list, row("a", "2026-11-23T12:00:00Z", Status::Closed), Status::Open);
+        merge_row(&mut list, row("a", "2026-11-23T12:00:00Z", Status::Closed), open, "me@x.test");
         assert_eq!(list.len(), 1);
+    }
+
+    #[test]
+    fn mine_and_unassigned_follow_the_assignee() {
+        let mine = Tab { status: Status::Open, assigned: Assigned::Me };
+        let nobody = Tab { status: Status::Open, assigned: Assigned::Nobody };
+        let assigned = |to: Option<&str>| InboxConversation { assignee: to.map(str::to_owned), ..row("a", "2026-11-23T10:00:00Z", Status::Open) };
+        let (mut m, mut n) = (vec![], vec![]);
+        for (r, in_mine, in_nobody) in [(assigned(None), 0, 1), (assigned(Some("Me@X.test")), 1, 0), (assigned(Some("sam@x.test")), 0, 0)] {
+            merge_row(&mut m, r.clone(), mine, "me@x.test");
+            merge_row(&mut n, r, nobody, "me@x.test");
+            assert_eq!((m.len(), n.len()), (in_mine, in_nobody));
+        }
+        assert_ne!(mine.key(), nobody.key());
     }
 
     #[test]

@@ -4,11 +4,11 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use pigeon_protocol::{ConversationDetails, InboxConversation, InboxFrame, InboxReply, Me, Status};
+use pigeon_protocol::{ConversationDetails, InboxConversation, InboxFrame, InboxReply, Me, Status, TeammateInfo};
 use wasm_bindgen_futures::spawn_local;
 
 use crate::api::{self, Failure};
-use crate::model::{Pending, Thread, cart_shared, merge_row};
+use crate::model::{Pending, Tab, Thread, cart_shared, merge_row};
 use crate::store;
 
 #[derive(Clone, Copy)]
@@ -16,7 +16,9 @@ pub struct Inbox {
     pub me: RwSignal<Me>,
     /// The site shown (the person may answer for several).
     pub site: RwSignal<String>,
-    pub tab: RwSignal<Status>,
+    pub tab: RwSignal<Tab>,
+    /// The site's teammates (for assigning).
+    pub team: RwSignal<Vec<TeammateInfo>>,
     pub list: RwSignal<Vec<InboxConversation>>,
     /// The list came from this browser's copy (offline).
     pub stale: RwSignal<bool>,
@@ -31,8 +33,8 @@ pub struct Inbox {
     pub signed_out: RwSignal<bool>,
 }
 
-fn list_key(site: &str, tab: Status) -> String {
-    format!("list:{site}:{}", tab.as_str())
+fn list_key(site: &str, tab: Tab) -> String {
+    format!("list:{site}:{}", tab.key())
 }
 
 fn thread_key(id: &str) -> String {
@@ -63,7 +65,8 @@ impl Inbox {
         Self {
             me: RwSignal::new(me),
             site: RwSignal::new(site),
-            tab: RwSignal::new(Status::Open),
+            tab: RwSignal::new(Tab::default()),
+            team: RwSignal::new(vec![]),
             list: RwSignal::new(vec![]),
             stale: RwSignal::new(false),
             more: RwSignal::new(false),
@@ -83,6 +86,33 @@ impl Inbox {
         } else {
             self.problem.set(Some(f.sentence()));
         }
+    }
+
+    /// The signed-in teammate's address.
+    pub fn me_email(&self) -> String {
+        self.me.with_untracked(|m| m.email.clone())
+    }
+
+    /// The site's teammates, for the assignee picker.
+    pub fn load_team(self) {
+        let site = self.site.get_untracked();
+        spawn_local(async move {
+            if let Ok(team) = api::team(&site).await
+                && self.site.get_untracked() == site
+            {
+                self.team.set(team.teammates);
+            }
+        });
+    }
+
+    /// Hands the open conversation to `assignee` (an address) or to nobody.
+    pub fn assign(self, assignee: Option<String>) {
+        let Some(id) = self.selected.get_untracked() else { return };
+        spawn_local(async move {
+            if let Err(f) = api::assign(&id, assignee).await {
+                self.failed(&f);
+            }
+        });
     }
 
     /// The list of the current site and tab, from the relay (or this browser's copy).
@@ -115,13 +145,14 @@ impl Inbox {
         let (site, tab) = (self.site.get_untracked(), self.tab.get_untracked());
         let last = self.list.with_untracked(|l| l.last().map(|c| (crate::model::activity(c).to_owned(), c.summary.id.clone())));
         let Some((at, id)) = last else { return };
+        let me = self.me_email();
         spawn_local(async move {
             match api::conversations(&site, tab, Some((&at, &id))).await {
                 Ok(page) if self.site.get_untracked() == site && self.tab.get_untracked() == tab => {
                     self.more.set(page.conversations.len() >= api::LIST_PAGE);
                     self.list.update(|l| {
                         for row in page.conversations {
-                            merge_row(l, row, tab);
+                            merge_row(l, row, tab, &me);
                         }
                     });
                 }
@@ -254,8 +285,15 @@ impl Inbox {
                         }
                     });
                 }
-                let tab = self.tab.get_untracked();
-                self.list.update(|l| merge_row(l, conversation, tab));
+                let (tab, me) = (self.tab.get_untracked(), self.me_email());
+                if open {
+                    self.details.update(|d| {
+                        if let Some(d) = d.as_mut() {
+                            d.assignee = conversation.assignee.clone();
+                        }
+                    });
+                }
+                self.list.update(|l| merge_row(l, conversation, tab, &me));
                 if open {
                     self.mark_read();
                 }
@@ -391,6 +429,7 @@ pub fn keep_live(inbox: Inbox) {
     let socket: StoredValue<Option<Rc<crate::live::Live>>, LocalStorage> = StoredValue::new_local(None);
     Effect::new(move |_| {
         let site = inbox.site.get();
+        inbox.load_team();
         let live = crate::live::connect(
             &site,
             move |frame| inbox.on_frame(frame),

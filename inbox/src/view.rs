@@ -7,7 +7,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::api::{self, Failure};
-use crate::model::{money, activity};
+use crate::model::{Assigned, Tab, activity, money};
 use crate::state::{Inbox, draft_key, keep_live};
 use crate::store;
 
@@ -142,10 +142,21 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
 
     let site_name = move || inbox.me.with(|m| m.sites.iter().find(|s| s.site == inbox.site.get()).map(|s| s.site_name.clone()).unwrap_or_default());
     let team_open = RwSignal::new(false);
+    let switch = move |change: &dyn Fn(&mut Tab)| {
+        inbox.tab.update(|t| change(t));
+        inbox.list.set(vec![]);
+        inbox.load_list();
+    };
     let tab = move |status: Status, label: &'static str| {
         view! {
-            <button type="button" role="tab" aria-selected=move || (inbox.tab.get() == status).to_string() data-testid=format!("tab-{}", status.as_str())
-                on:click=move |_| { inbox.tab.set(status); inbox.list.set(vec![]); inbox.load_list(); }>{label}</button>
+            <button type="button" role="tab" aria-selected=move || (inbox.tab.get().status == status).to_string() data-testid=format!("tab-{}", status.as_str())
+                on:click=move |_| switch(&|t| t.status = status)>{label}</button>
+        }
+    };
+    let whose = move |assigned: Assigned, label: &'static str| {
+        view! {
+            <button type="button" role="tab" aria-selected=move || (inbox.tab.get().assigned == assigned).to_string() data-testid=format!("tab-{}", assigned.as_query())
+                on:click=move |_| switch(&|t| t.assigned = assigned)>{label}</button>
         }
     };
     let sites = move || {
@@ -181,7 +192,8 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
             </p>
             {move || team_open.get().then(|| view! { <TeamView inbox=inbox on_close=move || team_open.set(false) /> })}
             <nav class="list" aria-label="Conversations">
-                <div class="tabs" role="tablist">{tab(Status::Open, "Open")}{tab(Status::Closed, "Closed")}</div>
+                <div class="tabs" role="tablist" aria-label="Whose">{whose(Assigned::Anyone, "All")}{whose(Assigned::Me, "Mine")}{whose(Assigned::Nobody, "Unassigned")}</div>
+                <div class="tabs" role="tablist" aria-label="Status">{tab(Status::Open, "Open")}{tab(Status::Closed, "Closed")}</div>
                 <p class="stale" hidden=move || !inbox.stale.get()>"Offline: showing what this browser last saw."</p>
                 <ul data-testid="conversation-list">
                     // Keyed by what a row shows: a new frame redraws only its row.
@@ -197,8 +209,8 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
 }
 
 /// What a row shows changes only with these.
-fn row_key(c: &InboxConversation) -> (String, u64, u64, Option<String>) {
-    (c.summary.id.clone(), c.summary.last_seq, c.summary.unread_count, c.contact_email.clone())
+fn row_key(c: &InboxConversation) -> (String, u64, u64, Option<String>, Option<String>) {
+    (c.summary.id.clone(), c.summary.last_seq, c.summary.unread_count, c.contact_email.clone(), c.assignee.clone())
 }
 
 fn row(inbox: Inbox, c: &InboxConversation) -> impl IntoView + use<> {
@@ -213,6 +225,8 @@ fn row(inbox: Inbox, c: &InboxConversation) -> impl IntoView + use<> {
     let cart = s.context.as_ref().and_then(|x| x.cart.as_ref()).map(|c| money(c.total, &c.currency));
     let unread = s.unread_count;
     let at = when(activity(c));
+    // Who answers it, by name (the address when they are no longer on the team).
+    let assignee = c.assignee.as_ref().map(|a| inbox.team.with_untracked(|t| t.iter().find(|m| &m.email == a).map_or_else(|| a.clone(), |m| m.name.clone())));
     view! {
         <li>
             <button type="button" class="row" data-testid="conversation-row" data-id=id.clone() aria-current=selected data-unread=unread.to_string()
@@ -220,7 +234,7 @@ fn row(inbox: Inbox, c: &InboxConversation) -> impl IntoView + use<> {
                 <span class="who" dir="auto">{who}</span>
                 <time>{at}</time>
                 <span class="preview" dir="auto">{s.last_message_preview.clone().unwrap_or_default()}</span>
-                <span class="meta" dir="auto">{page}{cart.map(|c| format!(" · {c}"))}</span>
+                <span class="meta" dir="auto">{page}{cart.map(|c| format!(" · {c}"))}{assignee.map(|a| format!(" · → {a}"))}</span>
                 {(unread > 0).then(|| view! { <span class="unread" aria-label=format!("{unread} unread")>{unread}</span> })}
             </button>
         </li>
@@ -334,6 +348,24 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
         <section class="conversation" aria-label="Conversation" hidden=move || inbox.selected.with(Option::is_none)>
             <div class="bar">
                 <button type="button" class="link back" on:click=move |_| inbox.selected.set(None)>"← Conversations"</button>
+                <select data-testid="assignee" aria-label="Assigned to" prop:value=move || {
+                        // Again once the team's options are there.
+                        inbox.team.track();
+                        inbox.details.with(|d| d.as_ref().and_then(|d| d.assignee.clone()).unwrap_or_default())
+                    }
+                    on:change=move |ev| {
+                        let email = event_target_value(&ev);
+                        inbox.assign((!email.is_empty()).then_some(email));
+                    }>
+                    <option value="">"Nobody"</option>
+                    {move || {
+                        let me = inbox.me_email();
+                        inbox.team.with(|t| t.iter().map(|m| {
+                            let label = if m.email == me { format!("{} (me)", m.name) } else { m.name.clone() };
+                            view! { <option value=m.email.clone()>{label}</option> }
+                        }).collect_view())
+                    }}
+                </select>
                 <button type="button" data-testid="close-conversation" hidden=move || status() != Some(Status::Open)
                     on:click=move |_| inbox.set_status(Status::Closed)>"Close"</button>
                 <button type="button" data-testid="reopen-conversation" hidden=move || status() != Some(Status::Closed)

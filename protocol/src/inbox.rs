@@ -67,6 +67,15 @@ pub struct InboxConversation {
     #[serde(flatten)]
     pub summary: ConversationSummary,
     pub contact_email: Option<String>,
+    /// The teammate (email) who answers it; `None`: nobody yet.
+    #[serde(default)]
+    pub assignee: Option<String>,
+}
+
+/// `PUT /v1/inbox/conversations/{id}/assignee`: a teammate of the site (email), or nobody.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assign {
+    pub assignee: Option<String>,
 }
 
 /// `GET /v1/inbox/sites/{site}/conversations?status=open|closed`, newest activity first.
@@ -85,6 +94,9 @@ pub struct ConversationDetails {
     /// The latest context the shopper shared (page, referrer, cart, language, time zone).
     pub context: Option<Context>,
     pub contact_email: Option<String>,
+    /// The teammate (email) who answers it.
+    #[serde(default)]
+    pub assignee: Option<String>,
     pub agent_read_seq: u64,
     pub shopper_read_seq: u64,
     /// How the cart changed over the whole conversation, oldest first.

@@ -14,7 +14,7 @@ pub mod validate;
 
 pub use context::{Cart, CartItem, Context, Page};
 pub use inbox::{
-    CartStep, ChangeRole, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxReply, Invite, Me, Membership, OpenSession, SignIn, Team,
+    Assign, CartStep, ChangeRole, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxReply, Invite, Me, Membership, OpenSession, SignIn, Team,
     TeamRole, TeammateInfo,
 };
 pub use live::{ClientFrame, ServerFrame};

@@ -12,7 +12,7 @@ use crate::{Error, Result, http, messages};
 pub async fn post(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> {
     let input: PostAgentMessage = http::read_json(&mut req).await?;
     let msg = validate::agent_message(&input)?;
-    messages::store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: false }).await
+    messages::store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: false, claim: None }).await
 }
 
 /// `POST /v1/agent/conversations/{id}/close`: done for now; the shopper writing again reopens it.
@@ -34,6 +34,8 @@ struct Row {
     unread_count: f64,
     context: Option<String>,
     contact_email: Option<String>,
+    #[serde(default)]
+    assignee: Option<String>,
 }
 
 impl From<Row> for InboxConversation {
@@ -49,7 +51,7 @@ impl From<Row> for InboxConversation {
             unread_count: r.unread_count as u64,
             context: r.context.as_deref().and_then(|c| serde_json::from_str::<Context>(c).ok()),
         };
-        InboxConversation { summary, contact_email: r.contact_email }
+        InboxConversation { summary, contact_email: r.contact_email, assignee: r.assignee }
     }
 }
 
@@ -70,8 +72,17 @@ pub struct Filter<'a> {
     pub contact: Option<&'a str>,
     /// The next page: only the rows after this one in the list's order.
     pub after_row: Option<Cursor<'a>>,
+    /// Only those this teammate answers, or only those nobody does.
+    pub assigned: Option<Assigned<'a>>,
     /// Most rows (`None`: [`LIST_PAGE`]).
     pub limit: Option<u32>,
+}
+
+/// Whom a conversation is assigned to, as a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assigned<'a> {
+    To(&'a str),
+    Nobody,
 }
 
 /// A row's place in the list: its last activity, then its id (rows active in the same
@@ -92,7 +103,7 @@ const ACTIVITY: &str = "COALESCE(last_message_at, created_at)";
 fn list_sql(filter: &Filter<'_>) -> (String, Vec<String>) {
     let mut sql = String::from(
         "SELECT id, status, created_at, last_seq, last_message_at, last_message_preview, last_author, \
-         unread_count, context, contact_email FROM conversations WHERE site_id = ?1",
+         unread_count, context, contact_email, assignee FROM conversations WHERE site_id = ?1",
     );
     let mut params: Vec<String> = vec![];
     // `#` in `clause` becomes the number of `value`'s parameter.
@@ -105,6 +116,11 @@ fn list_sql(filter: &Filter<'_>) -> (String, Vec<String>) {
     }
     if let Some(contact) = filter.contact {
         bind(&mut sql, &mut params, " AND contact_email = #", contact);
+    }
+    match filter.assigned {
+        Some(Assigned::To(email)) => bind(&mut sql, &mut params, " AND assignee = #", email),
+        Some(Assigned::Nobody) => sql.push_str(" AND assignee IS NULL"),
+        None => {}
     }
     if let Some(cursor) = &filter.after_row {
         bind(&mut sql, &mut params, &format!(" AND ({ACTIVITY} < #"), cursor.at);
@@ -156,6 +172,13 @@ mod tests {
             "{sql}"
         );
         assert_eq!(params, ["open", "2026-11-24T10:00:00.000Z", "abc"]);
+
+        let filter = Filter { status: Some(Status::Open), assigned: Some(Assigned::To("sam@x.test")), limit: Some(10), ..Filter::default() };
+        let (sql, params) = list_sql(&filter);
+        assert!(sql.contains("WHERE site_id = ?1 AND status = ?2 AND assignee = ?3 ORDER BY"), "{sql}");
+        assert_eq!(params, ["open", "sam@x.test"]);
+        let (sql, _) = list_sql(&Filter { assigned: Some(Assigned::Nobody), ..Filter::default() });
+        assert!(sql.contains("WHERE site_id = ?1 AND assignee IS NULL ORDER BY"), "{sql}");
 
         let filter = Filter { contact: Some("a@b.test"), after_row: Some(Cursor { at: "t", id: None }), limit: Some(5000), ..Filter::default() };
         let (sql, params) = list_sql(&filter);

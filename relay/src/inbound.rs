@@ -62,15 +62,19 @@ async fn handle(message: &ForwardableEmailMessage, env: &Env) -> Result<u64, Fai
     let site = sites::load(env, &site_id).await?.ok_or(Rejection::GoneConversation)?;
     let author_name = match role {
         sign::Role::Merchant => {
-            // The header From is what DMARC (checked by Email Routing) aligns with.
-            if !reply.from.eq_ignore_ascii_case(site.merchant_email.trim()) {
-                return Err(Rejection::WrongSender.into());
-            }
-            Some(reply.name.clone().unwrap_or_else(|| site.name.clone()).chars().take(validate::MAX_AUTHOR_NAME_CHARS).collect())
+            // The header From is what DMARC (checked by Email Routing) aligns with: the
+            // merchant address, or a teammate's (the assignee gets the notices), signed with
+            // the teammate's name.
+            let name = if reply.from.eq_ignore_ascii_case(site.merchant_email.trim()) {
+                reply.name.clone().unwrap_or_else(|| site.name.clone())
+            } else {
+                crate::inbox::team::find(env, &site_id, &reply.from).await?.ok_or(Rejection::WrongSender)?.name
+            };
+            Some(name.chars().take(validate::MAX_AUTHOR_NAME_CHARS).collect())
         }
         sign::Role::Shopper => None,
     };
-    let message = NewMessage { client_id: reply.client_id, body: reply.body, author_name, context: None, quiet: false };
+    let message = NewMessage { client_id: reply.client_id, body: reply.body, author_name, context: None, quiet: false, claim: None };
     let email = EmailReply { role, message, from: reply.from, message_id: reply.message_id };
     match op::send(env, &conversation, Caller::Worker, Op::EmailReply(email)).await {
         Ok(answer) => Ok(answer.stored()?.0.seq),

@@ -41,6 +41,7 @@ pub enum Route {
     InboxRead { conversation: String },
     InboxClose { conversation: String },
     InboxReopen { conversation: String },
+    InboxAssign { conversation: String },
     InboxTeam { site: String },
     InboxInvite { site: String },
     InboxChangeRole { site: String, email: String },
@@ -81,7 +82,8 @@ impl Route {
             | Route::InboxReply { conversation }
             | Route::InboxRead { conversation }
             | Route::InboxClose { conversation }
-            | Route::InboxReopen { conversation } => Some(conversation),
+            | Route::InboxReopen { conversation }
+            | Route::InboxAssign { conversation } => Some(conversation),
             _ => None,
         }
     }
@@ -95,7 +97,7 @@ impl Route {
             | AgentClose { .. } => Audience::Agent,
             InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxLive { .. }
             | InboxDetails { .. } | InboxMessages { .. } | InboxReply { .. } | InboxRead { .. } | InboxClose { .. }
-            | InboxReopen { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. } => {
+            | InboxReopen { .. } | InboxAssign { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. } => {
                 Audience::Inbox
             }
             Health => Audience::Anyone,
@@ -172,6 +174,7 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         ["v1", "inbox", "conversations", id, "read"] => (*method == Post).then(|| Route::InboxRead { conversation: s(id) }),
         ["v1", "inbox", "conversations", id, "close"] => (*method == Post).then(|| Route::InboxClose { conversation: s(id) }),
         ["v1", "inbox", "conversations", id, "reopen"] => (*method == Post).then(|| Route::InboxReopen { conversation: s(id) }),
+        ["v1", "inbox", "conversations", id, "assignee"] => (*method == Put).then(|| Route::InboxAssign { conversation: s(id) }),
         _ => return Parsed::NoSuchPath,
     };
     route.map_or(Parsed::WrongMethod, Parsed::Route)
@@ -473,6 +476,7 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::InboxRead { .. } => messages::mark_read(req, &cx, asked()?).await,
         Route::InboxClose { .. } => agent::close(&cx, asked()?).await,
         Route::InboxReopen { .. } => inbox::reopen(&cx, asked()?).await,
+        Route::InboxAssign { .. } => inbox::assign(req, &cx, asked()?).await,
         Route::InboxTeam { .. } => inbox::team(&cx).await,
         Route::InboxChangeRole { email, .. } => inbox::change_role(req, &cx, &email).await,
         Route::InboxRemove { email, .. } => inbox::remove(&cx, &email).await,

@@ -548,6 +548,47 @@ test('a 250-message thread opens on its newest 100 in one request, earlier pages
   await agentCall(`/conversations/${id}/close`, {});
 });
 
+test('Olivia assigns a conversation to Sam: it shows in his Mine live, leaves Unassigned; her reply claims another', async ({ browser }) => {
+  const [olivia, sam] = [await browser.newContext(), await browser.newContext()];
+  const { page: her } = await signIn(olivia, relay(), OWNER);
+  const { page: him } = await signIn(sam, relay(), AGENT);
+  await him.getByTestId('tab-me').click();
+  await expect(him.getByTestId('tab-me')).toHaveAttribute('aria-selected', 'true');
+  await expect(him.getByTestId('live-state')).toHaveText('Live');
+  await her.getByTestId('tab-nobody').click();
+
+  const parcel = await shopperConversation([unique('Where is my parcel?')]);
+  const refund = await shopperConversation([unique('Can I get a refund?')]);
+  await expect(row(her, parcel)).toBeVisible();
+  await expect(row(her, refund)).toBeVisible();
+  await expect(row(him, parcel)).toHaveCount(0);
+
+  // Assigned to Sam: his Mine shows it without a reload, her Unassigned no longer does.
+  await row(her, parcel).click();
+  const picker = her.getByTestId('assignee');
+  await expect(picker.locator('option')).toContainText(['Nobody', 'Olivia (me)', 'Sam']);
+  await expect(picker).toHaveValue('');
+  await picker.selectOption({ label: 'Sam' });
+  await expect(row(him, parcel)).toBeVisible({ timeout: 5_000 });
+  await expect(row(him, parcel).locator('.meta')).toContainText('→ Sam');
+  await expect(row(her, parcel)).toHaveCount(0);
+  await expect(picker).toHaveValue(AGENT);
+
+  // Her reply to the unassigned one makes it hers: it leaves Unassigned and is in her Mine.
+  await row(her, refund).click();
+  await her.getByTestId('reply-composer').fill('Yes, within 30 days.');
+  await her.getByTestId('reply-send').click();
+  await expect(row(her, refund)).toHaveCount(0, { timeout: 5_000 });
+  await expect(her.getByTestId('assignee')).toHaveValue(OWNER);
+  await her.getByTestId('tab-me').click();
+  await expect(row(her, refund)).toBeVisible();
+  await expect(row(her, parcel)).toHaveCount(0);
+  expect(her.errors).toEqual([]);
+  expect(him.errors).toEqual([]);
+  await Promise.all([olivia.close(), sam.close()]);
+  await Promise.all([parcel, refund].map((id) => agentCall(`/conversations/${id}/close`, {})));
+});
+
 test('offline, the installed inbox opens and shows the last list it saw, and says it is offline', async ({ browser }) => {
   const id = await shopperConversation([unique('Offline check')], shopContext());
   const merchant = await browser.newContext();

@@ -326,12 +326,73 @@ async fn owners_invite_change_and_remove_teammates_and_removal_ends_access_at_on
 
     // Removed: the open socket closes and every request fails at once.
     let mut live = noor.live("demo").await.expect("socket");
+    let theirs = c.create_conversation("demo").await;
+    let assign = owner.put(&format!("/v1/inbox/conversations/{}/assignee", theirs.id), &json!({ "assignee": invitee })).await;
+    assert_eq!(assign.status, 204, "{:?}", assign.json);
     let removed = c.send(Method::DELETE, &path, &[("cookie", &owner.cookie), ("origin", &c.relay)], None).await;
     assert_eq!(removed.status, 200, "{:?}", removed.json);
-    assert!(live.frame(Duration::from_secs(5)).await.is_none(), "the removed teammate's socket closes");
+    let handed_back = owner.get(&format!("/v1/inbox/conversations/{}", theirs.id)).await;
+    assert_eq!(handed_back.json["assignee"], Value::Null, "a removed teammate's conversations go back to nobody");
+    // (Frames sent before the removal, such as the assignment's row, may come first.)
+    let mut frames = 0;
+    while live.frame(Duration::from_secs(5)).await.is_some() {
+        frames += 1;
+        assert!(frames < 10, "the removed teammate's socket closes");
+    }
     let me = noor.get("/v1/inbox/me").await;
     assert_eq!((me.status, me.code()), (401, "signed_out"), "on no site any more: every session ended");
     assert_eq!(noor.get("/v1/inbox/sites/demo/conversations").await.status, 401);
+}
+
+#[tokio::test]
+async fn assignment_filters_the_list_claims_on_reply_and_sends_the_notices_to_the_assignee() {
+    let c = client();
+    let owner = owner().await;
+    let sam = Teammate::sign_in(&c, AGENT).await;
+    let listed = async |t: &Teammate, id: &str, q: &str| row(&t.get(&format!("/v1/inbox/sites/demo/conversations?{q}")).await.json, id).is_some();
+
+    // Assigned to Sam before the shopper writes: his Mine, not Unassigned, not the owner's Mine.
+    let s = c.create_conversation("demo").await;
+    let to_sam = owner.put(&format!("/v1/inbox/conversations/{}/assignee", s.id), &json!({ "assignee": AGENT.to_uppercase() })).await;
+    assert_eq!(to_sam.status, 204, "{:?}", to_sam.json);
+    assert_eq!(owner.get(&format!("/v1/inbox/conversations/{}", s.id)).await.json["assignee"], AGENT);
+    assert!(listed(&sam, &s.id, "assignee=me").await);
+    assert!(listed(&owner, &s.id, "assignee=anyone").await);
+    assert!(!listed(&owner, &s.id, "assignee=me").await);
+    assert!(!listed(&owner, &s.id, "assignee=nobody").await);
+    let row_now = owner.get("/v1/inbox/sites/demo/conversations").await.json;
+    assert_eq!(row(&row_now, &s.id).unwrap()["assignee"], AGENT);
+
+    // The shopper writes: the notice goes to Sam, not to the merchant address (the owner's).
+    assert_eq!(s.post("a1", "Where is my parcel?").await.status, 201);
+    let mails = mailbox::wait_for(&c, &s.id, AGENT, 1, Duration::from_secs(20)).await;
+    assert!(mails[0].text().contains("Where is my parcel?"));
+    assert!(mailbox::sent_for(&c, &s.id).await.iter().all(|m| m.to != OWNER), "the merchant address got no notice");
+
+    // Only the site's teammates can be assigned; nobody again.
+    for who in ["stranger@example.com", OTHER_OWNER] {
+        let a = owner.put(&format!("/v1/inbox/conversations/{}/assignee", s.id), &json!({ "assignee": who })).await;
+        assert_eq!((a.status, a.code()), (422, "not_teammate"), "{who}");
+    }
+    assert_eq!(owner.put(&format!("/v1/inbox/conversations/{}/assignee", s.id), &json!({ "assignee": null })).await.status, 204);
+    assert!(listed(&owner, &s.id, "assignee=nobody").await);
+
+    // A reply to a conversation nobody answers makes it the replier's; a second teammate's
+    // reply leaves it theirs.
+    let reply = owner.post(&format!("/v1/inbox/conversations/{}/messages", s.id), Some(&json!({ "client_id": "o1", "body": "On its way." }))).await;
+    assert_eq!(reply.status, 201);
+    assert_eq!(owner.get(&format!("/v1/inbox/conversations/{}", s.id)).await.json["assignee"], OWNER);
+    let reply = sam.post(&format!("/v1/inbox/conversations/{}/messages", s.id), Some(&json!({ "client_id": "s1", "body": "Tracking: 123." }))).await;
+    assert_eq!(reply.status, 201);
+    assert_eq!(owner.get(&format!("/v1/inbox/conversations/{}", s.id)).await.json["assignee"], OWNER);
+    eventually("the owner's Mine lists it (the index follows within a second)", async || listed(&owner, &s.id, "assignee=me").await).await;
+
+    let bad = owner.get("/v1/inbox/sites/demo/conversations?assignee=someone").await;
+    assert_eq!((bad.status, bad.code()), (422, "invalid_query"));
+    // Another site's teammate cannot assign the demo's conversations.
+    let stranger = Teammate::sign_in(&c, OTHER_OWNER).await;
+    let a = stranger.put(&format!("/v1/inbox/conversations/{}/assignee", s.id), &json!({ "assignee": OTHER_OWNER })).await;
+    assert_eq!((a.status, a.code()), (404, "not_found"));
 }
 
 fn rand_suffix() -> u32 {

@@ -86,6 +86,13 @@ impl Teammate {
         self.client.send(Method::POST, path, &headers, body.map(|b| b.to_string().into_bytes())).await
     }
 
+    /// A PUT from the inbox page, with a JSON body.
+    pub async fn put(&self, path: &str, body: &Value) -> Answer {
+        let origin = self.client.relay.clone();
+        let headers = [("cookie", self.cookie.as_str()), ("origin", origin.as_str()), ("content-type", "application/json")];
+        self.client.send(Method::PUT, path, &headers, Some(body.to_string().into_bytes())).await
+    }
+
     /// The site's inbox socket, opened from the inbox page.
     pub async fn live(&self, site: &str) -> Result<InboxLive, tungstenite::Error> {
         let url = format!("{}/v1/inbox/sites/{site}/live", self.client.relay.replacen("http", "ws", 1));

@@ -20,7 +20,7 @@ async fn write(env: &Env, row: &IndexRow) -> Result<()> {
         .prepare(
             "UPDATE conversations SET status = ?2, last_seq = ?3, last_message_at = ?4, \
              last_message_preview = ?5, last_author = ?6, unread_count = ?7, context = COALESCE(?8, context), \
-             contact_email = ?9 WHERE id = ?1",
+             contact_email = ?9, assignee = ?10 WHERE id = ?1",
         )
         .bind(&[
             row.id.as_str().into(),
@@ -32,6 +32,7 @@ async fn write(env: &Env, row: &IndexRow) -> Result<()> {
             (row.unread as f64).into(),
             nullable(row.context.clone()),
             nullable(row.contact_email.clone()),
+            nullable(row.assignee.clone()),
         ])?
         .run()
         .await?;

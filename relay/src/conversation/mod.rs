@@ -174,9 +174,15 @@ impl Conversation {
                 Ok(Answer::Done)
             }
             Op::Export => Ok(Answer::Export(self.store.export(now_iso())?)),
-            Op::About => Ok(Answer::About { conversation: self.store.about()?, cart_history: self.store.cart_history()? }),
-            Op::Close | Op::Reopen => {
-                self.store.set_status(if matches!(op, Op::Close) { Status::Closed } else { Status::Open })?;
+            Op::About => {
+                let assignee = self.store.meta()?.and_then(|m| m.assignee);
+                Ok(Answer::About { conversation: self.store.about()?, cart_history: self.store.cart_history()?, assignee })
+            }
+            Op::Close | Op::Reopen | Op::Assign { .. } => {
+                match &op {
+                    Op::Assign { assignee } => self.store.set_assignee(assignee.as_ref())?,
+                    _ => self.store.set_status(if matches!(op, Op::Close) { Status::Closed } else { Status::Open })?,
+                }
                 // Rare, and the merchant expects the list to change at once.
                 if index::flush(&self.env, &self.store).await? != Outcome::Done {
                     self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
@@ -202,8 +208,13 @@ impl Conversation {
     /// Stores a message and, when it is new, does what follows a new message.
     async fn post(&self, append: Append) -> Answered {
         let (author, quiet) = (append.author, append.quiet);
+        // A first reply that assigns the conversation: the teammate's Mine must list it at once.
+        let claims = append.claim.is_some() && self.store.meta()?.is_some_and(|m| m.assignee.is_none());
         let (message, created) = self.append(append)?;
         if created {
+            if claims && index::flush(&self.env, &self.store).await? != Outcome::Done {
+                self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
+            }
             self.after_append(author, quiet).await?;
             self.publish(vec![message.clone()]);
         }

@@ -125,7 +125,11 @@ fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Si
     let context: Option<Context> = meta.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
     let origins = &site.origins;
     let (recipient, author, read_seq) = match to {
-        Role::Merchant => (Mailbox::new(&site.name, &site.merchant_email), Author::Shopper, meta.agent_read_seq),
+        // The teammate who answers it, else the site's merchant address.
+        Role::Merchant => match (&meta.assignee, &meta.assignee_name) {
+            (Some(email), Some(name)) => (Mailbox::new(name, email), Author::Shopper, meta.agent_read_seq),
+            _ => (Mailbox::new(&site.name, &site.merchant_email), Author::Shopper, meta.agent_read_seq),
+        },
         Role::Shopper => match &meta.contact_email {
             Some(email) => (Mailbox::bare(email), Author::Agent, meta.shopper_read_seq),
             None => return Ok(None),

@@ -59,6 +59,8 @@ pub enum Op {
     Reopen,
     /// The conversation's own record and how the cart changed, without the messages. → `About`
     About,
+    /// Who answers it from now on (a teammate the Worker checked), or nobody. → `Done`
+    Assign { assignee: Option<Assignee> },
     /// Erase everything: storage, alarm, live sockets. → `Done`
     Erase,
 }
@@ -72,7 +74,7 @@ impl Op {
             Op::Init(_) | Op::EmailReply(_) | Op::AddDevice { .. } => caller == Worker,
             Op::Page { .. } | Op::Post(_) | Op::MarkRead { .. } | Op::Export => matches!(caller, Shopper | Agent),
             Op::SetContact { .. } => caller == Shopper,
-            Op::Close | Op::Reopen | Op::About => caller == Agent,
+            Op::Close | Op::Reopen | Op::About | Op::Assign { .. } => caller == Agent,
             Op::Erase => matches!(caller, Shopper | Worker),
         }
     }
@@ -109,6 +111,16 @@ pub struct NewMessage {
     /// An agent's reply the shopper is not emailed about (they see it in the chat).
     #[serde(default)]
     pub quiet: bool,
+    /// A teammate's reply from the inbox: they answer the conversation if nobody does yet.
+    #[serde(default)]
+    pub claim: Option<Assignee>,
+}
+
+/// A teammate of the conversation's site, as the Worker found them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignee {
+    pub email: String,
+    pub name: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -132,7 +144,7 @@ pub enum Answer {
     Stored { message: Message, created: bool },
     Conversation(Conversation),
     Export(Export),
-    About { conversation: ExportedConversation, cart_history: Vec<CartStep> },
+    About { conversation: ExportedConversation, cart_history: Vec<CartStep>, assignee: Option<String> },
 }
 
 /// Why the object said no.
@@ -250,9 +262,9 @@ impl Answer {
         }
     }
 
-    pub fn about(self) -> Result<(ExportedConversation, Vec<CartStep>)> {
+    pub fn about(self) -> Result<(ExportedConversation, Vec<CartStep>, Option<String>)> {
         match self {
-            Answer::About { conversation, cart_history } => Ok((conversation, cart_history)),
+            Answer::About { conversation, cart_history, assignee } => Ok((conversation, cart_history, assignee)),
             other => Err(other.unexpected("a conversation's record")),
         }
     }
@@ -282,7 +294,7 @@ mod tests {
     #[test]
     fn only_the_table_decides() {
         use Checked::{Agent, Shopper, Worker};
-        let post = || Op::Post(NewMessage { client_id: "c".into(), body: "b".into(), author_name: None, context: None, quiet: false });
+        let post = || Op::Post(NewMessage { client_id: "c".into(), body: "b".into(), author_name: None, context: None, quiet: false, claim: None });
         assert!(post().allows(Shopper) && post().allows(Agent) && !post().allows(Worker));
         assert!(Op::Close.allows(Agent) && !Op::Close.allows(Shopper) && !Op::Close.allows(Worker));
         assert!(Op::SetContact { email: "a@b.c".into() }.allows(Shopper));

@@ -6,7 +6,7 @@ use pigeon_protocol::{Author, CartStep, Context, ConversationSummary, Export, Ex
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue as V};
 
-use super::op::{Init, NewMessage, Window};
+use super::op::{Assignee, Init, NewMessage, Window};
 use crate::{Error, Result, tokens};
 
 const SCHEMA: &str = "
@@ -22,7 +22,10 @@ CREATE TABLE IF NOT EXISTS conversation (
   shopper_read_seq INTEGER NOT NULL DEFAULT 0,
   agent_read_seq INTEGER NOT NULL DEFAULT 0,
   -- The D1 index lags behind this object: counts changes not yet written there.
-  index_dirty INTEGER NOT NULL DEFAULT 0
+  index_dirty INTEGER NOT NULL DEFAULT 0,
+  -- The teammate who answers it (their address and name), or nobody.
+  assignee TEXT,
+  assignee_name TEXT
 );
 CREATE TABLE IF NOT EXISTS messages (
   seq INTEGER PRIMARY KEY,
@@ -79,13 +82,17 @@ pub struct Append {
     pub context: Option<Context>,
     /// Not emailed to the shopper.
     pub quiet: bool,
+    /// A teammate's reply: they answer it from now on if nobody does yet.
+    pub claim: Option<Assignee>,
 }
 
 impl Append {
-    /// Only agents sign their messages with a name.
+    /// Only agents sign their messages with a name (and claim the conversation).
     pub fn new(author: Author, m: NewMessage) -> Self {
-        let author_name = if author == Author::Agent { m.author_name } else { None };
-        Self { author, client_id: m.client_id, body: m.body, author_name, context: m.context, quiet: m.quiet }
+        let agent = author == Author::Agent;
+        let author_name = if agent { m.author_name } else { None };
+        let claim = if agent { m.claim } else { None };
+        Self { author, client_id: m.client_id, body: m.body, author_name, context: m.context, quiet: m.quiet, claim }
     }
 }
 
@@ -103,6 +110,10 @@ pub struct Meta {
     pub shopper_read_seq: u64,
     pub agent_read_seq: u64,
     pub index_dirty: u32,
+    #[serde(default)]
+    pub assignee: Option<String>,
+    #[serde(default)]
+    pub assignee_name: Option<String>,
 }
 
 /// What the merchant's list shows for this conversation (the D1 index row).
@@ -118,6 +129,7 @@ pub struct IndexRow {
     pub unread: u64,
     pub context: Option<String>,
     pub contact_email: Option<String>,
+    pub assignee: Option<String>,
 }
 
 impl IndexRow {
@@ -137,6 +149,7 @@ impl IndexRow {
                 context: self.context.as_deref().and_then(|c| serde_json::from_str(c).ok()),
             },
             contact_email: self.contact_email.clone(),
+            assignee: self.assignee.clone(),
         }
     }
 }
@@ -206,7 +219,7 @@ impl Store {
         }
     }
 
-    /// Objects created before replies could be quiet get the column.
+    /// Objects created before replies could be quiet (or assigned) get the columns.
     fn migrate_messages(&self) -> Result<()> {
         #[derive(Deserialize)]
         struct Column {
@@ -216,6 +229,12 @@ impl Store {
         if !columns.iter().any(|c| c.name == "quiet") {
             self.sql.exec("ALTER TABLE messages ADD COLUMN quiet INTEGER NOT NULL DEFAULT 0", None)?;
         }
+        // Objects created before assignment get its columns.
+        let columns: Vec<Column> = self.sql.exec("PRAGMA table_info(conversation)", None)?.to_array()?;
+        if !columns.iter().any(|c| c.name == "assignee") {
+            self.sql.exec("ALTER TABLE conversation ADD COLUMN assignee TEXT", None)?;
+            self.sql.exec("ALTER TABLE conversation ADD COLUMN assignee_name TEXT", None)?;
+        }
         Ok(())
     }
 
@@ -223,12 +242,19 @@ impl Store {
         let rows: Vec<Meta> = self
             .sql
             .exec(
-                "SELECT id, site, created_at, status, context, contact_email, shopper_read_seq, agent_read_seq, index_dirty \
-                 FROM conversation",
+                "SELECT id, site, created_at, status, context, contact_email, shopper_read_seq, agent_read_seq, index_dirty, \
+                 assignee, assignee_name FROM conversation",
                 None,
             )?
             .to_array()?;
         Ok(rows.into_iter().next())
+    }
+
+    /// Who answers it from now on (`None`: nobody).
+    pub fn set_assignee(&self, assignee: Option<&Assignee>) -> Result<()> {
+        let (email, name) = assignee.map_or((V::Null, V::Null), |a| (a.email.clone().into(), a.name.clone().into()));
+        self.sql.exec("UPDATE conversation SET assignee = ?, assignee_name = ?, index_dirty = index_dirty + 1", vec![email, name])?;
+        Ok(())
     }
 
     pub fn set_contact(&self, email: &str) -> Result<()> {
@@ -286,6 +312,7 @@ impl Store {
             last,
             unread: self.unread_for_agent()?,
             context: meta.context,
+            assignee: meta.assignee,
         }))
     }
 
@@ -501,6 +528,12 @@ impl Store {
             // Replying means the agent has seen everything before the reply.
             Author::Agent => {
                 self.mark_read(Reader::Agent, seq)?;
+                if let Some(claim) = &a.claim {
+                    self.sql.exec(
+                        "UPDATE conversation SET assignee = ?, assignee_name = ? WHERE assignee IS NULL",
+                        vec![claim.email.clone().into(), claim.name.clone().into()],
+                    )?;
+                }
             }
             // A shopper writing again reopens a closed conversation; the latest context
             // they shared is what the merchant sees.

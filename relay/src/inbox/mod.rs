@@ -9,11 +9,11 @@
 pub mod session;
 pub mod team;
 
-use pigeon_protocol::{ChangeRole, ConversationDetails, ConversationSummary, InboxList, InboxReply, Invite, OpenSession, PostAgentMessage, SignIn, validate};
+use pigeon_protocol::{Assign, ChangeRole, ConversationDetails, ConversationSummary, InboxList, InboxReply, Invite, OpenSession, PostAgentMessage, SignIn, validate};
 use worker::{Env, Request, Response};
 
-use crate::agent::{Cursor, Filter, LIST_PAGE};
-use crate::conversation::op::{self, NewMessage, Op};
+use crate::agent::{Assigned, Cursor, Filter, LIST_PAGE};
+use crate::conversation::op::{self, Assignee, NewMessage, Op};
 use crate::routes::{Asked, Ctx};
 use crate::{Error, Result, http, limits, messages};
 pub use session::Person;
@@ -54,8 +54,9 @@ pub async fn me(env: &Env, person: &Person) -> Result<Response> {
     http::json(200, &team::me(env, person).await?)
 }
 
-/// `GET /v1/inbox/sites/{site}/conversations?status=open|closed&limit=n`, newest activity
-/// first; `before` (the last row's activity time) and `before_id` (its id) give the next page.
+/// `GET /v1/inbox/sites/{site}/conversations?status=open|closed&assignee=me|nobody|anyone&limit=n`,
+/// newest activity first; `before` (the last row's activity time) and `before_id` (its id)
+/// give the next page.
 pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
     let status = crate::agent::status_query(req)?;
     let url = req.url()?;
@@ -72,7 +73,14 @@ pub async fn conversations(req: &Request, cx: &Ctx) -> Result<Response> {
         Some(n) => Some(n.parse().ok().filter(|n| (1..=LIST_PAGE).contains(n)).ok_or_else(|| bad_query("`limit` is an integer from 1 to 200."))?),
     };
     let after_row = before.as_deref().map(|at| Cursor { at, id: before_id.as_deref() });
-    let conversations = crate::agent::list(&cx.env, &cx.site.id, Filter { status: Some(status), after_row, limit, ..Filter::default() }).await?;
+    let me = cx.teammate()?;
+    let assigned = match query("assignee").as_deref() {
+        None | Some("anyone") => None,
+        Some("me") => Some(Assigned::To(me.email.as_str())),
+        Some("nobody") => Some(Assigned::Nobody),
+        Some(_) => return Err(bad_query("`assignee` is me, nobody or anyone.")),
+    };
+    let conversations = crate::agent::list(&cx.env, &cx.site.id, Filter { status: Some(status), after_row, assigned, limit, ..Filter::default() }).await?;
     http::json(200, &InboxList { conversations })
 }
 
@@ -83,7 +91,7 @@ fn bad_query(message: &str) -> Error {
 /// `GET /v1/inbox/conversations/{id}`: status, context, address, read positions, and the
 /// shopper's other conversations on this site.
 pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
-    let (about, cart_history) = op::send(&cx.env, &asked.conversation, asked.caller, Op::About).await?.about()?;
+    let (about, cart_history, assignee) = op::send(&cx.env, &asked.conversation, asked.caller, Op::About).await?.about()?;
     // Newest activity first, as the list answers them.
     let earlier: Vec<ConversationSummary> = match &about.contact_email {
         Some(email) => crate::agent::list(&cx.env, &cx.site.id, Filter { contact: Some(email), ..Filter::default() })
@@ -103,6 +111,7 @@ pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
             created_at: about.created_at,
             context: about.context,
             contact_email: about.contact_email,
+            assignee,
             agent_read_seq: about.agent_read_seq,
             shopper_read_seq: about.shopper_read_seq,
             cart_history,
@@ -117,8 +126,27 @@ pub async fn reply(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response>
     let teammate = cx.teammate()?;
     let input: InboxReply = http::read_json(&mut req).await?;
     let msg = validate::agent_message(&PostAgentMessage { client_id: input.client_id, body: input.body, author_name: Some(teammate.name.clone()) })?;
-    let message = NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: !input.notify_shopper };
+    // Replying to a conversation nobody answers makes it this teammate's.
+    let claim = Some(Assignee { email: teammate.email.clone(), name: teammate.name.clone() });
+    let message = NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: !input.notify_shopper, claim };
     messages::store(cx, asked, message).await
+}
+
+/// `PUT /v1/inbox/conversations/{id}/assignee` `{"assignee": email | null}`: a teammate of the
+/// conversation's site answers it from now on (they get its emails), or nobody does.
+pub async fn assign(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> {
+    let input: Assign = http::read_json(&mut req).await?;
+    let assignee = match input.assignee {
+        None => None,
+        Some(email) => {
+            let found = team::find(&cx.env, &cx.site.id, &email).await?.ok_or_else(|| {
+                Error::Invalid(validate::Invalid::new("not_teammate", "Only a teammate of this site can be assigned a conversation."))
+            })?;
+            Some(Assignee { email: found.email, name: found.name })
+        }
+    };
+    op::send(&cx.env, &asked.conversation, asked.caller, Op::Assign { assignee }).await?.done()?;
+    http::no_content()
 }
 
 /// `POST /v1/inbox/conversations/{id}/reopen`.
@@ -160,7 +188,34 @@ pub async fn remove(cx: &Ctx, email: &str) -> Result<Response> {
     let email = email.to_ascii_lowercase();
     team::remove(&cx.env, &cx.site.id, &email).await?;
     crate::hub::kick(&cx.env, &cx.site.id, &email).await?;
+    unassign_all(cx, &email).await?;
     http::json(200, &team::list(&cx.env, &cx.site.id).await?)
+}
+
+/// The conversations a removed teammate answered go back to nobody (and so to the merchant
+/// address's notices), each through its own object, which holds the truth.
+async fn unassign_all(cx: &Ctx, email: &str) -> Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let ids: Vec<Id> = cx
+        .env
+        .d1("DB")?
+        .prepare("SELECT id FROM conversations WHERE site_id = ?1 AND assignee = ?2")
+        .bind(&[cx.site.id.as_str().into(), email.into()])?
+        .all()
+        .await?
+        .results()?;
+    for Id { id } in ids {
+        match op::send(&cx.env, &id, op::Caller::Agent, Op::Assign { assignee: None }).await {
+            Ok(answer) => answer.done()?,
+            // Erased meanwhile: nothing to hand back.
+            Err(op::Refusal::NotFound) => {}
+            Err(refusal) => return Err(refusal.into()),
+        }
+    }
+    Ok(())
 }
 
 /// `GET /v1/inbox/sites/{site}/live`: the site's inbox socket (see `hub`).

@@ -64,6 +64,23 @@ pub async fn on_site(env: &Env, person: &Person, site: &str) -> Result<Option<Te
     Ok(row.and_then(|r| Some(Teammate { email: person.email.clone(), name: r.name, role: TeamRole::parse(&r.role)? })))
 }
 
+/// The teammate of `site` with this address (any case), if there is one.
+pub async fn find(env: &Env, site: &str, email: &str) -> Result<Option<Teammate>> {
+    #[derive(serde::Deserialize)]
+    struct One {
+        email: String,
+        name: String,
+        role: String,
+    }
+    let row: Option<One> = env
+        .d1("DB")?
+        .prepare("SELECT email, name, role FROM teammates WHERE site_id = ?1 AND email = ?2 COLLATE NOCASE")
+        .bind(&[site.into(), email.trim().into()])?
+        .first(None)
+        .await?;
+    Ok(row.and_then(|r| Some(Teammate { email: r.email, name: r.name, role: TeamRole::parse(&r.role)? })))
+}
+
 /// The site's teammates, owners first.
 pub async fn list(env: &Env, site: &str) -> Result<Team> {
     #[derive(serde::Deserialize)]
