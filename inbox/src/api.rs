@@ -160,6 +160,16 @@ pub async fn remove(site: &str, email: &str) -> Result<pigeon_protocol::Team, Fa
     json("DELETE", &teammate_path(site, email), None).await
 }
 
+/// The internal notes of conversation `id`.
+pub async fn notes(id: &str) -> Result<pigeon_protocol::Notes, Failure> {
+    json("GET", &format!("/v1/inbox/conversations/{id}/notes"), None).await
+}
+
+/// An internal note, stored once per `client_id`.
+pub async fn add_note(id: &str, note: &pigeon_protocol::PostNote) -> Result<pigeon_protocol::Note, Failure> {
+    json("POST", &format!("/v1/inbox/conversations/{id}/notes"), body(note)).await
+}
+
 /// Who answers conversation `id`: a teammate's address, or nobody.
 pub async fn assign(id: &str, assignee: Option<String>) -> Result<(), Failure> {
     call("PUT", &format!("/v1/inbox/conversations/{id}/assignee"), body(&pigeon_protocol::Assign { assignee })).await.map(drop)

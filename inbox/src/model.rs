@@ -1,7 +1,7 @@
 //! The inbox's state that needs no browser: the list's order, a thread without gaps or
 //! duplicates, replies waiting to be stored, cart changes seen live, money. Host-tested.
 
-use pigeon_protocol::{Cart, CartStep, InboxConversation, Message, Status};
+use pigeon_protocol::{Cart, CartStep, InboxConversation, Message, Note, Status};
 use serde::{Deserialize, Serialize};
 
 /// When a row was last active: its last message, or its creation.
@@ -156,6 +156,14 @@ pub fn cart_shared(history: &mut Vec<CartStep>, before: Option<&Cart>, now: &Car
     }
 }
 
+/// Puts `note` into `notes` once (by id), oldest first.
+pub fn insert_note(notes: &mut Vec<Note>, note: Note) {
+    if !notes.iter().any(|n| n.id == note.id) {
+        notes.push(note);
+        notes.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+    }
+}
+
 /// A reply not stored yet: kept (in `localStorage`) and sent until the relay stores it or
 /// refuses it. The `client_id` makes a retry safe: stored once whatever happens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +172,9 @@ pub struct Pending {
     pub client_id: String,
     pub body: String,
     pub notify_shopper: bool,
+    /// An internal note rather than a reply (the same outbox, the same guarantees).
+    #[serde(default)]
+    pub note: bool,
     /// Why the relay refused it, if it did (then it waits for the teammate).
     #[serde(default)]
     pub refused: Option<String>,

@@ -4,11 +4,11 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use pigeon_protocol::{ConversationDetails, InboxConversation, InboxFrame, InboxReply, Me, Status, TeammateInfo};
+use pigeon_protocol::{ConversationDetails, InboxConversation, InboxFrame, InboxReply, Me, Note, PostNote, Status, TeammateInfo};
 use wasm_bindgen_futures::spawn_local;
 
 use crate::api::{self, Failure};
-use crate::model::{Pending, Tab, Thread, cart_shared, merge_row};
+use crate::model::{Pending, Tab, Thread, cart_shared, insert_note, merge_row};
 use crate::store;
 
 #[derive(Clone, Copy)]
@@ -26,6 +26,10 @@ pub struct Inbox {
     pub more: RwSignal<bool>,
     pub selected: RwSignal<Option<String>>,
     pub thread: RwSignal<Thread>,
+    /// The open conversation's internal notes, oldest first.
+    pub notes: RwSignal<Vec<Note>>,
+    /// The composer writes an internal note (not a reply); back to replies on each open.
+    pub note_mode: RwSignal<bool>,
     pub details: RwSignal<Option<ConversationDetails>>,
     pub pending: RwSignal<Vec<Pending>>,
     pub connected: RwSignal<bool>,
@@ -72,6 +76,8 @@ impl Inbox {
             more: RwSignal::new(false),
             selected: RwSignal::new(None),
             thread: RwSignal::new(Thread::default()),
+            notes: RwSignal::new(vec![]),
+            note_mode: RwSignal::new(false),
             details: RwSignal::new(None),
             pending: RwSignal::new(store::get(OUTBOX).unwrap_or_default()),
             connected: RwSignal::new(false),
@@ -170,7 +176,21 @@ impl Inbox {
         thread.insert(store::get::<Vec<pigeon_protocol::Message>>(&thread_key(&id)).unwrap_or_default());
         self.thread.set(thread);
         self.details.set(None);
+        self.notes.set(vec![]);
+        self.note_mode.set(false);
         self.load_newest(id.clone());
+        let notes_of = id.clone();
+        spawn_local(async move {
+            match api::notes(&notes_of).await {
+                Ok(n) if self.selected.get_untracked().as_deref() == Some(notes_of.as_str()) => self.notes.update(|notes| {
+                    for note in n.notes {
+                        insert_note(notes, note);
+                    }
+                }),
+                Ok(_) => {}
+                Err(f) => self.failed(&f),
+            }
+        });
         spawn_local(async move {
             match api::details(&id).await {
                 Ok(d) if self.selected.get_untracked().as_deref() == Some(id.as_str()) => self.details.set(Some(d)),
@@ -301,7 +321,7 @@ impl Inbox {
             InboxFrame::Message { conversation, message } => {
                 // Our own reply, stored: it is no longer waiting, whichever arrives first (this
                 // frame or the answer to the POST).
-                let mine = |r: &Pending| r.conversation == conversation && r.client_id == message.client_id;
+                let mine = |r: &Pending| !r.note && r.conversation == conversation && r.client_id == message.client_id;
                 if self.pending.with_untracked(|p| p.iter().any(mine)) {
                     self.pending.update(|p| p.retain(|r| !mine(r)));
                     self.save_outbox();
@@ -318,6 +338,16 @@ impl Inbox {
                     }
                 }
             }
+            InboxFrame::Note { conversation, note } => {
+                let mine = |r: &Pending| r.note && r.conversation == conversation && r.client_id == note.client_id;
+                if self.pending.with_untracked(|p| p.iter().any(mine)) {
+                    self.pending.update(|p| p.retain(|r| !mine(r)));
+                    self.save_outbox();
+                }
+                if self.selected.get_untracked().as_deref() == Some(conversation.as_str()) {
+                    self.notes.update(|n| insert_note(n, note));
+                }
+            }
             InboxFrame::Gone { conversation } => {
                 self.list.update(|l| l.retain(|c| c.summary.id != conversation));
                 if self.selected.get_untracked().as_deref() == Some(conversation.as_str()) {
@@ -330,9 +360,9 @@ impl Inbox {
     }
 
     /// A reply to the open conversation: kept in this browser until stored.
-    pub fn reply(self, body: String, notify_shopper: bool) {
+    pub fn reply(self, body: String, notify_shopper: bool, note: bool) {
         let Some(conversation) = self.selected.get_untracked() else { return };
-        let pending = Pending { conversation, client_id: client_id(), body, notify_shopper, refused: None };
+        let pending = Pending { conversation, client_id: client_id(), body, notify_shopper, note, refused: None };
         self.pending.update(|p| p.push(pending));
         self.save_outbox();
         self.flush();
@@ -348,16 +378,28 @@ impl Inbox {
         let next = self.pending.with_untracked(|p| p.iter().find(|r| r.refused.is_none()).cloned());
         let Some(reply) = next else { return };
         spawn_local(async move {
-            let body = InboxReply { client_id: reply.client_id.clone(), body: reply.body.clone(), notify_shopper: reply.notify_shopper };
-            match api::reply(&reply.conversation, &body).await {
-                Ok(stored) => {
-                    self.pending.update(|p| p.retain(|r| r.client_id != reply.client_id));
-                    self.save_outbox();
-                    if self.selected.get_untracked().as_deref() == Some(reply.conversation.as_str()) {
+            let open = || self.selected.get_untracked().as_deref() == Some(reply.conversation.as_str());
+            let sent = if reply.note {
+                let body = PostNote { client_id: reply.client_id.clone(), body: reply.body.clone() };
+                api::add_note(&reply.conversation, &body).await.map(|note| {
+                    if open() {
+                        self.notes.update(|n| insert_note(n, note));
+                    }
+                })
+            } else {
+                let body = InboxReply { client_id: reply.client_id.clone(), body: reply.body.clone(), notify_shopper: reply.notify_shopper };
+                api::reply(&reply.conversation, &body).await.map(|stored| {
+                    if open() {
                         self.thread.update(|t| {
                             t.insert([stored.message]);
                         });
                     }
+                })
+            };
+            match sent {
+                Ok(()) => {
+                    self.pending.update(|p| p.retain(|r| r.client_id != reply.client_id));
+                    self.save_outbox();
                     self.flush();
                 }
                 Err(f) if f.retryable() => {

@@ -2,11 +2,12 @@
 //! time below 760 px). Everything shoppers typed is shown as text.
 
 use leptos::prelude::*;
-use pigeon_protocol::{Author, ConversationDetails, InboxConversation, Invite, Me, Message, Status, Team, TeamRole, TeammateInfo, validate};
-use wasm_bindgen::JsValue;
+use pigeon_protocol::{Author, ConversationDetails, InboxConversation, Invite, Me, Message, Note, Status, Team, TeamRole, TeammateInfo, validate};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 
 use crate::api::{self, Failure};
+use crate::keys::{self, Shortcut};
 use crate::model::{Assigned, Tab, activity, money};
 use crate::state::{Inbox, draft_key, keep_live};
 use crate::store;
@@ -176,8 +177,15 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
             })
         })
     };
+    let help = RwSignal::new(false);
+    keyboard(inbox, help);
     view! {
         <main class="inbox" data-open=move || inbox.selected.with(Option::is_some).then_some("")>
+            <div class="shortcuts" role="dialog" aria-labelledby="shortcuts-title" data-testid="shortcuts" hidden=move || !help.get()>
+                <h2 id="shortcuts-title">"Keyboard shortcuts"</h2>
+                <dl>{keys::LIST.iter().map(|(key, what)| view! { <dt><kbd>{*key}</kbd></dt><dd>{*what}</dd> }).collect_view()}</dl>
+                <button type="button" on:click=move |_| help.set(false)>"Close"</button>
+            </div>
             <header class="top">
                 <h1>{site_name}</h1>
                 {sites}
@@ -206,6 +214,49 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
             <ConversationView inbox=inbox />
         </main>
     }
+}
+
+/// The shortcuts (see `keys`), for the whole inbox view while it is shown.
+fn keyboard(inbox: Inbox, help: RwSignal<bool>) {
+    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        let target = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok());
+        let in_field = target.as_ref().is_some_and(|t| matches!(t.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || t.is_content_editable());
+        let Some(shortcut) = keys::shortcut(&ev.key(), in_field, ev.ctrl_key() || ev.meta_key() || ev.alt_key()) else { return };
+        let document = document();
+        let open = inbox.selected.with_untracked(Option::is_some);
+        match shortcut {
+            Shortcut::Next | Shortcut::Previous => {
+                ev.prevent_default();
+                let Ok(rows) = document.query_selector_all("[data-testid=\"conversation-row\"]") else { return };
+                let row = |i: u32| rows.item(i).and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok());
+                let active = document.active_element();
+                let current = (0..rows.length()).find(|i| {
+                    row(*i).is_some_and(|r| active.as_ref().is_some_and(|a| a == r.unchecked_ref::<web_sys::Element>()) || r.get_attribute("aria-current").as_deref() == Some("true"))
+                });
+                let next = keys::step(current.map(|i| i as usize), rows.length() as usize, shortcut == Shortcut::Next);
+                if let Some(r) = next.and_then(|i| row(i as u32)) {
+                    let _ = r.focus();
+                }
+            }
+            Shortcut::Reply | Shortcut::Note if open => {
+                ev.prevent_default();
+                inbox.note_mode.set(shortcut == Shortcut::Note);
+                if let Some(composer) = document.query_selector("[data-testid=\"reply-composer\"]").ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+                    let _ = composer.focus();
+                }
+            }
+            Shortcut::Close if open && inbox.details.with_untracked(|d| d.as_ref().is_some_and(|d| d.status == Status::Open)) => inbox.set_status(Status::Closed),
+            Shortcut::Help => help.update(|h| *h = !*h),
+            Shortcut::Dismiss => {
+                help.set(false);
+                if let Some(field) = target.filter(|_| in_field) {
+                    let _ = field.blur();
+                }
+            }
+            _ => {}
+        }
+    });
+    on_cleanup(move || handle.remove());
 }
 
 /// What a row shows changes only with these.
@@ -256,6 +307,33 @@ fn message_view(m: &Message, site_name: &str) -> impl IntoView + use<> {
     }
 }
 
+/// One item of the thread as the inbox shows it.
+#[derive(Clone)]
+enum Item {
+    Message(Message),
+    Note(Note),
+}
+
+impl Item {
+    fn key(&self) -> String {
+        match self {
+            Item::Message(m) => format!("m{}", m.seq),
+            Item::Note(n) => n.id.clone(),
+        }
+    }
+}
+
+/// An internal note: marked as such, in its own colour, never sent to the shopper.
+fn note_view(n: &Note) -> impl IntoView + use<> {
+    view! {
+        <li class="msg msg-note" data-testid="thread-note">
+            <span class="by" dir="auto">{format!("{} · internal note", n.author_name)}</span>
+            <time datetime=n.created_at.clone()>{when(&n.created_at)}</time>
+            <p dir="auto">{n.body.clone()}</p>
+        </li>
+    }
+}
+
 /// Messages a conversation opens with, and how many more each "Show earlier" adds.
 const SHOWN_STEP: usize = crate::api::THREAD_PAGE as usize;
 
@@ -280,12 +358,13 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
     let send = move || match validate::body(&draft.get_untracked()) {
         Ok(body) => {
             error.set(None);
-            inbox.reply(body, notify.get_untracked());
+            inbox.reply(body, notify.get_untracked(), inbox.note_mode.get_untracked());
             save_draft(String::new());
             notify.set(true);
         }
         Err(e) => error.set(Some(e.message)),
     };
+    let note_mode = inbox.note_mode;
     let site_name_untracked = move || inbox.me.with_untracked(|m| m.sites.iter().find(|s| s.site == inbox.site.get_untracked()).map(|s| s.site_name.clone()).unwrap_or_default());
     // The newest 100 messages; "Show earlier messages" adds 100 at a time (a long thread
     // opens at once).
@@ -294,16 +373,29 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
         inbox.selected.track();
         shown.set(SHOWN_STEP);
     });
-    // Keyed by conversation and seq: a new message adds one item, and text a teammate is
+    // The shown messages and the internal notes written since the first of them, by time.
+    // Keyed by conversation and item: a new message adds one item, and text a teammate is
     // selecting stays selected.
-    let messages = move || {
+    let items = move || {
         inbox.thread.with(|t| {
             let from = t.messages.len().saturating_sub(shown.get());
-            t.messages[from..].iter().map(|m| (t.id.clone(), m.clone())).collect::<Vec<_>>()
+            let shown = &t.messages[from..];
+            let since = (from > 0 || t.has_earlier()).then(|| shown.first().map(|m| m.created_at.clone())).flatten();
+            let mut items: Vec<(String, Item)> = shown.iter().map(|m| (m.created_at.clone(), Item::Message(m.clone()))).collect();
+            inbox.notes.with(|notes| {
+                let newer = notes.iter().filter(|n| since.as_ref().is_none_or(|s| &n.created_at >= s));
+                items.extend(newer.map(|n| (n.created_at.clone(), Item::Note(n.clone()))));
+            });
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            items.into_iter().map(|(_, item)| (t.id.clone(), item)).collect::<Vec<_>>()
         })
     };
     let messages = view! {
-        <For each=messages key=|(id, m)| (id.clone(), m.seq) children=move |(_, m)| message_view(&m, &site_name_untracked()) />
+        <For each=items key=|(id, item)| (id.clone(), item.key())
+            children=move |(_, item)| match item {
+                Item::Message(m) => message_view(&m, &site_name_untracked()).into_any(),
+                Item::Note(n) => note_view(&n).into_any(),
+            } />
     };
     let waiting = move || {
         let id = inbox.selected.get().unwrap_or_default();
@@ -314,8 +406,9 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
                     let client_id = r.client_id.clone();
                     let refused = r.refused.clone();
                     let delivery = if refused.is_some() { "refused" } else { "sending" };
+                    let (class, testid) = if r.note { ("msg msg-note pending", "thread-note") } else { ("msg msg-agent pending", "thread-message") };
                     view! {
-                        <li class="msg msg-agent pending" data-testid="thread-message" data-delivery=delivery>
+                        <li class=class data-testid=testid data-delivery=delivery>
                             <p dir="auto">{r.body.clone()}</p>
                             <small>{refused.clone().unwrap_or_else(|| "Sending…".into())}</small>
                             {refused.map(|_| view! {
@@ -334,7 +427,7 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
     // end is on screen (or when they are the teammate's own).
     let list: NodeRef<leptos::html::Ol> = NodeRef::new();
     Effect::new(move |before: Option<(String, usize)>| {
-        let now = (inbox.thread.with(|t| t.id.clone()), inbox.thread.with(|t| t.messages.len()) + inbox.pending.with(Vec::len));
+        let now = (inbox.thread.with(|t| t.id.clone()), inbox.thread.with(|t| t.messages.len()) + inbox.pending.with(Vec::len) + inbox.notes.with(Vec::len));
         let opened = before.as_ref().is_none_or(|b| b.0 != now.0);
         if let Some(ol) = list.get_untracked().filter(|_| inbox.selected.with_untracked(Option::is_some)) {
             let near_end = ol.scroll_height() - ol.scroll_top() - ol.client_height() < 80;
@@ -382,8 +475,13 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
                 </li>
                 {messages}{waiting}
             </ol>
-            <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
-                <textarea data-testid="reply-composer" aria-label="Reply" rows="3" dir="auto" placeholder="Reply… (Enter sends, Shift+Enter for a new line)"
+            <form class="composer" data-note=move || note_mode.get().then_some("") on:submit=move |ev| { ev.prevent_default(); send(); }>
+                <div class="modes" role="group" aria-label="Write">
+                    <button type="button" data-testid="mode-reply" aria-pressed=move || (!note_mode.get()).to_string() on:click=move |_| note_mode.set(false)>"Reply"</button>
+                    <button type="button" data-testid="mode-note" aria-pressed=move || note_mode.get().to_string() on:click=move |_| note_mode.set(true)>"Internal note"</button>
+                </div>
+                <textarea data-testid="reply-composer" aria-label=move || if note_mode.get() { "Internal note" } else { "Reply" } rows="3" dir="auto"
+                    placeholder=move || if note_mode.get() { "Internal note: only teammates see it (Enter adds it)" } else { "Reply… (Enter sends, Shift+Enter for a new line)" }
                     prop:value=draft on:input=move |ev| save_draft(event_target_value(&ev))
                     on:keydown=move |ev| {
                         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
@@ -391,9 +489,9 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
                             send();
                         }
                     }></textarea>
-                <label class="quiet"><input type="checkbox" data-testid="reply-no-email" prop:checked=move || !notify.get()
+                <label class="quiet" hidden=move || note_mode.get()><input type="checkbox" data-testid="reply-no-email" prop:checked=move || !notify.get()
                     on:change=move |ev| notify.set(!event_target_checked(&ev)) />" Don't email the shopper about this reply"</label>
-                <button type="submit" data-testid="reply-send">"Send"</button>
+                <button type="submit" data-testid="reply-send">{move || if note_mode.get() { "Add note" } else { "Send" }}</button>
                 <p class="error" role="alert">{move || error.get()}</p>
             </form>
             <aside class="about" aria-label="About the shopper" tabindex="0">

@@ -159,6 +159,34 @@ pub enum InboxFrame {
     Message { conversation: String, message: Message },
     /// A conversation was deleted by the shopper or erased.
     Gone { conversation: String },
+    /// A teammate wrote an internal note in a conversation.
+    Note { conversation: String, note: Note },
+}
+
+/// An internal note: written by a teammate in a conversation's thread, seen only by the
+/// site's teammates. Kept apart from the messages (its own ids, no `seq`), so nothing that
+/// serves the shopper (pages, live frames, emails, export) can carry one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: String,
+    pub client_id: String,
+    pub author_email: String,
+    pub author_name: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+/// `POST /v1/inbox/conversations/{id}/notes`: stored once per `client_id`, like a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostNote {
+    pub client_id: String,
+    pub body: String,
+}
+
+/// `GET /v1/inbox/conversations/{id}/notes`, oldest first; the answer to a POST is one `Note`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notes {
+    pub notes: Vec<Note>,
 }
 
 /// One teammate of a site, as the Team settings list them.

@@ -14,7 +14,7 @@ pub mod validate;
 
 pub use context::{Cart, CartItem, Context, Page};
 pub use inbox::{
-    Assign, CartStep, ChangeRole, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxReply, Invite, Me, Membership, OpenSession, SignIn, Team,
+    Assign, CartStep, ChangeRole, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxReply, Invite, Me, Membership, Note, Notes, OpenSession, PostNote, SignIn, Team,
     TeamRole, TeammateInfo,
 };
 pub use live::{ClientFrame, ServerFrame};

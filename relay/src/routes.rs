@@ -42,6 +42,8 @@ pub enum Route {
     InboxClose { conversation: String },
     InboxReopen { conversation: String },
     InboxAssign { conversation: String },
+    InboxNotes { conversation: String },
+    InboxAddNote { conversation: String },
     InboxTeam { site: String },
     InboxInvite { site: String },
     InboxChangeRole { site: String, email: String },
@@ -83,7 +85,9 @@ impl Route {
             | Route::InboxRead { conversation }
             | Route::InboxClose { conversation }
             | Route::InboxReopen { conversation }
-            | Route::InboxAssign { conversation } => Some(conversation),
+            | Route::InboxAssign { conversation }
+            | Route::InboxNotes { conversation }
+            | Route::InboxAddNote { conversation } => Some(conversation),
             _ => None,
         }
     }
@@ -97,7 +101,7 @@ impl Route {
             | AgentClose { .. } => Audience::Agent,
             InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxLive { .. }
             | InboxDetails { .. } | InboxMessages { .. } | InboxReply { .. } | InboxRead { .. } | InboxClose { .. }
-            | InboxReopen { .. } | InboxAssign { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. } => {
+            | InboxReopen { .. } | InboxAssign { .. } | InboxNotes { .. } | InboxAddNote { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. } => {
                 Audience::Inbox
             }
             Health => Audience::Anyone,
@@ -175,6 +179,11 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         ["v1", "inbox", "conversations", id, "close"] => (*method == Post).then(|| Route::InboxClose { conversation: s(id) }),
         ["v1", "inbox", "conversations", id, "reopen"] => (*method == Post).then(|| Route::InboxReopen { conversation: s(id) }),
         ["v1", "inbox", "conversations", id, "assignee"] => (*method == Put).then(|| Route::InboxAssign { conversation: s(id) }),
+        ["v1", "inbox", "conversations", id, "notes"] => match method {
+            Get => Some(Route::InboxNotes { conversation: s(id) }),
+            Post => Some(Route::InboxAddNote { conversation: s(id) }),
+            _ => None,
+        },
         _ => return Parsed::NoSuchPath,
     };
     route.map_or(Parsed::WrongMethod, Parsed::Route)
@@ -477,6 +486,8 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::InboxClose { .. } => agent::close(&cx, asked()?).await,
         Route::InboxReopen { .. } => inbox::reopen(&cx, asked()?).await,
         Route::InboxAssign { .. } => inbox::assign(req, &cx, asked()?).await,
+        Route::InboxNotes { .. } => inbox::notes::list(&cx, asked()?).await,
+        Route::InboxAddNote { .. } => inbox::notes::add(req, &cx, asked()?).await,
         Route::InboxTeam { .. } => inbox::team(&cx).await,
         Route::InboxChangeRole { email, .. } => inbox::change_role(req, &cx, &email).await,
         Route::InboxRemove { email, .. } => inbox::remove(&cx, &email).await,

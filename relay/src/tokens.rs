@@ -31,6 +31,11 @@ pub fn new_message_id() -> crate::Result<String> {
     Ok(format!("m_{}", hex::encode(random_bytes::<12>()?)))
 }
 
+/// A fresh internal note id.
+pub fn new_note_id() -> crate::Result<String> {
+    Ok(format!("n_{}", hex::encode(random_bytes::<12>()?)))
+}
+
 /// What is stored instead of a token or key.
 pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))

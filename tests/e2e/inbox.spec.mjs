@@ -589,6 +589,98 @@ test('Olivia assigns a conversation to Sam: it shows in his Mine live, leaves Un
   await Promise.all([parcel, refund].map((id) => agentCall(`/conversations/${id}/close`, {})));
 });
 
+test('the keyboard: j/k move, Enter opens, r replies, e closes, ? lists them; nothing fires while typing', async ({ browser }) => {
+  const older = await shopperConversation([unique('Keyboard older')]);
+  const newer = await shopperConversation([unique('Keyboard newer')]);
+  const merchant = await browser.newContext();
+  const { page } = await signIn(merchant, relay(), OWNER);
+  await expect(row(page, newer)).toBeVisible();
+  const focused = () => page.evaluate(() => document.activeElement?.dataset?.id ?? document.activeElement?.dataset?.testid ?? null);
+
+  // The two newest rows, newest first.
+  await page.keyboard.press('j');
+  expect(await focused()).toBe(newer);
+  await page.keyboard.press('j');
+  expect(await focused()).toBe(older);
+  await page.keyboard.press('k');
+  expect(await focused()).toBe(newer);
+  await page.keyboard.press('j');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('thread-message')).toHaveCount(1);
+  await expect(page.getByTestId('thread-message').first()).toContainText('Keyboard older');
+
+  // r: into the reply box; letters typed there are text, not shortcuts.
+  await page.keyboard.press('r');
+  expect(await focused()).toBe('reply-composer');
+  await page.keyboard.type('jerk?');
+  await expect(page.getByTestId('reply-composer')).toHaveValue('jerk?');
+  await expect(page.getByTestId('shortcuts')).toBeHidden();
+  await expect(page.getByTestId('close-conversation')).toBeVisible();
+  // Escape leaves the box; then e closes the conversation.
+  await page.keyboard.press('Escape');
+  expect(await focused()).not.toBe('reply-composer');
+  await page.keyboard.press('e');
+  await expect(page.getByTestId('reopen-conversation')).toBeVisible();
+  await expect.poll(async () => (await agentCall(`/sites/${site()}/conversations?status=closed`)).json.conversations.some((c) => c.id === older)).toBe(true);
+
+  // ? lists the shortcuts; Escape hides the list.
+  await page.keyboard.press('?');
+  await expect(page.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeVisible();
+  await expect(page.getByTestId('shortcuts')).toContainText('Next conversation');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('shortcuts')).toBeHidden();
+  expect(page.errors).toEqual([]);
+  await merchant.close();
+  await agentCall(`/conversations/${newer}/close`, {});
+});
+
+test('an internal note: Sam sees it live, marked; the shopper never does, not even after a reply', async ({ browser }) => {
+  const shopper = await browser.newContext();
+  const shopPage = new ShopPage(await shopper.newPage());
+  await shopPage.goto();
+  await shopPage.open();
+  const question = unique('Is the blue jacket back in stock?');
+  const { conversation } = await (await shopPage.send(question)).json();
+
+  const [olivia, sam] = [await browser.newContext(), await browser.newContext()];
+  const { page: her } = await signIn(olivia, relay(), OWNER);
+  const { page: him } = await signIn(sam, relay(), AGENT);
+  await row(him, conversation.id).click();
+  await expect(him.getByTestId('thread-message')).toHaveCount(1);
+  await row(her, conversation.id).click();
+  await expect(her.getByTestId('thread-message')).toHaveCount(1);
+
+  // n: the composer writes a note; Enter adds it.
+  await her.keyboard.press('n');
+  await expect(her.getByTestId('mode-note')).toHaveAttribute('aria-pressed', 'true');
+  await expect(her.getByTestId('reply-send')).toHaveText('Add note');
+  await expect(her.getByTestId('reply-no-email')).toBeHidden();
+  const note = unique('Restock due Friday, do not promise a date');
+  await her.keyboard.type(note);
+  await her.keyboard.press('Enter');
+  for (const page of [her, him]) {
+    await expect(page.getByTestId('thread-note')).toHaveCount(1);
+    await expect(page.getByTestId('thread-note')).toContainText(note);
+    await expect(page.getByTestId('thread-note')).toContainText('Olivia · internal note');
+  }
+  await expect(her.getByTestId('thread-note')).not.toHaveAttribute('data-delivery', 'sending');
+
+  // A reply after it reaches the shopper; the note never does.
+  await her.getByTestId('mode-reply').click();
+  await her.getByTestId('reply-composer').fill('Let me check for you.');
+  await her.getByTestId('reply-send').click();
+  await expect(shopPage.message('Let me check for you.')).toBeVisible();
+  await expect(shopPage.page.getByText(note)).toHaveCount(0);
+  await shopPage.page.reload();
+  await shopPage.open();
+  await expect(shopPage.message('Let me check for you.')).toBeVisible();
+  await expect(shopPage.page.getByText(note)).toHaveCount(0);
+  expect(her.errors).toEqual([]);
+  expect(him.errors).toEqual([]);
+  await Promise.all([olivia.close(), sam.close(), shopper.close()]);
+  await agentCall(`/conversations/${conversation.id}/close`, {});
+});
+
 test('offline, the installed inbox opens and shows the last list it saw, and says it is offline', async ({ browser }) => {
   const id = await shopperConversation([unique('Offline check')], shopContext());
   const merchant = await browser.newContext();

@@ -395,6 +395,79 @@ async fn assignment_filters_the_list_claims_on_reply_and_sends_the_notices_to_th
     assert_eq!((a.status, a.code()), (404, "not_found"));
 }
 
+#[tokio::test]
+async fn internal_notes_reach_teammates_only() {
+    let c = client();
+    let owner = owner().await;
+    let s = c.create_conversation("demo").await;
+    assert_eq!(s.post("m1", "Is the blue one back in stock?").await.status, 201);
+    let mut live = owner.live("demo").await.expect("inbox socket");
+    let path = format!("/v1/inbox/conversations/{}/notes", s.id);
+    let secret = "Note: restock due Friday, do not promise a date";
+    let note = owner.post(&path, Some(&json!({ "client_id": "n1", "body": secret }))).await;
+    assert_eq!(note.status, 201, "{:?}", note.json);
+    assert_eq!((note.json["author_name"].as_str(), note.json["author_email"].as_str()), (Some("Olivia"), Some(OWNER)));
+    // Once per client id, like a message.
+    let again = owner.post(&path, Some(&json!({ "client_id": "n1", "body": secret }))).await;
+    assert_eq!((again.status, &again.json["id"]), (200, &note.json["id"]));
+    let other = owner.post(&path, Some(&json!({ "client_id": "n1", "body": "something else" }))).await;
+    assert_eq!(other.status, 409);
+    let empty = owner.post(&path, Some(&json!({ "client_id": "n2", "body": "  " }))).await;
+    assert_eq!((empty.status, empty.code()), (422, "empty_message"));
+    let listed = owner.get(&path).await;
+    assert_eq!(listed.json["notes"].as_array().map(Vec::len), Some(1));
+
+    // Live to the site's teammates.
+    let mut seen = false;
+    while let Some(frame) = live.frame(Duration::from_secs(5)).await {
+        if let InboxFrame::Note { conversation, note } = frame {
+            assert_eq!((conversation.as_str(), note.body.as_str()), (s.id.as_str(), secret));
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "the inbox socket carried the note");
+
+    // Nowhere the shopper reads: messages, export; nor the agent key's messages route.
+    let messages = c.get(&format!("/v1/conversations/{}/messages", s.id), Some(&s.token)).await;
+    assert!(!messages.json.to_string().contains("restock"), "{}", messages.json);
+    assert_eq!(messages.json["messages"].as_array().map(Vec::len), Some(1));
+    let export = c.get(&format!("/v1/conversations/{}/export", s.id), Some(&s.token)).await;
+    assert_eq!(export.status, 200);
+    assert!(!export.json.to_string().contains("restock"), "{}", export.json);
+    let (_, key) = crate::demo();
+    let agent = c.get(&format!("/v1/agent/conversations/{}/messages", s.id), Some(key)).await;
+    assert_eq!(agent.status, 200);
+    assert!(!agent.json.to_string().contains("restock"));
+    // Nor the shopper's email: the reply notice after the note carries the reply only.
+    let put = c.json(Method::PUT, &format!("/v1/conversations/{}/contact", s.id), Some(&s.token), &json!({ "email": "nina@example.com" })).await;
+    assert_eq!(put.status, 204);
+    let reply = owner.post(&format!("/v1/inbox/conversations/{}/messages", s.id), Some(&json!({ "client_id": "r1", "body": "We will let you know." }))).await;
+    assert_eq!(reply.status, 201);
+    let mails = mailbox::wait_for(&c, &s.id, "nina@example.com", 1, Duration::from_secs(20)).await;
+    assert!(mails[0].text().contains("We will let you know."));
+    assert!(mailbox::sent_for(&c, &s.id).await.iter().all(|m| !m.raw.contains("restock")), "no email carries the note");
+    // An `@mention` emails that teammate (not the author, who mentions herself too).
+    let mention = owner.post(&path, Some(&json!({ "client_id": "n3", "body": "@sam can you call the warehouse? cc @olivia" }))).await;
+    assert_eq!(mention.status, 201);
+    let subject = "Olivia mentioned you in a note — Pigeon Outfitters";
+    let mut mails = vec![];
+    for _ in 0..50 {
+        mails = mailbox::sent_to(&c, AGENT, subject).await;
+        if !mails.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(mails.len(), 1, "one mention mail to Sam");
+    assert!(mails[0].text().contains("can you call the warehouse?"));
+    assert!(mailbox::sent_to(&c, OWNER, subject).await.is_empty(), "no mail to the author");
+    // Another site's teammate cannot read or write them.
+    let stranger = Teammate::sign_in(&c, OTHER_OWNER).await;
+    assert_eq!(stranger.get(&path).await.status, 404);
+    assert_eq!(stranger.post(&path, Some(&json!({ "client_id": "x", "body": "hi" }))).await.status, 404);
+}
+
 fn rand_suffix() -> u32 {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos()

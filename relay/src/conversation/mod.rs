@@ -190,6 +190,15 @@ impl Conversation {
                 self.publish(vec![]);
                 Ok(Answer::Done)
             }
+            Op::AddNote(note) => {
+                let (note, created) = self.store.add_note(&note)?;
+                if created && let Some(meta) = self.store.meta()? {
+                    let frame = InboxFrame::Note { conversation: meta.id, note: note.clone() };
+                    self.state.wait_until(crate::hub::publish(self.env.clone(), meta.site, vec![frame]));
+                }
+                Ok(Answer::Note { note, created })
+            }
+            Op::Notes => Ok(Answer::Notes(self.store.notes()?)),
             Op::Erase => {
                 if let Some(meta) = self.store.meta()? {
                     self.state.wait_until(crate::hub::publish(self.env.clone(), meta.site, vec![InboxFrame::Gone { conversation: meta.id }]));

@@ -7,7 +7,7 @@
 //! object, and it builds every call itself, so nothing here comes from a client unchecked.
 //! Which caller may do what is the one table in [`Op::allows`].
 
-use pigeon_protocol::{CartStep, Context, Conversation, Export, ExportedConversation, Message, MessagesPage, validate::Invalid};
+use pigeon_protocol::{CartStep, Context, Conversation, Export, ExportedConversation, Message, MessagesPage, Note, validate::Invalid};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
@@ -61,6 +61,10 @@ pub enum Op {
     About,
     /// Who answers it from now on (a teammate the Worker checked), or nobody. → `Done`
     Assign { assignee: Option<Assignee> },
+    /// An internal note by a teammate (validated, signed by the Worker), once per `client_id`. → `Note`
+    AddNote(Note),
+    /// Every internal note, oldest first. → `Notes`
+    Notes,
     /// Erase everything: storage, alarm, live sockets. → `Done`
     Erase,
 }
@@ -74,7 +78,7 @@ impl Op {
             Op::Init(_) | Op::EmailReply(_) | Op::AddDevice { .. } => caller == Worker,
             Op::Page { .. } | Op::Post(_) | Op::MarkRead { .. } | Op::Export => matches!(caller, Shopper | Agent),
             Op::SetContact { .. } => caller == Shopper,
-            Op::Close | Op::Reopen | Op::About | Op::Assign { .. } => caller == Agent,
+            Op::Close | Op::Reopen | Op::About | Op::Assign { .. } | Op::AddNote(_) | Op::Notes => caller == Agent,
             Op::Erase => matches!(caller, Shopper | Worker),
         }
     }
@@ -145,6 +149,9 @@ pub enum Answer {
     Conversation(Conversation),
     Export(Export),
     About { conversation: ExportedConversation, cart_history: Vec<CartStep>, assignee: Option<String> },
+    /// `created` is false when the `client_id` was already stored with this body.
+    Note { note: Note, created: bool },
+    Notes(Vec<Note>),
 }
 
 /// Why the object said no.
@@ -266,6 +273,20 @@ impl Answer {
         match self {
             Answer::About { conversation, cart_history, assignee } => Ok((conversation, cart_history, assignee)),
             other => Err(other.unexpected("a conversation's record")),
+        }
+    }
+
+    pub fn note(self) -> Result<(Note, bool)> {
+        match self {
+            Answer::Note { note, created } => Ok((note, created)),
+            other => Err(other.unexpected("a note")),
+        }
+    }
+
+    pub fn notes(self) -> Result<Vec<Note>> {
+        match self {
+            Answer::Notes(notes) => Ok(notes),
+            other => Err(other.unexpected("notes")),
         }
     }
 

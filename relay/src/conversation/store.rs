@@ -2,7 +2,7 @@
 //! else runs in this object, so check-then-insert is atomic, and writes are committed
 //! before the object's response leaves (output gate).
 
-use pigeon_protocol::{Author, CartStep, Context, ConversationSummary, Export, ExportedConversation, InboxConversation, Message, MessagesPage, Status};
+use pigeon_protocol::{Author, CartStep, Context, Note, ConversationSummary, Export, ExportedConversation, InboxConversation, Message, MessagesPage, Status};
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue as V};
 
@@ -41,6 +41,15 @@ CREATE TABLE IF NOT EXISTS messages (
   UNIQUE (author, client_id)
 );
 -- More tokens for the same conversation: one per browser that opened a resume link.
+-- Internal notes: teammates only, never in `messages` (no seq, nothing the shopper reads).
+CREATE TABLE IF NOT EXISTS notes (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL UNIQUE,
+  author_email TEXT NOT NULL,
+  author_name TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS device_tokens (
   token_hash TEXT PRIMARY KEY,
   created_at TEXT NOT NULL
@@ -200,6 +209,7 @@ impl Row {
 }
 
 const COLUMNS: &str = "seq, id, author, client_id, author_name, body, created_at, context";
+const NOTE_COLUMNS: &str = "id, client_id, author_email, author_name, body, created_at";
 
 fn opt(s: &Option<String>) -> V {
     s.clone().map(V::String).unwrap_or(V::Null)
@@ -478,6 +488,38 @@ impl Store {
             Some((r.created_at, context.cart?))
         });
         Ok(CartStep::history(carts))
+    }
+
+    /// Stores a note once per `client_id`: the note and whether it is new; the same
+    /// `client_id` with another body is a conflict.
+    pub fn add_note(&self, note: &Note) -> Result<(Note, bool)> {
+        if !self.exists()? {
+            return Err(Error::NotFound);
+        }
+        let existing: Vec<Note> = self
+            .sql
+            .exec(&format!("SELECT {NOTE_COLUMNS} FROM notes WHERE client_id = ?"), vec![note.client_id.clone().into()])?
+            .to_array()?;
+        if let Some(existing) = existing.into_iter().next() {
+            return if existing.body == note.body { Ok((existing, false)) } else { Err(Error::ClientIdConflict) };
+        }
+        self.sql.exec(
+            &format!("INSERT INTO notes ({NOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"),
+            vec![
+                note.id.clone().into(),
+                note.client_id.clone().into(),
+                note.author_email.clone().into(),
+                note.author_name.clone().into(),
+                note.body.clone().into(),
+                note.created_at.clone().into(),
+            ],
+        )?;
+        Ok((note.clone(), true))
+    }
+
+    /// Every note, oldest first.
+    pub fn notes(&self) -> Result<Vec<Note>> {
+        Ok(self.sql.exec(&format!("SELECT {NOTE_COLUMNS} FROM notes ORDER BY created_at, id"), None)?.to_array()?)
     }
 
     fn by_client_id(&self, author: Author, client_id: &str) -> Result<Option<Message>> {

@@ -6,6 +6,7 @@
 //! conversation route works only for a teammate of the conversation's site. The inbox's
 //! page is served as static files under `/inbox/`.
 
+pub mod notes;
 pub mod session;
 pub mod team;
 

@@ -190,6 +190,16 @@ pub fn signin(url: &str, minutes: u32, invite: Option<(&str, &str)>) -> Words {
     Words::new(subject, body)
 }
 
+/// To a teammate someone `@mentioned` in an internal note.
+pub fn mention(site_name: &str, by: &str, note: &str, created_at: &str, inbox_url: &str) -> Words {
+    let mut body = Body::new();
+    body.paragraph(&[Value(by), Fixed(" mentioned you in an internal note on a conversation at "), Bold(site_name), Fixed(":")]);
+    body.message(Some(by), &when(created_at), note);
+    body.button("Open the inbox", inbox_url);
+    body.note(&[Fixed("Internal notes are seen by the site's teammates only, never by the shopper.")]);
+    Words::new(format!("{by} mentioned you in a note — {site_name}"), body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::writer::escape;
@@ -349,5 +359,14 @@ mod tests {
         assert_eq!(money(1200, "JPY"), "1200 JPY");
         assert_eq!(money(1234, "KWD"), "1.234 KWD");
         assert_eq!(money(-250, "EUR"), "-2.50 EUR");
+    }
+
+    #[test]
+    fn a_mention_mail_escapes_the_note_and_names() {
+        let w = mention("<b>Shop</b>", "Ol<i>via", "@sam <script>alert(1)</script>", "2026-11-24T10:00:00.000Z", "https://relay.test/inbox/");
+        assert!(!w.html.contains("<script>") && !w.html.contains("<i>") && !w.html.contains("<b>Shop"), "{}", w.html);
+        assert!(w.text.contains("@sam <script>alert(1)</script>"), "the text half keeps the note as written");
+        assert!(w.html.contains("https://relay.test/inbox/"));
+        assert_eq!(w.subject, "Ol<i>via mentioned you in a note — <b>Shop</b>");
     }
 }
