@@ -276,8 +276,11 @@ fn row(inbox: Inbox, c: &InboxConversation) -> impl IntoView + use<> {
     let cart = s.context.as_ref().and_then(|x| x.cart.as_ref()).map(|c| money(c.total, &c.currency));
     let unread = s.unread_count;
     let at = when(activity(c));
-    // Who answers it, by name (the address when they are no longer on the team).
-    let assignee = c.assignee.as_ref().map(|a| inbox.team.with_untracked(|t| t.iter().find(|m| &m.email == a).map_or_else(|| a.clone(), |m| m.name.clone())));
+    // Who answers it, by name once the team is known (its address until then).
+    let assigned_to = c.assignee.clone();
+    let assignee = move || {
+        assigned_to.as_ref().map(|a| format!(" · → {}", inbox.team.with(|t| t.iter().find(|m| &m.email == a).map_or_else(|| a.clone(), |m| m.name.clone()))))
+    };
     view! {
         <li>
             <button type="button" class="row" data-testid="conversation-row" data-id=id.clone() aria-current=selected data-unread=unread.to_string()
@@ -285,7 +288,7 @@ fn row(inbox: Inbox, c: &InboxConversation) -> impl IntoView + use<> {
                 <span class="who" dir="auto">{who}</span>
                 <time>{at}</time>
                 <span class="preview" dir="auto">{s.last_message_preview.clone().unwrap_or_default()}</span>
-                <span class="meta" dir="auto">{page}{cart.map(|c| format!(" · {c}"))}{assignee.map(|a| format!(" · → {a}"))}</span>
+                <span class="meta" dir="auto">{page}{cart.map(|c| format!(" · {c}"))}{assignee}</span>
                 {(unread > 0).then(|| view! { <span class="unread" aria-label=format!("{unread} unread")>{unread}</span> })}
             </button>
         </li>
