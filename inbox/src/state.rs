@@ -30,6 +30,8 @@ pub struct Inbox {
     pub notes: RwSignal<Vec<Note>>,
     /// The composer writes an internal note (not a reply); back to replies on each open.
     pub note_mode: RwSignal<bool>,
+    /// The conversation whose newest page is on its way.
+    newest_pending: RwSignal<Option<String>>,
     pub details: RwSignal<Option<ConversationDetails>>,
     pub pending: RwSignal<Vec<Pending>>,
     pub connected: RwSignal<bool>,
@@ -78,6 +80,7 @@ impl Inbox {
             thread: RwSignal::new(Thread::default()),
             notes: RwSignal::new(vec![]),
             note_mode: RwSignal::new(false),
+            newest_pending: RwSignal::new(None),
             details: RwSignal::new(None),
             pending: RwSignal::new(store::get(OUTBOX).unwrap_or_default()),
             connected: RwSignal::new(false),
@@ -201,9 +204,20 @@ impl Inbox {
     }
 
     /// The newest page of thread `id`, joined to what the thread holds; then marks it read.
+    /// Asked once at a time: a socket opening while it is on its way does not ask again.
     fn load_newest(self, id: String) {
+        if self.newest_pending.with_untracked(|p| p.as_deref() == Some(id.as_str())) {
+            return;
+        }
+        self.newest_pending.set(Some(id.clone()));
         spawn_local(async move {
-            match api::newest(&id, api::THREAD_PAGE).await {
+            let answer = api::newest(&id, api::THREAD_PAGE).await;
+            self.newest_pending.update(|p| {
+                if p.as_deref() == Some(id.as_str()) {
+                    *p = None;
+                }
+            });
+            match answer {
                 Ok(page) if self.selected.get_untracked().as_deref() == Some(id.as_str()) => {
                     self.thread.update(|t| t.insert_newest(page.messages));
                     self.keep_thread();

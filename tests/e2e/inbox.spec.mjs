@@ -514,7 +514,12 @@ test('a 250-message thread opens on its newest 100 in one request, earlier pages
   const merchant = await browser.newContext();
   const { page } = await signIn(merchant, relay(), OWNER);
   const asked = [];
-  page.on('request', (r) => { if (r.url().includes(`/conversations/${id}/messages`)) asked.push(new URL(r.url()).search); });
+  // The windows asked for; a catch-up after the newest message held (the socket opening
+  // while the thread loads) is not a page of the thread and is left out.
+  page.on('request', (r) => {
+    const q = r.url().includes(`/conversations/${id}/messages`) && new URL(r.url()).search;
+    if (q && !(/^\?after=(\d+)/.test(q) && Number(q.match(/^\?after=(\d+)/)[1]) >= 250)) asked.push(q);
+  });
   await row(page, id).click();
   const messages = page.getByTestId('thread-message');
   await expect(messages).toHaveCount(100);

@@ -323,6 +323,20 @@ mod tests {
         assert!(Op::Erase.allows(Shopper) && Op::Erase.allows(Worker) && !Op::Erase.allows(Agent));
         assert!(!Op::AddDevice { token_hash: "h".into() }.allows(Shopper));
         assert!(!Op::Export.allows(Worker));
+        // Teammates' own things: never a shopper's token, never the Worker alone.
+        let note = || {
+            Op::AddNote(Note {
+                id: "n".into(),
+                client_id: "c".into(),
+                author_email: "a@b.c".into(),
+                author_name: "A".into(),
+                body: "b".into(),
+                created_at: "t".into(),
+            })
+        };
+        for op in [note(), Op::Notes, Op::Assign { assignee: None }, Op::About] {
+            assert!(op.allows(Agent) && !op.allows(Shopper) && !op.allows(Worker), "{op:?}");
+        }
     }
 
     #[test]
