@@ -9,6 +9,7 @@ mod inbox;
 mod live;
 mod message;
 mod record;
+mod search;
 mod site;
 pub mod validate;
 
@@ -23,6 +24,7 @@ pub use message::{
     PostAgentMessage, PostMessage, Resume, SetContact, StoredMessage,
 };
 pub use record::{ConversationList, ConversationSummary, Export, ExportedConversation, Status};
+pub use search::{SearchHit, SearchResults, Span};
 pub use site::{BusinessHours, DayHours, SiteConfig};
 
 use serde::{Deserialize, Serialize};

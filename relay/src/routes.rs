@@ -34,6 +34,7 @@ pub enum Route {
     InboxSignOut,
     InboxMe,
     InboxConversations { site: String },
+    InboxSearch { site: String },
     InboxLive { site: String },
     InboxDetails { conversation: String },
     InboxMessages { conversation: String },
@@ -99,7 +100,7 @@ impl Route {
             | SetContact { .. } | MarkRead { .. } | Export { .. } | Delete { .. } | Resume => Audience::Shop,
             AgentListConversations { .. } | AgentListMessages { .. } | AgentPostMessage { .. } | AgentMarkRead { .. }
             | AgentClose { .. } => Audience::Agent,
-            InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxLive { .. }
+            InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxSearch { .. } | InboxLive { .. }
             | InboxDetails { .. } | InboxMessages { .. } | InboxReply { .. } | InboxRead { .. } | InboxClose { .. }
             | InboxReopen { .. } | InboxAssign { .. } | InboxNotes { .. } | InboxAddNote { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. } => {
                 Audience::Inbox
@@ -155,6 +156,7 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         ["v1", "inbox", "signout"] => (*method == Post).then_some(Route::InboxSignOut),
         ["v1", "inbox", "me"] => (*method == Get).then_some(Route::InboxMe),
         ["v1", "inbox", "sites", site, "conversations"] => (*method == Get).then(|| Route::InboxConversations { site: s(site) }),
+        ["v1", "inbox", "sites", site, "search"] => (*method == Get).then(|| Route::InboxSearch { site: s(site) }),
         ["v1", "inbox", "sites", site, "live"] => (*method == Get).then(|| Route::InboxLive { site: s(site) }),
         ["v1", "inbox", "conversations", id] => (*method == Get).then(|| Route::InboxDetails { conversation: s(id) }),
         ["v1", "inbox", "sites", site, "teammates"] => match method {
@@ -432,6 +434,7 @@ async fn inbox_context(route: &Route, env: Env, person: &inbox::Person) -> crate
     let (site, asked) = match (route, route.conversation()) {
         (
             Route::InboxConversations { site }
+            | Route::InboxSearch { site }
             | Route::InboxLive { site }
             | Route::InboxTeam { site }
             | Route::InboxInvite { site }
@@ -478,6 +481,7 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::AgentClose { .. } => agent::close(&cx, asked()?).await,
         Route::AgentListConversations { .. } => agent::conversations(&req, &cx).await,
         Route::InboxConversations { .. } => inbox::conversations(&req, &cx).await,
+        Route::InboxSearch { .. } => inbox::search::search(&req, &cx).await,
         Route::InboxLive { .. } => inbox::live(&req, &cx).await,
         Route::InboxDetails { .. } => inbox::details(&cx, asked()?).await,
         Route::InboxMessages { .. } => messages::list(&req, &cx, asked()?).await,
@@ -527,6 +531,7 @@ mod tests {
         assert_eq!(ok(Method::Get, "/v1/inbox/conversations/abc").audience(), Audience::Inbox);
         assert_eq!(ok(Method::Post, "/v1/inbox/conversations/abc/messages"), Route::InboxReply { conversation: "abc".into() });
         assert_eq!(ok(Method::Get, "/v1/inbox/sites/demo/live"), Route::InboxLive { site: "demo".into() });
+        assert_eq!(ok(Method::Get, "/v1/inbox/sites/demo/search"), Route::InboxSearch { site: "demo".into() });
         assert_eq!(parse(&Method::Get, "/v1/inbox/signin"), Parsed::WrongMethod);
         assert_eq!(
             ok(Method::Delete, "/v1/inbox/sites/demo/teammates/sam%40shop.example"),

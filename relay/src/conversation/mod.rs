@@ -5,7 +5,7 @@
 //! The Worker talks to it through one typed contract, [`op`]: [`Conversation::check`] decides
 //! who may, [`Conversation::run`] does it.
 
-mod index;
+pub(crate) mod index;
 pub mod op;
 mod jobs;
 mod live;

@@ -25,7 +25,9 @@ CREATE TABLE IF NOT EXISTS conversation (
   index_dirty INTEGER NOT NULL DEFAULT 0,
   -- The teammate who answers it (their address and name), or nobody.
   assignee TEXT,
-  assignee_name TEXT
+  assignee_name TEXT,
+  -- The last message copied to the site's search index in D1.
+  search_seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS messages (
   seq INTEGER PRIMARY KEY,
@@ -123,6 +125,8 @@ pub struct Meta {
     pub assignee: Option<String>,
     #[serde(default)]
     pub assignee_name: Option<String>,
+    #[serde(default)]
+    pub search_seq: u64,
 }
 
 /// What the merchant's list shows for this conversation (the D1 index row).
@@ -139,7 +143,13 @@ pub struct IndexRow {
     pub context: Option<String>,
     pub contact_email: Option<String>,
     pub assignee: Option<String>,
+    /// The search index holds the messages up to this one.
+    pub search_seq: u64,
 }
+
+/// Messages copied to the search index per index write; a longer backlog (a conversation
+/// from before search existed) takes several writes.
+pub const SEARCH_BATCH: u32 = 100;
 
 impl IndexRow {
     /// The row as the inbox shows it.
@@ -245,6 +255,10 @@ impl Store {
             self.sql.exec("ALTER TABLE conversation ADD COLUMN assignee TEXT", None)?;
             self.sql.exec("ALTER TABLE conversation ADD COLUMN assignee_name TEXT", None)?;
         }
+        // Objects created before search: their messages are copied by the next index write.
+        if !columns.iter().any(|c| c.name == "search_seq") {
+            self.sql.exec("ALTER TABLE conversation ADD COLUMN search_seq INTEGER NOT NULL DEFAULT 0", None)?;
+        }
         Ok(())
     }
 
@@ -253,7 +267,7 @@ impl Store {
             .sql
             .exec(
                 "SELECT id, site, created_at, status, context, contact_email, shopper_read_seq, agent_read_seq, index_dirty, \
-                 assignee, assignee_name FROM conversation",
+                 assignee, assignee_name, search_seq FROM conversation",
                 None,
             )?
             .to_array()?;
@@ -323,7 +337,14 @@ impl Store {
             unread: self.unread_for_agent()?,
             context: meta.context,
             assignee: meta.assignee,
+            search_seq: meta.search_seq,
         }))
+    }
+
+    /// The search index holds every message up to `seq`.
+    pub fn mark_searched(&self, seq: u64) -> Result<()> {
+        self.sql.exec("UPDATE conversation SET search_seq = MAX(search_seq, ?)", vec![V::try_from_i64(seq as i64)?])?;
+        Ok(())
     }
 
     /// Read positions only move forward and never past the last message.
