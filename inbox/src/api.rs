@@ -179,3 +179,8 @@ pub async fn set_status(id: &str, status: Status) -> Result<(), Failure> {
     let action = if status == Status::Closed { "close" } else { "reopen" };
     call("POST", &format!("/v1/inbox/conversations/{id}/{action}"), None).await.map(drop)
 }
+
+/// Messages and shopper addresses on `site` matching `q`, newest first.
+pub async fn search(site: &str, q: &str) -> Result<pigeon_protocol::SearchResults, Failure> {
+    json("GET", &format!("/v1/inbox/sites/{site}/search?q={}", String::from(js_sys::encode_uri_component(q))), None).await
+}

@@ -13,6 +13,8 @@ pub enum Shortcut {
     Note,
     /// Close the open conversation.
     Close,
+    /// Into the search field.
+    Search,
     /// Show or hide the list of shortcuts.
     Help,
     /// Hide the list; out of the field being typed in.
@@ -27,8 +29,9 @@ pub const LIST: &[(&str, &str)] = &[
     ("r", "Reply to the open conversation"),
     ("n", "Write an internal note"),
     ("e", "Close the open conversation"),
+    ("/", "Search messages and shopper emails"),
     ("?", "Show or hide these shortcuts"),
-    ("Esc", "Hide them, or leave the reply box"),
+    ("Esc", "Hide them, leave the reply box, or end the search"),
 ];
 
 /// What `key` (a `KeyboardEvent.key`) does, if anything. Nothing fires while typing in a
@@ -47,6 +50,7 @@ pub fn shortcut(key: &str, in_field: bool, modified: bool) -> Option<Shortcut> {
         "r" => Some(Shortcut::Reply),
         "n" => Some(Shortcut::Note),
         "e" => Some(Shortcut::Close),
+        "/" => Some(Shortcut::Search),
         "?" => Some(Shortcut::Help),
         "Escape" => Some(Shortcut::Dismiss),
         _ => None,
@@ -74,7 +78,8 @@ mod tests {
         assert_eq!(shortcut("k", false, false), Some(Shortcut::Previous));
         assert_eq!(shortcut("?", false, false), Some(Shortcut::Help));
         assert_eq!(shortcut("n", false, false), Some(Shortcut::Note));
-        for key in ["j", "k", "r", "n", "e", "?"] {
+        assert_eq!(shortcut("/", false, false), Some(Shortcut::Search));
+        for key in ["j", "k", "r", "n", "e", "?", "/"] {
             assert_eq!(shortcut(key, true, false), None, "{key} typed in a field");
             assert_eq!(shortcut(key, false, true), None, "{key} with a modifier");
         }

@@ -9,6 +9,7 @@ use wasm_bindgen_futures::spawn_local;
 use crate::api::{self, Failure};
 use crate::keys::{self, Shortcut};
 use crate::model::{Assigned, Tab, activity, money};
+use crate::search::{Search, SearchField, SearchResults};
 use crate::state::{Inbox, draft_key, keep_live};
 use crate::store;
 
@@ -112,7 +113,7 @@ fn SignIn(note: Option<String>) -> impl IntoView {
 }
 
 /// `2026-11-23T10:05:00Z` as the teammate's local time (with the date when not today).
-fn when(iso: &str) -> String {
+pub fn when(iso: &str) -> String {
     let date = js_sys::Date::new(&JsValue::from_str(iso));
     let now = js_sys::Date::new_0();
     crate::model::short_time(local_parts(&date), local_parts(&now))
@@ -143,6 +144,7 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
 
     let site_name = move || inbox.me.with(|m| m.sites.iter().find(|s| s.site == inbox.site.get()).map(|s| s.site_name.clone()).unwrap_or_default());
     let team_open = RwSignal::new(false);
+    let search = Search::new();
     let switch = move |change: &dyn Fn(&mut Tab)| {
         inbox.tab.update(|t| change(t));
         inbox.list.set(vec![]);
@@ -171,6 +173,7 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
                             store::set("site", &site);
                             inbox.site.set(site);
                             inbox.selected.set(None);
+                            search.clear();
                             inbox.load_list();
                         }>{options}</select>
                 }
@@ -178,7 +181,7 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
         })
     };
     let help = RwSignal::new(false);
-    keyboard(inbox, help);
+    keyboard(inbox, help, search);
     view! {
         <main class="inbox" data-open=move || inbox.selected.with(Option::is_some).then_some("")>
             <div class="shortcuts" role="dialog" aria-labelledby="shortcuts-title" data-testid="shortcuts" hidden=move || !help.get()>
@@ -200,6 +203,9 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
             </p>
             {move || team_open.get().then(|| view! { <TeamView inbox=inbox on_close=move || team_open.set(false) /> })}
             <nav class="list" aria-label="Conversations">
+                <SearchField inbox=inbox search=search />
+                <SearchResults inbox=inbox search=search />
+                <div class="listed" hidden=move || search.active()>
                 <div class="tabs" role="tablist" aria-label="Whose">{whose(Assigned::Anyone, "All")}{whose(Assigned::Me, "Mine")}{whose(Assigned::Nobody, "Unassigned")}</div>
                 <div class="tabs" role="tablist" aria-label="Status">{tab(Status::Open, "Open")}{tab(Status::Closed, "Closed")}</div>
                 <p class="stale" hidden=move || !inbox.stale.get()>"Offline: showing what this browser last saw."</p>
@@ -210,6 +216,7 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
                 <p class="empty" hidden=move || inbox.list.with(|l| !l.is_empty())>"No conversations here."</p>
                 <button type="button" class="link more" data-testid="more-conversations" hidden=move || !inbox.more.get()
                     on:click=move |_| inbox.load_more()>"Show older conversations"</button>
+                </div>
             </nav>
             <ConversationView inbox=inbox />
         </main>
@@ -217,7 +224,7 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
 }
 
 /// The shortcuts (see `keys`), for the whole inbox view while it is shown.
-fn keyboard(inbox: Inbox, help: RwSignal<bool>) {
+fn keyboard(inbox: Inbox, help: RwSignal<bool>, search: Search) {
     let handle = window_event_listener(leptos::ev::keydown, move |ev| {
         let target = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok());
         let in_field = target.as_ref().is_some_and(|t| matches!(t.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || t.is_content_editable());
@@ -227,7 +234,9 @@ fn keyboard(inbox: Inbox, help: RwSignal<bool>) {
         match shortcut {
             Shortcut::Next | Shortcut::Previous => {
                 ev.prevent_default();
-                let Ok(rows) = document.query_selector_all("[data-testid=\"conversation-row\"]") else { return };
+                // Through the search's hits while it shows them, else the list.
+                let rows = if search.active() { "[data-testid=\"search-hit\"]" } else { "[data-testid=\"conversation-row\"]" };
+                let Ok(rows) = document.query_selector_all(rows) else { return };
                 let row = |i: u32| rows.item(i).and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok());
                 let active = document.active_element();
                 let current = (0..rows.length()).find(|i| {
@@ -246,9 +255,18 @@ fn keyboard(inbox: Inbox, help: RwSignal<bool>) {
                 }
             }
             Shortcut::Close if open && inbox.details.with_untracked(|d| d.as_ref().is_some_and(|d| d.status == Status::Open)) => inbox.set_status(Status::Closed),
+            Shortcut::Search => {
+                ev.prevent_default();
+                if let Some(field) = document.get_element_by_id("search").and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+                    let _ = field.focus();
+                }
+            }
             Shortcut::Help => help.update(|h| *h = !*h),
             Shortcut::Dismiss => {
                 help.set(false);
+                if !in_field {
+                    search.clear();
+                }
                 if let Some(field) = target.filter(|_| in_field) {
                     let _ = field.blur();
                 }

@@ -639,6 +639,69 @@ test('the keyboard: j/k move, Enter opens, r replies, e closes, ? lists them; no
   await agentCall(`/conversations/${newer}/close`, {});
 });
 
+test('search: / finds a word from an old message and a shopper email, marked; nothing from an erased conversation; Enter opens it', async ({ browser }) => {
+  const word = `walrus${Date.now().toString(36)}`;
+  const found = await shopperConversation([`My order with the ${word} socks never came`, 'Hello?', 'Anyone there?', 'It was order 1234', 'Thanks']);
+  // Another conversation has the word only in its shopper's address; a third is erased.
+  const headers = { 'content-type': 'application/json', origin: shop() };
+  const create = async () => {
+    const res = await fetch(`${relay()}/v1/sites/${site()}/conversations`, { method: 'POST', headers, body: '{}' });
+    const { conversation, token } = await res.json();
+    const auth = { ...headers, authorization: `Bearer ${token}` };
+    const post = await fetch(`${relay()}/v1/conversations/${conversation.id}/messages`, { method: 'POST', headers: auth, body: JSON.stringify({ client_id: 'c1', body: `the ${word} question` }) });
+    expect(post.status).toBe(201);
+    return { id: conversation.id, auth };
+  };
+  const addressed = await create();
+  const put = await fetch(`${relay()}/v1/conversations/${addressed.id}/contact`, { method: 'PUT', headers: addressed.auth, body: JSON.stringify({ email: `${word}@example.com` }) });
+  expect(put.status).toBe(204);
+  const erased = await create();
+  const merchant = await browser.newContext();
+  const { page } = await signIn(merchant, relay(), OWNER);
+  const cookie = (await sessionCookie(merchant)).value;
+  const searchApi = async () => (await inboxApi(cookie, `/v1/inbox/sites/${site()}/search?q=${word}`)).json.hits.map((h) => h.conversation);
+  // Searchable once the index rows are written (about a second).
+  await expect.poll(searchApi, { timeout: 10_000 }).toContain(erased.id);
+  const gone = await fetch(`${relay()}/v1/conversations/${erased.id}`, { method: 'DELETE', headers: erased.auth });
+  expect(gone.status).toBe(204);
+  await expect.poll(searchApi, { timeout: 10_000 }).toEqual(expect.arrayContaining([found, addressed.id]));
+
+  // / focuses the field; the hits replace the list, newest first, the words marked.
+  await page.keyboard.press('/');
+  expect(await page.evaluate(() => document.activeElement?.dataset?.testid)).toBe('search');
+  await page.keyboard.type(word.slice(0, -2));
+  const hits = page.getByTestId('search-hit');
+  await expect(hits).toHaveCount(3);
+  await expect(page.getByTestId('conversation-list')).toBeHidden();
+  expect(await hits.evaluateAll((els) => els.map((e) => e.dataset.id))).toEqual([addressed.id, addressed.id, found]);
+  await expect(hits.nth(0)).toContainText("shopper's email");
+  await expect(hits.nth(0).locator('mark')).toHaveText(word.slice(0, -2));
+  await expect(hits.nth(2).locator('mark')).toHaveText(word);
+  await expect(hits.nth(2)).toContainText('socks never came');
+  await expect(page.locator(`[data-testid="search-hit"][data-id="${erased.id}"]`)).toHaveCount(0);
+  // Two words: both must be in the message.
+  await page.getByTestId('search').fill(`${word} socks`);
+  await expect(hits).toHaveCount(1);
+  await page.getByTestId('search').fill(`${word} shoes`);
+  await expect(page.getByTestId('search-empty')).toContainText(`Nothing matches “${word} shoes”.`);
+  // j moves through the hits, Enter opens one on its thread.
+  await page.getByTestId('search').fill(word);
+  await expect(hits).toHaveCount(3);
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('conversation-list')).toBeVisible();
+  await page.keyboard.press('/');
+  await page.keyboard.type(`socks ${word}`);
+  await expect(hits).toHaveCount(1);
+  await page.getByTestId('search').blur();
+  await page.keyboard.press('j');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('thread-message')).toHaveCount(5);
+  await expect(page.getByTestId('thread-message').first()).toContainText(`${word} socks`);
+  expect(page.errors).toEqual([]);
+  await merchant.close();
+  for (const id of [found, addressed.id]) await agentCall(`/conversations/${id}/close`, {});
+});
+
 test('an internal note: Sam sees it live, marked; the shopper never does, not even after a reply', async ({ browser }) => {
   const shopper = await browser.newContext();
   const shopPage = new ShopPage(await shopper.newPage());

@@ -115,8 +115,9 @@ fn asked(req: &Request) -> Result<(String, u32)> {
 /// last as a prefix) and conversations whose shopper address contains `q`, newest first.
 pub async fn search(req: &Request, cx: &Ctx) -> Result<worker::Response> {
     let (q, limit) = asked(req)?;
-    let mut hits = in_messages(cx, &q, limit).await?;
-    hits.extend(in_addresses(cx, q.trim(), limit).await?);
+    // An address hit first when it ties with a message (its time is the last message's).
+    let mut hits = in_addresses(cx, q.trim(), limit).await?;
+    hits.extend(in_messages(cx, &q, limit).await?);
     hits.sort_by(|a, b| b.at.cmp(&a.at));
     hits.truncate(limit as usize);
     crate::http::json(200, &SearchResults { hits })
