@@ -9,6 +9,7 @@ mod inbox;
 mod live;
 mod message;
 mod record;
+pub mod replies;
 mod search;
 mod site;
 pub mod validate;
@@ -24,6 +25,7 @@ pub use message::{
     PostAgentMessage, PostMessage, Resume, SetContact, StoredMessage,
 };
 pub use record::{ConversationList, ConversationSummary, Export, ExportedConversation, Status};
+pub use replies::{PutSavedReply, SavedReplies, SavedReply};
 pub use search::{SearchHit, SearchResults, Span};
 pub use site::{BusinessHours, DayHours, SiteConfig};
 

@@ -37,6 +37,12 @@ pub enum Error {
     /// Inviting someone who is a teammate already.
     #[error("already a teammate")]
     AlreadyTeammate,
+    /// Another of the site's saved replies has this shortcut.
+    #[error("shortcut taken")]
+    ShortcutTaken,
+    /// No saved reply with this id on this site.
+    #[error("no such saved reply")]
+    NoSuchSavedReply,
     /// A sign-in link that is not one of ours, used already or expired.
     #[error("sign-in link invalid")]
     SignInLinkInvalid,
@@ -77,9 +83,9 @@ impl Error {
             Error::MalformedJson(_) => 400,
             Error::Unauthorized | Error::SignedOut | Error::SignInLinkInvalid => 401,
             Error::OriginNotAllowed | Error::OwnerOnly => 403,
-            Error::NotFound => 404,
+            Error::NotFound | Error::NoSuchSavedReply => 404,
             Error::MethodNotAllowed => 405,
-            Error::ClientIdConflict | Error::LastOwner | Error::AlreadyTeammate => 409,
+            Error::ClientIdConflict | Error::LastOwner | Error::AlreadyTeammate | Error::ShortcutTaken => 409,
             Error::ResumeExpired => 410,
             Error::TooLarge => 413,
             Error::UnsupportedMediaType => 415,
@@ -102,6 +108,8 @@ impl Error {
             Error::OwnerOnly => ErrorBody::new("owner_only", "Only the site's owners can do this."),
             Error::LastOwner => ErrorBody::new("last_owner", "A site needs an owner: make someone else an owner first."),
             Error::AlreadyTeammate => ErrorBody::new("already_teammate", "This address is a teammate already."),
+            Error::ShortcutTaken => ErrorBody::new("shortcut_taken", "Another saved reply has this shortcut."),
+            Error::NoSuchSavedReply => ErrorBody::new("not_found", "No such saved reply (deleted meanwhile?)."),
             Error::SignInLinkInvalid => ErrorBody::new(
                 "link_invalid",
                 "This sign-in link does not work any more: each link works once, for 15 minutes. Ask for a new one.",

@@ -49,6 +49,10 @@ pub enum Route {
     InboxInvite { site: String },
     InboxChangeRole { site: String, email: String },
     InboxRemove { site: String, email: String },
+    InboxReplies { site: String },
+    InboxAddReply { site: String },
+    InboxChangeReply { site: String, id: String },
+    InboxDeleteReply { site: String, id: String },
     Health,
 }
 
@@ -102,7 +106,8 @@ impl Route {
             | AgentClose { .. } => Audience::Agent,
             InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxSearch { .. } | InboxLive { .. }
             | InboxDetails { .. } | InboxMessages { .. } | InboxReply { .. } | InboxRead { .. } | InboxClose { .. }
-            | InboxReopen { .. } | InboxAssign { .. } | InboxNotes { .. } | InboxAddNote { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. } => {
+            | InboxReopen { .. } | InboxAssign { .. } | InboxNotes { .. } | InboxAddNote { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. }
+            | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } => {
                 Audience::Inbox
             }
             Health => Audience::Anyone,
@@ -172,6 +177,16 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
                 _ => None,
             }
         }
+        ["v1", "inbox", "sites", site, "replies"] => match method {
+            Get => Some(Route::InboxReplies { site: s(site) }),
+            Post => Some(Route::InboxAddReply { site: s(site) }),
+            _ => None,
+        },
+        ["v1", "inbox", "sites", site, "replies", id] => match method {
+            Put => Some(Route::InboxChangeReply { site: s(site), id: s(id) }),
+            Delete => Some(Route::InboxDeleteReply { site: s(site), id: s(id) }),
+            _ => None,
+        },
         ["v1", "inbox", "conversations", id, "messages"] => match method {
             Get => Some(Route::InboxMessages { conversation: s(id) }),
             Post => Some(Route::InboxReply { conversation: s(id) }),
@@ -439,7 +454,11 @@ async fn inbox_context(route: &Route, env: Env, person: &inbox::Person) -> crate
             | Route::InboxTeam { site }
             | Route::InboxInvite { site }
             | Route::InboxChangeRole { site, .. }
-            | Route::InboxRemove { site, .. },
+            | Route::InboxRemove { site, .. }
+            | Route::InboxReplies { site }
+            | Route::InboxAddReply { site }
+            | Route::InboxChangeReply { site, .. }
+            | Route::InboxDeleteReply { site, .. },
             _,
         ) => (site.clone(), None),
         (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
@@ -495,6 +514,10 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::InboxTeam { .. } => inbox::team(&cx).await,
         Route::InboxChangeRole { email, .. } => inbox::change_role(req, &cx, &email).await,
         Route::InboxRemove { email, .. } => inbox::remove(&cx, &email).await,
+        Route::InboxReplies { .. } => inbox::replies::get(&cx).await,
+        Route::InboxAddReply { .. } => inbox::replies::add(req, &cx).await,
+        Route::InboxChangeReply { id, .. } => inbox::replies::change(req, &cx, &id).await,
+        Route::InboxDeleteReply { id, .. } => inbox::replies::delete(&cx, &id).await,
         // Answered before any context is needed.
         Route::Health | Route::Resume | Route::InboxSignIn | Route::InboxSession | Route::InboxSignOut | Route::InboxMe | Route::InboxInvite { .. } => {
             Err(crate::Error::NotFound)
@@ -532,6 +555,9 @@ mod tests {
         assert_eq!(ok(Method::Post, "/v1/inbox/conversations/abc/messages"), Route::InboxReply { conversation: "abc".into() });
         assert_eq!(ok(Method::Get, "/v1/inbox/sites/demo/live"), Route::InboxLive { site: "demo".into() });
         assert_eq!(ok(Method::Get, "/v1/inbox/sites/demo/search"), Route::InboxSearch { site: "demo".into() });
+        assert_eq!(ok(Method::Post, "/v1/inbox/sites/demo/replies"), Route::InboxAddReply { site: "demo".into() });
+        assert_eq!(ok(Method::Delete, "/v1/inbox/sites/demo/replies/r_1"), Route::InboxDeleteReply { site: "demo".into(), id: "r_1".into() });
+        assert_eq!(parse(&Method::Get, "/v1/inbox/sites/demo/replies/r_1"), Parsed::WrongMethod);
         assert_eq!(parse(&Method::Get, "/v1/inbox/signin"), Parsed::WrongMethod);
         assert_eq!(
             ok(Method::Delete, "/v1/inbox/sites/demo/teammates/sam%40shop.example"),

@@ -36,6 +36,11 @@ pub fn new_note_id() -> crate::Result<String> {
     Ok(format!("n_{}", hex::encode(random_bytes::<12>()?)))
 }
 
+/// A fresh saved reply id.
+pub fn new_saved_reply_id() -> crate::Result<String> {
+    Ok(format!("r_{}", hex::encode(random_bytes::<12>()?)))
+}
+
 /// What is stored instead of a token or key.
 pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))

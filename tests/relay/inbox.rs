@@ -24,6 +24,18 @@ async fn owner() -> &'static Teammate {
     ONE.get_or_init(|| async { Teammate::sign_in(&client(), OWNER).await }).await
 }
 
+/// The other shop's owner, signed in once (links per address are limited).
+async fn other_owner() -> &'static Teammate {
+    static ONE: OnceCell<Teammate> = OnceCell::const_new();
+    ONE.get_or_init(|| async { Teammate::sign_in(&client(), OTHER_OWNER).await }).await
+}
+
+/// Sam, the demo shop's agent, signed in once for the tests that need him signed in.
+async fn sam() -> &'static Teammate {
+    static ONE: OnceCell<Teammate> = OnceCell::const_new();
+    ONE.get_or_init(|| async { Teammate::sign_in(&client(), AGENT).await }).await
+}
+
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     for _ in 0..100 {
         if check().await {
@@ -222,7 +234,7 @@ async fn the_inbox_socket_carries_new_conversations_and_messages_live() {
 #[tokio::test]
 async fn one_sites_teammates_never_reach_another_sites_conversations() {
     let c = client();
-    let stranger = Teammate::sign_in(&c, OTHER_OWNER).await;
+    let stranger = other_owner().await;
     let s = c.create_conversation("demo").await;
     s.post("m1", "private to the demo shop").await;
     let id = &s.id;
@@ -318,7 +330,7 @@ async fn owners_invite_change_and_remove_teammates_and_removal_ends_access_at_on
     let path = format!("/v1/inbox/sites/demo/teammates/{}", invitee.replace('@', "%40"));
     let promote = c.send(Method::PUT, &path, &[("cookie", &owner.cookie), ("origin", &c.relay), ("content-type", "application/json")], Some(br#"{"role":"owner"}"#.to_vec())).await;
     assert_eq!(promote.status, 200, "{:?}", promote.json);
-    let other = Teammate::sign_in(&c, OTHER_OWNER).await;
+    let other = other_owner().await;
     let alone = c.send(Method::DELETE, "/v1/inbox/sites/other/teammates/owner%40other-shop.test", &[("cookie", &other.cookie), ("origin", &c.relay)], None).await;
     assert_eq!((alone.status, alone.code()), (409, "last_owner"));
     let demote = c.send(Method::PUT, "/v1/inbox/sites/other/teammates/owner%40other-shop.test", &[("cookie", &other.cookie), ("origin", &c.relay), ("content-type", "application/json")], Some(br#"{"role":"agent"}"#.to_vec())).await;
@@ -348,7 +360,7 @@ async fn owners_invite_change_and_remove_teammates_and_removal_ends_access_at_on
 async fn assignment_filters_the_list_claims_on_reply_and_sends_the_notices_to_the_assignee() {
     let c = client();
     let owner = owner().await;
-    let sam = Teammate::sign_in(&c, AGENT).await;
+    let sam = sam().await;
     let listed = async |t: &Teammate, id: &str, q: &str| row(&t.get(&format!("/v1/inbox/sites/demo/conversations?{q}")).await.json, id).is_some();
 
     // Assigned to Sam before the shopper writes: his Mine, not Unassigned, not the owner's Mine.
@@ -390,7 +402,7 @@ async fn assignment_filters_the_list_claims_on_reply_and_sends_the_notices_to_th
     let bad = owner.get("/v1/inbox/sites/demo/conversations?assignee=someone").await;
     assert_eq!((bad.status, bad.code()), (422, "invalid_query"));
     // Another site's teammate cannot assign the demo's conversations.
-    let stranger = Teammate::sign_in(&c, OTHER_OWNER).await;
+    let stranger = other_owner().await;
     let a = stranger.put(&format!("/v1/inbox/conversations/{}/assignee", s.id), &json!({ "assignee": OTHER_OWNER })).await;
     assert_eq!((a.status, a.code()), (404, "not_found"));
 }
@@ -463,7 +475,7 @@ async fn internal_notes_reach_teammates_only() {
     assert!(mails[0].text().contains("can you call the warehouse?"));
     assert!(mailbox::sent_to(&c, OWNER, subject).await.is_empty(), "no mail to the author");
     // Another site's teammate cannot read or write them.
-    let stranger = Teammate::sign_in(&c, OTHER_OWNER).await;
+    let stranger = other_owner().await;
     assert_eq!(stranger.get(&path).await.status, 404);
     assert_eq!(stranger.post(&path, Some(&json!({ "client_id": "x", "body": "hi" }))).await.status, 404);
 }
@@ -501,7 +513,7 @@ async fn search_finds_words_and_addresses_on_its_own_site_and_forgets_erased_con
     let put = c.json(Method::PUT, &format!("/v1/conversations/{}/contact", t.id), Some(&t.token), &json!({ "email": format!("{word}@example.com") })).await;
     assert_eq!(put.status, 204);
     // Another site's conversation has the word too.
-    let stranger = Teammate::sign_in(&c, OTHER_OWNER).await;
+    let stranger = other_owner().await;
     let o = c.create_conversation("other").await;
     assert_eq!(o.post("m1", &format!("the {word} elsewhere")).await.status, 201);
 
@@ -546,6 +558,59 @@ async fn search_finds_words_and_addresses_on_its_own_site_and_forgets_erased_con
     assert_eq!(left[0]["n"], 0, "the erased conversation's text is still in the search index");
     let indexed = pigeon_tests::shared().d1_rows(&format!("SELECT count(*) AS n FROM message_search WHERE message_search MATCH '\"{word}\"'"));
     assert_eq!(indexed[0]["n"], 1, "only the other site's message is left in the full-text index");
+}
+
+#[tokio::test]
+async fn owners_manage_saved_replies_every_teammate_reads_them_and_templates_are_checked() {
+    let owner = owner().await;
+    let sam = sam().await;
+    let path = "/v1/inbox/sites/demo/replies";
+    let shortcut = format!("ship{}", rand_suffix());
+    let body = "Hi {{ shopper.name }}, your order ({{cart.total}}) ships tomorrow. — {{agent.name}}";
+    let added = owner.post(path, Some(&json!({ "shortcut": format!(" /{} ", shortcut.to_uppercase()), "body": body }))).await;
+    assert_eq!(added.status, 201, "{:?}", added.json);
+    let mine = |list: &Value| list["replies"].as_array().unwrap().iter().find(|r| r["shortcut"] == shortcut.as_str()).cloned();
+    let saved = mine(&added.json).expect("in the list, its shortcut trimmed and lowercased");
+    assert_eq!((saved["body"].as_str(), saved["updated_by"].as_str()), (Some(body), Some(OWNER)));
+    let id = saved["id"].as_str().unwrap().to_owned();
+    // Every teammate reads them; only owners change them.
+    assert!(mine(&sam.get(path).await.json).is_some());
+    let refused = sam.post(path, Some(&json!({ "shortcut": "agents-own", "body": "x" }))).await;
+    assert_eq!((refused.status, refused.code()), (403, "owner_only"));
+    assert_eq!(sam.delete(&format!("{path}/{id}")).await.code(), "owner_only");
+    // Bad input: each with its own code, nothing saved.
+    for (input, status, code) in [
+        (json!({ "shortcut": shortcut, "body": "again" }), 409, "shortcut_taken"),
+        (json!({ "shortcut": "two words", "body": "x" }), 422, "invalid_shortcut"),
+        (json!({ "shortcut": "x".repeat(33), "body": "x" }), 422, "invalid_shortcut"),
+        (json!({ "shortcut": "fine", "body": "Dear {{customer.name}}" }), 422, "unknown_variable"),
+        (json!({ "shortcut": "fine", "body": "   " }), 422, "empty_message"),
+        (json!({ "shortcut": "fine" }), 400, "malformed_json"),
+    ] {
+        let a = owner.post(path, Some(&input)).await;
+        assert_eq!((a.status, a.code()), (status, code), "{input}");
+    }
+    let unknown = owner.post(path, Some(&json!({ "shortcut": "fine", "body": "Dear {{customer.name}}" }))).await;
+    assert!(unknown.json["error"]["message"].as_str().unwrap().contains("{{shopper.name}}"), "the refusal names the variables");
+    assert!(owner.get(path).await.json["replies"].as_array().unwrap().iter().all(|r| r["shortcut"] != "fine"));
+    // Changed, then deleted; a second delete finds nothing.
+    let changed = owner.put(&format!("{path}/{id}"), &json!({ "shortcut": shortcut, "body": "Thanks, {{shopper.email}}!" })).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.json);
+    assert_eq!(mine(&changed.json).unwrap()["body"], "Thanks, {{shopper.email}}!");
+    let gone = owner.delete(&format!("{path}/{id}")).await;
+    assert_eq!(gone.status, 200);
+    assert!(mine(&gone.json).is_none());
+    let again = owner.delete(&format!("{path}/{id}")).await;
+    assert_eq!((again.status, again.code()), (404, "not_found"));
+    // Another site's owner reaches none of this site's replies.
+    let kept = owner.post(path, Some(&json!({ "shortcut": shortcut, "body": "kept" }))).await;
+    let kept_id = mine(&kept.json).unwrap()["id"].as_str().unwrap().to_owned();
+    let stranger = other_owner().await;
+    assert_eq!(stranger.get(path).await.status, 404);
+    assert_eq!(stranger.delete(&format!("/v1/inbox/sites/other/replies/{kept_id}")).await.status, 404);
+    assert!(mine(&owner.get(path).await.json).is_some(), "still there");
+    assert!(mine(&stranger.get("/v1/inbox/sites/other/replies").await.json).is_none());
+    owner.delete(&format!("{path}/{kept_id}")).await;
 }
 
 fn rand_suffix() -> u32 {

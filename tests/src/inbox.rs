@@ -93,6 +93,11 @@ impl Teammate {
         self.client.send(Method::PUT, path, &headers, Some(body.to_string().into_bytes())).await
     }
 
+    pub async fn delete(&self, path: &str) -> Answer {
+        let origin = self.client.relay.clone();
+        self.client.send(Method::DELETE, path, &[("cookie", self.cookie.as_str()), ("origin", origin.as_str())], None).await
+    }
+
     /// The site's inbox socket, opened from the inbox page.
     pub async fn live(&self, site: &str) -> Result<InboxLive, tungstenite::Error> {
         let url = format!("{}/v1/inbox/sites/{site}/live", self.client.relay.replacen("http", "ws", 1));

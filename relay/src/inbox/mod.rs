@@ -7,6 +7,7 @@
 //! page is served as static files under `/inbox/`.
 
 pub mod notes;
+pub mod replies;
 pub mod search;
 pub mod session;
 pub mod team;
