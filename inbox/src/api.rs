@@ -184,3 +184,20 @@ pub async fn set_status(id: &str, status: Status) -> Result<(), Failure> {
 pub async fn search(site: &str, q: &str) -> Result<pigeon_protocol::SearchResults, Failure> {
     json("GET", &format!("/v1/inbox/sites/{site}/search?q={}", String::from(js_sys::encode_uri_component(q))), None).await
 }
+
+/// The site's saved replies, by shortcut.
+pub async fn saved_replies(site: &str) -> Result<pigeon_protocol::SavedReplies, Failure> {
+    json("GET", &format!("/v1/inbox/sites/{site}/replies"), None).await
+}
+
+/// A new saved reply (`id: None`) or a change to one; answers the new list.
+pub async fn save_reply(site: &str, id: Option<&str>, reply: &pigeon_protocol::PutSavedReply) -> Result<pigeon_protocol::SavedReplies, Failure> {
+    match id {
+        None => json("POST", &format!("/v1/inbox/sites/{site}/replies"), body(reply)).await,
+        Some(id) => json("PUT", &format!("/v1/inbox/sites/{site}/replies/{id}"), body(reply)).await,
+    }
+}
+
+pub async fn delete_reply(site: &str, id: &str) -> Result<pigeon_protocol::SavedReplies, Failure> {
+    json("DELETE", &format!("/v1/inbox/sites/{site}/replies/{id}"), None).await
+}

@@ -6,6 +6,7 @@ mod api;
 pub mod keys;
 mod live;
 pub mod model;
+mod replies;
 mod search;
 mod state;
 mod store;

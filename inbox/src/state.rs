@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use pigeon_protocol::{ConversationDetails, InboxConversation, InboxFrame, InboxReply, Me, Note, PostNote, Status, TeammateInfo};
+use pigeon_protocol::{ConversationDetails, InboxConversation, InboxFrame, InboxReply, Me, Note, PostNote, SavedReply, Status, TeammateInfo};
 use wasm_bindgen_futures::spawn_local;
 
 use crate::api::{self, Failure};
@@ -19,6 +19,8 @@ pub struct Inbox {
     pub tab: RwSignal<Tab>,
     /// The site's teammates (for assigning).
     pub team: RwSignal<Vec<TeammateInfo>>,
+    /// The site's saved replies (for the composer's `/`).
+    pub saved_replies: RwSignal<Vec<SavedReply>>,
     pub list: RwSignal<Vec<InboxConversation>>,
     /// The list came from this browser's copy (offline).
     pub stale: RwSignal<bool>,
@@ -73,6 +75,7 @@ impl Inbox {
             site: RwSignal::new(site),
             tab: RwSignal::new(Tab::default()),
             team: RwSignal::new(vec![]),
+            saved_replies: RwSignal::new(vec![]),
             list: RwSignal::new(vec![]),
             stale: RwSignal::new(false),
             more: RwSignal::new(false),
@@ -102,7 +105,7 @@ impl Inbox {
         self.me.with_untracked(|m| m.email.clone())
     }
 
-    /// The site's teammates, for the assignee picker.
+    /// The site's teammates, for the assignee picker, and its saved replies.
     pub fn load_team(self) {
         let site = self.site.get_untracked();
         spawn_local(async move {
@@ -110,6 +113,11 @@ impl Inbox {
                 && self.site.get_untracked() == site
             {
                 self.team.set(team.teammates);
+            }
+            if let Ok(replies) = api::saved_replies(&site).await
+                && self.site.get_untracked() == site
+            {
+                self.saved_replies.set(replies.replies);
             }
         });
     }

@@ -9,6 +9,7 @@ use wasm_bindgen_futures::spawn_local;
 use crate::api::{self, Failure};
 use crate::keys::{self, Shortcut};
 use crate::model::{Assigned, Tab, activity, money};
+use crate::replies::{Key, Picker, PickerList, SavedRepliesView, unfilled, unfilled_sentence};
 use crate::search::{Search, SearchField, SearchResults};
 use crate::state::{Inbox, draft_key, keep_live};
 use crate::store;
@@ -144,6 +145,7 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
 
     let site_name = move || inbox.me.with(|m| m.sites.iter().find(|s| s.site == inbox.site.get()).map(|s| s.site_name.clone()).unwrap_or_default());
     let team_open = RwSignal::new(false);
+    let replies_open = RwSignal::new(false);
     let search = Search::new();
     let switch = move |change: &dyn Fn(&mut Tab)| {
         inbox.tab.update(|t| change(t));
@@ -193,7 +195,9 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
                 <h1>{site_name}</h1>
                 {sites}
                 <button type="button" class="link" data-testid="team-open" aria-expanded=move || team_open.get().to_string()
-                    on:click=move |_| team_open.update(|o| *o = !*o)>"Team"</button>
+                    on:click=move |_| { replies_open.set(false); team_open.update(|o| *o = !*o) }>"Team"</button>
+                <button type="button" class="link" data-testid="replies-open" aria-expanded=move || replies_open.get().to_string()
+                    on:click=move |_| { team_open.set(false); replies_open.update(|o| *o = !*o) }>"Saved replies"</button>
                 <span class="live" role="status" data-testid="live-state">{move || if inbox.connected.get() { "Live" } else { "Reconnecting…" }}</span>
                 <button type="button" class="link" data-testid="sign-out" on:click=move |_| inbox.sign_out()>"Sign out"</button>
             </header>
@@ -202,6 +206,7 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
                 <button type="button" class="link" aria-label="Dismiss" on:click=move |_| inbox.problem.set(None)>"×"</button>
             </p>
             {move || team_open.get().then(|| view! { <TeamView inbox=inbox on_close=move || team_open.set(false) /> })}
+            {move || replies_open.get().then(|| view! { <SavedRepliesView inbox=inbox on_close=move || replies_open.set(false) /> })}
             <nav class="list" aria-label="Conversations">
                 <SearchField inbox=inbox search=search />
                 <SearchResults inbox=inbox search=search />
@@ -376,7 +381,10 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
         }
         draft.set(text);
     };
+    let picker = Picker::new();
     let send = move || match validate::body(&draft.get_untracked()) {
+        // A saved reply's value nobody filled in is not sent.
+        Ok(body) if let Some(sentence) = unfilled_sentence(&picker.missing.with_untracked(|m| unfilled(&body, m))) => error.set(Some(sentence)),
         Ok(body) => {
             error.set(None);
             inbox.reply(body, notify.get_untracked(), inbox.note_mode.get_untracked());
@@ -503,13 +511,25 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
                 </div>
                 <textarea data-testid="reply-composer" aria-label=move || if note_mode.get() { "Internal note" } else { "Reply" } rows="3" dir="auto"
                     placeholder=move || if note_mode.get() { "Internal note: only teammates see it (Enter adds it)" } else { "Reply… (Enter sends, Shift+Enter for a new line)" }
-                    prop:value=draft on:input=move |ev| save_draft(event_target_value(&ev))
+                    aria-autocomplete="list" aria-controls="saved-reply-options"
+                    aria-activedescendant=move || (!picker.options(inbox, &draft.get()).is_empty()).then(|| format!("saved-reply-{}", picker.active.get()))
+                    prop:value=draft on:input=move |ev| { save_draft(event_target_value(&ev)); picker.typed(); }
+                    // Listened to on the field (no delegation): the picker stops its keys before the inbox's shortcuts see them.
                     on:keydown=move |ev| {
-                        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-                            ev.prevent_default();
-                            send();
+                        match picker.key(inbox, &ev, &draft.get_untracked()) {
+                            Key::Used => {}
+                            Key::Took(text) => save_draft(text),
+                            Key::Pass if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() => {
+                                ev.prevent_default();
+                                send();
+                            }
+                            Key::Pass => {}
                         }
                     }></textarea>
+                <PickerList inbox=inbox picker=picker text=draft on_take=move |text| save_draft(text) />
+                <p class="warn" data-testid="reply-unfilled" role="status">
+                    {move || unfilled_sentence(&picker.missing.with(|m| unfilled(&draft.get(), m)))}
+                </p>
                 <label class="quiet" hidden=move || note_mode.get()><input type="checkbox" data-testid="reply-no-email" prop:checked=move || !notify.get()
                     on:change=move |ev| notify.set(!event_target_checked(&ev)) />" Don't email the shopper about this reply"</label>
                 <button type="submit" data-testid="reply-send">{move || if note_mode.get() { "Add note" } else { "Send" }}</button>

@@ -702,6 +702,76 @@ test('search: / finds a word from an old message and a shopper email, marked; no
   for (const id of [found, addressed.id]) await agentCall(`/conversations/${id}/close`, {});
 });
 
+test('saved replies: the owner adds one, / picks it in the composer, variables filled, a missing one blocks sending until replaced; Sam reads them only', async ({ browser }) => {
+  const shortcut = `thanks${Date.now().toString(36)}`;
+  const id = await shopperConversation([unique('Saved replies question')], shopContext());
+  const merchant = await browser.newContext();
+  const { page } = await signIn(merchant, relay(), OWNER);
+
+  // Added in the Saved replies view; bad input is explained and saves nothing.
+  await page.getByTestId('replies-open').click();
+  const view = page.getByTestId('saved-replies');
+  await view.getByTestId('saved-reply-shortcut').fill('two words');
+  await view.getByTestId('saved-reply-body').fill('x');
+  await view.getByTestId('saved-reply-save').click();
+  await expect(view.getByRole('alert')).toContainText('A shortcut is 1 to 32 letters');
+  await view.getByTestId('saved-reply-shortcut').fill(shortcut);
+  await view.getByTestId('saved-reply-body').fill('Dear {{customer.name}}');
+  await view.getByTestId('saved-reply-save').click();
+  await expect(view.getByRole('alert')).toContainText('{{customer.name}} is not a variable');
+  await view.getByTestId('saved-reply-body').fill('Hi {{shopper.name}}, thanks for asking about {{page.title}} ({{cart.total}}). — {{agent.name}}');
+  await view.getByTestId('saved-reply-save').click();
+  await expect(view.getByTestId('saved-reply').filter({ hasText: `/${shortcut}` })).toHaveCount(1);
+  await expect(view.getByRole('alert')).toHaveText('');
+  await page.getByTestId('replies-open').click();
+
+  // / and the shortcut's start in the composer; Enter takes it.
+  await row(page, id).click();
+  const composer = page.getByTestId('reply-composer');
+  await composer.fill(`/${shortcut.slice(0, -2)}`);
+  await expect(page.getByTestId('saved-reply-option').first()).toContainText(`/${shortcut}`);
+  await composer.press('Enter');
+  const filled = "Hi [shopper's name?], thanks for asking about Trail Runner 2 – Pigeon Outfitters (59.99 EUR). — Olivia";
+  await expect(composer).toHaveValue(filled);
+  await expect(page.getByTestId('saved-replies-picker')).toBeHidden();
+  await expect(page.getByTestId('reply-unfilled')).toHaveText("Replace [shopper's name?] before sending.");
+  // Not sent while the marker is there.
+  await composer.press('Enter');
+  await expect(page.locator('.composer .error')).toContainText("Replace [shopper's name?] before sending.");
+  await expect(composer).toHaveValue(filled);
+  expect((await agentCall(`/conversations/${id}/messages`)).json.messages).toHaveLength(1);
+  // Replaced: sent as written.
+  await composer.fill(filled.replace("[shopper's name?]", 'Nina'));
+  await expect(page.getByTestId('reply-unfilled')).toHaveText('');
+  await composer.press('Enter');
+  await expect.poll(async () => (await agentCall(`/conversations/${id}/messages`)).json.messages.map((m) => m.body)).toContain(filled.replace("[shopper's name?]", 'Nina'));
+  // Esc closes the list without leaving the field.
+  await composer.fill('/');
+  await expect(page.getByTestId('saved-replies-picker')).toBeVisible();
+  await composer.press('Escape');
+  await expect(page.getByTestId('saved-replies-picker')).toBeHidden();
+  expect(await page.evaluate(() => document.activeElement?.dataset?.testid)).toBe('reply-composer');
+  await composer.fill('');
+  expect(page.errors).toEqual([]);
+
+  // Sam sees them and cannot change them.
+  const sam = await browser.newContext();
+  const { page: him } = await signIn(sam, relay(), AGENT);
+  await him.getByTestId('replies-open').click();
+  await expect(him.getByTestId('saved-reply').filter({ hasText: `/${shortcut}` })).toHaveCount(1);
+  await expect(him.getByTestId('saved-reply-save')).toBeHidden();
+  await expect(him.getByTestId('saved-reply-delete')).toHaveCount(0);
+  await expect(him.getByTestId('saved-replies')).toContainText('Only owners can change saved replies.');
+  await sam.close();
+
+  // Deleted by the owner: gone from the list.
+  await page.getByTestId('replies-open').click();
+  await page.getByTestId('saved-reply').filter({ hasText: `/${shortcut}` }).getByTestId('saved-reply-delete').click();
+  await expect(page.getByTestId('saved-reply').filter({ hasText: `/${shortcut}` })).toHaveCount(0);
+  await merchant.close();
+  await agentCall(`/conversations/${id}/close`, {});
+});
+
 test('an internal note: Sam sees it live, marked; the shopper never does, not even after a reply', async ({ browser }) => {
   const shopper = await browser.newContext();
   const shopPage = new ShopPage(await shopper.newPage());
