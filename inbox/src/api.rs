@@ -201,3 +201,35 @@ pub async fn save_reply(site: &str, id: Option<&str>, reply: &pigeon_protocol::P
 pub async fn delete_reply(site: &str, id: &str) -> Result<pigeon_protocol::SavedReplies, Failure> {
     json("DELETE", &format!("/v1/inbox/sites/{site}/replies/{id}"), None).await
 }
+
+pub async fn settings(site: &str) -> Result<pigeon_protocol::SettingsView, Failure> {
+    json("GET", &format!("/v1/inbox/sites/{site}/settings"), None).await
+}
+
+pub async fn save_settings(site: &str, s: &pigeon_protocol::SiteSettings) -> Result<pigeon_protocol::SettingsView, Failure> {
+    json("PUT", &format!("/v1/inbox/sites/{site}/settings"), body(s)).await
+}
+
+pub async fn preview_settings(site: &str, s: &pigeon_protocol::SiteSettings) -> Result<pigeon_protocol::SettingsView, Failure> {
+    json("POST", &format!("/v1/inbox/sites/{site}/settings/preview"), body(s)).await
+}
+
+pub async fn profile() -> Result<pigeon_protocol::Profile, Failure> {
+    json("GET", "/v1/inbox/me/profile", None).await
+}
+
+pub async fn save_profile(p: &pigeon_protocol::Profile) -> Result<pigeon_protocol::Profile, Failure> {
+    json("PUT", "/v1/inbox/me/profile", body(p)).await
+}
+
+pub async fn push_info() -> Result<pigeon_protocol::PushInfo, Failure> {
+    json("GET", "/v1/inbox/push", None).await
+}
+
+pub async fn add_device(s: &pigeon_protocol::PushSubscription) -> Result<pigeon_protocol::PushInfo, Failure> {
+    json("POST", "/v1/inbox/push/subscriptions", body(s)).await
+}
+
+pub async fn remove_device(endpoint: &str) -> Result<pigeon_protocol::PushInfo, Failure> {
+    json("DELETE", "/v1/inbox/push/subscriptions", body(&pigeon_protocol::PushEndpoint { endpoint: endpoint.to_owned() })).await
+}

@@ -8,6 +8,7 @@ mod live;
 pub mod model;
 mod replies;
 mod search;
+pub mod settings;
 mod state;
 mod store;
 mod view;

@@ -24,6 +24,17 @@ impl Drop for Live {
     }
 }
 
+impl Live {
+    /// Sends `text` if the socket is open (what is said again on each reconnect need not queue).
+    pub fn send(&self, text: &str) {
+        if let Some(ws) = self.ws.borrow().as_ref()
+            && ws.ready_state() == WebSocket::OPEN
+        {
+            let _ = ws.send_with_str(text);
+        }
+    }
+}
+
 /// Connects to `site`'s socket: `on_frame` for each frame, `on_open` after each (re)connect
 /// (catch up there), `on_state(connected)` as the connection comes and goes.
 pub fn connect(site: &str, on_frame: impl Fn(InboxFrame) + 'static, on_open: impl Fn() + 'static, on_state: impl Fn(bool) + 'static) -> Live {

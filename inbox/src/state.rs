@@ -488,9 +488,23 @@ pub fn visible() -> bool {
     web_sys::window().and_then(|w| w.document()).is_none_or(|d| !d.hidden())
 }
 
+/// What this tab tells the site's socket it shows: the open conversation while the page is
+/// visible, so that nobody is notified about what they are looking at.
+fn viewing_frame(conversation: Option<String>) -> String {
+    serde_json::to_string(&pigeon_protocol::InboxClientFrame::Viewing { conversation }).unwrap_or_default()
+}
+
 /// Keeps the socket of the current site open for the life of the view.
 pub fn keep_live(inbox: Inbox) {
     let socket: StoredValue<Option<Rc<crate::live::Live>>, LocalStorage> = StoredValue::new_local(None);
+    let shown = RwSignal::new(visible());
+    let handle = window_event_listener(leptos::ev::visibilitychange, move |_| shown.set(visible()));
+    on_cleanup(move || handle.remove());
+    let viewing = move || if shown.get() { inbox.selected.get() } else { None };
+    Effect::new(move |_| {
+        let text = viewing_frame(viewing());
+        socket.with_value(|s| if let Some(live) = s { live.send(&text) });
+    });
     Effect::new(move |_| {
         let site = inbox.site.get();
         inbox.load_team();
@@ -498,6 +512,7 @@ pub fn keep_live(inbox: Inbox) {
             &site,
             move |frame| inbox.on_frame(frame),
             move || {
+                socket.with_value(|s| if let Some(live) = s { live.send(&viewing_frame(if visible() { inbox.selected.get_untracked() } else { None })) });
                 inbox.load_list();
                 inbox.catch_up();
                 inbox.flush();

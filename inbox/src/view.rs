@@ -11,6 +11,7 @@ use crate::keys::{self, Shortcut};
 use crate::model::{Assigned, Tab, activity, money};
 use crate::replies::{Key, Picker, PickerList, SavedRepliesView, unfilled, unfilled_sentence};
 use crate::search::{Search, SearchField, SearchResults};
+use crate::settings::SettingsPanel;
 use crate::state::{Inbox, draft_key, keep_live};
 use crate::store;
 
@@ -146,6 +147,8 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
     let site_name = move || inbox.me.with(|m| m.sites.iter().find(|s| s.site == inbox.site.get()).map(|s| s.site_name.clone()).unwrap_or_default());
     let team_open = RwSignal::new(false);
     let replies_open = RwSignal::new(false);
+    let settings_open = RwSignal::new(false);
+    open_from_fragment(inbox);
     let search = Search::new();
     let switch = move |change: &dyn Fn(&mut Tab)| {
         inbox.tab.update(|t| change(t));
@@ -195,9 +198,11 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
                 <h1>{site_name}</h1>
                 {sites}
                 <button type="button" class="link" data-testid="team-open" aria-expanded=move || team_open.get().to_string()
-                    on:click=move |_| { replies_open.set(false); team_open.update(|o| *o = !*o) }>"Team"</button>
+                    on:click=move |_| { replies_open.set(false); settings_open.set(false); team_open.update(|o| *o = !*o) }>"Team"</button>
                 <button type="button" class="link" data-testid="replies-open" aria-expanded=move || replies_open.get().to_string()
-                    on:click=move |_| { team_open.set(false); replies_open.update(|o| *o = !*o) }>"Saved replies"</button>
+                    on:click=move |_| { team_open.set(false); settings_open.set(false); replies_open.update(|o| *o = !*o) }>"Saved replies"</button>
+                <button type="button" class="link" data-testid="settings-open" aria-expanded=move || settings_open.get().to_string()
+                    on:click=move |_| { team_open.set(false); replies_open.set(false); settings_open.update(|o| *o = !*o) }>"Settings"</button>
                 <span class="live" role="status" data-testid="live-state">{move || if inbox.connected.get() { "Live" } else { "Reconnecting…" }}</span>
                 <button type="button" class="link" data-testid="sign-out" on:click=move |_| inbox.sign_out()>"Sign out"</button>
             </header>
@@ -207,6 +212,7 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
             </p>
             {move || team_open.get().then(|| view! { <TeamView inbox=inbox on_close=move || team_open.set(false) /> })}
             {move || replies_open.get().then(|| view! { <SavedRepliesView inbox=inbox on_close=move || replies_open.set(false) /> })}
+            {move || settings_open.get().then(|| view! { <SettingsPanel inbox=inbox on_close=move || settings_open.set(false) /> })}
             <nav class="list" aria-label="Conversations">
                 <SearchField inbox=inbox search=search />
                 <SearchResults inbox=inbox search=search />
@@ -226,6 +232,24 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
             <ConversationView inbox=inbox />
         </main>
     }
+}
+
+/// A push notification opens `/inbox/#conversation=<id>`: open it, now and whenever the
+/// fragment changes (a tab already showing the inbox), then clear the fragment.
+fn open_from_fragment(inbox: Inbox) {
+    let take = move || {
+        let Some(window) = web_sys::window() else { return };
+        let Ok(href) = window.location().href() else { return };
+        let Some((page, fragment)) = href.split_once('#') else { return };
+        let Some(id) = fragment.strip_prefix("conversation=") else { return };
+        if validate::conversation_id(id) {
+            inbox.open(id.to_owned());
+        }
+        let _ = window.history().map(|h| h.replace_state_with_url(&JsValue::NULL, "", Some(page)));
+    };
+    take();
+    let handle = window_event_listener(leptos::ev::hashchange, move |_| take());
+    on_cleanup(move || handle.remove());
 }
 
 /// The shortcuts (see `keys`), for the whole inbox view while it is shown.

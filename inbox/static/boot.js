@@ -12,3 +12,35 @@ if ('serviceWorker' in navigator) {
 addEventListener('hashchange', () => {
   if (location.hash.startsWith('#signin=')) location.reload();
 });
+
+// Push on this device, for the Settings view (Rust calls these through `window.pigeonPush`).
+// The Push API needs the service worker; `enable` registers it at once if it is not yet.
+const fromBase64Url = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
+const registration = async () => {
+  if (!('serviceWorker' in navigator) || !('PushManager' in window)) throw new Error('this browser has no Push API');
+  await navigator.serviceWorker.register('sw.js', { scope: './' });
+  return navigator.serviceWorker.ready;
+};
+window.pigeonPush = {
+  async enable(publicKey) {
+    if (!('Notification' in window)) throw new Error('this browser shows no notifications');
+    if ((await Notification.requestPermission()) !== 'granted') throw new Error('notifications are blocked for this page in the browser');
+    const reg = await registration();
+    const sub = (await reg.pushManager.getSubscription()) || (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromBase64Url(publicKey) }));
+    return JSON.stringify(sub.toJSON());
+  },
+  async current() {
+    if (!('serviceWorker' in navigator) || !('PushManager' in window)) return null;
+    const reg = await navigator.serviceWorker.getRegistration('./');
+    const sub = reg && (await reg.pushManager.getSubscription());
+    return sub ? sub.endpoint : null;
+  },
+  async disable() {
+    const reg = 'serviceWorker' in navigator ? await navigator.serviceWorker.getRegistration('./') : null;
+    const sub = reg && (await reg.pushManager.getSubscription());
+    if (!sub) return null;
+    const endpoint = sub.endpoint;
+    await sub.unsubscribe();
+    return endpoint;
+  },
+};

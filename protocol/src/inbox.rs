@@ -241,3 +241,12 @@ mod tests {
         assert!(CartStep::history([]).is_empty());
     }
 }
+
+/// What an inbox tab sends on the site's live socket (besides `ping`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InboxClientFrame {
+    /// The conversation this tab shows while it is visible; `None`: none, or the tab is hidden.
+    /// Teammates looking at a conversation are not notified about it.
+    Viewing { conversation: Option<String> },
+}

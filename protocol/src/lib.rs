@@ -11,12 +11,13 @@ mod message;
 mod record;
 pub mod replies;
 mod search;
+pub mod settings;
 mod site;
 pub mod validate;
 
 pub use context::{Cart, CartItem, Context, Page};
 pub use inbox::{
-    Assign, CartStep, ChangeRole, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxReply, Invite, Me, Membership, Note, Notes, OpenSession, PostNote, SignIn, Team,
+    Assign, CartStep, ChangeRole, InboxClientFrame, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxReply, Invite, Me, Membership, Note, Notes, OpenSession, PostNote, SignIn, Team,
     TeamRole, TeammateInfo,
 };
 pub use live::{ClientFrame, ServerFrame};
@@ -27,6 +28,7 @@ pub use message::{
 pub use record::{ConversationList, ConversationSummary, Export, ExportedConversation, Status};
 pub use replies::{PutSavedReply, SavedReplies, SavedReply};
 pub use search::{SearchHit, SearchResults, Span};
+pub use settings::{NotifyBy, Profile, PushEndpoint, PushInfo, PushKeys, PushPayload, PushSubscription, SettingsView, SiteSettings};
 pub use site::{BusinessHours, DayHours, SiteConfig};
 
 use serde::{Deserialize, Serialize};

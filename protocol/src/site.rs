@@ -14,11 +14,14 @@ pub struct SiteConfig {
     pub next_open_at: Option<String>,
 }
 
-/// Weekly opening hours in one IANA time zone. `days[0]` is Monday.
+/// Weekly opening hours in one IANA time zone. `days[0]` is Monday. `holidays` are local
+/// dates (`YYYY-MM-DD`) closed all day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BusinessHours {
     pub time_zone: String,
     pub days: Vec<Vec<DayHours>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<String>,
 }
 
 /// One opening interval, local wall-clock time "HH:MM".

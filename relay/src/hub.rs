@@ -4,8 +4,13 @@
 //!
 //! The Worker checks the session before it connects a tab, and tags the socket with the
 //! teammate's address, so a removed teammate's sockets can be found and closed.
+//!
+//! Each tab also says which conversation it shows while it is visible (`viewing`); the hub
+//! keeps that on the socket (its attachment survives hibernation), so notifications skip the
+//! teammates already looking at a conversation.
 
-use pigeon_protocol::InboxFrame;
+use pigeon_protocol::{InboxClientFrame, InboxFrame};
+use serde::{Deserialize, Serialize};
 use worker::{DurableObject, Env, Headers, Method, Request, RequestInit, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair, durable_object};
 
 use crate::{Error, Result};
@@ -40,6 +45,22 @@ impl DurableObject for SiteHub {
                 }
                 Response::empty()
             }
+            // Who is looking at a conversation now: their addresses, once each.
+            "/viewers" => {
+                let url = req.url()?;
+                let conversation = url.query_pairs().find(|(k, _)| k == "conversation").map(|(_, v)| v.into_owned()).unwrap_or_default();
+                let mut emails: Vec<String> = Vec::new();
+                for ws in self.state.get_websockets() {
+                    let viewing = ws.deserialize_attachment::<Viewing>().ok().flatten().and_then(|v| v.conversation);
+                    if viewing.as_deref() == Some(conversation.as_str())
+                        && let Some(email) = self.state.get_tags(&ws).into_iter().next()
+                        && !emails.contains(&email)
+                    {
+                        emails.push(email);
+                    }
+                }
+                Response::from_json(&emails)
+            }
             "/publish" => {
                 let frames: Vec<InboxFrame> = req.json().await?;
                 let texts: Vec<String> = frames.iter().filter_map(|f| serde_json::to_string(f).ok()).collect();
@@ -54,10 +75,20 @@ impl DurableObject for SiteHub {
         }
     }
 
-    /// Tabs only listen; a `ping` keeps proxies from closing an idle socket.
+    /// Tabs listen, and say what they show; a `ping` keeps proxies from closing an idle socket.
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
-        if matches!(message, WebSocketIncomingMessage::String(ref s) if s == "ping") {
+        let WebSocketIncomingMessage::String(text) = message else { return Ok(()) };
+        if text == "ping" {
             let _ = ws.send_with_str("pong");
+            return Ok(());
+        }
+        match serde_json::from_str::<InboxClientFrame>(&text) {
+            Ok(InboxClientFrame::Viewing { conversation }) => {
+                let conversation = conversation.filter(|c| pigeon_protocol::validate::conversation_id(c));
+                ws.serialize_attachment(Viewing { conversation })?;
+            }
+            // Unknown frames are ignored: a newer inbox may say more.
+            Err(_) => {}
         }
         Ok(())
     }
@@ -67,6 +98,12 @@ impl DurableObject for SiteHub {
         let _ = ws.close(Some(code), Some("bye"));
         Ok(())
     }
+}
+
+/// What a tab shows, kept on its socket.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Viewing {
+    conversation: Option<String>,
 }
 
 fn stub(env: &Env, site: &str) -> Result<worker::Stub> {
@@ -93,6 +130,13 @@ pub async fn kick(env: &Env, site: &str, email: &str) -> Result<()> {
     let req = Request::new_with_init("https://hub/kick", &init)?;
     stub(env, site)?.fetch_with_request(req).await?;
     Ok(())
+}
+
+/// The teammates (addresses) whose visible inbox tab shows `conversation` now.
+pub async fn viewers(env: &Env, site: &str, conversation: &str) -> Result<Vec<String>> {
+    let req = Request::new(&format!("https://hub/viewers?conversation={conversation}"), Method::Get)?;
+    let mut resp = stub(env, site)?.fetch_with_request(req).await?;
+    Ok(resp.json().await?)
 }
 
 /// Passes `frames` to the site's open inbox tabs. Failures are logged: the inbox catches up

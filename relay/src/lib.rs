@@ -15,6 +15,7 @@ mod mail;
 mod messages;
 mod origin;
 mod privacy;
+mod push;
 mod resume;
 mod routes;
 mod sites;

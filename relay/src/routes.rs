@@ -53,6 +53,14 @@ pub enum Route {
     InboxAddReply { site: String },
     InboxChangeReply { site: String, id: String },
     InboxDeleteReply { site: String, id: String },
+    InboxSettings { site: String },
+    InboxSaveSettings { site: String },
+    InboxPreviewSettings { site: String },
+    InboxProfile,
+    InboxSaveProfile,
+    InboxPush,
+    InboxAddDevice,
+    InboxRemoveDevice,
     Health,
 }
 
@@ -107,7 +115,9 @@ impl Route {
             InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxSearch { .. } | InboxLive { .. }
             | InboxDetails { .. } | InboxMessages { .. } | InboxReply { .. } | InboxRead { .. } | InboxClose { .. }
             | InboxReopen { .. } | InboxAssign { .. } | InboxNotes { .. } | InboxAddNote { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. }
-            | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } => {
+            | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } | InboxSettings { .. }
+            | InboxSaveSettings { .. } | InboxPreviewSettings { .. } | InboxProfile | InboxSaveProfile | InboxPush | InboxAddDevice
+            | InboxRemoveDevice => {
                 Audience::Inbox
             }
             Health => Audience::Anyone,
@@ -160,6 +170,23 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         ["v1", "inbox", "session"] => (*method == Post).then_some(Route::InboxSession),
         ["v1", "inbox", "signout"] => (*method == Post).then_some(Route::InboxSignOut),
         ["v1", "inbox", "me"] => (*method == Get).then_some(Route::InboxMe),
+        ["v1", "inbox", "me", "profile"] => match method {
+            Get => Some(Route::InboxProfile),
+            Put => Some(Route::InboxSaveProfile),
+            _ => None,
+        },
+        ["v1", "inbox", "push"] => (*method == Get).then_some(Route::InboxPush),
+        ["v1", "inbox", "push", "subscriptions"] => match method {
+            Post => Some(Route::InboxAddDevice),
+            Delete => Some(Route::InboxRemoveDevice),
+            _ => None,
+        },
+        ["v1", "inbox", "sites", site, "settings"] => match method {
+            Get => Some(Route::InboxSettings { site: s(site) }),
+            Put => Some(Route::InboxSaveSettings { site: s(site) }),
+            _ => None,
+        },
+        ["v1", "inbox", "sites", site, "settings", "preview"] => (*method == Post).then(|| Route::InboxPreviewSettings { site: s(site) }),
         ["v1", "inbox", "sites", site, "conversations"] => (*method == Get).then(|| Route::InboxConversations { site: s(site) }),
         ["v1", "inbox", "sites", site, "search"] => (*method == Get).then(|| Route::InboxSearch { site: s(site) }),
         ["v1", "inbox", "sites", site, "live"] => (*method == Get).then(|| Route::InboxLive { site: s(site) }),
@@ -432,8 +459,15 @@ async fn inbox(route: Route, req: Request, env: Env, origin: Option<&str>) -> cr
         _ => {}
     }
     let person = inbox::session::signed_in(&env, &req).await?.ok_or(crate::Error::SignedOut)?;
-    if route == Route::InboxMe {
-        return inbox::me(&env, &person).await;
+    // About the person, not a site.
+    match route {
+        Route::InboxMe => return inbox::me(&env, &person).await,
+        Route::InboxProfile => return inbox::profile::get(&env, &person).await,
+        Route::InboxSaveProfile => return inbox::profile::put(req, &env, &person).await,
+        Route::InboxPush => return inbox::profile::info(&env, &person).await,
+        Route::InboxAddDevice => return inbox::profile::add(req, &env, &person).await,
+        Route::InboxRemoveDevice => return inbox::profile::remove(req, &env, &person).await,
+        _ => {}
     }
     let (cx, asked) = inbox_context(&route, env, &person).await?;
     if let Route::InboxInvite { .. } = route {
@@ -458,7 +492,10 @@ async fn inbox_context(route: &Route, env: Env, person: &inbox::Person) -> crate
             | Route::InboxReplies { site }
             | Route::InboxAddReply { site }
             | Route::InboxChangeReply { site, .. }
-            | Route::InboxDeleteReply { site, .. },
+            | Route::InboxDeleteReply { site, .. }
+            | Route::InboxSettings { site }
+            | Route::InboxSaveSettings { site }
+            | Route::InboxPreviewSettings { site },
             _,
         ) => (site.clone(), None),
         (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
@@ -518,10 +555,22 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::InboxAddReply { .. } => inbox::replies::add(req, &cx).await,
         Route::InboxChangeReply { id, .. } => inbox::replies::change(req, &cx, &id).await,
         Route::InboxDeleteReply { id, .. } => inbox::replies::delete(&cx, &id).await,
+        Route::InboxSettings { .. } => inbox::settings::get(&cx).await,
+        Route::InboxSaveSettings { .. } => inbox::settings::put(req, &cx).await,
+        Route::InboxPreviewSettings { .. } => inbox::settings::preview(req, &cx).await,
         // Answered before any context is needed.
-        Route::Health | Route::Resume | Route::InboxSignIn | Route::InboxSession | Route::InboxSignOut | Route::InboxMe | Route::InboxInvite { .. } => {
-            Err(crate::Error::NotFound)
-        }
+        Route::Health
+        | Route::Resume
+        | Route::InboxSignIn
+        | Route::InboxSession
+        | Route::InboxSignOut
+        | Route::InboxMe
+        | Route::InboxProfile
+        | Route::InboxSaveProfile
+        | Route::InboxPush
+        | Route::InboxAddDevice
+        | Route::InboxRemoveDevice
+        | Route::InboxInvite { .. } => Err(crate::Error::NotFound),
     }
 }
 
@@ -557,6 +606,11 @@ mod tests {
         assert_eq!(ok(Method::Get, "/v1/inbox/sites/demo/search"), Route::InboxSearch { site: "demo".into() });
         assert_eq!(ok(Method::Post, "/v1/inbox/sites/demo/replies"), Route::InboxAddReply { site: "demo".into() });
         assert_eq!(ok(Method::Delete, "/v1/inbox/sites/demo/replies/r_1"), Route::InboxDeleteReply { site: "demo".into(), id: "r_1".into() });
+        assert_eq!(ok(Method::Put, "/v1/inbox/sites/demo/settings"), Route::InboxSaveSettings { site: "demo".into() });
+        assert_eq!(ok(Method::Post, "/v1/inbox/sites/demo/settings/preview"), Route::InboxPreviewSettings { site: "demo".into() });
+        assert_eq!(ok(Method::Put, "/v1/inbox/me/profile"), Route::InboxSaveProfile);
+        assert_eq!(ok(Method::Delete, "/v1/inbox/push/subscriptions"), Route::InboxRemoveDevice);
+        assert_eq!(ok(Method::Post, "/v1/inbox/push/subscriptions").audience(), Audience::Inbox);
         assert_eq!(parse(&Method::Get, "/v1/inbox/sites/demo/replies/r_1"), Parsed::WrongMethod);
         assert_eq!(parse(&Method::Get, "/v1/inbox/signin"), Parsed::WrongMethod);
         assert_eq!(

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { siteSql, teammateSql, d1Execute, toolEnv } from '../../scripts/site.mjs';
 import { serveShop } from './shop.mjs';
+import { generateVapidKeys } from '../../scripts/vapid.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEMO_SITE = 'demo';
@@ -93,6 +94,16 @@ function mailVars(persistTo, delays) {
 
 export const MAIL_DOMAIN = 'mail.pigeon.test';
 
+/// The relay's Web Push keys for local runs, kept with the state like the mail secret (a
+/// device enabled in `make demo` keeps working after a restart). Local push receivers listen
+/// on loopback, so private endpoints are allowed here (never in production).
+function pushVars(persistTo) {
+  const file = path.join(persistTo, 'vapid.json');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, JSON.stringify(generateVapidKeys()), { mode: 0o600 });
+  const { publicKey, privateKey } = JSON.parse(fs.readFileSync(file, 'utf8'));
+  return { VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey, VAPID_SUBJECT: `mailto:notify@${MAIL_DOMAIN}`, PUSH_PRIVATE_ENDPOINTS: 'allow' };
+}
+
 export async function startStack({ relayPort, shopPort, persistTo, quiet = true, vars = {}, logLevel = 'info',
   mailDelays = { merchant: 1, shopper: 2 } } = {}) {
   relayPort ??= await freePort();
@@ -110,7 +121,7 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
   const seed = [demoSite(shopOrigins), ...testSites(shopOrigins)].map(siteSql).concat(DEMO_TEAM.map(teammateSql));
   d1Execute(seed.join('\n'), { persistTo });
 
-  vars = { ...mailVars(persistTo, mailDelays), ...vars };
+  vars = { ...mailVars(persistTo, mailDelays), ...pushVars(persistTo), ...vars };
   const logs = [];
   // Everything the relay logs, for tests that check what logs must never contain.
   const logFile = fs.createWriteStream(path.join(persistTo, 'relay.log'), { flags: 'a' });

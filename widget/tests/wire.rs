@@ -222,7 +222,7 @@ fn the_sites_settings_are_read_with_safe_defaults() {
         brand_color: "#2f6fed".into(),
         greeting: "Hi! Ask us anything.".into(),
         expected_reply: "within 2 hours".into(),
-        business_hours: BusinessHours { time_zone: "Europe/Berlin".into(), days: vec![hours("09:00", "17:00"), hours("09:00", "12:00"), vec![]] },
+        business_hours: BusinessHours { time_zone: "Europe/Berlin".into(), days: vec![hours("09:00", "17:00"), hours("09:00", "12:00"), vec![]], holidays: vec![] },
         available_now: false,
         next_open_at: Some("2026-11-23T08:00:00Z".into()),
     };

@@ -25,14 +25,17 @@ pub enum Job {
     /// Email the merchant the shopper's new messages, or the shopper the agent's unread
     /// replies.
     Notify(Role),
+    /// Push the shopper's unseen messages to the teammates' devices.
+    Push,
 }
 
 impl Job {
-    const ALL: [Job; 3] = [Job::Index, Job::Notify(Role::Merchant), Job::Notify(Role::Shopper)];
+    const ALL: [Job; 4] = [Job::Index, Job::Notify(Role::Merchant), Job::Notify(Role::Shopper), Job::Push];
 
     fn name(self) -> &'static str {
         match self {
             Job::Index => "index",
+            Job::Push => "push",
             Job::Notify(Role::Merchant) => "notify_merchant",
             Job::Notify(Role::Shopper) => "notify_shopper",
         }

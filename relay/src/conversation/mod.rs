@@ -10,7 +10,9 @@ pub mod op;
 mod jobs;
 mod live;
 mod notify;
+mod push;
 mod rate;
+mod recipients;
 mod store;
 
 use std::cell::{Cell, RefCell};
@@ -38,6 +40,8 @@ pub struct Conversation {
     rate_limits_on: bool,
     /// `None` when email is not configured.
     mail: Option<MailConfig>,
+    /// `None` when the relay has no VAPID keys.
+    push: Option<crate::push::PushConfig>,
     /// The alarm time this object last set, so a burst sets it once.
     armed: Cell<Option<f64>>,
     /// Most messages a live socket gets before `ready` (`LIVE_MAX_BACKLOG`, 10,000).
@@ -57,6 +61,7 @@ impl DurableObject for Conversation {
             .unwrap_or(30.0);
         let rate_limits_on = env.var("RATE_LIMITS").map(|v| v.to_string() != "off").unwrap_or(true);
         let mail = MailConfig::from_env(&env);
+        let push = crate::push::PushConfig::from_env(&env);
         let number = |name: &str| env.var(name).ok().and_then(|v| v.to_string().parse::<u64>().ok());
         let max_backlog = number("LIVE_MAX_BACKLOG").map_or(live::MAX_BACKLOG, |n| n.clamp(1, u64::from(live::MAX_BACKLOG)) as u32);
         let job_hold = number("TEST_JOB_HOLD_MS").filter(|ms| *ms > 0).map(std::time::Duration::from_millis);
@@ -67,6 +72,7 @@ impl DurableObject for Conversation {
             shopper_rate: RefCell::new(Bucket::per_minute(per_minute, 20.0)),
             rate_limits_on,
             mail,
+            push,
             armed: Cell::new(None),
             max_backlog,
             job_hold,
@@ -273,20 +279,44 @@ impl Conversation {
     async fn after_append(&self, author: Author, quiet: bool) -> Result<()> {
         self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
         match author {
-            Author::Shopper => self.notify_later(Role::Merchant).await,
+            Author::Shopper => {
+                self.push_later().await?;
+                self.notify_later(Role::Merchant).await
+            }
             Author::Agent if quiet => Ok(()),
             Author::Agent => self.notify_later(Role::Shopper).await,
             Author::System => Ok(()),
         }
     }
 
-    /// Schedules a notification after the configured quiet time; a burst of messages
-    /// postpones it, up to five times the quiet time. The shopper is only emailed when they
-    /// left an address.
+    /// The site of this conversation, as the Worker's cache has it.
+    async fn site(&self) -> Result<Option<crate::sites::Site>> {
+        match self.store.meta()? {
+            Some(meta) => crate::sites::load(&self.env, &meta.site).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Schedules a push for the site's push delay after the first message nobody has seen
+    /// (later messages ride along; they do not postpone it).
+    async fn push_later(&self) -> Result<()> {
+        if self.push.is_none() {
+            return Ok(());
+        }
+        let delay = self.site().await?.map_or(10, |s| s.push_delay_seconds);
+        self.schedule(Job::Push, When::Within(std::time::Duration::from_secs(delay.into()))).await
+    }
+
+    /// Schedules a notification after the configured quiet time (the site's email delay for
+    /// the merchant side); a burst of messages postpones it, up to five times the quiet time.
+    /// The shopper is only emailed when they left an address.
     async fn notify_later(&self, to: Role) -> Result<()> {
         let Some(mail) = &self.mail else { return Ok(()) };
         let delay = match to {
-            Role::Merchant => mail.merchant_delay,
+            Role::Merchant => match self.site().await?.and_then(|s| s.email_delay_seconds) {
+                Some(secs) => std::time::Duration::from_secs(secs.into()),
+                None => mail.merchant_delay,
+            },
             Role::Shopper => {
                 if self.store.meta()?.and_then(|m| m.contact_email).is_none() {
                     return Ok(());
@@ -310,6 +340,10 @@ impl Conversation {
             let outcome = match (due.job(), &self.mail) {
                 (Some(Job::Index), _) => index::flush(&self.env, &self.store).await?,
                 (Some(Job::Notify(to)), Some(mail)) => notify::run(&self.env, mail, &self.store, to, &due).await?,
+                (Some(Job::Push), _) => match &self.push {
+                    Some(config) => push::run(&self.env, config, &self.store).await?,
+                    None => Outcome::Done,
+                },
                 // Email switched off since it was scheduled, or a job this version does not know.
                 _ => Outcome::Done,
             };

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use worker::{Env, SqlStorageValue as V};
 
 use super::jobs::{Due, Outcome};
+use super::recipients;
 use super::store::{Meta, Store};
 use crate::mail::{self, CloudflareEmail, Email, MailConfig, Mailbox, Mailer, compose, notice, sign::Role};
 use crate::{Result, sites};
@@ -41,6 +42,29 @@ impl Store {
         let rows: Vec<MailState> =
             self.sql.exec("SELECT notified_seq, sent, thread FROM mail WHERE role = ?", vec![key(to).into()])?.to_array()?;
         Ok(rows.into_iter().next().unwrap_or_default())
+    }
+
+    /// The last message the `mail` row `key` was told of, or `default` when it has no row.
+    pub fn notified_or(&self, key: &str, default: u64) -> Result<u64> {
+        #[derive(Deserialize)]
+        struct Seq {
+            notified_seq: u64,
+        }
+        let rows: Vec<Seq> = self.sql.exec("SELECT notified_seq FROM mail WHERE role = ?", vec![key.into()])?.to_array()?;
+        Ok(rows.first().map_or(default, |r| r.notified_seq))
+    }
+
+    pub fn notified(&self, key: &str) -> Result<u64> {
+        self.notified_or(key, 0)
+    }
+
+    /// Records that `key` (a recipient, or the push job) was told of everything up to `seq`.
+    pub fn set_notified(&self, key: &str, seq: u64) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO mail (role, notified_seq) VALUES (?1, ?2) ON CONFLICT (role) DO UPDATE SET notified_seq = MAX(notified_seq, ?2)",
+            vec![key.into(), V::Integer(seq as i64)],
+        )?;
+        Ok(())
     }
 
     /// After a send: what it covered, and its id in the thread.
@@ -81,11 +105,39 @@ impl Store {
     }
 }
 
-/// Runs one notification job.
+/// Someone an email goes to, and the `mail` row recording what they were last told of
+/// (`None`: the role's own row, for the shopper).
+struct Target {
+    mailbox: Mailbox,
+    key: Option<String>,
+}
+
+/// Who the merchant-side email goes to: the teammates who should hear and chose email (see
+/// `recipients`), or the site's merchant address when the site has no team at all.
+async fn merchant_targets(env: &Env, site: &sites::Site, meta: &Meta) -> Result<Vec<Target>> {
+    let (team_size, members) = recipients::unseen_by(env, &site.id, &meta.id, meta.assignee.as_deref()).await?;
+    if team_size == 0 {
+        return Ok(vec![Target { mailbox: Mailbox::new(&site.name, &site.merchant_email), key: None }]);
+    }
+    Ok(members
+        .into_iter()
+        .filter(|m| m.wants_email())
+        .map(|m| Target { key: Some(format!("to:{}", m.email)), mailbox: Mailbox::new(&m.name, &m.email) })
+        .collect())
+}
+
+/// Runs one notification job: one email per recipient, each covering what they were not yet
+/// told of. A recipient whose send failed is tried again on the retry; the others are not.
 pub async fn run(env: &Env, config: &MailConfig, store: &Store, to: Role, due: &Due) -> Result<Outcome> {
     let Some(meta) = store.meta()? else { return Ok(Outcome::Done) };
     let Some(site) = sites::load(env, &meta.site).await? else { return Ok(Outcome::Done) };
-    let Some((email, covered)) = compose_for(config, store, &meta, &site, to)? else { return Ok(Outcome::Done) };
+    let targets = match to {
+        Role::Merchant => merchant_targets(env, &site, &meta).await?,
+        Role::Shopper => match &meta.contact_email {
+            Some(email) => vec![Target { mailbox: Mailbox::bare(email), key: None }],
+            None => return Ok(Outcome::Done),
+        },
+    };
     let mailer = match CloudflareEmail::from_env(env) {
         Ok(m) => m,
         Err(e) => {
@@ -93,49 +145,52 @@ pub async fn run(env: &Env, config: &MailConfig, store: &Store, to: Role, due: &
             return Ok(Outcome::Done);
         }
     };
-    match mailer.send(&email).await {
-        Ok(()) => {
-            store.mail_sent(to, covered, &email.message_id)?;
-            worker::console_log!("notify {}: sent {} covering seq {covered}", key(to), email.message_id);
-            Ok(Outcome::Done)
-        }
-        Err(e) if e.permanent => {
+    // What the team was told before this run: where a teammate without their own row starts.
+    let told = store.mail_state(to)?.notified_seq;
+    let mut failed = None;
+    for target in targets {
+        let since = match &target.key {
+            Some(k) => store.notified_or(k, told)?,
+            None => told,
+        };
+        let Some((email, covered)) = compose_for(config, store, &meta, &site, to, target.mailbox, since)? else { continue };
+        let sent = mailer.send(&email).await;
+        if let Err(e) = &sent {
+            if !e.permanent {
+                worker::console_error!("notify {}: send failed: {e}", key(to));
+                // The retry starts where this send did, whatever the others were told.
+                if let Some(k) = &target.key {
+                    store.set_notified(k, since)?;
+                }
+                failed = Some(());
+                continue;
+            }
             // Nothing to gain from retrying; skip these messages so the next ones go out.
             worker::console_error!("notify {}: not sent, giving up: {e}", key(to));
-            store.mail_sent(to, covered, &email.message_id)?;
-            Ok(Outcome::Done)
         }
-        Err(e) => match mail::retry_delay(due.attempts + 1) {
-            Some(delay) => {
-                worker::console_error!("notify {}: send failed, retrying in {delay:?}: {e}", key(to));
-                Ok(Outcome::RetryIn(delay))
-            }
-            None => {
-                worker::console_error!("notify {}: send failed {} times, giving up: {e}", key(to), due.attempts + 1);
-                Ok(Outcome::Done)
-            }
-        },
+        store.mail_sent(to, covered, &email.message_id)?;
+        if let Some(k) = &target.key {
+            store.set_notified(k, covered)?;
+        }
+        worker::console_log!("notify {}: sent {} covering seq {covered}", key(to), email.message_id);
     }
+    Ok(match failed.and_then(|()| mail::retry_delay(due.attempts + 1)) {
+        Some(delay) => Outcome::RetryIn(delay),
+        None => Outcome::Done,
+    })
 }
 
-/// The email to send now and the last `seq` it covers, or `None` when there is nothing new
-/// (already read, already notified, or nowhere to send it).
-fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Site, to: Role) -> Result<Option<(Email, u64)>> {
+/// The email to send now to `recipient` and the last `seq` it covers, or `None` when there
+/// is nothing new (already read, or already told of everything after `since`).
+fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Site, to: Role, recipient: Mailbox, since: u64) -> Result<Option<(Email, u64)>> {
     let state = store.mail_state(to)?;
     let context: Option<Context> = meta.context.as_deref().and_then(|c| serde_json::from_str(c).ok());
     let origins = &site.origins;
-    let (recipient, author, read_seq) = match to {
-        // The teammate who answers it, else the site's merchant address.
-        Role::Merchant => match (&meta.assignee, &meta.assignee_name) {
-            (Some(email), Some(name)) => (Mailbox::new(name, email), Author::Shopper, meta.agent_read_seq),
-            _ => (Mailbox::new(&site.name, &site.merchant_email), Author::Shopper, meta.agent_read_seq),
-        },
-        Role::Shopper => match &meta.contact_email {
-            Some(email) => (Mailbox::bare(email), Author::Agent, meta.shopper_read_seq),
-            None => return Ok(None),
-        },
+    let (author, read_seq) = match to {
+        Role::Merchant => (Author::Shopper, meta.agent_read_seq),
+        Role::Shopper => (Author::Agent, meta.shopper_read_seq),
     };
-    let pending = store.by_author_after(author, state.notified_seq.max(read_seq))?;
+    let pending = store.by_author_after(author, since.max(read_seq))?;
     let Some(covered) = pending.last().map(|m| m.seq) else { return Ok(None) };
     let words = match to {
         Role::Merchant => notice::merchant(&notice::MerchantNotice {

@@ -7,9 +7,11 @@
 //! page is served as static files under `/inbox/`.
 
 pub mod notes;
+pub mod profile;
 pub mod replies;
 pub mod search;
 pub mod session;
+pub mod settings;
 pub mod team;
 
 use pigeon_protocol::{Assign, ChangeRole, ConversationDetails, ConversationSummary, InboxList, InboxReply, Invite, OpenSession, PostAgentMessage, SignIn, validate};

@@ -12,7 +12,7 @@ use worker::{Env, Response};
 
 use crate::{Error, Result, http, tokens};
 
-pub use hours::{Availability, availability};
+pub use hours::{Availability, availability, zone_exists};
 
 const SITE_TTL_MS: f64 = 30_000.0;
 const MAX_CACHED_CONVERSATIONS: usize = 50_000;
@@ -31,6 +31,11 @@ pub struct Site {
     pub greeting: String,
     pub brand_color: String,
     pub agent_key_hash: String,
+    pub retention_days: f64,
+    /// A shopper message nobody has seen is pushed to teammates' devices after this.
+    pub push_delay_seconds: u32,
+    /// ... and emailed after this; `None`: the relay's `MERCHANT_NOTIFY_DELAY_SECONDS`.
+    pub email_delay_seconds: Option<u32>,
 }
 
 impl Site {
@@ -54,6 +59,9 @@ struct Row {
     greeting: String,
     brand_color: String,
     agent_key_hash: String,
+    retention_days: f64,
+    push_delay_seconds: u32,
+    email_delay_seconds: Option<u32>,
 }
 
 impl From<Row> for Site {
@@ -66,7 +74,7 @@ impl From<Row> for Site {
         });
         let hours = serde_json::from_str(&row.business_hours).unwrap_or_else(|e| {
             worker::console_error!("site {}: business_hours unreadable: {e}", row.id);
-            BusinessHours { time_zone: "UTC".into(), days: vec![] }
+            BusinessHours { time_zone: "UTC".into(), days: vec![], holidays: vec![] }
         });
         Site {
             origins: origins.iter().filter_map(|o| crate::origin::normalize(o)).collect(),
@@ -78,6 +86,9 @@ impl From<Row> for Site {
             greeting: row.greeting,
             brand_color: row.brand_color,
             agent_key_hash: row.agent_key_hash,
+            retention_days: row.retention_days,
+            push_delay_seconds: row.push_delay_seconds,
+            email_delay_seconds: row.email_delay_seconds,
         }
     }
 }
@@ -106,7 +117,8 @@ pub async fn load(env: &Env, site_id: &str) -> Result<Option<Site>> {
     let row: Option<Row> = db
         .prepare(
             "SELECT id, name, allowed_origins, merchant_email, business_hours, expected_reply, \
-             greeting, brand_color, agent_key_hash FROM sites WHERE id = ?1",
+             greeting, brand_color, agent_key_hash, retention_days, push_delay_seconds, email_delay_seconds \
+             FROM sites WHERE id = ?1",
         )
         .bind(&[site_id.into()])?
         .first(None)
@@ -232,8 +244,19 @@ pub async fn check_agent_key(env: &Env, site_id: &str, key: Option<&str>) -> Res
     }
 }
 
+/// A changed site is read again at once by this isolate (others within `SITE_TTL_MS`).
+pub fn forget(site_id: &str) {
+    SITES.with(|c| c.borrow_mut().remove(site_id));
+    ANY_SITE_ALLOWS.with(|c| c.borrow_mut().clear());
+}
+
 /// `GET /v1/sites/{site}`
 pub fn public_config(site: &Site) -> Result<Response> {
+    http::json(200, &config(site))
+}
+
+/// What the widget is told about `site` now: its words, and whether it is open.
+pub fn config(site: &Site) -> SiteConfig {
     let now = now_ms();
     let avail = hours::local_now(&site.hours.time_zone, now).map(|local| availability(&site.hours, local));
     let (available_now, next_open_at) = match avail {
@@ -244,19 +267,16 @@ pub fn public_config(site: &Site) -> Result<Response> {
         }
         Some(Availability::Closed) => (false, None),
     };
-    http::json(
-        200,
-        &SiteConfig {
-            id: site.id.clone(),
-            name: site.name.clone(),
-            brand_color: site.brand_color.clone(),
-            greeting: site.greeting.clone(),
-            expected_reply: site.expected_reply.clone(),
-            business_hours: site.hours.clone(),
-            available_now,
-            next_open_at,
-        },
-    )
+    SiteConfig {
+        id: site.id.clone(),
+        name: site.name.clone(),
+        brand_color: site.brand_color.clone(),
+        greeting: site.greeting.clone(),
+        expected_reply: site.expected_reply.clone(),
+        business_hours: site.hours.clone(),
+        available_now,
+        next_open_at,
+    }
 }
 
 /// RFC 3339 UTC, to the minute.
@@ -280,6 +300,9 @@ mod tests {
             greeting: String::new(),
             brand_color: "#000000".into(),
             agent_key_hash: String::new(),
+            retention_days: 365.0,
+            push_delay_seconds: 10,
+            email_delay_seconds: None,
         };
         Site::from(row)
     }
