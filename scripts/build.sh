@@ -33,9 +33,11 @@ say "inbox: cargo build (release, wasm32)"
 cargo build -q --release --target wasm32-unknown-unknown -p pigeon-inbox
 mkdir -p "$DIST/inbox"
 wasm-bindgen --target web --no-typescript --out-dir "$DIST/inbox" target/wasm32-unknown-unknown/release/pigeon_inbox.wasm
+node scripts/drop-exports.mjs "$DIST/inbox/pigeon_inbox"
 wasm-opt "${WASM_OPT_FLAGS[@]}" -o "$DIST/inbox/pigeon_inbox_bg.wasm" "$DIST/inbox/pigeon_inbox_bg.wasm"
 esbuild --log-level=warning --minify --format=esm --target=es2020 --allow-overwrite \
   "$DIST/inbox/pigeon_inbox.js" --outfile="$DIST/inbox/pigeon_inbox.js"
+node scripts/shorten-names.mjs "$DIST/inbox/pigeon_inbox"
 esbuild --log-level=warning --minify inbox/style/inbox.css --outfile="$DIST/inbox/inbox.css"
 cp inbox/static/index.html inbox/static/boot.js inbox/static/sw.js inbox/static/manifest.webmanifest inbox/static/icon.svg "$DIST/inbox/"
 

@@ -226,8 +226,9 @@ pub async fn push_info() -> Result<pigeon_protocol::PushInfo, Failure> {
     json("GET", "/v1/inbox/push", None).await
 }
 
-pub async fn add_device(s: &pigeon_protocol::PushSubscription) -> Result<pigeon_protocol::PushInfo, Failure> {
-    json("POST", "/v1/inbox/push/subscriptions", body(s)).await
+/// `subscription`: `PushSubscription.toJSON()` as the browser wrote it (the relay checks it).
+pub async fn add_device(subscription: String) -> Result<pigeon_protocol::PushInfo, Failure> {
+    json("POST", "/v1/inbox/push/subscriptions", Some(subscription)).await
 }
 
 pub async fn remove_device(endpoint: &str) -> Result<pigeon_protocol::PushInfo, Failure> {

@@ -3,9 +3,8 @@
 //! availability line previewed as the shopper would read it.
 
 use leptos::prelude::*;
-use pigeon_protocol::settings as rules;
-use pigeon_protocol::{BusinessHours, DayHours, NotifyBy, Profile, PushSubscription, SiteConfig, SiteSettings};
-use wasm_bindgen::JsValue;
+use pigeon_protocol::{BusinessHours, DayHours, NotifyBy, Profile, SiteConfig, SiteSettings};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 
 use crate::api;
@@ -106,7 +105,8 @@ impl Form {
         self.email_delay.set(s.email_delay_seconds.to_string());
     }
 
-    /// The settings as typed, checked by the relay's own rules; `Err` is the sentence to show.
+    /// The settings as typed; `Err` is the sentence to show. The relay checks the rest (the
+    /// preview shows its sentence as the owner types).
     fn read(&self) -> Result<SiteSettings, String> {
         let number = |s: RwSignal<String>, what: &str| s.get_untracked().trim().parse::<u32>().map_err(|_| format!("{what} is a whole number of seconds."));
         let days = if self.always_open.get_untracked() {
@@ -114,7 +114,7 @@ impl Form {
         } else {
             self.days.iter().enumerate().map(|(i, d)| parse_day(&d.get_untracked()).map_err(|e| format!("{}: {e}", DAYS[i]))).collect::<Result<Vec<_>, _>>()?
         };
-        let settings = SiteSettings {
+        Ok(SiteSettings {
             name: self.name.get_untracked(),
             greeting: self.greeting.get_untracked(),
             expected_reply: self.expected_reply.get_untracked(),
@@ -124,8 +124,7 @@ impl Form {
             retention_days: self.retention_days.get_untracked().trim().parse::<u32>().map_err(|_| "Keep conversations for a whole number of days.".to_owned())?,
             push_delay_seconds: number(self.push_delay, "The push delay")?,
             email_delay_seconds: number(self.email_delay, "The email delay")?,
-        };
-        rules::site_settings(&settings).map_err(|e| e.message)
+        })
     }
 }
 
@@ -140,8 +139,6 @@ fn push_call(name: &str, arg: Option<&str>) -> Option<js_sys::Promise> {
     };
     out.ok()?.dyn_into().ok()
 }
-
-use wasm_bindgen::JsCast;
 
 async fn push_await(name: &str, arg: Option<&str>) -> Result<Option<String>, String> {
     let promise = push_call(name, arg).ok_or("This browser cannot receive push notifications.")?;
@@ -194,11 +191,11 @@ fn YourNotifications() -> impl IntoView {
                 Ok(None) => return note.set(Some("Push could not be enabled.".into())),
                 Err(e) => return note.set(Some(format!("Push is not on: {e}"))),
             };
-            let Ok(sub) = serde_json::from_str::<PushSubscription>(&json) else { return note.set(Some("The browser gave an unusable subscription.".into())) };
-            match api::add_device(&sub).await {
+            let endpoint = js_sys::JSON::parse(&json).ok().and_then(|s| js_sys::Reflect::get(&s, &"endpoint".into()).ok()).and_then(|e| e.as_string());
+            match api::add_device(json).await {
                 Ok(info) => {
                     devices.set(info.devices);
-                    here.set(Some(sub.endpoint));
+                    here.set(endpoint);
                     note.set(Some("Push is on for this device.".into()));
                 }
                 Err(f) => note.set(Some(f.sentence())),
@@ -307,7 +304,7 @@ pub fn SettingsPanel(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl
     };
     let text = move |label: &'static str, testid: &'static str, value: RwSignal<String>| {
         view! {
-            <label>{label}<input type="text" data-testid=testid prop:value=value disabled=move || !editable.get()
+            <label>{label}<input type="text" data-testid=testid prop:value=value
                 on:input=move |ev| value.set(event_target_value(&ev)) on:change=move |_| preview() /></label>
         }
     };
@@ -325,7 +322,6 @@ pub fn SettingsPanel(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl
             let value = form.days[i];
             view! {
                 <label class="day">{*day}<input type="text" data-testid=format!("hours-{i}") placeholder="closed" prop:value=value
-                    disabled=move || !editable.get() || form.always_open.get()
                     on:input=move |ev| value.set(event_target_value(&ev)) on:change=move |_| preview() /></label>
             }
         })
@@ -338,39 +334,42 @@ pub fn SettingsPanel(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl
             </div>
             <YourNotifications />
             <form on:submit=move |ev| { ev.prevent_default(); save(); }>
+                // Disabled as a whole for agents: every field inside is read-only.
+                <fieldset class="plain" disabled=move || !editable.get()>
                 <h3>"The shop"</h3>
                 <p class="muted" hidden=move || editable.get() data-testid="settings-readonly">"Only owners can change the shop's settings."</p>
                 {text("Shop name", "settings-name", form.name)}
                 {text("Greeting", "settings-greeting", form.greeting)}
                 {text("Expected reply (shown while open)", "settings-expected", form.expected_reply)}
-                <label>"Brand color"<input type="color" data-testid="settings-color" prop:value=form.brand_color disabled=move || !editable.get()
+                <label>"Brand color"<input type="color" data-testid="settings-color" prop:value=form.brand_color
                     on:input=move |ev| form.brand_color.set(event_target_value(&ev)) on:change=move |_| preview() /></label>
                 <fieldset>
                     <legend>"Business hours"</legend>
-                    <label>"Time zone"<input type="text" list="zones" data-testid="settings-zone" prop:value=form.time_zone disabled=move || !editable.get()
+                    <label>"Time zone"<input type="text" list="zones" data-testid="settings-zone" prop:value=form.time_zone
                         on:input=move |ev| form.time_zone.set(event_target_value(&ev)) on:change=move |_| preview() /></label>
                     <datalist id="zones">{zones.into_iter().map(|z| view! { <option value=z /> }).collect_view()}</datalist>
-                    <label class="choice"><input type="checkbox" data-testid="settings-always" prop:checked=form.always_open disabled=move || !editable.get()
+                    <label class="choice"><input type="checkbox" data-testid="settings-always" prop:checked=form.always_open
                         on:change=move |ev| { form.always_open.set(event_target_checked(&ev)); preview() } />"Always open"</label>
                     <p class="muted">"Each day as 09:00–17:00; several with commas; empty is closed."</p>
-                    {days}
+                    <fieldset class="plain" disabled=move || form.always_open.get()>{days}</fieldset>
                     <label>"Holidays (closed all day), one date per line"<textarea rows="3" data-testid="settings-holidays" placeholder="2026-12-24" prop:value=form.holidays
-                        disabled=move || !editable.get() on:input=move |ev| form.holidays.set(event_target_value(&ev)) on:change=move |_| preview()></textarea></label>
+                        on:input=move |ev| form.holidays.set(event_target_value(&ev)) on:change=move |_| preview()></textarea></label>
                 </fieldset>
                 <p class="preview" data-testid="settings-preview" aria-live="polite">
                     <span class="muted">"The widget says now: "</span>
                     {move || widget.get().map(|w| availability_line(&w))}
                 </p>
                 <label>"Pages that may show the widget (origins), one per line"<textarea rows="3" data-testid="settings-origins" prop:value=form.origins
-                    disabled=move || !editable.get() on:input=move |ev| form.origins.set(event_target_value(&ev))></textarea></label>
+                    on:input=move |ev| form.origins.set(event_target_value(&ev))></textarea></label>
                 <label>"Keep conversations (days after the last message)"<input type="number" min="1" max="3650" data-testid="settings-retention" prop:value=form.retention_days
-                    disabled=move || !editable.get() on:input=move |ev| form.retention_days.set(event_target_value(&ev)) /></label>
+                    on:input=move |ev| form.retention_days.set(event_target_value(&ev)) /></label>
                 <label>"Push after (seconds unseen)"<input type="number" min="0" max="3600" data-testid="settings-push-delay" prop:value=form.push_delay
-                    disabled=move || !editable.get() on:input=move |ev| form.push_delay.set(event_target_value(&ev)) /></label>
+                    on:input=move |ev| form.push_delay.set(event_target_value(&ev)) /></label>
                 <label>"Email after (seconds unseen)"<input type="number" min="0" max="86400" data-testid="settings-email-delay" prop:value=form.email_delay
-                    disabled=move || !editable.get() on:input=move |ev| form.email_delay.set(event_target_value(&ev)) /></label>
+                    on:input=move |ev| form.email_delay.set(event_target_value(&ev)) /></label>
                 <button type="submit" data-testid="settings-save" hidden=move || !editable.get()>"Save settings"</button>
                 <p role="status" data-testid="settings-saved">{move || saved.get()}</p>
+                </fieldset>
             </form>
             <p class="error" role="alert" data-testid="settings-error">{move || error.get()}</p>
         </section>

@@ -19,24 +19,24 @@ const AGENT: &str = "sam@pigeon-outfitters.test";
 const OTHER_OWNER: &str = "owner@other-shop.test";
 
 /// The demo shop's owner, signed in once for this test binary (links per address are limited).
-async fn owner() -> &'static Teammate {
+pub async fn owner() -> &'static Teammate {
     static ONE: OnceCell<Teammate> = OnceCell::const_new();
     ONE.get_or_init(|| async { Teammate::sign_in(&client(), OWNER).await }).await
 }
 
 /// The other shop's owner, signed in once (links per address are limited).
-async fn other_owner() -> &'static Teammate {
+pub async fn other_owner() -> &'static Teammate {
     static ONE: OnceCell<Teammate> = OnceCell::const_new();
     ONE.get_or_init(|| async { Teammate::sign_in(&client(), OTHER_OWNER).await }).await
 }
 
 /// Sam, the demo shop's agent, signed in once for the tests that need him signed in.
-async fn sam() -> &'static Teammate {
+pub async fn sam() -> &'static Teammate {
     static ONE: OnceCell<Teammate> = OnceCell::const_new();
     ONE.get_or_init(|| async { Teammate::sign_in(&client(), AGENT).await }).await
 }
 
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     for _ in 0..100 {
         if check().await {
             return;

@@ -18,6 +18,7 @@ mod live;
 mod order;
 mod privacy;
 mod rate_limits;
+mod settings;
 
 use std::sync::OnceLock;
 

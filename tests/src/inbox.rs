@@ -88,9 +88,14 @@ impl Teammate {
 
     /// A PUT from the inbox page, with a JSON body.
     pub async fn put(&self, path: &str, body: &Value) -> Answer {
+        self.send_json(Method::PUT, path, body).await
+    }
+
+    /// Any request from the inbox page with a JSON body.
+    pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Answer {
         let origin = self.client.relay.clone();
         let headers = [("cookie", self.cookie.as_str()), ("origin", origin.as_str()), ("content-type", "application/json")];
-        self.client.send(Method::PUT, path, &headers, Some(body.to_string().into_bytes())).await
+        self.client.send(method, path, &headers, Some(body.to_string().into_bytes())).await
     }
 
     pub async fn delete(&self, path: &str) -> Answer {

@@ -66,6 +66,9 @@ pub async fn add(mut req: Request, env: &Env, person: &Person) -> Result<Respons
     };
     let body: PushSubscription = http::read_json(&mut req).await?;
     let sub = rules::push_subscription(&body)?;
+    if !push::crypto::usable_subscription_key(&sub.keys.p256dh) {
+        return Err(Error::Invalid(Invalid::new("invalid_subscription", "The subscription's p256dh is not a P-256 public key.")));
+    }
     if !push::endpoint_allowed(&sub.endpoint, config.allow_private) {
         return Err(Error::Invalid(Invalid::new("invalid_subscription", "The push endpoint must be a public https URL.")));
     }

@@ -4,8 +4,6 @@
 //! subscription (`p256dh`, `auth`) it was sealed for. Randomness (the one-off key and the salt)
 //! comes from the caller, so this module builds and tests on the host and on wasm32 alike and
 //! never needs an OS random source.
-// Not wired in yet: the push sender will call these.
-#![allow(dead_code)]
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes128Gcm, Key, Nonce};
@@ -131,6 +129,13 @@ fn subscription_key(ua_public: &[u8]) -> Result<PublicKey, PushError> {
         return Err(PushError::BadSubscriptionKey);
     }
     PublicKey::from_sec1_bytes(ua_public).map_err(|_| PushError::BadSubscriptionKey)
+}
+
+/// Whether a subscription's `p256dh` (base64url, as the browser gives it) is a point on
+/// P-256 that pushes can be sealed for.
+pub fn usable_subscription_key(p256dh: &str) -> bool {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p256dh.trim_end_matches('=')).is_ok_and(|k| subscription_key(&k).is_ok())
 }
 
 /// RFC 8291 §3.2: the authentication secret is 16 bytes.
@@ -265,5 +270,15 @@ mod tests {
         assert_eq!(MAX_PLAINTEXT, 3993);
         assert!(seal(&ua_public, &auth, &key, MAX_PLAINTEXT).is_ok());
         assert_eq!(seal(&ua_public, &auth, &key, MAX_PLAINTEXT + 1), Err(PushError::TooLarge));
+    }
+
+    #[test]
+    fn a_subscription_key_is_checked_before_it_is_stored() {
+        assert!(usable_subscription_key(UA_PUBLIC));
+        assert!(usable_subscription_key(&format!("{UA_PUBLIC}=")), "padding as some browsers send it");
+        let off_curve = format!("{}A", &UA_PUBLIC[..UA_PUBLIC.len() - 1]);
+        for bad in [off_curve.as_str(), &UA_PUBLIC[..80], "B".repeat(87).as_str(), "not base64!", ""] {
+            assert!(!usable_subscription_key(bad), "{bad}");
+        }
     }
 }

@@ -23,7 +23,7 @@ pub struct PushConfig {
 impl PushConfig {
     pub fn from_env(env: &Env) -> Option<Self> {
         let private = env.secret("VAPID_PRIVATE_KEY").or_else(|_| env.var("VAPID_PRIVATE_KEY")).ok()?.to_string();
-        let public = env.var("VAPID_PUBLIC_KEY").ok()?.to_string();
+        let public = env.var("VAPID_PUBLIC_KEY").or_else(|_| env.secret("VAPID_PUBLIC_KEY")).ok()?.to_string();
         if private.trim().is_empty() || public.trim().is_empty() {
             return None;
         }

@@ -5,8 +5,6 @@
 //! Keys are in the format `npx web-push generate-vapid-keys` prints: base64url without padding
 //! of the 32-byte scalar `d` and of the 65-byte uncompressed public point. Signing is RFC 6979
 //! deterministic, so no random source is needed.
-// Not wired in yet: the push sender will call these.
-#![allow(dead_code)]
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
