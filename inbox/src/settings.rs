@@ -185,7 +185,12 @@ fn YourNotifications() -> impl IntoView {
     };
     let enable = move || {
         spawn_local(async move {
-            let Some(public_key) = key.get_untracked() else { return note.set(Some("This relay has no push keys (VAPID); see the README.".into())) };
+            // Clicked before the info came: ask for it now.
+            let known = match key.get_untracked() {
+                Some(k) => Some(k),
+                None => api::push_info().await.ok().and_then(|info| info.public_key),
+            };
+            let Some(public_key) = known else { return note.set(Some("This relay has no push keys (VAPID); see the README.".into())) };
             let json = match push_await("enable", Some(&public_key)).await {
                 Ok(Some(json)) => json,
                 Ok(None) => return note.set(Some("Push could not be enabled.".into())),

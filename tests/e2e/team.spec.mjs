@@ -122,7 +122,9 @@ async function teammateWithPush(browser, email, push, publicKey) {
   const { page } = await signIn(context, relay(), email);
   await page.getByTestId('settings-open').click();
   await page.getByTestId('push-enable').click();
-  await expect(page.getByTestId('push-devices')).toContainText('Push is on for this device');
+  // The note says why when it does not turn on.
+  const shown = async () => `${await page.getByTestId('push-devices').textContent()} | ${await page.getByTestId('profile-note').textContent()}`;
+  await expect.poll(shown, { timeout: 15_000 }).toContain('Push is on for this device');
   return { context, page, subscription, cookie: (await sessionCookie(context)).value };
 }
 
