@@ -796,7 +796,7 @@ test('sign out ends the session on the relay, not only in this browser', async (
   await merchant.close();
 });
 
-test('axe finds nothing on the sign-in view, the list and an open conversation, light and dark', async ({ browser }) => {
+test('axe finds nothing on any view (sign-in, list, conversation, team, saved replies, settings, search, shortcuts), light and dark', async ({ browser }) => {
   const id = await shopperConversation([unique('Do these run small?'), 'And do you ship to Austria?'], shopContext());
   await agentCall(`/conversations/${id}/messages`, { client_id: 'axe-1', body: 'They fit true to size. See https://example.com/sizes', author_name: 'Ana' });
   // The inbox's CSP would refuse axe's script: this context (and only this one) bypasses it.
@@ -827,6 +827,23 @@ test('axe finds nothing on the sign-in view, the list and an open conversation, 
   await expect(page.getByTestId('thread-message')).toHaveCount(3);
   await expect(page.getByTestId('context-cart')).toBeVisible();
   found.push(...await violations(page, 'conversation'));
+  // The views above the list, one at a time, and the search results and shortcut list.
+  for (const [open, view] of [['team-open', 'team'], ['replies-open', 'saved-replies'], ['settings-open', 'settings']]) {
+    await page.getByTestId(open).click();
+    await expect(page.getByTestId(view)).toBeVisible();
+    if (view === 'settings') await expect(page.getByTestId('settings-preview')).toContainText(/\w/);
+    found.push(...await violations(page, view));
+    await page.getByTestId(open).click();
+    await expect(page.getByTestId(view)).toBeHidden();
+  }
+  await page.getByTestId('search').fill('true to size');
+  await expect(page.getByTestId('search-hit').first()).toBeVisible();
+  found.push(...await violations(page, 'search'));
+  await page.getByTestId('search').fill('');
+  await page.getByTestId('search').blur();
+  await page.keyboard.press('?');
+  await expect(page.getByTestId('shortcuts')).toBeVisible();
+  found.push(...await violations(page, 'shortcuts'));
   expect(found).toEqual([]);
   await merchant.close();
 });
