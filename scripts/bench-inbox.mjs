@@ -12,12 +12,11 @@ import path from 'node:path';
 import { chromium } from '@playwright/test';
 import WebSocket from 'ws';
 import { startStack, ROOT } from '../tests/harness/stack.mjs';
-import { sentMail } from '../tests/harness/mailbox.mjs';
+import { inboxCookie, signinLink } from '../tests/harness/mailbox.mjs';
 import { median } from './bench-page.mjs';
 
 const arg = (name, dflt) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt);
 const OWNER = 'owner@pigeon-outfitters.test';
-const SUBJECT = 'Your Pigeon sign-in link';
 const stat = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs.length });
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]; };
 
@@ -37,24 +36,6 @@ async function conversation(relay, messages) {
         context: { page: { url: 'https://shop.example/trail-runner', title: 'Trail Runner 2' }, cart: { currency: 'EUR', total: 8990, items: [{ name: 'Trail Runner 2', quantity: 1, unit_price: 8990 }] } } }, auth)));
   }
   return { id: c.conversation.id, token: c.token };
-}
-
-/// A fresh sign-in link for the owner (the newest mail after asking).
-async function link(relay) {
-  const count = async () => (await sentMail(relay)).filter((m) => m.to === OWNER && m.subject === SUBJECT);
-  const before = (await count()).length;
-  await api(relay, 'POST', '/v1/inbox/signin', { email: OWNER }, { origin: relay });
-  for (;;) {
-    const mails = await count();
-    if (mails.length > before) return mails.at(-1).text.match(/\S+\/inbox\/#signin=[0-9a-f]+/)[0];
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function cookie(relay) {
-  const token = (await link(relay)).split('#signin=')[1];
-  const res = await fetch(`${relay}/v1/inbox/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: relay }, body: JSON.stringify({ token }) });
-  return res.headers.get('set-cookie').split(';')[0];
 }
 
 function socket(url, headers) {
@@ -88,7 +69,7 @@ export async function benchInbox({ runs = 5 } = {}) {
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
       await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
-      await page.goto(await link(relay));
+      await page.goto(await signinLink(relay, OWNER));
       await page.waitForFunction(() => document.querySelectorAll('[data-testid="conversation-row"]').length >= 50, null, { timeout: 60_000 });
       list.push(await page.evaluate(() => performance.now()));
       thread.push(await page.evaluate((id) => new Promise((resolve) => {
@@ -103,7 +84,7 @@ export async function benchInbox({ runs = 5 } = {}) {
     await browser.close();
 
     // Live paths, one message at a time.
-    const auth = await cookie(relay);
+    const auth = await inboxCookie(relay, OWNER);
     const wsBase = relay.replace('http', 'ws');
     const inbox = await socket(`${wsBase}/v1/inbox/sites/demo/live`, { cookie: auth, origin: relay });
     const shopper = await conversation(relay, 0);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startStack, ROOT } from '../tests/harness/stack.mjs';
 import { toolEnv } from './site.mjs';
-import { sentMail } from '../tests/harness/mailbox.mjs';
+import { inboxCookie } from '../tests/harness/mailbox.mjs';
 
 const arg = (name, dflt) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt);
 const OWNER = 'owner@pigeon-outfitters.test';
@@ -92,17 +92,6 @@ function historySql(dir) {
   return files;
 }
 
-async function link(relay) {
-  const count = async () => (await sentMail(relay)).filter((m) => m.to === OWNER && m.subject === 'Your Pigeon sign-in link');
-  const before = (await count()).length;
-  await fetch(`${relay}/v1/inbox/signin`, { method: 'POST', headers: { 'content-type': 'application/json', origin: relay }, body: JSON.stringify({ email: OWNER }) });
-  for (;;) {
-    const mails = await count();
-    if (mails.length > before) return mails.at(-1).text.match(/#signin=([0-9a-f]+)/)[1];
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export async function benchSearch({ requests = 400 } = {}) {
   const persistTo = fs.mkdtempSync(path.join(ROOT, 'target', 'pigeon-search-'));
   const stack = await startStack({ persistTo, vars: { RATE_LIMITS: 'off' }, quiet: true });
@@ -120,9 +109,7 @@ export async function benchSearch({ requests = 400 } = {}) {
     { cwd: path.join(ROOT, 'relay'), stdio: ['ignore', 'pipe', 'pipe'], env: toolEnv() }))[0].results[0];
     if (count.messages < MESSAGES || count.conversations < CONVERSATIONS) throw new Error(`seeded only ${JSON.stringify(count)}`);
 
-    const token = await link(relay);
-    const session = await fetch(`${relay}/v1/inbox/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: relay }, body: JSON.stringify({ token }) });
-    const cookie = session.headers.get('set-cookie').split(';')[0];
+    const cookie = await inboxCookie(relay, OWNER);
     const search = async (q) => {
       const t = performance.now();
       const res = await fetch(`${relay}/v1/inbox/sites/demo/search?q=${encodeURIComponent(q)}`, { headers: { cookie } });

@@ -8,6 +8,7 @@ import { ROOT } from '../tests/harness/stack.mjs';
 import { benchPage } from './bench-page.mjs';
 import { benchInbox } from './bench-inbox.mjs';
 import { benchSearch } from './bench-search.mjs';
+import { benchPush } from './bench-push.mjs';
 
 const arg = (name, dflt) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt);
 const runs = Number(arg('--runs', 5));
@@ -44,6 +45,8 @@ console.log(`inbox (${runs} runs) …`);
 const inbox = await benchInbox({ runs });
 console.log('search (10,000 conversations, 100,000 messages) …');
 const search = await benchSearch({ requests: 400 });
+console.log('push (shopper message to push delivered) …');
+const push = await benchPush({ messages: 60 });
 console.log(`relay (${seconds} s per scenario) …`);
 execFileSync('cargo', ['run', '-q', '--release', '-p', 'pigeon-tests', '--bin', 'bench-relay', '--', '--seconds', String(seconds)],
   { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -67,6 +70,7 @@ const rows = [
   ['inbox: shopper message to inbox socket, p50 / p99', `${inbox.shopper_to_inbox_ms.p50.toFixed(1)} / ${inbox.shopper_to_inbox_ms.p99.toFixed(1)} ms`, 'p99 ≤ 50 ms', verdict(inbox.shopper_to_inbox_ms.p99 <= 50)],
   ['inbox: reply to shopper socket, p50 / p99', `${inbox.inbox_to_shopper_ms.p50.toFixed(1)} / ${inbox.inbox_to_shopper_ms.p99.toFixed(1)} ms`, 'p99 ≤ 50 ms', verdict(inbox.inbox_to_shopper_ms.p99 <= 50)],
   ['inbox: search, 10,000 conversations / 100,000 messages, p50 / p99', `${search.p50_ms.toFixed(1)} / ${search.p99_ms.toFixed(1)} ms`, 'p99 ≤ 50 ms', verdict(search.p99_ms <= 50)],
+  ['inbox: shopper message to push delivered (local receiver, push delay 0), p50 / p99', `${push.p50_ms.toFixed(1)} / ${push.p99_ms.toFixed(1)} ms`, '', ''],
   ['restore a 1,000-message thread: navigation to rendered', ms(page.restore_1000_from_navigation_ms), '', ''],
   ...relay.relay.map((r) => [
     `relay: ${r.scenario}`,
@@ -83,6 +87,6 @@ console.log('\n' + line(['what', 'measured (median, min–max)', 'aim', '']));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
 
-const report = { measured_at: new Date().toISOString(), runs, seconds_per_relay_scenario: seconds, sizes, page, inbox, search, relay: relay.relay, aims: AIMS, peers: PEERS };
+const report = { measured_at: new Date().toISOString(), runs, seconds_per_relay_scenario: seconds, sizes, page, inbox, search, push, relay: relay.relay, aims: AIMS, peers: PEERS };
 fs.writeFileSync(path.join(OUT, 'bench.json'), JSON.stringify(report, null, 2));
 console.log(`\nwritten to ${path.relative(ROOT, path.join(OUT, 'bench.json'))}`);

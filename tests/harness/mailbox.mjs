@@ -49,6 +49,26 @@ export async function sentMail(relayUrl) {
   return mails.sort((a, b) => a.sentAt.localeCompare(b.sentAt));
 }
 
+/// A fresh inbox sign-in link for `email` (the newest such mail after asking for one).
+export async function signinLink(relayUrl, email) {
+  const links = async () => (await sentMail(relayUrl)).filter((m) => m.to === email && m.subject === 'Your Pigeon sign-in link');
+  const before = (await links()).length;
+  await fetch(`${relayUrl}/v1/inbox/signin`, { method: 'POST', headers: { 'content-type': 'application/json', origin: relayUrl }, body: JSON.stringify({ email }) });
+  for (;;) {
+    const mails = await links();
+    if (mails.length > before) return mails.at(-1).text.match(/\S+\/inbox\/#signin=[0-9a-f]+/)[0];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/// An inbox session for `email`: the `pigeon_inbox=<token>` cookie, as the browser sends it.
+export async function inboxCookie(relayUrl, email) {
+  const token = (await signinLink(relayUrl, email)).split('#signin=')[1];
+  const res = await fetch(`${relayUrl}/v1/inbox/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: relayUrl }, body: JSON.stringify({ token }) });
+  if (!res.ok) throw new Error(`session: ${res.status} ${await res.text()}`);
+  return res.headers.get('set-cookie').split(';')[0];
+}
+
 /// Waits for a mail matching `predicate`.
 export async function waitForMail(relayUrl, predicate, timeoutMs = 30_000) {
   const start = Date.now();
