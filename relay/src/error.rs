@@ -178,9 +178,15 @@ mod tests {
         let api = std::fs::read_to_string(root.join("API.md")).unwrap();
         let mut codes = std::collections::BTreeSet::new();
         for text in &files {
-            for marker in ["Invalid::new(", "ErrorBody::new(", "code: ", "refuse(ws, CLOSE_BAD_FRAME, ", "refuse(ws, CLOSE_HELLO_FIRST, ", "refuse(ws, CLOSE_INTERNAL, "] {
+            for marker in ["Invalid::new(", "ErrorBody::new(", "code: ", "refuse("] {
                 for (at, _) in text.match_indices(marker) {
-                    let rest = text[at + marker.len()..].trim_start();
+                    let mut rest = text[at + marker.len()..].trim_start();
+                    // A socket refusal names its close code first, then the error code.
+                    if marker == "refuse(" {
+                        let line = rest.split('\n').next().unwrap_or_default();
+                        let Some(quote) = line.find('"') else { continue };
+                        rest = &rest[quote..];
+                    }
                     let Some(rest) = rest.strip_prefix('"') else { continue };
                     let code: String = rest.chars().take_while(|c| *c != '"').collect();
                     if !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {

@@ -18,22 +18,30 @@ const OWNER: &str = "owner@pigeon-outfitters.test";
 const AGENT: &str = "sam@pigeon-outfitters.test";
 const OTHER_OWNER: &str = "owner@other-shop.test";
 
-/// The demo shop's owner, signed in once for this test binary (links per address are limited).
-pub async fn owner() -> &'static Teammate {
-    static ONE: OnceCell<Teammate> = OnceCell::const_new();
-    ONE.get_or_init(|| async { Teammate::sign_in(&client(), OWNER).await }).await
+/// A teammate signed in once for this test binary (links per address are limited), with a
+/// client of the calling test's own: each test has its own runtime, and a connection pooled
+/// in one that has ended cannot serve another.
+async fn signed_in(once: &'static OnceCell<String>, email: &str) -> Teammate {
+    let cookie = once.get_or_init(|| async { Teammate::sign_in(&client(), email).await.cookie }).await;
+    Teammate { client: client(), cookie: cookie.clone() }
 }
 
-/// The other shop's owner, signed in once (links per address are limited).
-pub async fn other_owner() -> &'static Teammate {
-    static ONE: OnceCell<Teammate> = OnceCell::const_new();
-    ONE.get_or_init(|| async { Teammate::sign_in(&client(), OTHER_OWNER).await }).await
+/// The demo shop's owner.
+pub async fn owner() -> Teammate {
+    static ONE: OnceCell<String> = OnceCell::const_new();
+    signed_in(&ONE, OWNER).await
 }
 
-/// Sam, the demo shop's agent, signed in once for the tests that need him signed in.
-pub async fn sam() -> &'static Teammate {
-    static ONE: OnceCell<Teammate> = OnceCell::const_new();
-    ONE.get_or_init(|| async { Teammate::sign_in(&client(), AGENT).await }).await
+/// The other shop's owner.
+pub async fn other_owner() -> Teammate {
+    static ONE: OnceCell<String> = OnceCell::const_new();
+    signed_in(&ONE, OTHER_OWNER).await
+}
+
+/// Sam, the demo shop's agent.
+pub async fn sam() -> Teammate {
+    static ONE: OnceCell<String> = OnceCell::const_new();
+    signed_in(&ONE, AGENT).await
 }
 
 pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -519,7 +527,7 @@ async fn search_finds_words_and_addresses_on_its_own_site_and_forgets_erased_con
 
     let mut hits = vec![];
     eventually("both messages and the address are found", async || {
-        hits = search(owner, "demo", &word).await;
+        hits = search(&owner, "demo", &word).await;
         hits.len() == 3
     })
     .await;
@@ -528,9 +536,9 @@ async fn search_finds_words_and_addresses_on_its_own_site_and_forgets_erased_con
         vec![(t.id.clone(), None, vec![word.clone()]), (s.id.clone(), Some(3), vec![word.clone()]), (s.id.clone(), Some(1), vec![word.clone()])];
     assert_eq!(hits, want);
     // Every word must be there, the last may be a beginning; accents and case do not matter.
-    assert_eq!(search(owner, "demo", &format!("CRUSHED {}", &word[..word.len() - 3])).await, [(s.id.clone(), Some(1), vec![word.clone(), "crushed".into()])]);
-    assert_eq!(search(owner, "demo", &format!("creme brulee {word}")).await, vec![]);
-    eventually("the accented words are found", async || search(owner, "demo", "creme brulee").await.iter().any(|h| h.0 == s.id && h.1 == Some(2))).await;
+    assert_eq!(search(&owner, "demo", &format!("CRUSHED {}", &word[..word.len() - 3])).await, [(s.id.clone(), Some(1), vec![word.clone(), "crushed".into()])]);
+    assert_eq!(search(&owner, "demo", &format!("creme brulee {word}")).await, vec![]);
+    eventually("the accented words are found", async || search(&owner, "demo", "creme brulee").await.iter().any(|h| h.0 == s.id && h.1 == Some(2))).await;
     // Search syntax is just text.
     for q in [format!("\" OR site_id : \"other {word}"), format!("{word} NOT mug"), format!("{word}*"), "NEAR(a b)".into(), "\"\"".into()] {
         let a = owner.get(&format!("/v1/inbox/sites/demo/search?q={}", urlencode(&q))).await;
@@ -551,8 +559,8 @@ async fn search_finds_words_and_addresses_on_its_own_site_and_forgets_erased_con
     // Erased by the shopper: its text is gone from search at once.
     let gone = c.send(Method::DELETE, &format!("/v1/conversations/{}", s.id), &[("authorization", &format!("Bearer {}", s.token))], None).await;
     assert_eq!(gone.status, 204);
-    assert_eq!(search(owner, "demo", &word).await, want[..1]);
-    assert!(search(owner, "demo", "creme brulee").await.iter().all(|h| h.0 != s.id));
+    assert_eq!(search(&owner, "demo", &word).await, want[..1]);
+    assert!(search(&owner, "demo", "creme brulee").await.iter().all(|h| h.0 != s.id));
     // Not only hidden: its text has left D1.
     let left = pigeon_tests::shared().d1_rows(&format!("SELECT count(*) AS n FROM search_messages WHERE conversation_id = '{}'", s.id));
     assert_eq!(left[0]["n"], 0, "the erased conversation's text is still in the search index");

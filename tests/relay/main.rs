@@ -5,6 +5,7 @@
 
 mod access;
 mod gone;
+mod hygiene;
 mod jobs;
 mod agent;
 mod bad_input;

@@ -149,11 +149,21 @@ pub enum Event {
 
 impl Live {
     pub async fn connect(relay: &str, conversation: &str, token: &str, after: u64) -> Live {
+        let mut live = Live::open(relay, conversation).await;
+        live.send_text(&serde_json::to_string(&ClientFrame::Hello { token: token.into(), after }).unwrap()).await;
+        live
+    }
+
+    /// The socket upgraded, and nothing said yet.
+    pub async fn open(relay: &str, conversation: &str) -> Live {
         let url = format!("{}/v1/conversations/{conversation}/live", relay.replacen("http", "ws", 1));
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket");
-        let hello = serde_json::to_string(&ClientFrame::Hello { token: token.into(), after }).unwrap();
-        ws.send(tungstenite::Message::text(hello)).await.unwrap();
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket");
         Live { ws }
+    }
+
+    /// Sends one text frame as it is (a send the relay already closed is not an error here).
+    pub async fn send_text(&mut self, text: &str) {
+        let _ = self.ws.send(tungstenite::Message::text(text.to_owned())).await;
     }
 
     /// The next frame, the close (with its code), or a timeout after `wait`. A text frame

@@ -27,15 +27,18 @@ pub enum Job {
     Notify(Role),
     /// Push the shopper's unseen messages to the teammates' devices.
     Push,
+    /// Close the live sockets that did not say `hello` in time.
+    Sockets,
 }
 
 impl Job {
-    const ALL: [Job; 4] = [Job::Index, Job::Notify(Role::Merchant), Job::Notify(Role::Shopper), Job::Push];
+    const ALL: [Job; 5] = [Job::Index, Job::Notify(Role::Merchant), Job::Notify(Role::Shopper), Job::Push, Job::Sockets];
 
     fn name(self) -> &'static str {
         match self {
             Job::Index => "index",
             Job::Push => "push",
+            Job::Sockets => "sockets",
             Job::Notify(Role::Merchant) => "notify_merchant",
             Job::Notify(Role::Shopper) => "notify_shopper",
         }

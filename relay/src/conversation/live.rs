@@ -6,11 +6,20 @@
 //! A conversation that is not open to the client (wrong token, deleted, never there) gets
 //! the same answer everywhere: an `error` frame `not_found`, then close code 4404. The Worker
 //! answers unknown and deleted ids that way itself ([`refuse_gone`]).
+//!
+//! Hygiene: a socket that has not said `hello` within [`HELLO_TIMEOUT`] is closed (4408; the
+//! `sockets` job looks), a conversation holds at most [`MAX_SOCKETS`] (the next is told 4429
+//! and closed), a socket may send [`FRAMES_PER_WINDOW`] frames per [`FRAME_WINDOW_MS`] (more
+//! closes it, 4429), and a frame over [`MAX_FRAME_BYTES`] closes it before it is parsed
+//! (1009). The widget reconnects with backoff after any of these (only 4401/4404 end it).
+
+use std::time::Duration;
 
 use pigeon_protocol::{ClientFrame, Message, ServerFrame};
 use serde::{Deserialize, Serialize};
 use worker::{Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
+use super::jobs::Outcome;
 use super::store::Store;
 use crate::Result;
 
@@ -21,23 +30,90 @@ const CLOSE_BAD_FRAME: u16 = 4400;
 /// Standard code for a server-side failure: the client reconnects.
 const CLOSE_INTERNAL: u16 = 1011;
 const CLOSE_GONE: u16 = 4404;
+/// No `hello` in time (like HTTP 408).
+const CLOSE_HELLO_TIMEOUT: u16 = 4408;
+/// Too many sockets on the conversation, or frames on this socket (like HTTP 429).
+const CLOSE_TOO_MANY: u16 = 4429;
+/// RFC 6455's "message too big".
+const CLOSE_TOO_BIG: u16 = 1009;
 pub const MAX_BACKLOG: u32 = 10_000;
+/// How long a socket may stay open without saying `hello` (the widget says it on open).
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Sockets per conversation: a shopper's browsers and devices, with room to spare.
+pub const MAX_SOCKETS: usize = 32;
+/// Frames a socket may send per window (a ping every few seconds is what the widget needs;
+/// messages over the socket stay within the conversation's message limit as well).
+pub const FRAMES_PER_WINDOW: u32 = 20;
+pub const FRAME_WINDOW_MS: f64 = 1_000.0;
+/// The largest frame read: a message's body and its context fit many times over.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Survives hibernation with the socket.
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Deserialize, Default, Clone, Copy, Debug, PartialEq)]
 struct Attachment {
     authed: bool,
+    /// When it was accepted (ms since the epoch).
+    #[serde(default)]
+    opened_ms: f64,
+    /// The current frame window's start, and the frames counted in it.
+    #[serde(default)]
+    window_ms: f64,
+    #[serde(default)]
+    frames: u32,
 }
 
+impl Attachment {
+    /// Counts a frame at `now_ms`; false when it is one too many for its window.
+    fn admit(&mut self, now_ms: f64) -> bool {
+        if now_ms - self.window_ms >= FRAME_WINDOW_MS || now_ms < self.window_ms {
+            self.window_ms = now_ms;
+            self.frames = 0;
+        }
+        self.frames += 1;
+        self.frames <= FRAMES_PER_WINDOW
+    }
+
+    /// Milliseconds left to say `hello`; `None` once authenticated.
+    fn hello_left(&self, now_ms: f64) -> Option<f64> {
+        (!self.authed).then(|| HELLO_TIMEOUT.as_secs_f64() * 1000.0 - (now_ms - self.opened_ms))
+    }
+}
+
+fn attachment(ws: &WebSocket) -> Attachment {
+    ws.deserialize_attachment::<Attachment>().ok().flatten().unwrap_or_default()
+}
+
+/// Accepts a socket for this conversation, or refuses it when the conversation already holds
+/// [`MAX_SOCKETS`]. The caller schedules the `sockets` job to enforce the `hello` deadline.
 pub fn accept(state: &State, store: &Store) -> Result<Response> {
     if !store.exists()? {
         // Erased after the Worker looked it up: gone, as the Worker would have said.
         return refuse_gone();
     }
     let pair = WebSocketPair::new()?;
+    if state.get_websockets().len() >= MAX_SOCKETS {
+        pair.server.accept()?;
+        refuse(&pair.server, CLOSE_TOO_MANY, "too_many_sockets", "This conversation has too many live connections; try again later.");
+        return Ok(Response::from_websocket(pair.client)?);
+    }
     state.accept_web_socket(&pair.server);
-    pair.server.serialize_attachment(Attachment::default())?;
+    pair.server.serialize_attachment(Attachment { opened_ms: js_sys::Date::now(), ..Attachment::default() })?;
     Ok(Response::from_websocket(pair.client)?)
+}
+
+/// The `sockets` job: closes the sockets that did not say `hello` in time; runs again for the
+/// ones still within their time.
+pub fn close_silent(state: &State) -> Outcome {
+    let now = js_sys::Date::now();
+    let mut next: Option<f64> = None;
+    for ws in state.get_websockets() {
+        match attachment(&ws).hello_left(now) {
+            Some(left) if left <= 0.0 => refuse(&ws, CLOSE_HELLO_TIMEOUT, "hello_timeout", "Say hello within 10 seconds of connecting."),
+            Some(left) => next = Some(next.map_or(left, |n: f64| n.min(left))),
+            None => {}
+        }
+    }
+    next.map_or(Outcome::Done, |ms| Outcome::RetryIn(Duration::from_millis(ms.ceil() as u64)))
 }
 
 /// A socket for a conversation that is gone or was never there: accepted, told `not_found`
@@ -65,13 +141,21 @@ fn refuse(ws: &WebSocket, code: u16, error: &str, message: &str) {
 }
 
 pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage, max_backlog: u32) {
+    let mut state = attachment(ws);
+    if !state.admit(js_sys::Date::now()) {
+        return refuse(ws, CLOSE_TOO_MANY, "too_many_frames", "Too many frames; reconnect a little later.");
+    }
     let WebSocketIncomingMessage::String(text) = message else {
         return refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "Frames are JSON text.");
     };
+    if text.len() > MAX_FRAME_BYTES {
+        return refuse(ws, CLOSE_TOO_BIG, "frame_too_large", "Frames are at most 64 KiB.");
+    }
     let Ok(frame) = serde_json::from_str::<ClientFrame>(&text) else {
         return refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "Unknown frame.");
     };
-    let authed = ws.deserialize_attachment::<Attachment>().ok().flatten().unwrap_or_default().authed;
+    let authed = state.authed;
+    let _ = ws.serialize_attachment(state);
     match frame {
         ClientFrame::Hello { token, after } => {
             if after > pigeon_protocol::validate::MAX_SEQ {
@@ -84,7 +168,7 @@ pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage
                 // 1011 says try again.
                 Err(_) => return refuse(ws, CLOSE_INTERNAL, "internal", "Something went wrong on our side; try again."),
             }
-            let _ = ws.serialize_attachment(Attachment { authed: true });
+            let _ = ws.serialize_attachment(Attachment { authed: true, ..state });
             // Synchronous from here to `ready`: no message can slip between backlog and live.
             let backlog = store.after(after, max_backlog).unwrap_or_default();
             // The thread's highest seq, even when the backlog was capped: a client below it
@@ -104,8 +188,7 @@ pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage
 pub fn broadcast(state: &State, message: &Message) {
     let Ok(text) = serde_json::to_string(&ServerFrame::Message { message: message.clone() }) else { return };
     for ws in state.get_websockets() {
-        let authed = ws.deserialize_attachment::<Attachment>().ok().flatten().is_some_and(|a| a.authed);
-        if authed {
+        if attachment(&ws).authed {
             let _ = ws.send_with_str(&text);
         }
     }
@@ -116,5 +199,31 @@ pub fn close_all(state: &State, reason: &str) {
     for ws in state.get_websockets() {
         send(&ws, &ServerFrame::Error { code: NOT_FOUND.into(), message: "This conversation was deleted.".into() });
         let _ = ws.close(Some(CLOSE_GONE), Some(reason));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_may_send_so_many_frames_per_window() {
+        let mut a = Attachment::default();
+        let t = 1_000_000.0;
+        assert!((0..FRAMES_PER_WINDOW).all(|i| a.admit(t + f64::from(i))));
+        assert!(!a.admit(t + 500.0), "one over within the window");
+        assert!(a.admit(t + FRAME_WINDOW_MS), "a new window");
+        // A clock that went back starts a new window rather than blocking for good.
+        assert!(a.admit(t - 5_000.0));
+    }
+
+    #[test]
+    fn hello_is_due_within_the_timeout_and_not_after_it() {
+        let a = Attachment { opened_ms: 1_000.0, ..Attachment::default() };
+        assert_eq!(a.hello_left(1_000.0), Some(10_000.0));
+        assert!(a.hello_left(11_000.0).is_some_and(|left| left <= 0.0));
+        assert_eq!(Attachment { authed: true, ..a }.hello_left(99_000.0), None);
+        // Sockets accepted before this field existed count from the epoch: overdue at once.
+        assert!(Attachment::default().hello_left(1_700_000_000_000.0).is_some_and(|left| left <= 0.0));
     }
 }

@@ -109,7 +109,10 @@ impl DurableObject for Conversation {
 impl Conversation {
     async fn handle(&self, mut req: Request) -> Result<Response> {
         if req.path() == "/live" {
-            return live::accept(&self.state, &self.store);
+            let accepted = live::accept(&self.state, &self.store)?;
+            // A little after its deadline, so the job finds it overdue.
+            self.schedule(Job::Sockets, When::Within(live::HELLO_TIMEOUT + std::time::Duration::from_millis(50))).await?;
+            return Ok(accepted);
         }
         let op::Call { caller, op } = op::receive(&mut req).await?;
         let outcome = match self.check(caller, &op) {
@@ -340,6 +343,7 @@ impl Conversation {
             let outcome = match (due.job(), &self.mail) {
                 (Some(Job::Index), _) => index::flush(&self.env, &self.store).await?,
                 (Some(Job::Notify(to)), Some(mail)) => notify::run(&self.env, mail, &self.store, to, &due).await?,
+                (Some(Job::Sockets), _) => live::close_silent(&self.state),
                 (Some(Job::Push), _) => match &self.push {
                     Some(config) => push::run(&self.env, config, &self.store).await?,
                     None => Outcome::Done,
@@ -347,7 +351,10 @@ impl Conversation {
                 // Email switched off since it was scheduled, or a job this version does not know.
                 _ => Outcome::Done,
             };
-            if let Some(hold) = self.job_hold {
+            // (Closing silent sockets is not what the hold is for.)
+            if let Some(hold) = self.job_hold
+                && due.job() != Some(Job::Sockets)
+            {
                 worker::Delay::from(hold).await;
             }
             self.store.finish(&due, outcome, js_sys::Date::now())?;
