@@ -152,6 +152,9 @@ test('push: delivered, verified and decrypted; no text unless asked; not to the 
     const [first] = await delivered(sam);
     expect(first).toMatchObject({ title: 'Pigeon Outfitters', conversation: id, site: 'demo', count: 1, body: 'New message from a shopper', url: `/inbox/#conversation=${id}` });
     expect(JSON.stringify(first)).not.toContain('4471');
+    // What the push service would hand the browser, given to Sam's service worker: it shows
+    // the notification, which opens the conversation.
+    expect(await notificationsShown(sam.page, first)).toEqual([{ title: 'Pigeon Outfitters', body: 'New message from a shopper', url: `/inbox/#conversation=${id}` }]);
 
     // Every push was signed for this service's origin, expires within a day, names us, and
     // carries the relay's key; the service verified the signature and decrypted the body.
@@ -203,6 +206,23 @@ test('push: delivered, verified and decrypted; no text unless asked; not to the 
     await push.close();
   }
 });
+
+/// Delivers `payload` to the inbox's service worker as a push message (Chromium's DevTools
+/// protocol; the real push service is out of reach here) and answers the notifications it
+/// then shows.
+async function notificationsShown(page, payload) {
+  const cdp = await page.context().newCDPSession(page);
+  const registrations = new Map();
+  cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => e.registrations.forEach((r) => registrations.set(r.registrationId, r)));
+  await cdp.send('ServiceWorker.enable');
+  const inbox = () => [...registrations.values()].find((r) => r.scopeURL === `${relay()}/inbox/` && !r.isDeleted);
+  await expect.poll(() => inbox()?.registrationId ?? null).not.toBeNull();
+  await cdp.send('ServiceWorker.deliverPushMessage', { origin: relay(), registrationId: inbox().registrationId, data: JSON.stringify(payload) });
+  const shown = () => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, url: n.data?.url })));
+  await expect.poll(async () => (await shown()).length).toBeGreaterThan(0);
+  await cdp.detach();
+  return shown();
+}
 
 /// The shopper writes again (as the widget posts, from the shop's origin).
 async function shopperSays(id, token, body) {
