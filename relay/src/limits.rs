@@ -18,12 +18,21 @@ pub fn off(env: &Env) -> bool {
     env.var("RATE_LIMITS").map(|v| v.to_string() == "off").unwrap_or(false)
 }
 
+/// The client's IP: set by Cloudflare's edge (and by wrangler dev); a client cannot choose it
+/// in production.
+pub fn client_ip(req: &Request) -> Result<String> {
+    Ok(req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into()))
+}
+
 pub async fn check(req: &Request, env: &Env, site: &str, kind: Kind) -> Result<()> {
+    check_ip(env, site, &client_ip(req)?, kind).await
+}
+
+/// As [`check`], for an IP known already (a message on a live socket).
+pub async fn check_ip(env: &Env, site: &str, ip: &str, kind: Kind) -> Result<()> {
     if off(env) {
         return Ok(());
     }
-    // Set by Cloudflare's edge (and by wrangler dev); a client cannot choose it in production.
-    let ip = req.headers().get("cf-connecting-ip")?.unwrap_or_else(|| "unknown".into());
     let (binding, retry_after_secs) = match kind {
         Kind::NewConversation => ("NEW_CONVERSATION_LIMIT", 60),
         Kind::Message => ("MESSAGE_LIMIT", 10),

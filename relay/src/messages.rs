@@ -74,7 +74,7 @@ pub async fn mark_read(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Respo
 /// `GET .../live`: the WebSocket, handed to the conversation's object.
 pub async fn live(req: &Request, cx: &Ctx, conversation: &str) -> Result<Response> {
     http::require_websocket(req)?;
-    op::upgrade(&cx.env, conversation).await
+    op::upgrade(&cx.env, conversation, &limits::client_ip(req)?).await
 }
 
 #[cfg(test)]

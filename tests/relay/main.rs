@@ -20,6 +20,7 @@ mod order;
 mod privacy;
 mod rate_limits;
 mod settings;
+mod socket_send;
 
 use std::sync::OnceLock;
 

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use pigeon_protocol::{ClientFrame, Message, ServerFrame};
+use pigeon_protocol::{ClientFrame, Message, PostMessage, ServerFrame};
 use serde::{Deserialize, Serialize};
 use worker::{Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
@@ -41,17 +41,20 @@ pub const MAX_BACKLOG: u32 = 10_000;
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sockets per conversation: a shopper's browsers and devices, with room to spare.
 pub const MAX_SOCKETS: usize = 32;
-/// Frames a socket may send per window (a ping every few seconds is what the widget needs;
-/// messages over the socket stay within the conversation's message limit as well).
-pub const FRAMES_PER_WINDOW: u32 = 20;
+/// Frames a socket may send per window: above an outbox's burst of 20 messages after `hello`
+/// (the conversation's message limit applies to those as well), far below a flood.
+pub const FRAMES_PER_WINDOW: u32 = 40;
 pub const FRAME_WINDOW_MS: f64 = 1_000.0;
 /// The largest frame read: a message's body and its context fit many times over.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Survives hibernation with the socket.
-#[derive(Serialize, Deserialize, Default, Clone, Copy, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Default, Clone, Debug, PartialEq)]
 struct Attachment {
     authed: bool,
+    /// The client's IP as the Worker saw it at the upgrade, for the per-IP message limit.
+    #[serde(default)]
+    ip: String,
     /// When it was accepted (ms since the epoch).
     #[serde(default)]
     opened_ms: f64,
@@ -85,7 +88,7 @@ fn attachment(ws: &WebSocket) -> Attachment {
 
 /// Accepts a socket for this conversation, or refuses it when the conversation already holds
 /// [`MAX_SOCKETS`]. The caller schedules the `sockets` job to enforce the `hello` deadline.
-pub fn accept(state: &State, store: &Store) -> Result<Response> {
+pub fn accept(state: &State, store: &Store, ip: String) -> Result<Response> {
     if !store.exists()? {
         // Erased after the Worker looked it up: gone, as the Worker would have said.
         return refuse_gone();
@@ -97,7 +100,7 @@ pub fn accept(state: &State, store: &Store) -> Result<Response> {
         return Ok(Response::from_websocket(pair.client)?);
     }
     state.accept_web_socket(&pair.server);
-    pair.server.serialize_attachment(Attachment { opened_ms: js_sys::Date::now(), ..Attachment::default() })?;
+    pair.server.serialize_attachment(Attachment { opened_ms: js_sys::Date::now(), ip, ..Attachment::default() })?;
     Ok(Response::from_websocket(pair.client)?)
 }
 
@@ -140,33 +143,52 @@ fn refuse(ws: &WebSocket, code: u16, error: &str, message: &str) {
     let _ = ws.close(Some(code), Some(error));
 }
 
-pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage, max_backlog: u32) {
+/// A `send` from an authenticated socket, for the object to store: the message and the IP
+/// the socket came from.
+pub struct Send {
+    pub post: PostMessage,
+    pub ip: String,
+}
+
+/// Handles one frame; a `send` is handed back to the caller (storing it is async).
+pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage, max_backlog: u32) -> Option<Send> {
     let mut state = attachment(ws);
     if !state.admit(js_sys::Date::now()) {
-        return refuse(ws, CLOSE_TOO_MANY, "too_many_frames", "Too many frames; reconnect a little later.");
+        refuse(ws, CLOSE_TOO_MANY, "too_many_frames", "Too many frames; reconnect a little later.");
+        return None;
     }
     let WebSocketIncomingMessage::String(text) = message else {
-        return refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "Frames are JSON text.");
+        refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "Frames are JSON text.");
+        return None;
     };
     if text.len() > MAX_FRAME_BYTES {
-        return refuse(ws, CLOSE_TOO_BIG, "frame_too_large", "Frames are at most 64 KiB.");
+        refuse(ws, CLOSE_TOO_BIG, "frame_too_large", "Frames are at most 64 KiB.");
+        return None;
     }
     let Ok(frame) = serde_json::from_str::<ClientFrame>(&text) else {
-        return refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "Unknown frame.");
+        refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "Unknown frame.");
+        return None;
     };
     let authed = state.authed;
-    let _ = ws.serialize_attachment(state);
+    let _ = ws.serialize_attachment(&state);
     match frame {
         ClientFrame::Hello { token, after } => {
             if after > pigeon_protocol::validate::MAX_SEQ {
-                return refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "`after` must be an integer from 0 to 2^53 - 1.");
+                refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "`after` must be an integer from 0 to 2^53 - 1.");
+                return None;
             }
             match store.token_matches(&token) {
                 Ok(true) => {}
-                Ok(false) => return refuse(ws, CLOSE_GONE, NOT_FOUND, NOT_FOUND_MESSAGE),
+                Ok(false) => {
+                    refuse(ws, CLOSE_GONE, NOT_FOUND, NOT_FOUND_MESSAGE);
+                    return None;
+                }
                 // Storage failed for a moment: not "gone" (the client would drop the thread);
                 // 1011 says try again.
-                Err(_) => return refuse(ws, CLOSE_INTERNAL, "internal", "Something went wrong on our side; try again."),
+                Err(_) => {
+                    refuse(ws, CLOSE_INTERNAL, "internal", "Something went wrong on our side; try again.");
+                    return None;
+                }
             }
             let _ = ws.serialize_attachment(Attachment { authed: true, ..state });
             // Synchronous from here to `ready`: no message can slip between backlog and live.
@@ -178,10 +200,37 @@ pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage
                 send(ws, &ServerFrame::Message { message });
             }
             send(ws, &ServerFrame::Ready { last_seq });
+            None
         }
-        ClientFrame::Ping if authed => send(ws, &ServerFrame::Pong),
-        ClientFrame::Ping => refuse(ws, CLOSE_HELLO_FIRST, "hello_first", "Say hello first."),
+        ClientFrame::Ping if authed => {
+            send(ws, &ServerFrame::Pong);
+            None
+        }
+        ClientFrame::Send(post) if authed => Some(Send { post, ip: state.ip }),
+        ClientFrame::Ping | ClientFrame::Send(_) => {
+            refuse(ws, CLOSE_HELLO_FIRST, "hello_first", "Say hello first.");
+            None
+        }
     }
+}
+
+/// Answers a `send`: `ack` with the stored message, or `refused` with the POST's error.
+pub fn answer_send(ws: &WebSocket, client_id: String, outcome: std::result::Result<(Message, bool), crate::Error>) {
+    let frame = match outcome {
+        Ok((message, created)) => ServerFrame::Ack { client_id, message, created },
+        Err(e) => {
+            if let crate::Error::Internal(cause) = &e {
+                worker::console_error!("live send: {cause}");
+            }
+            let retry_after = match &e {
+                crate::Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+                _ => None,
+            };
+            let body = e.body();
+            ServerFrame::Refused { client_id, code: body.error.code, message: body.error.message, retry_after }
+        }
+    };
+    send(ws, &frame);
 }
 
 /// Pushes a stored message to every authenticated socket of this conversation.

@@ -95,7 +95,11 @@ impl DurableObject for Conversation {
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
-        live::on_frame(&self.store, &ws, message, self.max_backlog);
+        if let Some(send) = live::on_frame(&self.store, &ws, message, self.max_backlog) {
+            let client_id = send.post.client_id.clone();
+            let outcome = self.socket_send(send).await;
+            live::answer_send(&ws, client_id, outcome);
+        }
         Ok(())
     }
 
@@ -109,7 +113,8 @@ impl DurableObject for Conversation {
 impl Conversation {
     async fn handle(&self, mut req: Request) -> Result<Response> {
         if req.path() == "/live" {
-            let accepted = live::accept(&self.state, &self.store)?;
+            let ip = req.headers().get(op::CLIENT_IP_HEADER)?.unwrap_or_else(|| "unknown".into());
+            let accepted = live::accept(&self.state, &self.store, ip)?;
             // A little after its deadline, so the job finds it overdue.
             self.schedule(Job::Sockets, When::Within(live::HELLO_TIMEOUT + std::time::Duration::from_millis(50))).await?;
             return Ok(accepted);
@@ -220,6 +225,21 @@ impl Conversation {
                 live::close_all(&self.state, "erased");
                 Ok(Answer::Done)
             }
+        }
+    }
+
+    /// A shopper's message from an authenticated live socket: the POST's rules (validation,
+    /// the per-IP and per-conversation limits, exactly once per `client_id`), then the same
+    /// path as a POST. The socket's `hello` proved the token.
+    async fn socket_send(&self, send: live::Send) -> Result<(Message, bool)> {
+        let msg = pigeon_protocol::validate::shopper_message(&send.post)?;
+        let meta = self.store.meta()?.ok_or(Error::NotFound)?;
+        crate::limits::check_ip(&self.env, &meta.site, &send.ip, crate::limits::Kind::Message).await?;
+        let new = op::NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None };
+        match self.post(Append::new(Author::Shopper, new)).await {
+            Ok(Answer::Stored { message, created }) => Ok((message, created)),
+            Ok(_) => Err(Error::Internal("post answered other than stored".into())),
+            Err(refusal) => Err(refusal.into()),
         }
     }
 

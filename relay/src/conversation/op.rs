@@ -299,9 +299,14 @@ impl Answer {
 }
 
 /// Opens the live socket on the object; authentication happens in the first frame.
-pub async fn upgrade(env: &Env, conversation: &str) -> Result<Response> {
+/// The client's IP travels with the upgrade (the object applies the per-IP message limit to
+/// messages sent over the socket).
+pub const CLIENT_IP_HEADER: &str = "x-pigeon-client-ip";
+
+pub async fn upgrade(env: &Env, conversation: &str, client_ip: &str) -> Result<Response> {
     let headers = Headers::new();
     headers.set("upgrade", "websocket")?;
+    headers.set(CLIENT_IP_HEADER, client_ip)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
     let req = Request::new_with_init("https://conversation/live", &init)?;

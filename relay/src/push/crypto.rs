@@ -29,6 +29,7 @@ pub enum PushError {
     TooLarge,
     /// A body that is not ours to open, or was altered.
     #[error("undecryptable push message")]
+    #[cfg_attr(not(test), allow(dead_code))]
     Undecryptable,
     /// A VAPID key is not base64url of a 32-byte scalar or a 65-byte uncompressed point.
     #[error("invalid VAPID key")]

@@ -75,8 +75,9 @@ impl Vapid {
     }
 }
 
-/// A new key pair `(private, public)` in the web-push format, from 32 random bytes: for setup
-/// and tests. Refuses the (astronomically unlikely) bytes that are no valid scalar.
+/// A new key pair `(private, public)` in the web-push format, from 32 random bytes, for the
+/// tests (`scripts/vapid.mjs` makes real ones). Refuses the (astronomically unlikely) bytes that are no valid scalar.
+#[cfg(test)]
 pub fn generate(seed: &[u8; 32]) -> Result<(String, String), PushError> {
     let key = SigningKey::from_bytes(seed.into()).map_err(|_| PushError::BadVapidKey)?;
     let private = URL_SAFE_NO_PAD.encode(key.to_bytes());
