@@ -213,13 +213,19 @@ test('push: delivered, verified and decrypted; no text unless asked; not to the 
 async function notificationsShown(page, payload) {
   const cdp = await page.context().newCDPSession(page);
   const registrations = new Map();
+  const activated = new Set();
   cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => e.registrations.forEach((r) => registrations.set(r.registrationId, r)));
+  cdp.on('ServiceWorker.workerVersionUpdated', (e) => e.versions.forEach((v) => v.status === 'activated' && activated.add(v.registrationId)));
   await cdp.send('ServiceWorker.enable');
-  const inbox = () => [...registrations.values()].find((r) => r.scopeURL === `${relay()}/inbox/` && !r.isDeleted);
+  const inbox = () => [...registrations.values()].find((r) => r.scopeURL === `${relay()}/inbox/` && !r.isDeleted && activated.has(r.registrationId));
   await expect.poll(() => inbox()?.registrationId ?? null).not.toBeNull();
-  await cdp.send('ServiceWorker.deliverPushMessage', { origin: relay(), registrationId: inbox().registrationId, data: JSON.stringify(payload) });
   const shown = () => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, url: n.data?.url })));
-  await expect.poll(async () => (await shown()).length).toBeGreaterThan(0);
+  // A worker that was stopped may drop the first delivery while it starts: deliver again
+  // until it shows (the notification's tag is the conversation, so a repeat replaces it).
+  for (let i = 0; i < 10 && (await shown()).length === 0; i++) {
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: relay(), registrationId: inbox().registrationId, data: JSON.stringify(payload) });
+    await expect.poll(async () => (await shown()).length, { timeout: 1_500 }).toBeGreaterThan(0).catch(() => {});
+  }
   await cdp.detach();
   return shown();
 }
