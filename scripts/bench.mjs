@@ -72,12 +72,16 @@ const rows = [
   ['inbox: search, 10,000 conversations / 100,000 messages, p50 / p99', `${search.p50_ms.toFixed(1)} / ${search.p99_ms.toFixed(1)} ms`, 'p99 ≤ 50 ms', verdict(search.p99_ms <= 50)],
   ['inbox: shopper message to push delivered (local receiver, push delay 0), p50 / p99', `${push.p50_ms.toFixed(1)} / ${push.p99_ms.toFixed(1)} ms`, '', ''],
   ['restore a 1,000-message thread: navigation to rendered', ms(page.restore_1000_from_navigation_ms), '', ''],
-  ...relay.relay.map((r) => [
-    `relay: ${r.scenario}`,
-    `${Math.round(r.msgs_per_sec_median)}/s (${Math.round(r.msgs_per_sec_min)}–${Math.round(r.msgs_per_sec_max)}), ack p99 ${r.ack_p99_ms.toFixed(1)} ms` +
-      (r.delivered_p99_ms != null ? `, delivered p99 ${r.delivered_p99_ms.toFixed(1)} ms` : ''),
-    '', '',
-  ]),
+  ...relay.relay.map((r) => {
+    const f = (v, d = 1) => (v == null || !Number.isFinite(v) ? '–' : v.toFixed(d));
+    const ratio = r.floor.msgs_per_sec ? ` = ${f(r.pigeon.msgs_per_sec / r.floor.msgs_per_sec, 2)}x the floor's ${Math.round(r.floor.msgs_per_sec)}/s` : '';
+    return [
+      `relay (${r.path}): ${r.scenario}`,
+      `${Math.round(r.pigeon.msgs_per_sec)}/s (${Math.round(r.pigeon.msgs_per_sec_min)}–${Math.round(r.pigeon.msgs_per_sec_max)})${ratio}, ` +
+        `CPU ${f(r.pigeon.cpu_ms_per_msg, 2)} ms/msg (floor ${f(r.floor.cpu_ms_per_msg, 2)}), ack p99 ${f(r.pigeon.ack_p99_ms)} ms, delivered p99 ${f(r.pigeon.delivered_p99_ms)} ms`,
+      '', '',
+    ];
+  }),
   ...PEERS.map((p) => [`reference: ${p.name}`, p.what, '', `published: ${p.source}`]),
 ];
 

@@ -82,6 +82,11 @@ impl Stack {
         Stack { info, child: Mutex::new(Some((child, stdin))) }
     }
 
+    /// The harness process (`serve.mjs`); wrangler and workerd run below it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.lock().unwrap().as_ref().map(|(child, _)| child.id())
+    }
+
     /// Stops relay and shop and waits until they are gone.
     pub fn stop(&self) {
         if let Some((mut child, stdin)) = self.child.lock().unwrap().take() {

@@ -95,7 +95,7 @@ impl DurableObject for Conversation {
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
-        if let Some(send) = live::on_frame(&self.store, &ws, message, self.max_backlog) {
+        if let Some(send) = live::on_frame(&self.store, &ws, message, self.max_backlog, self.rate_limits_on) {
             let client_id = send.post.client_id.clone();
             let outcome = self.socket_send(send).await;
             live::answer_send(&ws, client_id, outcome);
