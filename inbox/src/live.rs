@@ -25,21 +25,20 @@ impl Drop for Live {
 }
 
 impl Live {
-    /// Sends `text` if the socket is open (what is said again on each reconnect need not queue).
-    pub fn send(&self, text: &str) {
-        if let Some(ws) = self.ws.borrow().as_ref()
-            && ws.ready_state() == WebSocket::OPEN
-        {
-            let _ = ws.send_with_str(text);
-        }
+    /// Sends `text` if the socket is open (what is said again on each reconnect need not
+    /// queue); whether it went.
+    pub fn send(&self, text: &str) -> bool {
+        self.ws.borrow().as_ref().is_some_and(|ws| ws.ready_state() == WebSocket::OPEN && ws.send_with_str(text).is_ok())
     }
 }
 
+
 /// Connects to `site`'s socket: `on_frame` for each frame, `on_open` after each (re)connect
-/// (catch up there), `on_state(connected)` as the connection comes and goes.
-pub fn connect(site: &str, on_frame: impl Fn(InboxFrame) + 'static, on_open: impl Fn() + 'static, on_state: impl Fn(bool) + 'static) -> Live {
+/// (catch up there), `on_state(connected)` as the connection comes and goes, `on_refused` when
+/// the relay refused a `reply` sent on it (the POST of the same reply says why).
+pub fn connect(site: &str, on_frame: impl Fn(InboxFrame) + 'static, on_open: impl Fn() + 'static, on_state: impl Fn(bool) + 'static, on_refused: impl Fn() + 'static) -> Live {
     let live = Live { ws: Rc::new(RefCell::new(None)), stopped: Rc::new(Cell::new(false)) };
-    let handlers = Rc::new(Handlers { on_frame: Box::new(on_frame), on_open: Box::new(on_open), on_state: Box::new(on_state) });
+    let handlers = Rc::new(Handlers { on_frame: Box::new(on_frame), on_open: Box::new(on_open), on_state: Box::new(on_state), on_refused: Box::new(on_refused) });
     open(url(site), live.ws.clone(), live.stopped.clone(), handlers, 0);
     live
 }
@@ -48,6 +47,7 @@ struct Handlers {
     on_frame: Box<dyn Fn(InboxFrame)>,
     on_open: Box<dyn Fn()>,
     on_state: Box<dyn Fn(bool)>,
+    on_refused: Box<dyn Fn()>,
 }
 
 fn url(site: &str) -> String {
@@ -76,10 +76,12 @@ fn open(url: String, slot: Rc<RefCell<Option<WebSocket>>>, stopped: Rc<Cell<bool
     {
         let h = h.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            if let Some(text) = ev.data().as_string()
-                && let Ok(frame) = serde_json::from_str::<InboxFrame>(&text)
-            {
-                (h.on_frame)(frame);
+            let Some(text) = ev.data().as_string() else { return };
+            match serde_json::from_str::<InboxFrame>(&text) {
+                Ok(frame) => (h.on_frame)(frame),
+                // `InboxRefused`, read no further: which reply and why, the POST tells.
+                Err(_) if text.starts_with(r#"{"type":"refused""#) => (h.on_refused)(),
+                Err(_) => {}
             }
         });
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use pigeon_protocol::{ConversationDetails, InboxConversation, InboxFrame, InboxReply, Me, Note, PostNote, SavedReply, Status, TeammateInfo};
+use pigeon_protocol::{ConversationDetails, InboxClientFrame, InboxConversation, InboxFrame, InboxReply, Me, Note, PostNote, SavedReply, Status, TeammateInfo};
 use wasm_bindgen_futures::spawn_local;
 
 use crate::api::{self, Failure};
@@ -39,6 +39,11 @@ pub struct Inbox {
     pub connected: RwSignal<bool>,
     pub problem: RwSignal<Option<String>>,
     pub signed_out: RwSignal<bool>,
+    /// The site's socket: replies travel on it while it is open.
+    socket: StoredValue<Option<Rc<crate::live::Live>>, LocalStorage>,
+    /// The reply on its way over the socket (one at a time): its `client_id`, and what ends
+    /// the wait for its answer.
+    waiting: StoredValue<Option<(String, js_sys::Function)>, LocalStorage>,
 }
 
 fn list_key(site: &str, tab: Tab) -> String {
@@ -89,6 +94,8 @@ impl Inbox {
             connected: RwSignal::new(false),
             problem: RwSignal::new(None),
             signed_out,
+            socket: StoredValue::new_local(None),
+            waiting: StoredValue::new_local(None),
         }
     }
 
@@ -347,6 +354,8 @@ impl Inbox {
                 if self.pending.with_untracked(|p| p.iter().any(mine)) {
                     self.pending.update(|p| p.retain(|r| !mine(r)));
                     self.save_outbox();
+                    // The socket's answer to it, if it went that way: the wait ends.
+                    self.end_wait(Some(&message.client_id));
                 }
                 if self.selected.get_untracked().as_deref() == Some(conversation.as_str()) {
                     let seq = message.seq;
@@ -409,6 +418,9 @@ impl Inbox {
                     }
                 })
             } else {
+                if self.reply_live(&reply).await {
+                    return self.flush();
+                }
                 let body = InboxReply { client_id: reply.client_id.clone(), body: reply.body.clone(), notify_shopper: reply.notify_shopper };
                 api::reply(&reply.conversation, &body).await.map(|stored| {
                     if open() {
@@ -443,6 +455,37 @@ impl Inbox {
                     self.save_outbox();
                     self.flush();
                 }
+            }
+        });
+    }
+
+    /// Sends `reply` on the site's socket when it is open; true once it is stored (its
+    /// `message` frame came back and took it out of the outbox). False when there is no open
+    /// socket, the relay refused it, the socket closed or 10 s passed: the caller then POSTs
+    /// it under the same `client_id`, and the POST's answer says what happened.
+    async fn reply_live(self, reply: &Pending) -> bool {
+        let frame = InboxClientFrame::Reply { conversation: reply.conversation.clone(), client_id: reply.client_id.clone(), body: reply.body.clone(), notify_shopper: reply.notify_shopper };
+        let mut wake = None;
+        let answered = js_sys::Promise::new(&mut |resolve, _| wake = Some(resolve));
+        let (Some(wake), Some(window)) = (wake, web_sys::window()) else { return false };
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&wake, 10_000);
+        let text = serde_json::to_string(&frame).unwrap_or_default();
+        if !self.socket.with_value(|s| s.as_ref().is_some_and(|live| live.send(&text))) {
+            return false;
+        }
+        self.waiting.set_value(Some((reply.client_id.clone(), wake)));
+        let _ = wasm_bindgen_futures::JsFuture::from(answered).await;
+        !self.pending.with_untracked(|p| p.iter().any(|r| r.client_id == reply.client_id))
+    }
+
+    /// Ends the wait for the socket's answer to a reply: `client_id`'s (stored), or whichever
+    /// is waiting (`None`: refused, or the socket closed).
+    pub fn end_wait(self, client_id: Option<&str>) {
+        self.waiting.update_value(|w| {
+            if w.as_ref().is_some_and(|(id, _)| client_id.is_none_or(|c| c == id))
+                && let Some((_, wake)) = w.take()
+            {
+                let _ = wake.call0(&wasm_bindgen::JsValue::NULL);
             }
         });
     }
@@ -496,14 +539,18 @@ fn viewing_frame(conversation: Option<String>) -> String {
 
 /// Keeps the socket of the current site open for the life of the view.
 pub fn keep_live(inbox: Inbox) {
-    let socket: StoredValue<Option<Rc<crate::live::Live>>, LocalStorage> = StoredValue::new_local(None);
+    let socket = inbox.socket;
     let shown = RwSignal::new(visible());
     let handle = window_event_listener(leptos::ev::visibilitychange, move |_| shown.set(visible()));
     on_cleanup(move || handle.remove());
     let viewing = move || if shown.get() { inbox.selected.get() } else { None };
     Effect::new(move |_| {
         let text = viewing_frame(viewing());
-        socket.with_value(|s| if let Some(live) = s { live.send(&text) });
+        socket.with_value(|s| {
+            if let Some(live) = s {
+                live.send(&text);
+            }
+        });
     });
     Effect::new(move |_| {
         let site = inbox.site.get();
@@ -512,12 +559,22 @@ pub fn keep_live(inbox: Inbox) {
             &site,
             move |frame| inbox.on_frame(frame),
             move || {
-                socket.with_value(|s| if let Some(live) = s { live.send(&viewing_frame(if visible() { inbox.selected.get_untracked() } else { None })) });
+                socket.with_value(|s| {
+                    if let Some(live) = s {
+                        live.send(&viewing_frame(if visible() { inbox.selected.get_untracked() } else { None }));
+                    }
+                });
                 inbox.load_list();
                 inbox.catch_up();
                 inbox.flush();
             },
-            move |up| inbox.connected.set(up),
+            move |up| {
+                inbox.connected.set(up);
+                if !up {
+                    inbox.end_wait(None);
+                }
+            },
+            move || inbox.end_wait(None),
         );
         socket.set_value(Some(Rc::new(live)));
     });

@@ -149,7 +149,9 @@ fn yes() -> bool {
 }
 
 /// Frames on `GET /v1/inbox/sites/{site}/live` (WebSocket, JSON text frames, server to
-/// client only): every change of the site's conversations as it happens.
+/// client): every change of the site's conversations as it happens. A tab's `reply` is
+/// answered with the stored message's `message` frame, sent to that tab at once (and, when
+/// new, to every tab), or with an [`InboxRefused`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InboxFrame {
@@ -161,6 +163,16 @@ pub enum InboxFrame {
     Gone { conversation: String },
     /// A teammate wrote an internal note in a conversation.
     Note { conversation: String, note: Note },
+}
+
+/// To the tab that sent a `reply` the relay did not store: the code and sentence the POST
+/// would answer (`{"type":"refused","client_id","code","message"}`). The socket stays open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "refused")]
+pub struct InboxRefused {
+    pub client_id: String,
+    pub code: String,
+    pub message: String,
 }
 
 /// An internal note: written by a teammate in a conversation's thread, seen only by the
@@ -228,6 +240,17 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_on_the_socket_and_its_refusal_have_their_documented_shapes() {
+        let reply: InboxClientFrame = serde_json::from_str(r#"{"type":"reply","conversation":"c1","client_id":"i-1","body":"Hi"}"#).unwrap();
+        assert_eq!(reply, InboxClientFrame::Reply { conversation: "c1".into(), client_id: "i-1".into(), body: "Hi".into(), notify_shopper: true });
+        let refused = InboxRefused { client_id: "i-1".into(), code: "empty_message".into(), message: "Write something.".into() };
+        let text = serde_json::to_string(&refused).unwrap();
+        // The inbox recognises a refusal by this beginning alone.
+        assert!(text.starts_with(r#"{"type":"refused","client_id":"i-1""#), "{text}");
+        assert_eq!(serde_json::from_str::<InboxRefused>(&text).unwrap(), refused);
+    }
+
+    #[test]
     fn a_cart_is_a_step_only_when_it_changed() {
         let carts = [
             ("t1", cart(100, &[("Cap", 1)])),
@@ -249,4 +272,13 @@ pub enum InboxClientFrame {
     /// The conversation this tab shows while it is visible; `None`: none, or the tab is hidden.
     /// Teammates looking at a conversation are not notified about it.
     Viewing { conversation: Option<String> },
+    /// A reply, as `POST /v1/inbox/conversations/{id}/messages` takes it, with the same rules
+    /// (one message per `client_id` whichever path carried it). Answered `ack` or `refused`.
+    Reply {
+        conversation: String,
+        client_id: String,
+        body: String,
+        #[serde(default = "yes")]
+        notify_shopper: bool,
+    },
 }

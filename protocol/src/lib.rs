@@ -17,7 +17,7 @@ pub mod validate;
 
 pub use context::{Cart, CartItem, Context, Page};
 pub use inbox::{
-    Assign, CartStep, ChangeRole, InboxClientFrame, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxReply, Invite, Me, Membership, Note, Notes, OpenSession, PostNote, SignIn, Team,
+    Assign, CartStep, ChangeRole, InboxClientFrame, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxRefused, InboxReply, Invite, Me, Membership, Note, Notes, OpenSession, PostNote, SignIn, Team,
     TeamRole, TeammateInfo,
 };
 pub use live::{ClientFrame, ServerFrame};

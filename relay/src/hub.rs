@@ -8,33 +8,43 @@
 //! Each tab also says which conversation it shows while it is visible (`viewing`); the hub
 //! keeps that on the socket (its attachment survives hibernation), so notifications skip the
 //! teammates already looking at a conversation.
+//!
+//! A tab's replies travel on its socket too (`reply`, answered to that tab alone with the
+//! stored message's `message` frame, or `refused`): the hub checks the teammate is still on the site, signs the reply with their name
+//! and hands it to the conversation's object, which stores it only if the conversation is this
+//! site's. No request through the Worker, no session or ownership lookup per reply.
 
-use pigeon_protocol::{InboxClientFrame, InboxFrame};
+use pigeon_protocol::{InboxClientFrame, InboxFrame, InboxRefused, Message, PostAgentMessage, validate};
 use serde::{Deserialize, Serialize};
 use worker::{DurableObject, Env, Headers, Method, Request, RequestInit, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair, durable_object};
 
+use crate::conversation::op::{self, Assignee, Caller, NewMessage, Op};
 use crate::{Error, Result};
 
 const TEAMMATE_HEADER: &str = "x-pigeon-teammate";
+const SITE_HEADER: &str = "x-pigeon-site";
 /// Close code for the sockets of a teammate removed from the site.
 const CLOSE_REMOVED: u16 = 4403;
 
 #[durable_object]
 pub struct SiteHub {
     state: State,
+    env: Env,
 }
 
 impl DurableObject for SiteHub {
-    fn new(state: State, _env: Env) -> Self {
-        Self { state }
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         match req.path().as_str() {
             "/live" => {
                 let email = req.headers().get(TEAMMATE_HEADER)?.unwrap_or_default();
+                let site = req.headers().get(SITE_HEADER)?.unwrap_or_default();
                 let pair = WebSocketPair::new()?;
                 self.state.accept_websocket_with_tags(&pair.server, &[email.as_str()]);
+                pair.server.serialize_attachment(Tab { site, conversation: None })?;
                 Response::from_websocket(pair.client)
             }
             // A teammate removed from the site: their tabs' sockets close at once.
@@ -51,7 +61,7 @@ impl DurableObject for SiteHub {
                 let conversation = url.query_pairs().find(|(k, _)| k == "conversation").map(|(_, v)| v.into_owned()).unwrap_or_default();
                 let mut emails: Vec<String> = Vec::new();
                 for ws in self.state.get_websockets() {
-                    let viewing = ws.deserialize_attachment::<Viewing>().ok().flatten().and_then(|v| v.conversation);
+                    let viewing = tab(&ws).conversation;
                     if viewing.as_deref() == Some(conversation.as_str())
                         && let Some(email) = self.state.get_tags(&ws).into_iter().next()
                         && !emails.contains(&email)
@@ -75,7 +85,8 @@ impl DurableObject for SiteHub {
         }
     }
 
-    /// Tabs listen, and say what they show; a `ping` keeps proxies from closing an idle socket.
+    /// Tabs listen, say what they show and send replies; a `ping` keeps proxies from closing an
+    /// idle socket.
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
         let WebSocketIncomingMessage::String(text) = message else { return Ok(()) };
         if text == "ping" {
@@ -84,8 +95,25 @@ impl DurableObject for SiteHub {
         }
         match serde_json::from_str::<InboxClientFrame>(&text) {
             Ok(InboxClientFrame::Viewing { conversation }) => {
-                let conversation = conversation.filter(|c| pigeon_protocol::validate::conversation_id(c));
-                ws.serialize_attachment(Viewing { conversation })?;
+                let conversation = conversation.filter(|c| validate::conversation_id(c));
+                ws.serialize_attachment(Tab { conversation, ..tab(&ws) })?;
+            }
+            Ok(InboxClientFrame::Reply { conversation, client_id, body, notify_shopper }) => {
+                let outcome = self.reply(&ws, &conversation, PostAgentMessage { client_id: client_id.clone(), body, author_name: None }, notify_shopper).await;
+                // Stored (now or before): the message, to this tab at once.
+                let text = match outcome {
+                    Ok(message) => serde_json::to_string(&InboxFrame::Message { conversation, message }),
+                    Err(e) => {
+                        if let Error::Internal(cause) = &e {
+                            worker::console_error!("inbox reply: {cause}");
+                        }
+                        let body = e.body();
+                        serde_json::to_string(&InboxRefused { client_id, code: body.error.code, message: body.error.message })
+                    }
+                };
+                if let Ok(text) = text {
+                    let _ = ws.send_with_str(&text);
+                }
             }
             // Unknown frames are ignored: a newer inbox may say more.
             Err(_) => {}
@@ -100,10 +128,37 @@ impl DurableObject for SiteHub {
     }
 }
 
-/// What a tab shows, kept on its socket.
+impl SiteHub {
+    /// A reply from a tab, with the POST's rules: the teammate must still be on the site (a
+    /// removed one's sockets are closed, but a frame may be on its way), the reply is
+    /// validated and signed with their name, claims the conversation if nobody answers it, and
+    /// is stored by the conversation's object only if the conversation is this site's (another
+    /// site's or an unknown id: `not_found`, as the POST answers).
+    async fn reply(&self, ws: &WebSocket, conversation: &str, post: PostAgentMessage, notify_shopper: bool) -> Result<Message> {
+        let site = tab(ws).site;
+        let email = self.state.get_tags(ws).into_iter().next().unwrap_or_default();
+        if site.is_empty() || !validate::conversation_id(conversation) {
+            return Err(Error::NotFound);
+        }
+        let teammate = crate::inbox::team::find(&self.env, &site, &email).await?.ok_or(Error::NotFound)?;
+        let msg = validate::agent_message(&PostAgentMessage { author_name: Some(teammate.name.clone()), ..post })?;
+        let claim = Some(Assignee { email: teammate.email, name: teammate.name });
+        let message = NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: !notify_shopper, claim };
+        Ok(op::send(&self.env, conversation, Caller::SiteTeammate { site }, Op::Post(message)).await?.stored()?.0)
+    }
+}
+
+/// What the hub keeps on a tab's socket: the site it was connected for (set by the Worker,
+/// which checked the session) and what the tab shows.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Viewing {
+struct Tab {
+    #[serde(default)]
+    site: String,
     conversation: Option<String>,
+}
+
+fn tab(ws: &WebSocket) -> Tab {
+    ws.deserialize_attachment::<Tab>().ok().flatten().unwrap_or_default()
 }
 
 fn stub(env: &Env, site: &str) -> Result<worker::Stub> {
@@ -115,6 +170,7 @@ pub async fn connect(env: &Env, site: &str, email: &str) -> Result<Response> {
     let headers = Headers::new();
     headers.set("upgrade", "websocket")?;
     headers.set(TEAMMATE_HEADER, email)?;
+    headers.set(SITE_HEADER, site)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
     let req = Request::new_with_init("https://hub/live", &init)?;

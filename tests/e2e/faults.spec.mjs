@@ -39,6 +39,14 @@ test(`${N} messages through relay crashes and network drops: each stored once, i
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    // Which path carried each message: the live socket (`send` frames) or a POST.
+    const viaSocket = new Set();
+    let posts = 0;
+    page.on('websocket', (ws) => ws.on('framesent', (f) => {
+      const frame = JSON.parse(f.payload);
+      if (frame.type === 'send') viaSocket.add(frame.client_id);
+    }));
+    page.on('request', (r) => { if (r.method() === 'POST' && /\/messages$/.test(r.url())) posts += 1; });
     await page.goto(`${stack.shopUrl}/`);
     await page.getByTestId('launcher').click();
     const composer = page.getByTestId('composer');
@@ -62,6 +70,9 @@ test(`${N} messages through relay crashes and network drops: each stored once, i
 
     const sent = page.locator('[data-testid="message"][data-author="shopper"][data-delivery="sent"]');
     await expect(sent).toHaveCount(N, { timeout: 240_000 });
+    // Between the faults the widget sends over its live socket; POST covers the rest.
+    console.log(`sent over the live socket: ${viaSocket.size} messages; POSTs: ${posts}`);
+    expect(viaSocket.size).toBeGreaterThan(0);
 
     // Stored exactly once each, gap-free, the shopper's in the order written.
     const auth = { authorization: `Bearer ${stack.agentKey}` };

@@ -3,8 +3,14 @@
 import { test, expect } from '@playwright/test';
 import { ShopPage, agent } from './pigeon.mjs';
 
-test('a shopper message is stored and an agent reply appears in the open panel', async ({ page }) => {
+test('a shopper message is stored and an agent reply appears in the open panel; the next message goes over the live socket', async ({ page }) => {
   const shop = new ShopPage(page);
+  const sentFrames = [];
+  const heardFrames = [];
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => sentFrames.push(JSON.parse(f.payload)));
+    ws.on('framereceived', (f) => heardFrames.push(JSON.parse(f.payload)));
+  });
   await shop.goto();
   await shop.open();
   await expect(page.getByTestId('site-name')).toHaveText('Pigeon Outfitters');
@@ -30,6 +36,20 @@ test('a shopper message is stored and an agent reply appears in the open panel',
   await expect(shown).toBeVisible();
   await expect(shown).toHaveAttribute('data-author', 'agent');
   await expect(shown).toContainText('Ana');
+
+  // The socket is up and said `ready`: the next message travels on it, not as a new request.
+  const posts = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/messages')) posts.push(r.url()); });
+  const followUp = 'And in a 44?';
+  await shop.composer.fill(followUp);
+  await shop.composer.press('Enter');
+  await expect(shop.message(followUp)).toHaveAttribute('data-delivery', 'sent');
+  expect(posts).toEqual([]);
+  const sends = sentFrames.filter((f) => f.type === 'send');
+  expect(sends.map((f) => f.body)).toEqual([followUp]);
+  expect(sends[0].context.page.title).toContain('Trail Runner 2');
+  expect(heardFrames.find((f) => f.type === 'ack')).toMatchObject({ client_id: sends[0].client_id, created: true, message: { seq: 3, body: followUp } });
+  expect((await agent.messages(conversation.id)).map((m) => m.body)).toEqual([question, answer, followUp]);
 
   expect(await shop.cspViolations()).toEqual([]);
   expect(shop.errors).toEqual([]);

@@ -625,3 +625,78 @@ fn rand_suffix() -> u32 {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos()
 }
+
+/// The answer to a `reply` sent on the inbox socket: the stored message (its `message` frame
+/// with this `client_id`) or the refusal's code.
+async fn reply_answer(live: &mut inbox::InboxLive, client_id: &str) -> Result<pigeon_protocol::Message, String> {
+    while let Some(text) = live.text(Duration::from_secs(10)).await {
+        if let Ok(refused) = serde_json::from_str::<pigeon_protocol::InboxRefused>(&text) {
+            assert_eq!(refused.client_id, client_id, "the refusal names the reply");
+            assert!(!refused.message.is_empty());
+            return Err(refused.code);
+        }
+        if let Ok(InboxFrame::Message { message, .. }) = serde_json::from_str::<InboxFrame>(&text)
+            && message.client_id == client_id
+        {
+            return Ok(message);
+        }
+    }
+    panic!("no answer to the reply {client_id}");
+}
+
+fn reply_frame(conversation: &str, client_id: &str, body: &str) -> String {
+    json!({ "type": "reply", "conversation": conversation, "client_id": client_id, "body": body }).to_string()
+}
+
+#[tokio::test]
+async fn replies_travel_on_the_inbox_socket_with_the_posts_rules() {
+    let c = client();
+    let (site, key) = crate::demo();
+    let owner = owner().await;
+    let mut live = owner.live("demo").await.expect("inbox socket");
+    let s = c.create_conversation("demo").await;
+    s.post("m1", "Do you ship to Norway?").await;
+    let mut shopper = s.live(1).await;
+    shopper.backlog().await;
+
+    // Stored, signed with the teammate's name, answered with the message; the shopper hears it.
+    live.send(reply_frame(&s.id, "sock-1", "Yes, in 3 days.")).await;
+    let stored = reply_answer(&mut live, "sock-1").await.expect("stored");
+    assert_eq!((stored.seq, stored.author, stored.author_name.as_deref(), stored.body.as_str()), (2, pigeon_protocol::Author::Agent, Some("Olivia"), "Yes, in 3 days."));
+    assert_eq!(shopper.next_message(Duration::from_secs(10)).await.map(|m| m.client_id), Some("sock-1".into()));
+    // Replying claimed the conversation nobody answered.
+    assert_eq!(owner.get(&format!("/v1/inbox/conversations/{}", s.id)).await.json["assignee"], OWNER);
+
+    // One message per client_id whichever path carries it: again on the socket, then by POST.
+    live.send(reply_frame(&s.id, "sock-1", "Yes, in 3 days.")).await;
+    assert_eq!(reply_answer(&mut live, "sock-1").await.expect("repeat").seq, 2);
+    let again = owner.post(&format!("/v1/inbox/conversations/{}/messages", s.id), Some(&json!({ "client_id": "sock-1", "body": "Yes, in 3 days." }))).await;
+    assert_eq!((again.status, again.json["message"]["seq"].as_u64()), (200, Some(2)));
+    let posted = owner.post(&format!("/v1/inbox/conversations/{}/messages", s.id), Some(&json!({ "client_id": "post-1", "body": "Tracking follows." }))).await;
+    assert_eq!(posted.status, 201);
+    live.send(reply_frame(&s.id, "post-1", "Tracking follows.")).await;
+    assert_eq!(reply_answer(&mut live, "post-1").await.expect("repeat of a POST").seq, 3);
+
+    // Refused with the POST's codes, the socket left open, nothing stored.
+    live.send(reply_frame(&s.id, "sock-1", "another body")).await;
+    assert_eq!(reply_answer(&mut live, "sock-1").await.err().as_deref(), Some("client_id_conflict"));
+    live.send(reply_frame(&s.id, "sock-2", "   ")).await;
+    assert_eq!(reply_answer(&mut live, "sock-2").await.err().as_deref(), Some("empty_message"));
+    live.send(reply_frame(&s.id, "sock-3", &"x".repeat(20_000))).await;
+    assert_eq!(reply_answer(&mut live, "sock-3").await.err().as_deref(), Some("message_too_long"));
+    live.send(reply_frame(&"0123456789abcdef".repeat(2), "sock-4", "hello?")).await;
+    assert_eq!(reply_answer(&mut live, "sock-4").await.err().as_deref(), Some("not_found"));
+
+    // Another site's teammate, on their own site's socket, reaches nothing of this site.
+    let stranger = other_owner().await;
+    let mut theirs = stranger.live("other").await.expect("their socket");
+    theirs.send(reply_frame(&s.id, "hijack-1", "hijacked")).await;
+    assert_eq!(reply_answer(&mut theirs, "hijack-1").await.err().as_deref(), Some("not_found"));
+
+    let all = c.agent_messages(key, &s.id).await;
+    let bodies: Vec<&str> = all.json["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["Do you ship to Norway?", "Yes, in 3 days.", "Tracking follows."], "site {site}");
+    // The socket is still open after the refusals.
+    live.send(reply_frame(&s.id, "sock-5", "Anything else?")).await;
+    assert_eq!(reply_answer(&mut live, "sock-5").await.expect("still open").seq, 4);
+}

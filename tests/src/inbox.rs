@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use pigeon_protocol::InboxFrame;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -121,15 +121,25 @@ pub struct InboxLive {
 impl InboxLive {
     /// The next frame within `wait`; `None` on timeout or close.
     pub async fn frame(&mut self, wait: Duration) -> Option<InboxFrame> {
+        let t = self.text(wait).await?;
+        Some(serde_json::from_str(&t).unwrap_or_else(|e| panic!("unknown inbox frame {t:?}: {e}")))
+    }
+
+    /// The next text frame as it came (a `refused` is not an `InboxFrame`); `None` on timeout
+    /// or close.
+    pub async fn text(&mut self, wait: Duration) -> Option<String> {
         loop {
             match tokio::time::timeout(wait, self.ws.next()).await {
-                Ok(Some(Ok(tungstenite::Message::Text(t)))) => {
-                    return Some(serde_json::from_str(&t).unwrap_or_else(|e| panic!("unknown inbox frame {t:?}: {e}")));
-                }
+                Ok(Some(Ok(tungstenite::Message::Text(t)))) => return Some(t.to_string()),
                 Ok(Some(Ok(tungstenite::Message::Close(_)))) | Ok(Some(Err(_)) | None) | Err(_) => return None,
                 Ok(Some(Ok(_))) => continue,
             }
         }
+    }
+
+    /// Sends a text frame (a `reply`, a `viewing`).
+    pub async fn send(&mut self, text: String) {
+        self.ws.send(tungstenite::Message::Text(text.into())).await.expect("inbox socket send");
     }
 
     /// Frames until one satisfies `want`, within `wait` in all.

@@ -7,13 +7,15 @@ use web_sys::{Headers, Request, RequestInit, RequestMode, Response};
 
 use crate::js::{self, object};
 use crate::store::Session;
-use crate::util::{cast, window};
+use crate::util::window;
+use wasm_bindgen::JsCast;
 use crate::wire::{self, field};
 
 /// Why a call failed, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
-    /// Network down or relay unreachable: retry with backoff.
+    /// Network down, relay unreachable, or an answer that is not the relay's: retry with
+    /// backoff.
     Offline,
     /// The relay answered with an error; `retry` for 429 and 5xx.
     Relay { status: u16, code: String, message: String, retry: bool },
@@ -60,14 +62,15 @@ impl Api {
         }
         init.set_headers(&headers);
         let req = Request::new_with_str_and_init(&format!("{}{}", self.relay, path), &init).map_err(offline)?;
-        let resp: Response = cast(JsFuture::from(window().fetch_with_request(&req)).await.map_err(offline)?, "Response").map_err(offline)?;
+        let resp: Response = JsFuture::from(window().fetch_with_request(&req)).await.map_err(offline)?.dyn_into().map_err(offline)?;
         let status = resp.status();
         let text = JsFuture::from(resp.text().map_err(offline)?).await.map_err(offline)?.as_string().unwrap_or_default();
         if resp.ok() {
             if text.is_empty() {
                 return Ok(JsValue::NULL);
             }
-            js::parse(&text).ok_or_else(|| ApiError::Relay { status, code: "bad_response".into(), message: "The relay's answer was not JSON.".into(), retry: true })
+            // Not the relay's JSON (a proxy's page, say): as good as no answer, tried again.
+            js::parse(&text).ok_or(ApiError::Offline)
         } else {
             let (code, message) = wire::error(&js::parse(&text).unwrap_or(JsValue::UNDEFINED));
             Err(ApiError::Relay { status, code, message, retry: status == 429 || status >= 500 })
@@ -109,7 +112,7 @@ impl Api {
     }
 }
 
-/// The conversation of a 201 of create and resume.
+/// The conversation of a 201 of create and resume (an answer without one is retried).
 fn session(created: &JsValue) -> Result<Session, ApiError> {
-    wire::session(created).ok_or_else(|| ApiError::Relay { status: 200, code: "bad_response".into(), message: "The relay's answer had no conversation.".into(), retry: true })
+    wire::session(created).ok_or(ApiError::Offline)
 }

@@ -1,7 +1,8 @@
 //! The live side: one socket per browser (the leader tab's), re-opened with backoff, asking
 //! for everything after `through`; and re-opened at once whenever the thread has a gap (a
 //! reply stored while the socket was down, a backlog longer than the relay sends at once), so
-//! the new socket's backlog fills it.
+//! the new socket's backlog fills it. The outbox sends over it when it is ready
+//! ([`Engine::send_live`]).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -10,9 +11,10 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::socket;
+use crate::store::Pending;
 use crate::sync::{Engine, FIRST_BACKOFF_MS, MAX_BACKOFF_MS};
 use crate::tabs::Note;
-use crate::util::{deferred, settle, until};
+use crate::util::{deferred, settle, until, window};
 use crate::thread::Edit;
 use crate::wire::{self, Heard};
 
@@ -27,6 +29,12 @@ pub struct Live {
     /// `through` + 1 when a gap last made the socket reconnect (0: never). A gap that one
     /// reconnection did not fill (seqs the relay does not send this client) is not chased again.
     pub chased: Cell<u64>,
+    /// The open socket said `ready`: the outbox may send over it. It is the current
+    /// conversation's: a session change closes it at once (`Live::close` takes it away).
+    ready: Cell<bool>,
+    /// Resolves the wait of the send on its way (the outbox sends one at a time) with the
+    /// answer frame.
+    waiting: RefCell<Option<js_sys::Function>>,
 }
 
 impl Live {
@@ -65,8 +73,6 @@ impl Engine {
             let mut backoff = FIRST_BACKOFF_MS;
             while let Some(s) = me.current_session() {
                 let (closed, close) = deferred();
-                let ready = Rc::new(Cell::new(false));
-                let heard_ready = ready.clone();
                 let weak = Rc::downgrade(&me);
                 let on_heard = move |heard| {
                     let Some(me) = weak.upgrade() else { return };
@@ -75,8 +81,13 @@ impl Engine {
                             me.remember(m);
                         }
                         Heard::Ready(newest) => {
-                            heard_ready.set(true);
+                            me.live.ready.set(true);
                             me.catch_up(newest);
+                        }
+                        Heard::Answer(frame) => {
+                            if let Some(answered) = &*me.live.waiting.borrow() {
+                                settle(answered, &frame);
+                            }
                         }
                     }
                 };
@@ -89,12 +100,17 @@ impl Engine {
                     code = until(closed).await.as_f64().unwrap_or(1006.0) as u16;
                     me.live.socket.borrow_mut().take();
                 }
+                // A send still waiting goes by POST (same `client_id`: stored once either way).
+                let ready = me.live.ready.replace(false);
+                if let Some(answered) = me.live.waiting.take() {
+                    settle(&answered, &JsValue::UNDEFINED);
+                }
                 if socket::gone(code) {
                     me.gone(&s.id).await;
                     continue;
                 }
                 // Healthy (got going and stayed up): the next reconnect starts quickly again.
-                if ready.get() && js_sys::Date::now() - opened_at > 10_000.0 {
+                if ready && js_sys::Date::now() - opened_at > 10_000.0 {
                     backoff = FIRST_BACKOFF_MS;
                 }
                 if !me.live.reconnect.replace(false) {
@@ -104,6 +120,20 @@ impl Engine {
             }
             me.live.running.set(false);
         });
+    }
+
+    /// Sends a pending message over the open socket when it is ready; the promise resolves
+    /// with the answer frame, or `undefined` after 10 s or when the socket closes. `None`: no
+    /// such socket.
+    pub(crate) fn send_live(&self, p: &Pending) -> Option<js_sys::Promise> {
+        if !self.live.ready.get() {
+            return None;
+        }
+        let (answer, answered) = deferred();
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&answered, 10_000);
+        self.live.socket.borrow().as_ref()?.send_with_str(&wire::send(p)).ok()?;
+        *self.live.waiting.borrow_mut() = Some(answered);
+        Some(answer)
     }
 
     /// The thread lacks messages the relay holds (a reply stored while the socket was down,

@@ -1,7 +1,10 @@
 //! Messages the shopper typed that the relay has not stored yet: written to IndexedDB before
 //! anything else, shown at once, sent one at a time in order, each retried with the same
 //! `client_id` until the relay acknowledges it (so an answer lost on the way cannot make the
-//! relay store it twice).
+//! relay store it twice). A message goes over the live socket when this tab holds one that is
+//! ready for the conversation (no new request through the Worker), else by POST; a send the
+//! socket refused or did not answer goes by POST under the same `client_id` (stored once
+//! either way; the POST's answer says whether to retry).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -17,7 +20,7 @@ use crate::store::{Pending, key};
 use crate::sync::{Engine, FIRST_BACKOFF_MS, MAX_BACKOFF_MS};
 use crate::tabs::Note;
 use crate::thread::{Delivery, Edit, Entry};
-use crate::util::new_client_id;
+use crate::util::{new_client_id, until};
 use crate::wire;
 
 #[derive(Default)]
@@ -76,11 +79,21 @@ impl Engine {
             Ok(s) => s,
             Err(e) => return Sent::Failed(e),
         };
-        match self.api.post_message(&s, wire::post(p)).await {
+        // Over the socket when it can; a refusal or no answer goes by POST, which says why.
+        let acked = match self.send_live(p) {
+            Some(answer) => wire::acked(&until(answer).await),
+            None => None,
+        };
+        let answer = match acked {
+            Some(stored) => Ok(stored),
+            None => self.api.post_message(&s, wire::post(p)).await,
+        };
+        match answer {
             Ok(stored) => match wire::entry(&stored) {
-                Some(entry) => Sent::Stored(stored, entry),
-                // An answer that is not a message is retried like a lost one (same client_id).
-                None => Sent::Failed(ApiError::Offline),
+                Some(entry) if entry.client_id == p.client_id => Sent::Stored(stored, entry),
+                // An answer that is not this message (not a message; a socket's answer to an
+                // earlier send, arriving late) is retried like a lost one (same client_id).
+                _ => Sent::Failed(ApiError::Offline),
             },
             Err(e) if e.not_found() => Sent::Gone(s.id),
             Err(e) => Sent::Failed(e),

@@ -12,17 +12,19 @@ pub fn new_client_id() -> String {
     if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
         let _ = crypto.get_random_values_with_u8_array(&mut buf);
     }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    let mut id = String::new();
+    for b in buf {
+        for n in [b >> 4, b & 15] {
+            id.push(char::from_digit(n.into(), 16).unwrap_or('0'));
+        }
+    }
+    id
 }
 
 pub fn window() -> web_sys::Window {
     web_sys::window().expect("a browser window")
 }
 
-/// Casts a JS value, or explains what it was not.
-pub fn cast<T: JsCast>(v: wasm_bindgen::JsValue, what: &str) -> Result<T, String> {
-    v.dyn_into::<T>().map_err(|_| format!("expected {what}"))
-}
 
 /// A promise and the function that resolves it.
 pub fn deferred() -> (Promise, Function) {

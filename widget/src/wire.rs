@@ -64,9 +64,11 @@ pub mod field {
     pub const ERROR: &str = "error";
     pub const CODE: &str = "code";
 
-    // Live frames `{type, ...}`: ClientFrame::Hello `{token, after}`, ServerFrame::Message
-    // `{message}`, ServerFrame::Ready `{last_seq}`. Tab notes `{type, message | seq | session
-    // | id}`.
+    // Live frames `{type, ...}`: ClientFrame::Hello `{token, after}`, ClientFrame::Send (a
+    // PostMessage), ServerFrame::Message `{message}`, ServerFrame::Ready `{last_seq}`,
+    // ServerFrame::Ack `{client_id, message}`, ServerFrame::Refused `{client_id, code,
+    // message}` (`message` is the error's text there). Tab notes `{type, message | seq |
+    // session | id}`.
     pub const TYPE: &str = "type";
     pub const AFTER: &str = "after";
     pub const LAST_SEQ: &str = "last_seq";
@@ -78,12 +80,15 @@ pub mod field {
     pub const RESUME_TOKEN: &str = "resume_token";
 }
 
-/// The values of `type`: of live frames (`hello` sent; `message` and `ready` heard, `pong` and
-/// `error` left to the close code) and of tab notes.
+/// The values of `type`: of live frames (`hello` and `send` sent; `message`, `ready`, `ack`
+/// and `refused` heard, `pong` and `error` left to the close code) and of tab notes.
 pub mod kind {
     pub const HELLO: &str = "hello";
+    pub const SEND: &str = "send";
     pub const MESSAGE: &str = "message";
     pub const READY: &str = "ready";
+    pub const ACK: &str = "ack";
+    pub const REFUSED: &str = "refused";
     pub const READ: &str = "read";
     pub const SESSION: &str = "session";
     pub const GONE: &str = "gone";
@@ -245,12 +250,21 @@ pub fn hello(token: &str, after: u64) -> String {
     js::stringify(&object(&[(f::TYPE, kind::HELLO.into()), (f::TOKEN, token.into()), (f::AFTER, (after as f64).into())]))
 }
 
+/// A pending message as a socket frame, as text: the POST's body with `type: "send"`.
+pub fn send(p: &Pending) -> String {
+    let frame = post(p);
+    let _ = js_sys::Reflect::set(&frame, &f::TYPE.into(), &kind::SEND.into());
+    js::stringify(&frame)
+}
+
 /// What the relay says on the socket that the widget acts on.
 pub enum Heard {
     /// A stored message object.
     Message(JsValue),
     /// The backlog is sent; the conversation's newest `seq` is this.
     Ready(u64),
+    /// The answer to a `send` (`ack` or `refused`), the frame.
+    Answer(JsValue),
 }
 
 /// A frame from the relay (`pong`, `error` and anything unknown are `None`: an error is
@@ -259,6 +273,13 @@ pub fn heard(frame: &JsValue) -> Option<Heard> {
     match string(frame, f::TYPE).as_deref() {
         Some(kind::MESSAGE) => Some(Heard::Message(get(frame, f::MESSAGE))),
         Some(kind::READY) => Some(Heard::Ready(integer(frame, f::LAST_SEQ).unwrap_or(0).max(0) as u64)),
+        Some(kind::ACK | kind::REFUSED) => Some(Heard::Answer(frame.clone())),
         _ => None,
     }
+}
+
+/// The stored message of an `ack`; `None` for anything else (a refusal, no answer in time, the
+/// socket closed first): the message then goes by POST, whose answer says what to do.
+pub fn acked(frame: &JsValue) -> Option<JsValue> {
+    (string(frame, f::TYPE).as_deref() == Some(kind::ACK)).then(|| get(frame, f::MESSAGE))
 }

@@ -104,9 +104,34 @@ impl Store {
         Ok(())
     }
 
-    /// Records when `job` should run; returns the earliest due time of all jobs. A job that
-    /// is running keeps running; this schedule is its next run.
-    pub fn schedule(&self, job: Job, when: When, now_ms: f64) -> Result<f64> {
+    /// Records when `job` should run; returns the earliest due time of all jobs, or `None`
+    /// when nothing changed: a `Within` schedule of a job this object knows is due by then and
+    /// not running (the next message of a burst) writes nothing. A job that is running keeps
+    /// running; this schedule is its next run.
+    pub fn schedule(&self, job: Job, when: When, now_ms: f64) -> Result<Option<f64>> {
+        if let When::Within(delay) = when {
+            let due = now_ms + ms(delay);
+            if self.memo.borrow().pending.iter().any(|(j, by)| *j == job && *by <= due) {
+                return Ok(None);
+            }
+        }
+        let next = self.write_schedule(job, when, now_ms)?;
+        let mut memo = self.memo.borrow_mut();
+        memo.pending.retain(|(j, _)| *j != job);
+        // Due by then at the latest (sooner if it already was); a quiet job moves later, so
+        // it is not remembered.
+        if let When::Within(delay) = when {
+            memo.pending.push((job, now_ms + ms(delay)));
+        }
+        Ok(Some(next))
+    }
+
+    /// The job is running or ran: not known to be pending any more.
+    fn forget_pending(&self, name: &str) {
+        self.memo.borrow_mut().pending.retain(|(j, _)| j.name() != name);
+    }
+
+    fn write_schedule(&self, job: Job, when: When, now_ms: f64) -> Result<f64> {
         // `excluded` is this schedule as if the row were new; a row that is running is
         // replaced by it (its run covers only what came before).
         let (due, cap) = match when {
@@ -160,6 +185,7 @@ impl Store {
     /// Marks the job `name` as running, if it is still due (it may have been postponed
     /// while an earlier job of the same alarm ran). Returns what the run covers.
     pub fn start(&self, name: &str, now_ms: f64) -> Result<Option<Due>> {
+        self.forget_pending(name);
         self.sql.exec("UPDATE jobs SET running = 1 WHERE name = ? AND due_ms <= ?", vec![name.into(), V::Float(now_ms)])?;
         let rows: Vec<Due> = self.sql.exec("SELECT name, generation, attempts FROM jobs WHERE name = ? AND running", vec![name.into()])?.to_array()?;
         Ok(rows.into_iter().next())
@@ -168,6 +194,7 @@ impl Store {
     /// Records how a run ended. A job scheduled again while it ran keeps that schedule: the
     /// row goes only if its generation is still the one the run started with.
     pub fn finish(&self, due: &Due, outcome: Outcome, now_ms: f64) -> Result<()> {
+        self.forget_pending(&due.name);
         let (name, generation) = (due.name.clone(), V::Integer(due.generation));
         match outcome {
             Outcome::Done => {

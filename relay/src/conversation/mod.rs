@@ -42,6 +42,8 @@ pub struct Conversation {
     mail: Option<MailConfig>,
     /// `None` when the relay has no VAPID keys.
     push: Option<crate::push::PushConfig>,
+    /// Frames for the site's hub waiting for the hand-over under way (see `to_hub`).
+    hub_outbox: std::rc::Rc<RefCell<HubOutbox>>,
     /// The alarm time this object last set, so a burst sets it once.
     armed: Cell<Option<f64>>,
     /// Most messages a live socket gets before `ready` (`LIVE_MAX_BACKLOG`, 10,000).
@@ -49,6 +51,12 @@ pub struct Conversation {
     /// Tests only (`TEST_JOB_HOLD_MS`, unset or 0 in production): how long each job is held
     /// open after its work, before it is recorded as finished.
     job_hold: Option<std::time::Duration>,
+}
+
+#[derive(Default)]
+struct HubOutbox {
+    busy: bool,
+    frames: Vec<InboxFrame>,
 }
 
 impl DurableObject for Conversation {
@@ -73,6 +81,7 @@ impl DurableObject for Conversation {
             rate_limits_on,
             mail,
             push,
+            hub_outbox: std::rc::Rc::default(),
             armed: Cell::new(None),
             max_backlog,
             job_hold,
@@ -137,6 +146,12 @@ impl Conversation {
         let exists = self.store.exists()?;
         let checked = match caller {
             op::Caller::Agent => Checked::Agent,
+            op::Caller::SiteTeammate { site } => {
+                if !self.store.meta()?.is_some_and(|m| m.site == site) {
+                    return Err(Refusal::NotFound);
+                }
+                Checked::Agent
+            }
             op::Caller::Worker => Checked::Worker,
             op::Caller::Shopper { token } => {
                 if !exists || !self.store.token_matches(&token)? {
@@ -208,18 +223,19 @@ impl Conversation {
                 let (note, created) = self.store.add_note(&note)?;
                 if created && let Some(meta) = self.store.meta()? {
                     let frame = InboxFrame::Note { conversation: meta.id, note: note.clone() };
-                    self.state.wait_until(crate::hub::publish(self.env.clone(), meta.site, vec![frame]));
+                    self.to_hub(meta.site, vec![frame]);
                 }
                 Ok(Answer::Note { note, created })
             }
             Op::Notes => Ok(Answer::Notes(self.store.notes()?)),
             Op::Erase => {
                 if let Some(meta) = self.store.meta()? {
-                    self.state.wait_until(crate::hub::publish(self.env.clone(), meta.site, vec![InboxFrame::Gone { conversation: meta.id }]));
+                    self.to_hub(meta.site, vec![InboxFrame::Gone { conversation: meta.id }]);
                 }
                 // deleteAll takes the SQL tables and key-value storage; the alarm goes separately.
                 self.state.storage().delete_alarm().await?;
                 self.state.storage().delete_all().await?;
+                self.store.forget();
                 self.armed.set(None);
                 self.store.ensure_schema();
                 live::close_all(&self.state, "erased");
@@ -269,7 +285,36 @@ impl Conversation {
         };
         let mut frames: Vec<InboxFrame> = messages.into_iter().map(|message| InboxFrame::Message { conversation: row.id.clone(), message }).collect();
         frames.push(InboxFrame::Conversation { conversation: row.summary() });
-        self.state.wait_until(crate::hub::publish(self.env.clone(), row.site, frames));
+        self.to_hub(row.site, frames);
+    }
+
+    /// Hands `frames` to the site's hub in order. While a hand-over is under way, frames
+    /// wait and go together in the next one (a burst of messages is one request to the hub,
+    /// not one each); a waiting row of the conversation is replaced by the newer one.
+    fn to_hub(&self, site: String, frames: Vec<InboxFrame>) {
+        let mut out = self.hub_outbox.borrow_mut();
+        if frames.iter().any(|f| matches!(f, InboxFrame::Conversation { .. } | InboxFrame::Gone { .. })) {
+            out.frames.retain(|f| !matches!(f, InboxFrame::Conversation { .. }));
+        }
+        out.frames.extend(frames);
+        if out.busy {
+            return;
+        }
+        out.busy = true;
+        let (env, outbox) = (self.env.clone(), self.hub_outbox.clone());
+        self.state.wait_until(async move {
+            loop {
+                let frames = {
+                    let mut out = outbox.borrow_mut();
+                    if out.frames.is_empty() {
+                        out.busy = false;
+                        return;
+                    }
+                    std::mem::take(&mut out.frames)
+                };
+                crate::hub::publish(env.clone(), site.clone(), frames).await;
+            }
+        });
     }
 
     /// Stores a message once per `client_id`: the message and whether it is new.
@@ -352,8 +397,9 @@ impl Conversation {
 
     async fn schedule(&self, job: Job, when: When) -> Result<()> {
         let now = js_sys::Date::now();
-        let next = self.store.schedule(job, when, now)?;
-        self.armed.set(Some(jobs::arm(&self.state, next, self.armed.get(), now).await?));
+        if let Some(next) = self.store.schedule(job, when, now)? {
+            self.armed.set(Some(jobs::arm(&self.state, next, self.armed.get(), now).await?));
+        }
         Ok(())
     }
 

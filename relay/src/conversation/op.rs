@@ -21,6 +21,9 @@ use crate::{Error, Result};
 pub enum Caller {
     Shopper { token: String },
     Agent,
+    /// A teammate of `site` (the site hub checked them): an agent, but only if the
+    /// conversation is that site's, which the object alone knows without a lookup.
+    SiteTeammate { site: String },
     /// The Worker itself: creating, email replies, resume links, retention.
     Worker,
 }

@@ -3,6 +3,8 @@
 //! before the object's response leaves (output gate).
 
 use pigeon_protocol::{Author, CartStep, Context, Note, ConversationSummary, Export, ExportedConversation, InboxConversation, Message, MessagesPage, Status};
+use std::cell::RefCell;
+
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue as V};
 
@@ -81,6 +83,25 @@ CREATE TABLE IF NOT EXISTS mail (
 
 pub struct Store {
     pub(super) sql: SqlStorage,
+    /// What the hot path would otherwise read again for every message. This object is the
+    /// only writer of its storage, so what it wrote it knows: each write below updates (or
+    /// forgets) what it changes, in the same synchronous call. Empty after a restart or
+    /// eviction (filled on first read) and after an erase ([`Store::forget`]).
+    pub(super) memo: RefCell<Memo>,
+}
+
+#[derive(Default)]
+pub(super) struct Memo {
+    meta: Option<Meta>,
+    last_seq: Option<u64>,
+    /// The newest message (`Some(None)`: there is none).
+    last: Option<Option<Message>>,
+    /// Shopper messages after the agent's read position.
+    unread: Option<u64>,
+    token_hashes: Option<Vec<String>>,
+    /// Jobs known to be scheduled and not running, with a time they are due by (see
+    /// `jobs.rs`).
+    pub(super) pending: Vec<(super::jobs::Job, f64)>,
 }
 
 /// A validated message to store, with its author.
@@ -227,9 +248,21 @@ fn opt(s: &Option<String>) -> V {
 
 impl Store {
     pub fn new(sql: SqlStorage) -> Self {
-        let store = Self { sql };
+        let store = Self { sql, memo: RefCell::default() };
         store.ensure_schema();
         store
+    }
+
+    /// Forgets everything remembered (after the storage was erased).
+    pub fn forget(&self) {
+        *self.memo.borrow_mut() = Memo::default();
+    }
+
+    /// Changes the remembered conversation row, if it is remembered.
+    fn edit_meta(&self, edit: impl FnOnce(&mut Meta)) {
+        if let Some(meta) = self.memo.borrow_mut().meta.as_mut() {
+            edit(meta);
+        }
     }
 
     /// Creates the tables if missing: on first use, and again after `deleteAll` erased them.
@@ -263,6 +296,9 @@ impl Store {
     }
 
     pub fn meta(&self) -> Result<Option<Meta>> {
+        if let Some(meta) = &self.memo.borrow().meta {
+            return Ok(Some(meta.clone()));
+        }
         let rows: Vec<Meta> = self
             .sql
             .exec(
@@ -271,23 +307,37 @@ impl Store {
                 None,
             )?
             .to_array()?;
-        Ok(rows.into_iter().next())
+        let meta = rows.into_iter().next();
+        self.memo.borrow_mut().meta.clone_from(&meta);
+        Ok(meta)
     }
 
     /// Who answers it from now on (`None`: nobody).
     pub fn set_assignee(&self, assignee: Option<&Assignee>) -> Result<()> {
         let (email, name) = assignee.map_or((V::Null, V::Null), |a| (a.email.clone().into(), a.name.clone().into()));
         self.sql.exec("UPDATE conversation SET assignee = ?, assignee_name = ?, index_dirty = index_dirty + 1", vec![email, name])?;
+        self.edit_meta(|m| {
+            (m.assignee, m.assignee_name) = assignee.map(|a| (a.email.clone(), a.name.clone())).unzip();
+            m.index_dirty += 1;
+        });
         Ok(())
     }
 
     pub fn set_contact(&self, email: &str) -> Result<()> {
         self.sql.exec("UPDATE conversation SET contact_email = ?, index_dirty = index_dirty + 1", vec![email.into()])?;
+        self.edit_meta(|m| {
+            m.contact_email = Some(email.to_owned());
+            m.index_dirty += 1;
+        });
         Ok(())
     }
 
     pub fn set_status(&self, status: Status) -> Result<()> {
         self.sql.exec("UPDATE conversation SET status = ?, index_dirty = index_dirty + 1", vec![status.as_str().into()])?;
+        self.edit_meta(|m| {
+            m.status = status;
+            m.index_dirty += 1;
+        });
         Ok(())
     }
 
@@ -313,19 +363,24 @@ impl Store {
 
     pub fn mark_index_dirty(&self) -> Result<()> {
         self.sql.exec("UPDATE conversation SET index_dirty = index_dirty + 1", None)?;
+        self.edit_meta(|m| m.index_dirty += 1);
         Ok(())
     }
 
     /// After writing the index as it was at `changes`: clean, unless more changed meanwhile.
     pub fn mark_index_clean(&self, changes: u32) -> Result<()> {
         self.sql.exec("UPDATE conversation SET index_dirty = 0 WHERE index_dirty = ?", vec![V::Integer(i64::from(changes))])?;
+        self.edit_meta(|m| {
+            if m.index_dirty == changes {
+                m.index_dirty = 0;
+            }
+        });
         Ok(())
     }
 
     pub fn index_row(&self) -> Result<Option<IndexRow>> {
         let Some(meta) = self.meta()? else { return Ok(None) };
-        let last_seq = self.last_seq()?;
-        let last = if last_seq > 0 { self.after(last_seq - 1, 1)?.into_iter().next() } else { None };
+        let last = self.last_message()?;
         Ok(Some(IndexRow {
             id: meta.id,
             site: meta.site,
@@ -344,6 +399,7 @@ impl Store {
     /// The search index holds every message up to `seq`.
     pub fn mark_searched(&self, seq: u64) -> Result<()> {
         self.sql.exec("UPDATE conversation SET search_seq = MAX(search_seq, ?)", vec![V::try_from_i64(seq as i64)?])?;
+        self.edit_meta(|m| m.search_seq = m.search_seq.max(seq));
         Ok(())
     }
 
@@ -360,11 +416,27 @@ impl Store {
             &format!("UPDATE conversation SET {column} = MAX({column}, ?){dirty}"),
             vec![V::try_from_i64(seq as i64)?],
         )?;
+        let last_seq = self.last_seq()?;
+        self.edit_meta(|m| match reader {
+            Reader::Shopper => m.shopper_read_seq = m.shopper_read_seq.max(seq),
+            Reader::Agent => {
+                m.agent_read_seq = m.agent_read_seq.max(seq);
+                m.index_dirty += 1;
+            }
+        });
+        if matches!(reader, Reader::Agent) {
+            let mut memo = self.memo.borrow_mut();
+            // Read up to the last message: nothing is unread; otherwise count again when asked.
+            memo.unread = (memo.meta.as_ref().is_some_and(|m| m.agent_read_seq >= last_seq)).then_some(0);
+        }
         Ok(seq)
     }
 
     /// Shopper messages after the agent's read position.
     pub fn unread_for_agent(&self) -> Result<u64> {
+        if let Some(n) = self.memo.borrow().unread {
+            return Ok(n);
+        }
         #[derive(Deserialize)]
         struct N {
             n: u64,
@@ -377,7 +449,9 @@ impl Store {
                 None,
             )?
             .to_array()?;
-        Ok(rows.first().map_or(0, |r| r.n))
+        let n = rows.first().map_or(0, |r| r.n);
+        self.memo.borrow_mut().unread = Some(n);
+        Ok(n)
     }
 
     pub fn all_messages(&self) -> Result<Vec<Message>> {
@@ -392,10 +466,14 @@ impl Store {
              ON CONFLICT (one) DO NOTHING",
             vec![init.id.clone().into(), init.site.clone().into(), init.token_hash.clone().into(), init.created_at.clone().into(), opt(&context)],
         )?;
+        self.forget();
         Ok(())
     }
 
     pub fn exists(&self) -> Result<bool> {
+        if self.memo.borrow().meta.is_some() {
+            return Ok(true);
+        }
         #[derive(Deserialize)]
         struct N {
             n: u32,
@@ -410,12 +488,16 @@ impl Store {
         struct T {
             token_hash: String,
         }
-        let rows: Vec<T> = self
-            .sql
-            .exec("SELECT token_hash FROM conversation UNION ALL SELECT token_hash FROM device_tokens", None)?
-            .to_array()?;
-        // Every row is compared, so timing does not tell which one matched.
-        Ok(rows.iter().fold(false, |found, r| tokens::verify(token, &r.token_hash) | found))
+        if self.memo.borrow().token_hashes.is_none() {
+            let rows: Vec<T> = self
+                .sql
+                .exec("SELECT token_hash FROM conversation UNION ALL SELECT token_hash FROM device_tokens", None)?
+                .to_array()?;
+            self.memo.borrow_mut().token_hashes = Some(rows.into_iter().map(|r| r.token_hash).collect());
+        }
+        let memo = self.memo.borrow();
+        // Every hash is compared, so timing does not tell which one matched.
+        Ok(memo.token_hashes.iter().flatten().fold(false, |found, hash| tokens::verify(token, hash) | found))
     }
 
     pub fn add_device_token(&self, token_hash: &str, created_at: &str) -> Result<()> {
@@ -423,6 +505,7 @@ impl Store {
             "INSERT INTO device_tokens (token_hash, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
             vec![token_hash.into(), created_at.into()],
         )?;
+        self.memo.borrow_mut().token_hashes = None;
         Ok(())
     }
 
@@ -441,12 +524,27 @@ impl Store {
 
     /// The highest stored `seq` (0 for none).
     pub fn last_seq(&self) -> Result<u64> {
+        if let Some(seq) = self.memo.borrow().last_seq {
+            return Ok(seq);
+        }
         #[derive(Deserialize)]
         struct S {
             s: u64,
         }
         let rows: Vec<S> = self.sql.exec("SELECT COALESCE(MAX(seq), 0) AS s FROM messages", None)?.to_array()?;
-        Ok(rows.first().map_or(0, |r| r.s))
+        let seq = rows.first().map_or(0, |r| r.s);
+        self.memo.borrow_mut().last_seq = Some(seq);
+        Ok(seq)
+    }
+
+    /// The newest message, if any.
+    pub fn last_message(&self) -> Result<Option<Message>> {
+        if let Some(last) = &self.memo.borrow().last {
+            return Ok(last.clone());
+        }
+        let last = self.before(None, 1)?.pop();
+        self.memo.borrow_mut().last = Some(last.clone());
+        Ok(last)
     }
 
     pub fn after(&self, after: u64, limit: u32) -> Result<Vec<Message>> {
@@ -586,6 +684,24 @@ impl Store {
                 V::Integer(i64::from(a.quiet)),
             ],
         )?;
+        let message = Message {
+            id: id.to_owned(),
+            seq,
+            client_id: a.client_id.clone(),
+            author: a.author,
+            author_name: a.author_name.clone(),
+            body: a.body.clone(),
+            created_at: created_at.to_owned(),
+            context: a.context.clone(),
+        };
+        {
+            let mut memo = self.memo.borrow_mut();
+            memo.last_seq = Some(seq);
+            memo.last = Some(Some(message.clone()));
+            if a.author == Author::Shopper && let Some(n) = memo.unread.as_mut() {
+                *n += 1;
+            }
+        }
         // Each arm also marks the D1 index as behind.
         match a.author {
             // Replying means the agent has seen everything before the reply.
@@ -596,6 +712,11 @@ impl Store {
                         "UPDATE conversation SET assignee = ?, assignee_name = ? WHERE assignee IS NULL",
                         vec![claim.email.clone().into(), claim.name.clone().into()],
                     )?;
+                    self.edit_meta(|m| {
+                        if m.assignee.is_none() {
+                            (m.assignee, m.assignee_name) = (Some(claim.email.clone()), Some(claim.name.clone()));
+                        }
+                    });
                 }
             }
             // A shopper writing again reopens a closed conversation; the latest context
@@ -605,18 +726,16 @@ impl Store {
                     "UPDATE conversation SET status = ?, context = COALESCE(?, context), index_dirty = index_dirty + 1",
                     vec![Status::Open.as_str().into(), opt(&context)],
                 )?;
+                self.edit_meta(|m| {
+                    m.status = Status::Open;
+                    if context.is_some() {
+                        m.context.clone_from(&context);
+                    }
+                    m.index_dirty += 1;
+                });
             }
             Author::System => self.mark_index_dirty()?,
         }
-        Ok(AppendOutcome::Created(Message {
-            id: id.to_owned(),
-            seq,
-            client_id: a.client_id.clone(),
-            author: a.author,
-            author_name: a.author_name.clone(),
-            body: a.body.clone(),
-            created_at: created_at.to_owned(),
-            context: a.context.clone(),
-        }))
+        Ok(AppendOutcome::Created(message))
     }
 }
