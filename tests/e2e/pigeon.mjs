@@ -25,13 +25,16 @@ export const agent = {
   },
 };
 
-/// Holds every relay API request of `page` until the returned function is called: what the
-/// page shows meanwhile came from IndexedDB.
+/// Holds every relay API request of `page` until the returned function is called, and closes
+/// its live sockets until then (the widget reconnects with backoff; messages can travel on a
+/// socket too): what the page shows meanwhile came from IndexedDB.
 export async function holdRelay(page) {
   let release;
   const held = new Promise((r) => { release = r; });
+  let released = false;
   await page.route(`${relay()}/v1/**`, async (route) => { await held; await route.continue(); });
-  return release;
+  await page.routeWebSocket(/\/live$/, (ws) => (released ? ws.connectToServer() : ws.close({ code: 4000, reason: 'held' })));
+  return () => { released = true; release(); };
 }
 
 /// The shop page with the Pigeon widget; records CSP violations and page errors.
