@@ -156,6 +156,30 @@ fn the_post_body_and_the_outbox_record_are_the_protocols_post_message() {
 }
 
 #[wasm_bindgen_test]
+fn a_message_sent_on_the_socket_is_the_protocols_send_frame() {
+    for context in contexts() {
+        let pending = Pending { client_id: "c-01HX_abc".into(), body: "Größe 42? \"ja\" <b>".into(), context: wire::context(&context), queued_at: 1_763_715_600_000.0 };
+        let expected = ClientFrame::Send(PostMessage { client_id: pending.client_id.clone(), body: pending.body.clone(), context: Some(context) });
+        assert_eq!(as_protocol!(ClientFrame, wire::send(&pending)), expected);
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_answer_to_a_send_is_heard_and_only_an_ack_stores_the_message() {
+    for message in messages() {
+        let ack = from_protocol!(ServerFrame::Ack { client_id: message.client_id.clone(), message: message.clone(), created: true });
+        let Some(Heard::Answer(frame)) = wire::heard(&ack) else { panic!("an ack is an answer: {message:?}") };
+        assert_eq!(wire::acked(&frame).as_ref().and_then(wire::entry), Some(entry_of(&message)));
+    }
+    let refused = from_protocol!(ServerFrame::Refused { client_id: "c1".into(), code: "rate_limited".into(), message: "Later.".into(), retry_after: Some(3) });
+    let Some(Heard::Answer(frame)) = wire::heard(&refused) else { panic!("a refusal is an answer") };
+    // A refusal, no answer (`undefined`: timed out, socket closed) or anything else: POST it.
+    for not_stored in [frame, JsValue::UNDEFINED, from_protocol!(ServerFrame::Pong), from_protocol!(messages()[0])] {
+        assert!(wire::acked(&not_stored).is_none(), "{not_stored:?}");
+    }
+}
+
+#[wasm_bindgen_test]
 fn the_answer_to_a_post_gives_the_stored_message() {
     for message in messages() {
         let answer = from_protocol!(StoredMessage { message: message.clone() });
