@@ -9,7 +9,7 @@
 //! `/proc`: user + system time of the workerd processes below each server, over the run).
 //! Every acknowledged message is then checked to be stored exactly once, gap-free.
 //!
-//!   bench-relay [--relay URL --site ID] [--seconds N] [--runs N] [--json PATH] [--no-floor]
+//!   bench-relay [--relay URL --site ID] [--seconds N] [--runs N] [--json PATH] [--no-floor] [--only TEXT]
 //! Each scenario runs `--runs` times (default 3); the table shows medians, because this machine
 //! is shared and noisy. Without --relay it starts its own relay with rate limits off (they
 //! would cap the load); CPU is only measured for servers it started.
@@ -376,6 +376,8 @@ async fn main() {
     let runs: usize = arg("--runs").and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
     let json_path = arg("--json").unwrap_or_else(|| pigeon_tests::root().join("target/bench/relay.json").to_string_lossy().into());
     let with_floor = !args.iter().any(|a| a == "--no-floor");
+    // Only the scenarios whose name contains this (the cheapest route is then skipped).
+    let only = arg("--only");
 
     let own_stack;
     let pigeon = match arg("--relay") {
@@ -419,17 +421,19 @@ async fn main() {
         rows.push(json!({ "scenario": name, "path": path, "pigeon": p, "floor": f }));
     };
 
-    let mut results = Vec::new();
-    for t in &targets {
-        let mut r = Vec::new();
-        for _ in 0..runs {
-            r.push(health(t, seconds).await);
+    if only.is_none() {
+        let mut results = Vec::new();
+        for t in &targets {
+            let mut r = Vec::new();
+            for _ in 0..runs {
+                r.push(health(t, seconds).await);
+            }
+            results.push(summarise(r));
         }
-        results.push(summarise(r));
+        report("cheapest route: GET /v1/health, 16 in flight", "GET", results);
     }
-    report("cheapest route: GET /v1/health, 16 in flight", "GET", results);
     for path in [Path::Post, Path::Socket] {
-        for s in SCENARIOS {
+        for s in SCENARIOS.iter().filter(|s| only.as_deref().is_none_or(|o| s.name.contains(o))) {
             let mut results = Vec::new();
             for t in &targets {
                 let mut r = Vec::new();
