@@ -23,6 +23,7 @@ use crate::{Error, Result};
 
 const TEAMMATE_HEADER: &str = "x-pigeon-teammate";
 const SITE_HEADER: &str = "x-pigeon-site";
+const SESSION_HEADER: &str = "x-pigeon-session";
 /// Close code for the sockets of a teammate removed from the site.
 const CLOSE_REMOVED: u16 = 4403;
 
@@ -42,9 +43,10 @@ impl DurableObject for SiteHub {
             "/live" => {
                 let email = req.headers().get(TEAMMATE_HEADER)?.unwrap_or_default();
                 let site = req.headers().get(SITE_HEADER)?.unwrap_or_default();
+                let session = req.headers().get(SESSION_HEADER)?.unwrap_or_default();
                 let pair = WebSocketPair::new()?;
                 self.state.accept_websocket_with_tags(&pair.server, &[email.as_str()]);
-                pair.server.serialize_attachment(Tab { site, conversation: None })?;
+                pair.server.serialize_attachment(Tab { site, session, conversation: None })?;
                 Response::from_websocket(pair.client)
             }
             // A teammate removed from the site: their tabs' sockets close at once.
@@ -129,14 +131,19 @@ impl DurableObject for SiteHub {
 }
 
 impl SiteHub {
-    /// A reply from a tab, with the POST's rules: the teammate must still be on the site (a
-    /// removed one's sockets are closed, but a frame may be on its way), the reply is
+    /// A reply from a tab, with the POST's rules: the session the socket was opened with must
+    /// still be live (signed out or expired: `signed_out`, as the POST answers), the teammate
+    /// must still be on the site (a removed one's sockets are closed, but a frame may be on its
+    /// way), the reply is
     /// validated and signed with their name, claims the conversation if nobody answers it, and
     /// is stored by the conversation's object only if the conversation is this site's (another
     /// site's or an unknown id: `not_found`, as the POST answers).
     async fn reply(&self, ws: &WebSocket, conversation: &str, post: PostAgentMessage, notify_shopper: bool) -> Result<Message> {
-        let site = tab(ws).site;
+        let Tab { site, session, .. } = tab(ws);
         let email = self.state.get_tags(ws).into_iter().next().unwrap_or_default();
+        if crate::inbox::session::email_of(&self.env, &session).await?.is_none_or(|e| !e.eq_ignore_ascii_case(&email)) {
+            return Err(Error::SignedOut);
+        }
         if site.is_empty() || !validate::conversation_id(conversation) {
             return Err(Error::NotFound);
         }
@@ -148,12 +155,15 @@ impl SiteHub {
     }
 }
 
-/// What the hub keeps on a tab's socket: the site it was connected for (set by the Worker,
-/// which checked the session) and what the tab shows.
+/// What the hub keeps on a tab's socket: the site it was connected for and the hash of the
+/// session it was opened with (set by the Worker, which checked the session), and what the
+/// tab shows.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Tab {
     #[serde(default)]
     site: String,
+    #[serde(default)]
+    session: String,
     conversation: Option<String>,
 }
 
@@ -166,11 +176,12 @@ fn stub(env: &Env, site: &str) -> Result<worker::Stub> {
 }
 
 /// Connects an inbox tab of `email`, a teammate of `site`, to the site's hub.
-pub async fn connect(env: &Env, site: &str, email: &str) -> Result<Response> {
+pub async fn connect(env: &Env, site: &str, email: &str, session_hash: &str) -> Result<Response> {
     let headers = Headers::new();
     headers.set("upgrade", "websocket")?;
     headers.set(TEAMMATE_HEADER, email)?;
     headers.set(SITE_HEADER, site)?;
+    headers.set(SESSION_HEADER, session_hash)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
     let req = Request::new_with_init("https://hub/live", &init)?;

@@ -700,3 +700,19 @@ async fn replies_travel_on_the_inbox_socket_with_the_posts_rules() {
     live.send(reply_frame(&s.id, "sock-5", "Anything else?")).await;
     assert_eq!(reply_answer(&mut live, "sock-5").await.expect("still open").seq, 4);
 }
+
+#[tokio::test]
+async fn a_reply_on_the_socket_of_a_session_that_ended_is_refused() {
+    let c = client();
+    let theirs = c.create_conversation("other").await;
+    theirs.post("m1", "Hello other shop").await;
+    // A session of its own (signing out must not end the other tests' shared one).
+    let owner = Teammate::sign_in(&c, OTHER_OWNER).await;
+    let mut live = owner.live("other").await.expect("inbox socket");
+    live.send(reply_frame(&theirs.id, "before", "Hi!")).await;
+    assert_eq!(reply_answer(&mut live, "before").await.expect("stored while signed in").seq, 2);
+    assert_eq!(owner.post("/v1/inbox/signout", None).await.status, 204);
+    live.send(reply_frame(&theirs.id, "after", "Still here?")).await;
+    assert_eq!(reply_answer(&mut live, "after").await.err().as_deref(), Some("signed_out"));
+    assert_eq!(theirs.messages(0).await.len(), 2, "nothing stored after sign-out");
+}

@@ -126,6 +126,12 @@ impl Store {
         Ok(Some(next))
     }
 
+    /// `job` is not known to be pending (its alarm could not be set: the next schedule writes
+    /// and arms again).
+    pub fn unpend(&self, job: Job) {
+        self.memo.borrow_mut().pending.retain(|(j, _)| *j != job);
+    }
+
     /// The job is running or ran: not known to be pending any more.
     fn forget_pending(&self, name: &str) {
         self.memo.borrow_mut().pending.retain(|(j, _)| j.name() != name);

@@ -398,7 +398,13 @@ impl Conversation {
     async fn schedule(&self, job: Job, when: When) -> Result<()> {
         let now = js_sys::Date::now();
         if let Some(next) = self.store.schedule(job, when, now)? {
-            self.armed.set(Some(jobs::arm(&self.state, next, self.armed.get(), now).await?));
+            match jobs::arm(&self.state, next, self.armed.get(), now).await {
+                Ok(at) => self.armed.set(Some(at)),
+                Err(e) => {
+                    self.store.unpend(job);
+                    return Err(e);
+                }
+            }
         }
         Ok(())
     }

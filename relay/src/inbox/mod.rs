@@ -226,5 +226,8 @@ async fn unassign_all(cx: &Ctx, email: &str) -> Result<()> {
 /// `GET /v1/inbox/sites/{site}/live`: the site's inbox socket (see `hub`).
 pub async fn live(req: &Request, cx: &Ctx) -> Result<Response> {
     http::require_websocket(req)?;
-    crate::hub::connect(&cx.env, &cx.site.id, &cx.teammate()?.email).await
+    // The session goes with the socket: replies sent on it need it still live.
+    let cookie = req.headers().get("cookie")?.unwrap_or_default();
+    let session = session::token_in(&cookie).map(crate::tokens::hash).unwrap_or_default();
+    crate::hub::connect(&cx.env, &cx.site.id, &cx.teammate()?.email, &session).await
 }

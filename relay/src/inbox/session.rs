@@ -55,18 +55,23 @@ fn now_ms() -> f64 {
 pub async fn signed_in(env: &Env, req: &Request) -> Result<Option<Person>> {
     let header = req.headers().get("cookie")?.unwrap_or_default();
     let Some(token) = token_in(&header) else { return Ok(None) };
+    let hash = tokens::hash(token);
+    Ok(email_of(env, &hash).await?.map(|email| Person { email, session_hash: hash }))
+}
+
+/// Whose session this is (by its token's hash), while it is live: not revoked, not expired.
+pub async fn email_of(env: &Env, session_hash: &str) -> Result<Option<String>> {
     #[derive(serde::Deserialize)]
     struct Row {
         email: String,
     }
-    let hash = tokens::hash(token);
     let row: Option<Row> = env
         .d1("DB")?
         .prepare("SELECT email FROM sessions WHERE token_hash = ?1 AND revoked_ms IS NULL AND expires_ms > ?2")
-        .bind(&[hash.as_str().into(), now_ms().into()])?
+        .bind(&[session_hash.into(), now_ms().into()])?
         .first(None)
         .await?;
-    Ok(row.map(|r| Person { email: r.email, session_hash: hash }))
+    Ok(row.map(|r| r.email))
 }
 
 /// Emails a sign-in link to `email` if it is a teammate's address; otherwise does nothing.
