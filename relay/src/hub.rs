@@ -10,9 +10,10 @@
 //! teammates already looking at a conversation.
 //!
 //! A tab's replies travel on its socket too (`reply`, answered to that tab alone with the
-//! stored message's `message` frame, or `refused`): the hub checks the teammate is still on the site, signs the reply with their name
-//! and hands it to the conversation's object, which stores it only if the conversation is this
-//! site's. No request through the Worker, no session or ownership lookup per reply.
+//! stored message's `message` frame, or `refused`): the hub checks that the socket's session is
+//! still live and the teammate still on the site, signs the reply with their name and hands it
+//! to the conversation's object, which stores it only if the conversation is this site's. No
+//! request through the Worker and no ownership lookup per reply.
 
 use pigeon_protocol::{InboxClientFrame, InboxFrame, InboxRefused, Message, PostAgentMessage, validate};
 use serde::{Deserialize, Serialize};
@@ -134,10 +135,9 @@ impl SiteHub {
     /// A reply from a tab, with the POST's rules: the session the socket was opened with must
     /// still be live (signed out or expired: `signed_out`, as the POST answers), the teammate
     /// must still be on the site (a removed one's sockets are closed, but a frame may be on its
-    /// way), the reply is
-    /// validated and signed with their name, claims the conversation if nobody answers it, and
-    /// is stored by the conversation's object only if the conversation is this site's (another
-    /// site's or an unknown id: `not_found`, as the POST answers).
+    /// way), the reply is validated and signed with their name, claims the conversation if
+    /// nobody answers it, and is stored by the conversation's object only if the conversation
+    /// is this site's (another site's or an unknown id: `not_found`, as the POST answers).
     async fn reply(&self, ws: &WebSocket, conversation: &str, post: PostAgentMessage, notify_shopper: bool) -> Result<Message> {
         let Tab { site, session, .. } = tab(ws);
         let email = self.state.get_tags(ws).into_iter().next().unwrap_or_default();
