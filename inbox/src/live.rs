@@ -32,7 +32,6 @@ impl Live {
     }
 }
 
-
 /// Connects to `site`'s socket: `on_frame` for each frame, `on_open` after each (re)connect
 /// (catch up there), `on_state(connected)` as the connection comes and goes, `on_refused` when
 /// the relay refused a `reply` sent on it (the POST of the same reply says why).

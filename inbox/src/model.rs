@@ -1,7 +1,7 @@
 //! The inbox's state that needs no browser: the list's order, a thread without gaps or
 //! duplicates, replies waiting to be stored, cart changes seen live, money. Host-tested.
 
-use pigeon_protocol::{Cart, CartStep, InboxConversation, Message, Note, Status};
+use pigeon_protocol::{Cart, CartStep, ConversationDetails, InboxConversation, Message, Note, Status};
 use serde::{Deserialize, Serialize};
 
 /// When a row was last active: its last message, or its creation.
@@ -156,6 +156,20 @@ pub fn cart_shared(history: &mut Vec<CartStep>, before: Option<&Cart>, now: &Car
     }
 }
 
+/// The open conversation's details after the socket told of a change to it (`c`, its newest
+/// state): status, contact, assignee, and the context with its cart's history.
+pub fn changed(d: &mut ConversationDetails, c: &InboxConversation) {
+    d.status = c.summary.status;
+    d.contact_email.clone_from(&c.contact_email);
+    d.assignee.clone_from(&c.assignee);
+    if let Some(context) = &c.summary.context {
+        if let Some(cart) = &context.cart {
+            cart_shared(&mut d.cart_history, d.context.as_ref().and_then(|c| c.cart.as_ref()), cart, activity(c));
+        }
+        d.context = Some(context.clone());
+    }
+}
+
 /// Puts `note` into `notes` once (by id), oldest first.
 pub fn insert_note(notes: &mut Vec<Note>, note: Note) {
     if !notes.iter().any(|n| n.id == note.id) {
@@ -282,6 +296,38 @@ mod tests {
         cart_shared(&mut history, Some(&cart(100)), &cart(250), "t3");
         cart_shared(&mut history, None, &cart(300), "t4");
         assert_eq!(history.iter().map(|s| (s.at.as_str(), s.total)).collect::<Vec<_>>(), [("t1", 100), ("t3", 250), ("t4", 300)]);
+    }
+
+    #[test]
+    fn a_change_heard_applies_to_details_old_or_new() {
+        let cart = |total| Cart { currency: "EUR".into(), total, items: vec![] };
+        let details = |assignee: Option<&str>, total| ConversationDetails {
+            id: "a".into(),
+            site: "s".into(),
+            status: Status::Open,
+            created_at: "2026-11-01T00:00:00Z".into(),
+            context: Some(pigeon_protocol::Context { cart: Some(cart(total)), ..Default::default() }),
+            contact_email: None,
+            assignee: assignee.map(str::to_owned),
+            agent_read_seq: 0,
+            shopper_read_seq: 0,
+            cart_history: CartStep::history([("t0".to_owned(), cart(total))]),
+            earlier: vec![],
+        };
+        let mut heard = row("a", "2026-11-23T10:00:00Z", Status::Open);
+        heard.assignee = Some("olivia@x.test".into());
+        heard.contact_email = Some("ann@y.test".into());
+        heard.summary.context = Some(pigeon_protocol::Context { cart: Some(cart(250)), ..Default::default() });
+        // Details from before the change catch up with it, the cart's step included.
+        let mut old = details(None, 100);
+        changed(&mut old, &heard);
+        assert_eq!((old.assignee.as_deref(), old.contact_email.as_deref()), (Some("olivia@x.test"), Some("ann@y.test")));
+        assert_eq!(old.cart_history.iter().map(|s| s.total).collect::<Vec<_>>(), [100, 250]);
+        // Details that already had it stay as they were.
+        let mut new = details(Some("olivia@x.test"), 250);
+        changed(&mut new, &heard);
+        assert_eq!(new.cart_history.len(), 1);
+        assert_eq!(new.assignee.as_deref(), Some("olivia@x.test"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use pigeon_protocol::{ConversationDetails, InboxClientFrame, InboxConversation, 
 use wasm_bindgen_futures::spawn_local;
 
 use crate::api::{self, Failure};
-use crate::model::{Pending, Tab, Thread, cart_shared, insert_note, merge_row};
+use crate::model::{Pending, Tab, Thread, changed, insert_note, merge_row};
 use crate::store;
 
 #[derive(Clone, Copy)]
@@ -44,6 +44,9 @@ pub struct Inbox {
     /// The reply on its way over the socket (one at a time): its `client_id`, and what ends
     /// the wait for its answer.
     waiting: StoredValue<Option<(String, js_sys::Function)>, LocalStorage>,
+    /// The newest change to the open conversation heard on the socket while its details were
+    /// on their way: applied to them when they come (they may be older).
+    heard_early: StoredValue<Option<InboxConversation>, LocalStorage>,
 }
 
 fn list_key(site: &str, tab: Tab) -> String {
@@ -96,6 +99,7 @@ impl Inbox {
             signed_out,
             socket: StoredValue::new_local(None),
             waiting: StoredValue::new_local(None),
+            heard_early: StoredValue::new_local(None),
         }
     }
 
@@ -194,6 +198,7 @@ impl Inbox {
         thread.insert(store::get::<Vec<pigeon_protocol::Message>>(&thread_key(&id)).unwrap_or_default());
         self.thread.set(thread);
         self.details.set(None);
+        self.heard_early.set_value(None);
         self.notes.set(vec![]);
         self.note_mode.set(false);
         self.load_newest(id.clone());
@@ -211,7 +216,12 @@ impl Inbox {
         });
         spawn_local(async move {
             match api::details(&id).await {
-                Ok(d) if self.selected.get_untracked().as_deref() == Some(id.as_str()) => self.details.set(Some(d)),
+                Ok(mut d) if self.selected.get_untracked().as_deref() == Some(id.as_str()) => {
+                    if let Some(heard) = self.heard_early.try_update_value(Option::take).flatten().filter(|c| c.summary.id == id) {
+                        changed(&mut d, &heard);
+                    }
+                    self.details.set(Some(d));
+                }
                 Ok(_) => {}
                 Err(f) => self.failed(&f),
             }
@@ -320,28 +330,17 @@ impl Inbox {
                 let id = conversation.summary.id.clone();
                 let open = self.selected.get_untracked().as_deref() == Some(id.as_str());
                 if open {
-                    self.details.update(|d| {
-                        if let Some(d) = d.as_mut() {
-                            d.status = conversation.summary.status;
-                            d.contact_email = conversation.contact_email.clone();
-                            if let Some(context) = &conversation.summary.context {
-                                if let Some(cart) = &context.cart {
-                                    let at = crate::model::activity(&conversation);
-                                    cart_shared(&mut d.cart_history, d.context.as_ref().and_then(|c| c.cart.as_ref()), cart, at);
-                                }
-                                d.context = Some(context.clone());
+                    match self.details.with_untracked(Option::is_some) {
+                        true => self.details.update(|d| {
+                            if let Some(d) = d.as_mut() {
+                                changed(d, &conversation);
                             }
-                        }
-                    });
+                        }),
+                        // Its details are on their way, perhaps from before this change.
+                        false => self.heard_early.set_value(Some(conversation.clone())),
+                    }
                 }
                 let (tab, me) = (self.tab.get_untracked(), self.me_email());
-                if open {
-                    self.details.update(|d| {
-                        if let Some(d) = d.as_mut() {
-                            d.assignee = conversation.assignee.clone();
-                        }
-                    });
-                }
                 self.list.update(|l| merge_row(l, conversation, tab, &me));
                 if open {
                     self.mark_read();

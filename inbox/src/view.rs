@@ -32,7 +32,7 @@ fn take_signin_token() -> Option<String> {
 enum Phase {
     Loading,
     SignedOut { note: Option<String> },
-    SignedIn(Inbox),
+    SignedIn(Box<Inbox>),
 }
 
 #[component]
@@ -47,7 +47,7 @@ pub fn App() -> impl IntoView {
             store::set("me", &me);
             let inbox = Inbox::new(me, signed_out);
             inbox.load_list();
-            Phase::SignedIn(inbox)
+            Phase::SignedIn(Box::new(inbox))
         })
     };
     spawn_local(async move {
@@ -76,7 +76,7 @@ pub fn App() -> impl IntoView {
     move || match phase.get() {
         Phase::Loading => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
         Phase::SignedOut { note } => view! { <SignIn note=note /> }.into_any(),
-        Phase::SignedIn(inbox) => view! { <InboxView inbox=inbox /> }.into_any(),
+        Phase::SignedIn(inbox) => view! { <InboxView inbox=*inbox /> }.into_any(),
     }
 }
 

@@ -506,6 +506,12 @@ test('Olivia assigns a conversation to Sam: it shows in his Mine live, leaves Un
   await expect(picker).toHaveValue(AGENT);
 
   // Her reply to the unassigned one makes it hers: it leaves Unassigned and is in her Mine.
+  // Its details come late, from before the reply: the change heard on the socket still shows.
+  await her.route((url) => url.pathname.endsWith(`/inbox/conversations/${refund}`), async (route) => {
+    const answer = await route.fetch();
+    await new Promise((r) => setTimeout(r, 1_500));
+    await route.fulfill({ response: answer });
+  });
   await row(her, refund).click();
   await her.getByTestId('reply-composer').fill('Yes, within 30 days.');
   await her.getByTestId('reply-send').click();

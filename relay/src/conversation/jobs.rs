@@ -109,19 +109,21 @@ impl Store {
     /// not running (the next message of a burst) writes nothing. A job that is running keeps
     /// running; this schedule is its next run.
     pub fn schedule(&self, job: Job, when: When, now_ms: f64) -> Result<Option<f64>> {
-        if let When::Within(delay) = when {
-            let due = now_ms + ms(delay);
-            if self.memo.borrow().pending.iter().any(|(j, by)| *j == job && *by <= due) {
-                return Ok(None);
-            }
+        let due = match when {
+            When::Within(delay) => Some(now_ms + ms(delay)),
+            _ => None,
+        };
+        if let Some(due) = due
+            && self.memo.borrow().pending.iter().any(|(j, by)| *j == job && *by <= due)
+        {
+            return Ok(None);
         }
         let next = self.write_schedule(job, when, now_ms)?;
-        let mut memo = self.memo.borrow_mut();
-        memo.pending.retain(|(j, _)| *j != job);
+        self.unpend(job);
         // Due by then at the latest (sooner if it already was); a quiet job moves later, so
         // it is not remembered.
-        if let When::Within(delay) = when {
-            memo.pending.push((job, now_ms + ms(delay)));
+        if let Some(due) = due {
+            self.memo.borrow_mut().pending.push((job, due));
         }
         Ok(Some(next))
     }

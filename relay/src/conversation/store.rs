@@ -405,7 +405,8 @@ impl Store {
 
     /// Read positions only move forward and never past the last message.
     pub fn mark_read(&self, reader: Reader, seq: u64) -> Result<u64> {
-        let seq = seq.min(self.last_seq()?);
+        let last_seq = self.last_seq()?;
+        let seq = seq.min(last_seq);
         let column = match reader {
             Reader::Shopper => "shopper_read_seq",
             // The agent's position drives the unread count in the index.
@@ -416,7 +417,6 @@ impl Store {
             &format!("UPDATE conversation SET {column} = MAX({column}, ?){dirty}"),
             vec![V::try_from_i64(seq as i64)?],
         )?;
-        let last_seq = self.last_seq()?;
         self.edit_meta(|m| match reader {
             Reader::Shopper => m.shopper_read_seq = m.shopper_read_seq.max(seq),
             Reader::Agent => {
