@@ -14,6 +14,7 @@ mod search;
 pub mod settings;
 mod site;
 pub mod validate;
+pub mod webhooks;
 
 pub use context::{Cart, CartItem, Context, Page};
 pub use inbox::{
@@ -30,6 +31,7 @@ pub use replies::{PutSavedReply, SavedReplies, SavedReply};
 pub use search::{SearchHit, SearchResults, Span};
 pub use settings::{NotifyBy, Profile, PushEndpoint, PushInfo, PushKeys, PushPayload, PushSubscription, SettingsView, SiteSettings};
 pub use site::{BusinessHours, DayHours, SiteConfig};
+pub use webhooks::{DeliveryState, PatchWebhook, PostWebhook, WebhookDeliveries, WebhookDelivery, WebhookEndpoint, WebhookEndpoints, WebhookPayload, WebhookSaved};
 
 use serde::{Deserialize, Serialize};
 

@@ -5,6 +5,7 @@
 mod agent;
 mod conversation;
 mod conversations;
+mod egress;
 mod error;
 mod http;
 mod hub;
@@ -20,12 +21,13 @@ mod resume;
 mod routes;
 mod sites;
 mod tokens;
+mod webhooks;
 
 pub use conversation::Conversation;
 pub use hub::SiteHub;
 pub use error::{Error, Result};
 
-use worker::{Context, Env, ForwardableEmailMessage, Request, Response, ScheduleContext, ScheduledEvent, event};
+use worker::{Context, Env, ForwardableEmailMessage, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent, event};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -45,5 +47,14 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 #[event(email)]
 async fn email(message: ForwardableEmailMessage, env: Env, _ctx: Context) -> worker::Result<()> {
     inbound::receive(message, env).await;
+    Ok(())
+}
+
+/// Webhook events, from the conversations' objects (see `webhooks`).
+#[event(queue)]
+async fn queue(batch: MessageBatch<webhooks::QueueJob>, env: Env, _ctx: Context) -> worker::Result<()> {
+    if let Err(e) = webhooks::consume(batch, env).await {
+        worker::console_error!("webhooks: {e}");
+    }
     Ok(())
 }

@@ -31,9 +31,10 @@ pub async fn delete(cx: &Ctx, asked: Asked) -> Result<Response> {
     http::no_content()
 }
 
-/// Replaces the index row by a tombstone (id, site, when) and deletes its search entries, in
-/// one D1 transaction: the widget's next request about it gets a 404 its page can read (CORS
-/// for the site's origins), and nothing else about it is kept.
+/// Replaces the index row by a tombstone (id, site, when) and deletes its search entries and
+/// webhook deliveries (their bodies hold its messages), in one D1 transaction: the widget's
+/// next request about it gets a 404 its page can read (CORS for the site's origins), and
+/// nothing else about it is kept.
 async fn remove_from_index(env: &Env, conversation: &str, site: &str) -> Result<()> {
     let db = env.d1("DB")?;
     db.batch(vec![
@@ -44,6 +45,7 @@ async fn remove_from_index(env: &Env, conversation: &str, site: &str) -> Result<
         .bind(&[conversation.into(), site.into()])?,
         db.prepare("DELETE FROM conversations WHERE id = ?1").bind(&[conversation.into()])?,
         db.prepare("DELETE FROM search_messages WHERE conversation_id = ?1").bind(&[conversation.into()])?,
+        db.prepare("DELETE FROM webhook_deliveries WHERE conversation_id = ?1").bind(&[conversation.into()])?,
     ])
     .await?;
     crate::sites::forget_conversation(conversation);

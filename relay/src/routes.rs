@@ -6,7 +6,7 @@ use worker::{Env, Method, Request, Response};
 use crate::conversation::op::Caller;
 use crate::sites::{Owner, Site};
 use crate::inbox::Teammate;
-use crate::{agent, conversations, http, inbox, messages, privacy, sites};
+use crate::{agent, conversations, http, inbox, messages, privacy, sites, webhooks};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -28,6 +28,7 @@ pub enum Route {
     AgentPostMessage { conversation: String },
     AgentMarkRead { conversation: String },
     AgentClose { conversation: String },
+    AgentWebhooks { site: String, call: webhooks::Call },
     // Inbox routes (session cookie; only from the relay's own origin).
     InboxSignIn,
     InboxSession,
@@ -61,6 +62,7 @@ pub enum Route {
     InboxPush,
     InboxAddDevice,
     InboxRemoveDevice,
+    InboxWebhooks { site: String, call: webhooks::Call },
     Health,
 }
 
@@ -111,13 +113,13 @@ impl Route {
             SiteConfig { .. } | CreateConversation { .. } | ListMessages { .. } | PostMessage { .. } | Live { .. }
             | SetContact { .. } | MarkRead { .. } | Export { .. } | Delete { .. } | Resume => Audience::Shop,
             AgentListConversations { .. } | AgentListMessages { .. } | AgentPostMessage { .. } | AgentMarkRead { .. }
-            | AgentClose { .. } => Audience::Agent,
+            | AgentClose { .. } | AgentWebhooks { .. } => Audience::Agent,
             InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxSearch { .. } | InboxLive { .. }
             | InboxDetails { .. } | InboxMessages { .. } | InboxReply { .. } | InboxRead { .. } | InboxClose { .. }
             | InboxReopen { .. } | InboxAssign { .. } | InboxNotes { .. } | InboxAddNote { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. }
             | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } | InboxSettings { .. }
             | InboxSaveSettings { .. } | InboxPreviewSettings { .. } | InboxProfile | InboxSaveProfile | InboxPush | InboxAddDevice
-            | InboxRemoveDevice => {
+            | InboxRemoveDevice | InboxWebhooks { .. } => {
                 Audience::Inbox
             }
             Health => Audience::Anyone,
@@ -141,7 +143,14 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
     use Method::{Delete, Get, Post, Put};
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let s = |x: &str| x.to_owned();
+    let hooks = |site: &str, rest: &[&str], inbox: bool| match webhooks::Call::parse(method, rest) {
+        None => Parsed::NoSuchPath,
+        Some(None) => Parsed::WrongMethod,
+        Some(Some(call)) => Parsed::Route(if inbox { Route::InboxWebhooks { site: s(site), call } } else { Route::AgentWebhooks { site: s(site), call } }),
+    };
     let route = match segs.as_slice() {
+        ["v1", "agent", "sites", site, "webhooks", rest @ ..] => return hooks(site, rest, false),
+        ["v1", "inbox", "sites", site, "webhooks", rest @ ..] => return hooks(site, rest, true),
         ["v1", "health"] => (*method == Get).then_some(Route::Health),
         ["v1", "resume"] => (*method == Post).then_some(Route::Resume),
         ["v1", "sites", site] => (*method == Get).then(|| Route::SiteConfig { site: s(site) }),
@@ -297,7 +306,7 @@ fn browser_context(route: &Route, req: &Request, env: Env, site: Site) -> crate:
 async fn agent_context(route: &Route, req: &Request, env: Env) -> crate::Result<(Ctx, Option<Asked>)> {
     let key = http::bearer(req);
     let (site, asked) = match (route, route.conversation()) {
-        (Route::AgentListConversations { site }, _) => (site.clone(), None),
+        (Route::AgentListConversations { site } | Route::AgentWebhooks { site, .. }, _) => (site.clone(), None),
         (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
             Owner::Site(site) => (site, Some(Asked { conversation: conversation.to_owned(), caller: Caller::Agent })),
             Owner::Gone(site) => {
@@ -495,7 +504,8 @@ async fn inbox_context(route: &Route, env: Env, person: &inbox::Person) -> crate
             | Route::InboxDeleteReply { site, .. }
             | Route::InboxSettings { site }
             | Route::InboxSaveSettings { site }
-            | Route::InboxPreviewSettings { site },
+            | Route::InboxPreviewSettings { site }
+            | Route::InboxWebhooks { site, .. },
             _,
         ) => (site.clone(), None),
         (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
@@ -558,6 +568,7 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::InboxSettings { .. } => inbox::settings::get(&cx).await,
         Route::InboxSaveSettings { .. } => inbox::settings::put(req, &cx).await,
         Route::InboxPreviewSettings { .. } => inbox::settings::preview(req, &cx).await,
+        Route::InboxWebhooks { call, .. } | Route::AgentWebhooks { call, .. } => webhooks::run(req, &cx, call).await,
         // Answered before any context is needed.
         Route::Health
         | Route::Resume

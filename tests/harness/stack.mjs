@@ -95,13 +95,15 @@ function mailVars(persistTo, delays) {
 export const MAIL_DOMAIN = 'mail.pigeon.test';
 
 /// The relay's Web Push keys for local runs, kept with the state like the mail secret (a
-/// device enabled in `make demo` keeps working after a restart). Local push receivers listen
-/// on loopback, so private endpoints are allowed here (never in production).
+/// device enabled in `make demo` keeps working after a restart). Local push receivers and
+/// webhook endpoints listen on loopback, so private endpoints are allowed here (never in
+/// production).
 function pushVars(persistTo) {
   const file = path.join(persistTo, 'vapid.json');
   if (!fs.existsSync(file)) fs.writeFileSync(file, JSON.stringify(generateVapidKeys()), { mode: 0o600 });
   const { publicKey, privateKey } = JSON.parse(fs.readFileSync(file, 'utf8'));
-  return { VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey, VAPID_SUBJECT: `mailto:notify@${MAIL_DOMAIN}`, PUSH_PRIVATE_ENDPOINTS: 'allow' };
+  return { VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey, VAPID_SUBJECT: `mailto:notify@${MAIL_DOMAIN}`, PUSH_PRIVATE_ENDPOINTS: 'allow',
+    WEBHOOK_PRIVATE_ENDPOINTS: 'allow' };
 }
 
 export async function startStack({ relayPort, shopPort, persistTo, quiet = true, vars = {}, logLevel = 'info',

@@ -29,16 +29,19 @@ pub enum Job {
     Push,
     /// Close the live sockets that did not say `hello` in time.
     Sockets,
+    /// Hand new events to the webhooks queue.
+    Hooks,
 }
 
 impl Job {
-    const ALL: [Job; 5] = [Job::Index, Job::Notify(Role::Merchant), Job::Notify(Role::Shopper), Job::Push, Job::Sockets];
+    const ALL: [Job; 6] = [Job::Index, Job::Notify(Role::Merchant), Job::Notify(Role::Shopper), Job::Push, Job::Sockets, Job::Hooks];
 
     fn name(self) -> &'static str {
         match self {
             Job::Index => "index",
             Job::Push => "push",
             Job::Sockets => "sockets",
+            Job::Hooks => "hooks",
             Job::Notify(Role::Merchant) => "notify_merchant",
             Job::Notify(Role::Shopper) => "notify_shopper",
         }

@@ -7,6 +7,7 @@
 
 pub(crate) mod index;
 pub mod op;
+mod hooks;
 mod jobs;
 mod live;
 mod notify;
@@ -171,6 +172,7 @@ impl Conversation {
         match op {
             Op::Init(init) => {
                 self.store.init(&init)?;
+                self.schedule(Job::Hooks, When::Within(hooks::HOOKS_DELAY)).await?;
                 self.publish(vec![]);
                 Ok(Answer::Done)
             }
@@ -188,6 +190,7 @@ impl Conversation {
             Op::SetContact { email } => {
                 self.store.set_contact(&email)?;
                 self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
+                self.schedule(Job::Hooks, When::Within(hooks::HOOKS_DELAY)).await?;
                 self.publish(vec![]);
                 // A reply may already be waiting unread.
                 self.notify_later(Role::Shopper).await?;
@@ -210,7 +213,10 @@ impl Conversation {
             Op::Close | Op::Reopen | Op::Assign { .. } => {
                 match &op {
                     Op::Assign { assignee } => self.store.set_assignee(assignee.as_ref())?,
-                    _ => self.store.set_status(if matches!(op, Op::Close) { Status::Closed } else { Status::Open })?,
+                    _ => {
+                        self.store.set_status(if matches!(op, Op::Close) { Status::Closed } else { Status::Open })?;
+                        self.schedule(Job::Hooks, When::Within(hooks::HOOKS_DELAY)).await?;
+                    }
                 }
                 // Rare, and the merchant expects the list to change at once.
                 if index::flush(&self.env, &self.store).await? != Outcome::Done {
@@ -346,6 +352,7 @@ impl Conversation {
     /// for a quiet reply).
     async fn after_append(&self, author: Author, quiet: bool) -> Result<()> {
         self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
+        self.schedule(Job::Hooks, When::Within(hooks::HOOKS_DELAY)).await?;
         match author {
             Author::Shopper => {
                 self.push_later().await?;
@@ -416,6 +423,7 @@ impl Conversation {
                 (Some(Job::Index), _) => index::flush(&self.env, &self.store).await?,
                 (Some(Job::Notify(to)), Some(mail)) => notify::run(&self.env, mail, &self.store, to, &due).await?,
                 (Some(Job::Sockets), _) => live::close_silent(&self.state),
+                (Some(Job::Hooks), _) => hooks::flush(&self.env, &self.store).await?,
                 (Some(Job::Push), _) => match &self.push {
                     Some(config) => push::run(&self.env, config, &self.store).await?,
                     None => Outcome::Done,

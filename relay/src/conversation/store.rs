@@ -267,7 +267,8 @@ impl Store {
 
     /// Creates the tables if missing: on first use, and again after `deleteAll` erased them.
     pub fn ensure_schema(&self) {
-        if let Err(e) = self.sql.exec(SCHEMA, None).map_err(crate::Error::from).and_then(|_| self.migrate_jobs()).and_then(|_| self.migrate_messages()) {
+        let made = self.sql.exec(SCHEMA, None).map_err(crate::Error::from).and_then(|_| self.migrate_jobs()).and_then(|_| self.migrate_messages());
+        if let Err(e) = made.and_then(|_| Ok(self.sql.exec(super::hooks::SCHEMA, None).map(|_| ())?)) {
             worker::console_error!("conversation schema: {e}");
         }
     }
@@ -324,6 +325,9 @@ impl Store {
     }
 
     pub fn set_contact(&self, email: &str) -> Result<()> {
+        if self.meta()?.is_some_and(|m| m.contact_email.as_deref() != Some(email)) {
+            self.record("contact.updated", &super::now_iso(), serde_json::json!({ "email": email }))?;
+        }
         self.sql.exec("UPDATE conversation SET contact_email = ?, index_dirty = index_dirty + 1", vec![email.into()])?;
         self.edit_meta(|m| {
             m.contact_email = Some(email.to_owned());
@@ -333,12 +337,21 @@ impl Store {
     }
 
     pub fn set_status(&self, status: Status) -> Result<()> {
+        if self.meta()?.is_some_and(|m| m.status != status) {
+            self.status_event(status)?;
+        }
         self.sql.exec("UPDATE conversation SET status = ?, index_dirty = index_dirty + 1", vec![status.as_str().into()])?;
         self.edit_meta(|m| {
             m.status = status;
             m.index_dirty += 1;
         });
         Ok(())
+    }
+
+    /// `conversation.closed` or `conversation.reopened`.
+    fn status_event(&self, status: Status) -> Result<()> {
+        let kind = if status == Status::Closed { "conversation.closed" } else { "conversation.reopened" };
+        self.record(kind, &super::now_iso(), serde_json::json!({ "status": status }))
     }
 
     /// The conversation's own record, without its messages.
@@ -467,6 +480,11 @@ impl Store {
             vec![init.id.clone().into(), init.site.clone().into(), init.token_hash.clone().into(), init.created_at.clone().into(), opt(&context)],
         )?;
         self.forget();
+        // Once, however often init is asked.
+        self.sql.exec(
+            "INSERT OR IGNORE INTO events (id, type, after_seq, at, data) VALUES (1, 'conversation.created', 0, ?, ?)",
+            vec![init.created_at.clone().into(), serde_json::json!({ "conversation_id": init.id, "site_id": init.site, "created_at": init.created_at, "context": init.context }).to_string().into()],
+        )?;
         Ok(())
     }
 
@@ -667,6 +685,10 @@ impl Store {
             });
         }
         admit()?;
+        // A shopper writing to a closed conversation reopens it (before their message).
+        if a.author == Author::Shopper && self.meta()?.is_some_and(|m| m.status == Status::Closed) {
+            self.status_event(Status::Open)?;
+        }
         let seq = self.last_seq()? + 1;
         let context = a.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
         self.sql.exec(

@@ -69,7 +69,7 @@ pub async fn add(mut req: Request, env: &Env, person: &Person) -> Result<Respons
     if !push::crypto::usable_subscription_key(&sub.keys.p256dh) {
         return Err(Error::Invalid(Invalid::new("invalid_subscription", "The subscription's p256dh is not a P-256 public key.")));
     }
-    if !push::endpoint_allowed(&sub.endpoint, config.allow_private) {
+    if !crate::egress::endpoint_allowed(&sub.endpoint, config.allow_private) {
         return Err(Error::Invalid(Invalid::new("invalid_subscription", "The push endpoint must be a public https URL.")));
     }
     env.d1("DB")?

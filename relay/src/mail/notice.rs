@@ -200,6 +200,18 @@ pub fn mention(site_name: &str, by: &str, note: &str, created_at: &str, inbox_ur
     Words::new(format!("{by} mentioned you in a note — {site_name}"), body)
 }
 
+/// To a site's owner: a webhook endpoint kept failing and was switched off.
+pub fn webhook_off(site_name: &str, url: &str, why: &str) -> Words {
+    let mut body = Body::new();
+    body.paragraph(&[Fixed("A webhook endpoint of "), Bold(site_name), Fixed(" kept failing for over a day, so Pigeon switched it off:")]);
+    body.paragraph(&[Value(url)]);
+    body.paragraph(&[Fixed("The last attempt: "), Value(why)]);
+    body.note(&[Fixed(
+        "Events are not sent to it while it is off. Once it works again, switch it on in your Pigeon inbox (Settings, Webhooks), where the log can send failed deliveries again.",
+    )]);
+    Words::new(format!("Webhook switched off — {site_name}"), body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::writer::escape;

@@ -1,0 +1,176 @@
+//! The conversation's webhook events, handed to the `WEBHOOKS` queue by the `hooks` job.
+//! Messages are events already (`message.created`, read from `messages` past the `hooks`
+//! cursor); the rest (`conversation.created`, `.closed`, `.reopened`, `contact.updated`) wait
+//! in `events` until handed over. Each event gets its place in the conversation (`ord`) and
+//! a stable id, so the consumer can send them in order and endpoints can drop repeats.
+//! Internal notes are never events.
+
+use std::time::Duration;
+
+use pigeon_protocol::{Message, WebhookPayload};
+use serde::Deserialize;
+use serde_json::json;
+use worker::{Env, SqlStorageValue as V};
+
+use super::jobs::Outcome;
+use super::store::Store;
+use crate::Result;
+use crate::webhooks::{Event, QueueJob};
+
+pub const HOOKS_DELAY: Duration = Duration::from_millis(500);
+const RETRY_DELAY: Duration = Duration::from_secs(10);
+/// Events per hand-over; a longer backlog goes in several.
+const BATCH: u32 = 50;
+
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  -- The last message before it: it goes after that message and before the next.
+  after_seq INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+-- Messages up to `seq` are handed to the queue. Objects from before webhooks start at their
+-- newest message (nothing old is sent).
+CREATE TABLE IF NOT EXISTS hooks (
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  seq INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO hooks (one, seq) SELECT 1, COALESCE(MAX(seq), 0) FROM messages;";
+
+/// The order of events within a conversation: message `seq` after every event recorded
+/// before it; events after the message before them, in the order they happened.
+const SLOT: i64 = 1 << 20;
+
+fn message_ord(seq: u64) -> i64 {
+    (seq as i64 - 1) * SLOT + (SLOT - 1)
+}
+
+fn event_ord(after_seq: u64, id: i64) -> i64 {
+    after_seq as i64 * SLOT + id.min(SLOT - 2)
+}
+
+#[derive(Deserialize)]
+struct Row {
+    id: i64,
+    #[serde(rename = "type")]
+    kind: String,
+    after_seq: u64,
+    at: String,
+    data: String,
+}
+
+impl Store {
+    /// Records a lifecycle event (`data` gets the conversation's id and site).
+    pub fn record(&self, kind: &str, at: &str, mut data: serde_json::Value) -> Result<()> {
+        if let (Some(meta), Some(map)) = (self.meta()?, data.as_object_mut()) {
+            map.insert("conversation_id".into(), meta.id.into());
+            map.insert("site_id".into(), meta.site.into());
+        }
+        let after = self.last_seq()?;
+        self.sql.exec(
+            "INSERT INTO events (type, after_seq, at, data) VALUES (?, ?, ?, ?)",
+            vec![kind.into(), V::try_from_i64(after as i64)?, at.into(), data.to_string().into()],
+        )?;
+        Ok(())
+    }
+
+    fn hooked_seq(&self) -> Result<u64> {
+        #[derive(Deserialize)]
+        struct S {
+            seq: u64,
+        }
+        let rows: Vec<S> = self.sql.exec("SELECT seq FROM hooks", None)?.to_array()?;
+        Ok(rows.first().map_or(0, |r| r.seq))
+    }
+
+    /// Events not handed over yet, in order, at most [`BATCH`]; and how far they reach
+    /// (message seq, event id).
+    fn backlog(&self, site: &str, conversation: &str) -> Result<(Vec<Event>, u64, i64)> {
+        let mut seq = self.hooked_seq()?;
+        let messages = self.after(seq, BATCH)?;
+        let rows: Vec<Row> = self.sql.exec("SELECT id, type, after_seq, at, data FROM events ORDER BY id LIMIT ?", vec![V::Integer(i64::from(BATCH))])?.to_array()?;
+        let mut last_event = 0;
+        let mut out: Vec<(i64, Event)> = vec![];
+        for m in messages {
+            seq = m.seq;
+            out.push((message_ord(m.seq), message_event(site, conversation, &m)));
+        }
+        for r in rows {
+            // An event after a message not handed over in this batch waits for the next.
+            if r.after_seq > seq {
+                break;
+            }
+            last_event = r.id;
+            let ord = event_ord(r.after_seq, r.id);
+            let data: serde_json::Value = serde_json::from_str(&r.data).unwrap_or(json!({}));
+            out.push((ord, event(site, conversation, &format!("e{}", r.id), ord, &r.kind, &r.at, data)));
+        }
+        out.sort_by_key(|(ord, _)| *ord);
+        Ok((out.into_iter().map(|(_, e)| e).collect(), seq, last_event))
+    }
+
+    fn mark_hooked(&self, seq: u64, last_event: i64) -> Result<()> {
+        self.sql.exec("UPDATE hooks SET seq = MAX(seq, ?)", vec![V::try_from_i64(seq as i64)?])?;
+        self.sql.exec("DELETE FROM events WHERE id <= ?", vec![V::Integer(last_event)])?;
+        Ok(())
+    }
+}
+
+fn event(site: &str, conversation: &str, suffix: &str, ord: i64, kind: &str, at: &str, data: serde_json::Value) -> Event {
+    let payload = WebhookPayload { kind: kind.to_owned(), timestamp: at.to_owned(), data };
+    Event {
+        id: format!("evt_{conversation}_{suffix}"),
+        site: site.to_owned(),
+        conversation: conversation.to_owned(),
+        ord,
+        kind: kind.to_owned(),
+        payload: serde_json::to_string(&payload).unwrap_or_default(),
+    }
+}
+
+fn message_event(site: &str, conversation: &str, m: &Message) -> Event {
+    let data = json!({ "conversation_id": conversation, "site_id": site, "message": m });
+    event(site, conversation, &format!("m{}", m.seq), message_ord(m.seq), "message.created", &m.created_at, data)
+}
+
+/// Hands the backlog to the queue when the site has an enabled endpoint; otherwise it is
+/// passed over (an endpoint gets only events from after it was added).
+pub async fn flush(env: &Env, store: &Store) -> Result<Outcome> {
+    let Some(meta) = store.meta()? else { return Ok(Outcome::Done) };
+    let (events, seq, last_event) = store.backlog(&meta.site, &meta.id)?;
+    if events.is_empty() {
+        return Ok(Outcome::Done);
+    }
+    let handed = async {
+        if crate::webhooks::site_listens(env, &meta.site).await? {
+            let jobs: Vec<QueueJob> = events.iter().cloned().map(QueueJob::Event).collect();
+            env.queue("WEBHOOKS")?.send_batch(jobs).await?;
+        }
+        Ok::<(), crate::Error>(())
+    };
+    match handed.await {
+        Ok(()) => {
+            store.mark_hooked(seq, last_event)?;
+            Ok(if events.len() >= BATCH as usize { Outcome::RetryIn(HOOKS_DELAY) } else { Outcome::Done })
+        }
+        Err(e) => {
+            worker::console_error!("webhook events not handed over, retrying: {e}");
+            Ok(Outcome::RetryIn(RETRY_DELAY))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_sit_between_the_messages_around_them() {
+        // created (after 0), m1, m2, closed (after 2), reopened (after 2), m3
+        let mut ords = [("m3", message_ord(3)), ("reopened", event_ord(2, 3)), ("m1", message_ord(1)), ("created", event_ord(0, 1)), ("closed", event_ord(2, 2)), ("m2", message_ord(2))];
+        ords.sort_by_key(|(_, o)| *o);
+        assert_eq!(ords.map(|(n, _)| n), ["created", "m1", "m2", "closed", "reopened", "m3"]);
+    }
+}

@@ -1,0 +1,382 @@
+//! Webhooks (Standard Webhooks): a site's endpoints, managed by its owners in the inbox and
+//! with the agent key; events from the conversations' objects (`conversation::hooks`) go
+//! through the `WEBHOOKS` queue to `deliver`, which signs (`sign`) and sends them.
+
+pub mod deliver;
+pub mod sign;
+
+use pigeon_protocol::webhooks::{self, MAX_ENDPOINTS};
+use pigeon_protocol::{PatchWebhook, PostWebhook, WebhookDeliveries, WebhookDelivery, WebhookEndpoint, WebhookEndpoints, WebhookSaved, validate::Invalid};
+use serde::{Deserialize, Serialize};
+use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response};
+
+use crate::mail::{CloudflareEmail, Email, MailConfig, Mailbox, Mailer, notice};
+use crate::routes::Ctx;
+use crate::{Error, Result, http};
+
+/// One event of a conversation, as the queue carries it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    /// Stable: the `webhook-id` of every delivery and attempt.
+    pub id: String,
+    pub site: String,
+    pub conversation: String,
+    /// Its place in the conversation.
+    pub ord: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The JSON body sent ([`pigeon_protocol::WebhookPayload`]).
+    pub payload: String,
+}
+
+/// A message on the `WEBHOOKS` queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum QueueJob {
+    /// Make its deliveries, then send what is due of the conversation's.
+    Event(Event),
+    /// Send what is due of the conversation's deliveries (after "send again").
+    Flush { site: String, conversation: String },
+}
+
+/// What a webhook route does (the same for the inbox and the agent key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    List,
+    Add,
+    Change(String),
+    Delete(String),
+    Deliveries(String),
+    Resend { endpoint: String, delivery: String },
+}
+
+impl Call {
+    /// The call of `method` on `rest`, the segments after `.../webhooks`: `None` for no
+    /// such path, `Some(None)` for a path without this method.
+    pub fn parse(method: &worker::Method, rest: &[&str]) -> Option<Option<Call>> {
+        use worker::Method::{Delete, Get, Patch, Post};
+        let s = |x: &str| x.to_owned();
+        Some(match rest {
+            [] => match method {
+                Get => Some(Call::List),
+                Post => Some(Call::Add),
+                _ => None,
+            },
+            [id] => match method {
+                Patch => Some(Call::Change(s(id))),
+                Delete => Some(Call::Delete(s(id))),
+                _ => None,
+            },
+            [id, "deliveries"] => (*method == Get).then(|| Call::Deliveries(s(id))),
+            [id, "deliveries", delivery, "resend"] => (*method == Post).then(|| Call::Resend { endpoint: s(id), delivery: s(delivery) }),
+            _ => return None,
+        })
+    }
+}
+
+/// The queue's consumer: each message acked, or retried when its deliveries wait.
+pub async fn consume(batch: MessageBatch<QueueJob>, env: Env) -> Result<()> {
+    for message in batch.messages()? {
+        let delay = match deliver::handle(&env, message.body()).await {
+            Ok(None) => {
+                message.ack();
+                continue;
+            }
+            Ok(Some(seconds)) => seconds,
+            Err(e) => {
+                worker::console_error!("webhooks: {e}");
+                10
+            }
+        };
+        message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay).build());
+    }
+    Ok(())
+}
+
+/// Whether the site has an endpoint switched on (else its events are not handed over).
+pub async fn site_listens(env: &Env, site: &str) -> Result<bool> {
+    #[derive(Deserialize)]
+    struct One {
+        #[allow(dead_code)]
+        one: u8,
+    }
+    let found: Option<One> = env.d1("DB")?.prepare("SELECT 1 AS one FROM webhook_endpoints WHERE site_id = ?1 AND enabled = 1 LIMIT 1").bind(&[site.into()])?.first(None).await?;
+    Ok(found.is_some())
+}
+
+/// An endpoint's row.
+#[derive(Deserialize)]
+struct Row {
+    id: String,
+    url: String,
+    events: String,
+    description: String,
+    enabled: u8,
+    disabled_reason: Option<String>,
+    failing_since: Option<String>,
+    created_at: String,
+}
+
+impl Row {
+    fn endpoint(self) -> WebhookEndpoint {
+        WebhookEndpoint {
+            id: self.id,
+            url: self.url,
+            events: serde_json::from_str(&self.events).unwrap_or_default(),
+            description: self.description,
+            enabled: self.enabled != 0,
+            disabled_reason: self.disabled_reason,
+            failing_since: self.failing_since,
+            created_at: self.created_at,
+        }
+    }
+}
+
+const ROW: &str = "SELECT id, url, events, description, enabled, disabled_reason, failing_since, created_at FROM webhook_endpoints";
+
+async fn list(cx: &Ctx) -> Result<Vec<WebhookEndpoint>> {
+    let rows: Vec<Row> = cx.env.d1("DB")?.prepare(format!("{ROW} WHERE site_id = ?1 ORDER BY created_at, id")).bind(&[cx.site.id.as_str().into()])?.all().await?.results()?;
+    Ok(rows.into_iter().map(Row::endpoint).collect())
+}
+
+async fn one(cx: &Ctx, id: &str) -> Result<WebhookEndpoint> {
+    let row: Option<Row> = cx.env.d1("DB")?.prepare(format!("{ROW} WHERE site_id = ?1 AND id = ?2")).bind(&[cx.site.id.as_str().into(), id.into()])?.first(None).await?;
+    row.map(Row::endpoint).ok_or(Error::NotFound)
+}
+
+/// A URL the relay may call (public https, unless local runs allow private addresses).
+fn checked_url(env: &Env, raw: &str) -> Result<String> {
+    let url = webhooks::url(raw)?;
+    if !crate::egress::endpoint_allowed(&url, deliver::allow_private(env)) {
+        return Err(Error::Invalid(Invalid::new("endpoint_not_allowed", "The endpoint must be a public https:// address.")));
+    }
+    Ok(url)
+}
+
+fn new_secret() -> Result<String> {
+    Ok(sign::secret_text(&crate::tokens::random_bytes::<{ sign::SECRET_BYTES }>()?))
+}
+
+fn now_iso() -> String {
+    js_sys::Date::new_0().to_iso_string().into()
+}
+
+/// Runs a webhook call for an owner (inbox) or the site's agent key.
+pub async fn run(req: Request, cx: &Ctx, call: Call) -> Result<Response> {
+    if let Some(teammate) = &cx.teammate {
+        teammate.must_own()?;
+    }
+    match call {
+        Call::List => http::json(200, &WebhookEndpoints { endpoints: list(cx).await? }),
+        Call::Add => add(req, cx).await,
+        Call::Change(id) => change(req, cx, &id).await,
+        Call::Delete(id) => {
+            one(cx, &id).await?;
+            cx.env.d1("DB")?.prepare("DELETE FROM webhook_endpoints WHERE site_id = ?1 AND id = ?2").bind(&[cx.site.id.as_str().into(), id.into()])?.run().await?;
+            http::no_content()
+        }
+        Call::Deliveries(id) => deliveries(cx, &id).await,
+        Call::Resend { endpoint, delivery } => resend(cx, &endpoint, &delivery).await,
+    }
+}
+
+/// `POST .../webhooks` `{url, events?, description?}` → `201` with the secret (shown once).
+async fn add(mut req: Request, cx: &Ctx) -> Result<Response> {
+    let body: PostWebhook = http::read_json(&mut req).await?;
+    let url = checked_url(&cx.env, &body.url)?;
+    let events = webhooks::events(&body.events)?;
+    let description = webhooks::description(&body.description)?;
+    if list(cx).await?.len() >= MAX_ENDPOINTS {
+        return Err(Error::Invalid(Invalid::new("too_many_endpoints", format!("A site has at most {MAX_ENDPOINTS} webhook endpoints."))));
+    }
+    let id = format!("ep_{}", hex::encode(crate::tokens::random_bytes::<12>()?));
+    let secret = new_secret()?;
+    cx.env
+        .d1("DB")?
+        .prepare("INSERT INTO webhook_endpoints (id, site_id, url, secret, events, description, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        .bind(&[
+            id.as_str().into(),
+            cx.site.id.as_str().into(),
+            url.into(),
+            secret.as_str().into(),
+            serde_json::to_string(&events).unwrap_or_else(|_| "[]".into()).into(),
+            description.into(),
+            now_iso().into(),
+        ])?
+        .run()
+        .await?;
+    http::json(201, &WebhookSaved { endpoint: one(cx, &id).await?, secret: Some(secret) })
+}
+
+/// `PATCH .../webhooks/{id}`: URL, events, description, on/off, a new secret. Switching it
+/// on again clears why it was off; events from while it was off are not sent.
+async fn change(mut req: Request, cx: &Ctx, id: &str) -> Result<Response> {
+    let body: PatchWebhook = http::read_json(&mut req).await?;
+    let before = one(cx, id).await?;
+    let url = body.url.as_deref().map(|u| checked_url(&cx.env, u)).transpose()?.unwrap_or(before.url);
+    let events = body.events.as_deref().map(webhooks::events).transpose()?.unwrap_or(before.events);
+    let description = body.description.as_deref().map(webhooks::description).transpose()?.unwrap_or(before.description);
+    let enabled = body.enabled.unwrap_or(before.enabled);
+    let secret = if body.rotate_secret { Some(new_secret()?) } else { None };
+    let db = cx.env.d1("DB")?;
+    db.prepare(
+        "UPDATE webhook_endpoints SET url = ?3, events = ?4, description = ?5, enabled = ?6, secret = COALESCE(?7, secret), \
+         disabled_reason = CASE WHEN ?6 = 1 THEN NULL ELSE disabled_reason END, \
+         failing_since = CASE WHEN ?6 = 1 AND enabled = 0 THEN NULL ELSE failing_since END \
+         WHERE site_id = ?1 AND id = ?2",
+    )
+    .bind(&[
+        cx.site.id.as_str().into(),
+        id.into(),
+        url.into(),
+        serde_json::to_string(&events).unwrap_or_else(|_| "[]".into()).into(),
+        description.into(),
+        u8::from(enabled).into(),
+        secret.as_deref().map_or(wasm_bindgen::JsValue::NULL, Into::into),
+    ])?
+    .run()
+    .await?;
+    http::json(200, &WebhookSaved { endpoint: one(cx, id).await?, secret })
+}
+
+#[derive(Deserialize)]
+struct DeliveryRow {
+    id: f64,
+    event_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    conversation_id: String,
+    state: String,
+    attempts: u32,
+    last_status: Option<u16>,
+    last_error: Option<String>,
+    created_at: String,
+    delivered_at: Option<String>,
+    next_at: f64,
+}
+
+impl DeliveryRow {
+    fn delivery(self) -> WebhookDelivery {
+        use pigeon_protocol::DeliveryState::*;
+        let state = match self.state.as_str() {
+            "delivered" => Delivered,
+            "failed" => Failed,
+            _ => Pending,
+        };
+        WebhookDelivery {
+            id: self.id as u64,
+            event_id: self.event_id,
+            kind: self.kind,
+            conversation: self.conversation_id,
+            state,
+            attempts: self.attempts,
+            last_status: self.last_status,
+            last_error: self.last_error,
+            created_at: self.created_at,
+            delivered_at: self.delivered_at,
+            next_attempt_at: (state == Pending).then(|| js_sys::Date::new(&self.next_at.into()).to_iso_string().into()),
+        }
+    }
+}
+
+/// Deliveries shown in the log: the newest.
+const LOG: u32 = 100;
+
+/// `GET .../webhooks/{id}/deliveries`: the newest first.
+async fn deliveries(cx: &Ctx, id: &str) -> Result<Response> {
+    one(cx, id).await?;
+    let rows: Vec<DeliveryRow> = cx
+        .env
+        .d1("DB")?
+        .prepare(
+            "SELECT id, event_id, type, conversation_id, state, attempts, last_status, last_error, created_at, delivered_at, next_at \
+             FROM webhook_deliveries WHERE endpoint_id = ?1 ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(&[id.into(), LOG.into()])?
+        .all()
+        .await?
+        .results()?;
+    http::json(200, &WebhookDeliveries { deliveries: rows.into_iter().map(DeliveryRow::delivery).collect() })
+}
+
+/// `POST .../webhooks/{id}/deliveries/{delivery}/resend`: the same event (same id and body)
+/// again, now; the endpoint must be switched on. `202` with the delivery.
+async fn resend(cx: &Ctx, endpoint: &str, delivery: &str) -> Result<Response> {
+    let ep = one(cx, endpoint).await?;
+    if !ep.enabled {
+        return Err(Error::Invalid(Invalid::new("endpoint_off", "Switch the endpoint on before sending again.")));
+    }
+    let delivery: f64 = delivery.parse::<u64>().map_err(|_| Error::NotFound)? as f64;
+    let db = cx.env.d1("DB")?;
+    let updated = db
+        .prepare(
+            "UPDATE webhook_deliveries SET state = 'pending', next_at = ?3, lease_until = 0, attempts = 0 \
+             WHERE id = ?1 AND endpoint_id = ?2 AND state != 'pending'",
+        )
+        .bind(&[delivery.into(), endpoint.into(), js_sys::Date::now().into()])?
+        .run()
+        .await?;
+    #[derive(Deserialize)]
+    struct Of {
+        conversation_id: String,
+    }
+    let of: Option<Of> = db.prepare("SELECT conversation_id FROM webhook_deliveries WHERE id = ?1 AND endpoint_id = ?2").bind(&[delivery.into(), endpoint.into()])?.first(None).await?;
+    let Some(of) = of else { return Err(Error::NotFound) };
+    if updated.meta()?.and_then(|m| m.changes).unwrap_or(0) > 0 {
+        cx.env.queue("WEBHOOKS")?.send(QueueJob::Flush { site: cx.site.id.clone(), conversation: of.conversation_id }).await?;
+    }
+    let row: DeliveryRow = db
+        .prepare(
+            "SELECT id, event_id, type, conversation_id, state, attempts, last_status, last_error, created_at, delivered_at, next_at \
+             FROM webhook_deliveries WHERE id = ?1",
+        )
+        .bind(&[delivery.into()])?
+        .first(None)
+        .await?
+        .ok_or(Error::NotFound)?;
+    http::json(202, &row.delivery())
+}
+
+/// Emails the site's owner that an endpoint was switched off, and why.
+pub async fn tell_owner(env: &Env, site: &str, endpoint: &str, url: &str, why: &str) -> Result<()> {
+    let Some(config) = MailConfig::from_env(env) else { return Ok(()) };
+    let Some(site) = crate::sites::load(env, site).await? else { return Ok(()) };
+    let words = notice::webhook_off(&site.name, url, why);
+    let mail = Email {
+        from: Mailbox::new("Pigeon", format!("notify@{}", config.domain)),
+        to: Mailbox::bare(&site.merchant_email),
+        reply_to: None,
+        subject: words.subject,
+        message_id: format!("pigeon.webhook.{endpoint}.{}@{}", js_sys::Date::now() as u64, config.domain),
+        in_reply_to: None,
+        references: vec![],
+        date: String::from(js_sys::Date::new_0().to_utc_string()),
+        text: words.text,
+        html: words.html,
+    };
+    let mailer = CloudflareEmail::from_env(env).map_err(|e| Error::Internal(e.to_string()))?;
+    mailer.send(&mail).await.map_err(|e| Error::Internal(format!("webhook mail: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use worker::Method;
+
+    #[test]
+    fn calls_parse_by_path_and_method() {
+        assert_eq!(Call::parse(&Method::Get, &[]), Some(Some(Call::List)));
+        assert_eq!(Call::parse(&Method::Post, &[]), Some(Some(Call::Add)));
+        assert_eq!(Call::parse(&Method::Patch, &["ep_1"]), Some(Some(Call::Change("ep_1".into()))));
+        assert_eq!(Call::parse(&Method::Get, &["ep_1", "deliveries"]), Some(Some(Call::Deliveries("ep_1".into()))));
+        assert_eq!(Call::parse(&Method::Post, &["ep_1", "deliveries", "7", "resend"]), Some(Some(Call::Resend { endpoint: "ep_1".into(), delivery: "7".into() })));
+        assert_eq!(Call::parse(&Method::Put, &["ep_1"]), Some(None));
+        assert_eq!(Call::parse(&Method::Get, &["ep_1", "x"]), None);
+    }
+
+    #[test]
+    fn queue_jobs_are_tagged() {
+        let job = QueueJob::Flush { site: "s".into(), conversation: "c".into() };
+        assert_eq!(serde_json::to_value(&job).unwrap(), serde_json::json!({"job": "flush", "site": "s", "conversation": "c"}));
+    }
+}

@@ -1,0 +1,51 @@
+// A webhook endpoint on this machine for tests and `make demo`: every request is checked
+// with the `standardwebhooks` package (the Standard Webhooks reference implementation for
+// JavaScript, which we did not write) against the endpoint's secret. It can be told to fail.
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { freePort } from './stack.mjs';
+
+const require = createRequire(import.meta.url);
+const { Webhook } = require('standardwebhooks');
+
+export { Webhook };
+
+/// Starts an endpoint. `received` lists every request, oldest first: {id, timestamp, headers,
+/// body, payload (verified, parsed) or error, status (what we answered)}. `secret` must be set
+/// (`endpoint.secret = ...`) before requests come; `failNext(n, status)` answers the next n
+/// with `status`; `failAlways(status)` until `failAlways(null)`.
+export async function startEndpoint() {
+  const port = await freePort();
+  const received = [];
+  let failing = 0;
+  let always = null;
+  let failStatus = 500;
+  const endpoint = {
+    url: `http://127.0.0.1:${port}/hooks`,
+    secret: null,
+    received,
+    failNext(n, status = 500) { failing = n; failStatus = status; },
+    failAlways(status) { always = status; },
+    /// Verified deliveries answered 2xx, in the order they came.
+    delivered: () => received.filter((r) => r.payload && r.status < 300),
+  };
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const entry = { id: req.headers['webhook-id'], timestamp: req.headers['webhook-timestamp'], headers: { ...req.headers }, body, at: Date.now() };
+      try {
+        entry.payload = new Webhook(endpoint.secret).verify(body, req.headers);
+      } catch (e) {
+        entry.error = String(e.message ?? e);
+      }
+      entry.status = !entry.payload ? 400 : always ?? (failing > 0 ? (failing--, failStatus) : 204);
+      received.push(entry);
+      res.writeHead(entry.status).end();
+    });
+  });
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  endpoint.close = () => new Promise((r) => server.close(() => r()));
+  return endpoint;
+}
