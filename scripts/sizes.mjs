@@ -13,7 +13,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist');
 
 // Budgets guard against regressions; the aims (1.5 KB loader, 60 KB widget) are in README.
-export const BUDGETS = { loader: 1536, widget: 96_000, inbox: 250_000 };
+export const BUDGETS = { loader: 1536, widget: 96_000, inbox: 272_000 };
 
 function measure(file) {
   const bytes = fs.readFileSync(path.join(DIST, file));

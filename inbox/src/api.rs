@@ -234,3 +234,31 @@ pub async fn add_device(subscription: String) -> Result<pigeon_protocol::PushInf
 pub async fn remove_device(endpoint: &str) -> Result<pigeon_protocol::PushInfo, Failure> {
     json("DELETE", "/v1/inbox/push/subscriptions", body(&pigeon_protocol::PushEndpoint { endpoint: endpoint.to_owned() })).await
 }
+
+fn hooks_path(site: &str) -> String {
+    format!("/v1/inbox/sites/{site}/webhooks")
+}
+
+pub async fn webhooks(site: &str) -> Result<pigeon_protocol::WebhookEndpoints, Failure> {
+    json("GET", &hooks_path(site), None).await
+}
+
+pub async fn add_webhook(site: &str, hook: &pigeon_protocol::PostWebhook) -> Result<pigeon_protocol::WebhookSaved, Failure> {
+    json("POST", &hooks_path(site), body(hook)).await
+}
+
+pub async fn change_webhook(site: &str, id: &str, hook: &pigeon_protocol::PatchWebhook) -> Result<pigeon_protocol::WebhookSaved, Failure> {
+    json("PATCH", &format!("{}/{id}", hooks_path(site)), body(hook)).await
+}
+
+pub async fn delete_webhook(site: &str, id: &str) -> Result<(), Failure> {
+    call("DELETE", &format!("{}/{id}", hooks_path(site)), None).await.map(|_| ())
+}
+
+pub async fn deliveries(site: &str, id: &str) -> Result<pigeon_protocol::WebhookDeliveries, Failure> {
+    json("GET", &format!("{}/{id}/deliveries", hooks_path(site)), None).await
+}
+
+pub async fn resend(site: &str, id: &str, delivery: u64) -> Result<pigeon_protocol::WebhookDelivery, Failure> {
+    json("POST", &format!("{}/{id}/deliveries/{delivery}/resend", hooks_path(site)), None).await
+}

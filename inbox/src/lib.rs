@@ -12,6 +12,7 @@ pub mod settings;
 mod state;
 mod store;
 mod view;
+pub mod webhooks;
 
 use wasm_bindgen::prelude::*;
 

@@ -2,9 +2,11 @@
 // through a real Queue (producer and consumer under wrangler dev) to an endpoint on this
 // machine that checks every signature with the `standardwebhooks` package. The run's relay
 // retries after 1, 2 and 2 s (global-setup), then gives up.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { test, expect } from '@playwright/test';
 import { relay, shop, site, agentKey } from './pigeon.mjs';
-import { inboxApi, shopperThread } from './inbox-helpers.mjs';
+import { inboxApi, shopperThread, signIn } from './inbox-helpers.mjs';
 import { inboxCookie, waitForMail } from '../harness/mailbox.mjs';
 import { startEndpoint, Webhook } from '../harness/webhooks.mjs';
 
@@ -176,4 +178,60 @@ test('an endpoint that keeps failing is switched off and its owner emailed; swit
   // An endpoint that is not the site's is not found.
   const missing = await inboxApi(owner, `/v1/inbox/sites/${site()}/webhooks/ep_nope/deliveries`);
   expect(missing.status).toBe(404);
+});
+
+test('in the inbox: Settings lists the endpoints; an owner adds one, copies its secret once, reads its log and switches it off', async ({ browser }) => {
+  // The endpoints made above go; this one is made in the page.
+  for (const id of made.splice(0)) await inboxApi(owner, `/v1/inbox/sites/${site()}/webhooks/${id}`, { method: 'DELETE' });
+  const merchant = await browser.newContext({ bypassCSP: true });
+  const { page } = await signIn(merchant, relay(), OWNER);
+  await page.getByTestId('settings-open').click();
+  const hooks = page.getByTestId('webhooks');
+  await expect(hooks).toBeVisible();
+  await expect(hooks.getByTestId('webhook')).toHaveCount(0);
+
+  // A private address typed in production would be refused; a bad one is refused here too.
+  await hooks.getByTestId('webhook-url').fill('http://user:pw@hooks.example/x');
+  await hooks.getByTestId('webhook-add').click();
+  await expect(hooks.getByTestId('webhooks-error')).toContainText('user name or password');
+
+  await hooks.getByTestId('webhook-url').fill(endpoint.url);
+  await hooks.getByTestId('webhook-description').fill('Slack alerts');
+  await hooks.getByLabel('message.created').check();
+  await hooks.getByTestId('webhook-add').click();
+  await expect(hooks.getByTestId('webhook-secret')).toContainText('Copy it now');
+  endpoint.secret = (await hooks.locator('[data-testid=webhook-secret] code').textContent()).trim();
+  expect(endpoint.secret).toMatch(/^whsec_/);
+  await expect(hooks.getByTestId('webhook')).toHaveCount(1);
+  made.push(await hooks.getByTestId('webhook').getAttribute('data-id'));
+  await expect(hooks.getByTestId('webhook')).toContainText('message.created');
+  await expect(hooks.getByTestId('webhook-state')).toHaveText('On.');
+
+  // Only the chosen type is sent.
+  const { id } = await shopperThread(['Sent from the settings test']);
+  await expect.poll(() => deliveredOf(id).map((r) => r.payload.type), { timeout: 20_000 }).toEqual(['message.created']);
+  await hooks.getByTestId('webhook-log').click();
+  await expect(hooks.getByTestId('delivery').first()).toContainText('Delivered (1 try) — 204');
+  await page.setViewportSize({ width: 375, height: 800 });
+  await hooks.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'test-results/webhooks-settings-phone.png', fullPage: false });
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const found = [];
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    await page.evaluate(axeSource);
+    found.push(...await page.evaluate(async () => (await window.axe.run(document.querySelector('[data-testid=webhooks]'), {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    })).violations.map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`)));
+  }
+  expect(found).toEqual([]);
+
+  await hooks.getByTestId('webhook-toggle').click();
+  await expect(hooks.getByTestId('webhook-state')).toHaveText('Off.');
+  const listed = (await inboxApi(owner, `/v1/inbox/sites/${site()}/webhooks`)).json.endpoints;
+  expect(listed.map((e) => e.enabled)).toEqual([false]);
+  expect(page.errors).toEqual([]);
+  await merchant.close();
 });

@@ -2,6 +2,7 @@
 // relay/.wrangler/state so a restart keeps conversations. Ctrl-C stops everything.
 import path from 'node:path';
 import { exitWithStack, startStack, ROOT, DEMO_TEAM } from './stack.mjs';
+import { startEndpoint } from './webhooks.mjs';
 
 const relayPort = Number(process.env.RELAY_PORT || 8787);
 const shopPort = Number(process.env.SHOP_PORT || 8080);
@@ -10,6 +11,20 @@ const shopPort = Number(process.env.SHOP_PORT || 8080);
 const stack = await startStack({ relayPort, shopPort, persistTo: path.join(ROOT, 'relay/.wrangler/state'), quiet: true,
   mailDelays: { merchant: 10, shopper: 20 } });
 
+// A webhook endpoint of the demo site on this machine: made (or its secret renewed) through
+// the agent API, so that it can check every delivery's signature.
+const hooks = await startEndpoint({ port: Number(process.env.HOOKS_PORT || 8089) });
+{
+  const api = `${stack.relayUrl}/v1/agent/sites/${stack.site}/webhooks`;
+  const headers = { authorization: `Bearer ${stack.agentKey}`, 'content-type': 'application/json' };
+  const { endpoints } = await (await fetch(api, { headers })).json();
+  const known = endpoints.find((e) => e.url === hooks.url);
+  const saved = known
+    ? await (await fetch(`${api}/${known.id}`, { method: 'PATCH', headers, body: JSON.stringify({ rotate_secret: true, enabled: true }) })).json()
+    : await (await fetch(api, { method: 'POST', headers, body: JSON.stringify({ url: hooks.url, description: 'The demo endpoint (make demo)' }) })).json();
+  hooks.secret = saved.secret;
+}
+
 console.log(`
   Pigeon is running.
 
@@ -17,6 +32,7 @@ console.log(`
   Inbox:             ${stack.relayUrl}/inbox/   (sign in as a teammate; the link arrives in the Mailbox)
 ${DEMO_TEAM.map((t) => `    ${t.role.padEnd(6)} ${t.name.padEnd(7)} ${t.email}`).join('\n')}
   Mailbox:           ${stack.shopUrl}/mailbox   (every mail the relay sends; answer as the merchant)
+  Webhooks:          http://127.0.0.1:${new URL(hooks.url).port}/   (every event the relay sent, signature checked)
   Relay:             ${stack.relayUrl}
   Site id:           ${stack.site}
   Agent key:         ${stack.agentKey}

@@ -14,8 +14,8 @@ export { Webhook };
 /// body, payload (verified, parsed) or error, status (what we answered)}. `secret` must be set
 /// (`endpoint.secret = ...`) before requests come; `failNext(n, status)` answers the next n
 /// with `status`; `failAlways(status)` until `failAlways(null)`.
-export async function startEndpoint() {
-  const port = await freePort();
+export async function startEndpoint({ port } = {}) {
+  port ??= await freePort();
   const received = [];
   let failing = 0;
   let always = null;
@@ -30,6 +30,13 @@ export async function startEndpoint() {
     delivered: () => received.filter((r) => r.payload && r.status < 300),
   };
   const server = http.createServer((req, res) => {
+    // `make demo`: a page listing what arrived, newest first.
+    if (req.method === 'GET') {
+      const rows = [...received].reverse().map((r) => `<li><b>${esc(r.payload?.type ?? 'refused')}</b> ${esc(r.id ?? '')} — ${r.payload ? 'signature verified' : esc(r.error ?? '')}, answered ${r.status}<pre>${esc(JSON.stringify(r.payload?.data ?? r.body, null, 2))}</pre></li>`);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      return res.end(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Webhook endpoint</title><body style="font-family:system-ui;max-width:60rem;margin:1rem auto">
+<h1>Webhook endpoint</h1><p>Events the relay sent to ${esc(endpoint.url)}, each checked with the <code>standardwebhooks</code> package. Reloads every 5 s.</p><ol reversed>${rows.join('')}</ol>`);
+    }
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -48,4 +55,8 @@ export async function startEndpoint() {
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
   endpoint.close = () => new Promise((r) => server.close(() => r()));
   return endpoint;
+}
+
+function esc(s) {
+  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
