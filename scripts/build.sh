@@ -44,6 +44,11 @@ node scripts/shorten-names.mjs "$DIST/inbox/pigeon_inbox"
 esbuild --log-level=warning --minify inbox/style/inbox.css --outfile="$DIST/inbox/inbox.css"
 cp inbox/static/index.html inbox/static/boot.js inbox/static/sw.js inbox/static/manifest.webmanifest inbox/static/icon.svg "$DIST/inbox/"
 
+# The agent API's OpenAPI document, served as a static file (checked against the router and
+# the wire types by relay/src/openapi.rs, against real answers by tests/e2e/openapi.spec.mjs).
+mkdir -p "$DIST/v1"
+cp relay/openapi.json "$DIST/v1/openapi.json"
+
 # The widget's files are public code fetched cross-origin by shops' pages; the inbox is for
 # the relay's own origin only, under a strict CSP (no inline script or style, no eval).
 cat > "$DIST/_headers" <<'HEADERS'
@@ -55,6 +60,10 @@ cat > "$DIST/_headers" <<'HEADERS'
   Access-Control-Allow-Origin: *
   Cross-Origin-Resource-Policy: cross-origin
   X-Content-Type-Options: nosniff
+/v1/openapi.json
+  Access-Control-Allow-Origin: *
+  X-Content-Type-Options: nosniff
+  Cache-Control: public, max-age=300
 /inbox/*
   Content-Security-Policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; img-src 'self' data:; manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'
   X-Content-Type-Options: nosniff

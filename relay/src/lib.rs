@@ -14,6 +14,8 @@ mod inbox;
 mod limits;
 mod mail;
 mod messages;
+#[cfg(test)]
+mod openapi;
 mod origin;
 mod privacy;
 mod push;

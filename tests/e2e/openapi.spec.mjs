@@ -1,0 +1,88 @@
+// The agent API's OpenAPI document (issue 18), as the relay serves it: valid OpenAPI 3.1 by
+// `@seriousme/openapi-schema-validator`, and every answer of every agent operation, good and
+// refused, documented for its status and valid against its schema by Ajv (JSON Schema
+// 2020-12, OpenAPI 3.1's dialect). Neither checker is ours. (relay/src/openapi.rs checks the
+// document against the router and the wire types on the host.)
+import { createRequire } from 'node:module';
+import { test, expect } from '@playwright/test';
+import { relay, site, agentKey } from './pigeon.mjs';
+import { shopperThread } from './inbox-helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const Ajv2020 = require('ajv/dist/2020').default;
+const { Validator } = require('@seriousme/openapi-schema-validator');
+
+test('the OpenAPI document is valid 3.1, and every agent answer is documented and fits its schema', async () => {
+  const served = await fetch(`${relay()}/v1/openapi.json`);
+  expect(served.status).toBe(200);
+  expect(served.headers.get('content-type')).toContain('application/json');
+  const doc = await served.json();
+  const checked = await new Validator().validate(doc);
+  expect(checked.valid, JSON.stringify(checked.errors)).toBe(true);
+
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addSchema(doc, 'openapi');
+  const seen = new Set();
+  /// Calls `method path` with the agent key (or `key`), checks the answer against the
+  /// document's `template` operation, returns the parsed body.
+  async function call(method, template, path, { body, key = agentKey(), status } = {}) {
+    const headers = { authorization: `Bearer ${key}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${relay()}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (status) expect(res.status, `${method} ${path}: ${text}`).toBe(status);
+    const op = doc.paths[template]?.[method.toLowerCase()];
+    expect(op, `${method} ${template} is documented`).toBeTruthy();
+    const documented = op.responses[String(res.status)];
+    expect(documented, `${method} ${template} answered ${res.status}, which the document does not list: ${text}`).toBeTruthy();
+    seen.add(`${method} ${template}`);
+    const schema = documented.content?.['application/json']?.schema;
+    if (!schema) {
+      expect(text, `${method} ${path} ${res.status} has no body`).toBe('');
+      return undefined;
+    }
+    const json = JSON.parse(text);
+    const validate = ajv.getSchema(`openapi${schema.$ref}`);
+    expect(validate(json), `${method} ${path} ${res.status}: ${JSON.stringify(validate.errors)}\n${text}`).toBe(true);
+    return json;
+  }
+
+  const { id } = await shopperThread(['Does the OpenAPI document match?']);
+  const conv = '/v1/agent/conversations/{id}';
+  const sites = '/v1/agent/sites/{site}';
+  await call('GET', `${sites}/conversations`, `/v1/agent/sites/${site()}/conversations`, { status: 200 });
+  await call('GET', `${sites}/conversations`, `/v1/agent/sites/${site()}/conversations?status=closed`, { status: 200 });
+  await call('GET', `${sites}/conversations`, `/v1/agent/sites/${site()}/conversations?status=maybe`, { status: 422 });
+  await call('GET', `${sites}/conversations`, `/v1/agent/sites/${site()}/conversations`, { key: 'wrong', status: 401 });
+  await call('GET', `${conv}/messages`, `/v1/agent/conversations/${id}/messages?after=0&limit=5`, { status: 200 });
+  await call('GET', `${conv}/messages`, `/v1/agent/conversations/${id}/messages?last=1`, { status: 200 });
+  await call('GET', `${conv}/messages`, `/v1/agent/conversations/${id}/messages?limit=9999`, { status: 422 });
+  await call('GET', `${conv}/messages`, '/v1/agent/conversations/0123456789abcdef0123456789abcdef/messages', { status: 401 });
+  const reply = { client_id: 'openapi-1', body: 'Yes, it does.', author_name: 'Ana' };
+  await call('POST', `${conv}/messages`, `/v1/agent/conversations/${id}/messages`, { body: reply, status: 201 });
+  await call('POST', `${conv}/messages`, `/v1/agent/conversations/${id}/messages`, { body: reply, status: 200 });
+  await call('POST', `${conv}/messages`, `/v1/agent/conversations/${id}/messages`, { body: { ...reply, body: 'Another text' }, status: 409 });
+  await call('POST', `${conv}/messages`, `/v1/agent/conversations/${id}/messages`, { body: { client_id: 'openapi-2', body: '  ' }, status: 422 });
+  await call('POST', `${conv}/read`, `/v1/agent/conversations/${id}/read`, { body: { seq: 2 }, status: 204 });
+  await call('POST', `${conv}/read`, `/v1/agent/conversations/${id}/read`, { body: { seq: -1 }, status: 400 });
+  await call('POST', `${conv}/read`, `/v1/agent/conversations/${id}/read`, { body: { seq: 2 ** 53 + 10 }, status: 422 });
+  await call('POST', `${conv}/close`, `/v1/agent/conversations/${id}/close`, { status: 204 });
+
+  const hooks = `${sites}/webhooks`;
+  await call('GET', hooks, `/v1/agent/sites/${site()}/webhooks`, { status: 200 });
+  await call('POST', hooks, `/v1/agent/sites/${site()}/webhooks`, { body: { url: 'gopher://x' }, status: 422 });
+  const made = await call('POST', hooks, `/v1/agent/sites/${site()}/webhooks`, { body: { url: 'http://127.0.0.1:9/openapi', events: ['conversation.closed'] }, status: 201 });
+  const ep = made.endpoint.id;
+  await call('PATCH', `${hooks}/{endpoint}`, `/v1/agent/sites/${site()}/webhooks/${ep}`, { body: { enabled: false, rotate_secret: true }, status: 200 });
+  await call('PATCH', `${hooks}/{endpoint}`, `/v1/agent/sites/${site()}/webhooks/ep_none`, { body: { enabled: false }, status: 404 });
+  await call('GET', `${hooks}/{endpoint}/deliveries`, `/v1/agent/sites/${site()}/webhooks/${ep}/deliveries`, { status: 200 });
+  await call('POST', `${hooks}/{endpoint}/deliveries/{delivery}/resend`, `/v1/agent/sites/${site()}/webhooks/${ep}/deliveries/1/resend`, { status: 422 });
+  await call('PATCH', `${hooks}/{endpoint}`, `/v1/agent/sites/${site()}/webhooks/${ep}`, { body: { enabled: true }, status: 200 });
+  await call('POST', `${hooks}/{endpoint}/deliveries/{delivery}/resend`, `/v1/agent/sites/${site()}/webhooks/${ep}/deliveries/999999999/resend`, { status: 404 });
+  await call('DELETE', `${hooks}/{endpoint}`, `/v1/agent/sites/${site()}/webhooks/${ep}`, { status: 204 });
+  await call('DELETE', `${hooks}/{endpoint}`, `/v1/agent/sites/${site()}/webhooks/${ep}`, { status: 404 });
+
+  // Every operation of the document was called.
+  const all = Object.entries(doc.paths).flatMap(([p, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`));
+  expect([...seen].sort()).toEqual(all.sort());
+});
