@@ -1,43 +1,50 @@
 //! Calls the relay makes to addresses others gave it (push services, webhook endpoints):
 //! public https only, so nobody who can sign in can make the relay call inside a network.
 
-/// The host of an http(s) URL, lowercased, without port or brackets.
-fn host(url: &str) -> Option<(String, String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    if authority.contains('@') || authority.is_empty() {
-        return None;
-    }
-    let host = if let Some(v6) = authority.strip_prefix('[') { v6.split(']').next()? } else { authority.rsplit_once(':').map_or(authority, |(h, _)| h) };
-    Some((scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use worker::Url;
+use worker::url::Host;
+
+/// Loopback, private, shared, link-local and unspecified IPv4.
+fn private_v4(a: Ipv4Addr) -> bool {
+    let o = a.octets();
+    a.is_loopback() || a.is_private() || a.is_link_local() || a.is_unspecified() || a.is_broadcast() || matches!(o, [100, 64..=127, ..]) || o[0] == 0
 }
 
-/// Loopback, private, link-local and unspecified addresses, and `localhost` names: a push
-/// endpoint there would let anyone who can sign in make the relay call inside a network.
-fn private_host(host: &str) -> bool {
-    if host == "localhost" || host.ends_with(".localhost") || host.ends_with(".local") || host.ends_with(".internal") || !host.contains('.') && !host.contains(':') {
-        return true;
-    }
-    if host.contains(':') {
-        // IPv6: loopback, unspecified, unique local (fc00::/7), link local (fe80::/10), mapped v4.
-        return host == "::1" || host == "::" || host.starts_with("fc") || host.starts_with("fd") || host.starts_with("fe8") || host.starts_with("fe9")
-            || host.starts_with("fea") || host.starts_with("feb") || host.starts_with("::ffff:");
-    }
-    let octets: Vec<u8> = host.split('.').filter_map(|p| p.parse().ok()).collect();
-    if octets.len() != 4 || host.split('.').count() != 4 {
-        return false; // A name: the push services' are public.
-    }
-    matches!(octets[..], [127, ..] | [10, ..] | [0, ..] | [169, 254, ..] | [192, 168, ..] | [100, 64..=127, ..]) || matches!(octets[..], [172, b, ..] if (16..=31).contains(&b))
+/// Loopback, unspecified, unique local (fc00::/7), link local (fe80::/10), and IPv4 inside.
+fn private_v6(a: Ipv6Addr) -> bool {
+    let first = a.segments()[0];
+    a.is_loopback() || a.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80 || a.to_ipv4_mapped().is_some_and(private_v4) || a.to_ipv4().is_some_and(private_v4)
+}
+
+/// `localhost` names, one-word names and the names only a local network resolves.
+fn private_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.');
+    name == "localhost" || name.ends_with(".localhost") || name.ends_with(".local") || name.ends_with(".internal") || !name.contains('.')
+}
+
+/// The URL as fetch will read it (WHATWG parsing: `127.1`, `0x7f.1` and a trailing dot are the
+/// addresses they mean), if it is http(s) without credentials.
+pub fn parsed(endpoint: &str) -> Option<Url> {
+    let url = Url::parse(endpoint).ok()?;
+    ((url.scheme() == "https" || url.scheme() == "http") && url.username().is_empty() && url.password().is_none() && url.host().is_some()).then_some(url)
 }
 
 /// May the relay POST to `endpoint`? Public https only, unless private endpoints are allowed
 /// (local runs: the test push service and webhook receivers listen on loopback).
 pub fn endpoint_allowed(endpoint: &str, allow_private: bool) -> bool {
-    let Some((scheme, host)) = host(endpoint) else { return false };
+    let Some(url) = parsed(endpoint) else { return false };
     if allow_private {
-        return scheme == "https" || scheme == "http";
+        return true;
     }
-    scheme == "https" && !private_host(&host)
+    let private = match url.host() {
+        Some(Host::Domain(name)) => private_name(name),
+        Some(Host::Ipv4(a)) => private_v4(a),
+        Some(Host::Ipv6(a)) => private_v6(a),
+        None => true,
+    };
+    url.scheme() == "https" && !private
 }
 
 #[cfg(test)]
@@ -62,6 +69,14 @@ mod tests {
             "https://intranet/x",
             "https://user@push.example/x",
             "ftp://push.example/x",
+            // What fetch would read as a private address.
+            "https://127.1/x",
+            "https://0x7f.0.0.1/x",
+            "https://127.0.0.1./x",
+            "https://[0:0:0:0:0:0:0:1]/x",
+            "https://[::ffff:10.0.0.1]/x",
+            "https://localhost./x",
+            "https://2130706433/x",
         ] {
             assert!(!endpoint_allowed(bad, false), "{bad}");
         }

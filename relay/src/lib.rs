@@ -36,12 +36,17 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     Ok(routes::handle(req, env).await)
 }
 
-/// Daily: erase conversations idle longer than their site's retention.
+/// Daily: erase conversations idle longer than their site's retention; old webhook deliveries
+/// leave the log.
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match privacy::enforce_retention(&env).await {
         Ok(n) => worker::console_log!("retention: erased {n} conversations"),
         Err(e) => worker::console_error!("retention failed: {e}"),
+    }
+    match webhooks::prune(&env).await {
+        Ok(n) => worker::console_log!("webhooks: {n} old deliveries left the log"),
+        Err(e) => worker::console_error!("webhook log clean-up failed: {e}"),
     }
 }
 

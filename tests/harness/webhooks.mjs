@@ -13,7 +13,7 @@ export { Webhook };
 /// Starts an endpoint. `received` lists every request, oldest first: {id, timestamp, headers,
 /// body, payload (verified, parsed) or error, status (what we answered)}. `secret` must be set
 /// (`endpoint.secret = ...`) before requests come; `failNext(n, status)` answers the next n
-/// with `status`; `failAlways(status)` until `failAlways(null)`.
+/// with `status`; `failAlways(status)` until `failAlways(null)`; a 3xx points at `/followed`.
 export async function startEndpoint({ port } = {}) {
   port ??= await freePort();
   const received = [];
@@ -41,15 +41,17 @@ export async function startEndpoint({ port } = {}) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const entry = { id: req.headers['webhook-id'], timestamp: req.headers['webhook-timestamp'], headers: { ...req.headers }, body, at: Date.now() };
+      const entry = { path: req.url, id: req.headers['webhook-id'], timestamp: req.headers['webhook-timestamp'], headers: { ...req.headers }, body, at: Date.now() };
       try {
         entry.payload = new Webhook(endpoint.secret).verify(body, req.headers);
       } catch (e) {
         entry.error = String(e.message ?? e);
       }
       entry.status = !entry.payload ? 400 : always ?? (failing > 0 ? (failing--, failStatus) : 204);
+      // A redirect points at `/followed` here: a sender that follows redirects shows up there.
+      if (req.url === '/followed') entry.status = 204;
       received.push(entry);
-      res.writeHead(entry.status).end();
+      res.writeHead(entry.status, entry.status >= 300 && entry.status < 400 ? { location: '/followed' } : {}).end();
     });
   });
   await new Promise((r) => server.listen(port, '127.0.0.1', r));

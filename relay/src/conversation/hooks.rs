@@ -1,9 +1,12 @@
-//! The conversation's webhook events, handed to the `WEBHOOKS` queue by the `hooks` job.
-//! Messages are events already (`message.created`, read from `messages` past the `hooks`
-//! cursor); the rest (`conversation.created`, `.closed`, `.reopened`, `contact.updated`) wait
-//! in `events` until handed over. Each event gets its place in the conversation (`ord`) and
-//! a stable id, so the consumer can send them in order and endpoints can drop repeats.
-//! Internal notes are never events.
+//! The conversation's webhook events, handed over by the `hooks` job: written as deliveries
+//! for the site's listening endpoints in D1, then a `flush` for the `WEBHOOKS` queue, whose
+//! consumer sends them. This object is the one writer of its events, one job run at a time,
+//! so an earlier event always reaches D1 no later than a later one: the consumer's order
+//! per endpoint and conversation is the conversation's. Messages are events already
+//! (`message.created`, read from `messages` past the `hooks` cursor); the rest
+//! (`conversation.created`, `.closed`, `.reopened`, `contact.updated`) wait in `events` until
+//! handed over. Each event has its place in the conversation (`ord`) and a stable id, so
+//! endpoints can drop repeats. Internal notes are never events.
 
 use std::time::Duration;
 
@@ -17,10 +20,13 @@ use super::store::Store;
 use crate::Result;
 use crate::webhooks::{Event, QueueJob};
 
-pub const HOOKS_DELAY: Duration = Duration::from_millis(500);
+/// The index's delay: a burst's two jobs share one alarm.
+pub const HOOKS_DELAY: Duration = super::index::INDEX_DELAY;
 const RETRY_DELAY: Duration = Duration::from_secs(10);
-/// Events per hand-over; a longer backlog goes in several.
+/// Events per hand-over, and their bytes at most (one always goes); a longer backlog goes in
+/// several.
 const BATCH: u32 = 50;
+const BATCH_BYTES: usize = 64 * 1024;
 
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -62,8 +68,16 @@ struct Row {
 }
 
 impl Store {
-    /// Records a lifecycle event (`data` gets the conversation's id and site).
-    pub fn record(&self, kind: &str, at: &str, mut data: serde_json::Value) -> Result<()> {
+    /// Records a lifecycle event (`data` gets the conversation's id and site). A failure is
+    /// logged, never the caller's: webhooks must not stop a close or a message.
+    pub fn record(&self, kind: &str, at: &str, data: serde_json::Value) -> Result<()> {
+        if let Err(e) = self.try_record(kind, at, data) {
+            worker::console_error!("webhook event {kind} not recorded: {e}");
+        }
+        Ok(())
+    }
+
+    fn try_record(&self, kind: &str, at: &str, mut data: serde_json::Value) -> Result<()> {
         if let (Some(meta), Some(map)) = (self.meta()?, data.as_object_mut()) {
             map.insert("conversation_id".into(), meta.id.into());
             map.insert("site_id".into(), meta.site.into());
@@ -85,30 +99,36 @@ impl Store {
         Ok(rows.first().map_or(0, |r| r.seq))
     }
 
-    /// Events not handed over yet, in order, at most [`BATCH`]; and how far they reach
-    /// (message seq, event id).
-    fn backlog(&self, site: &str, conversation: &str) -> Result<(Vec<Event>, u64, i64)> {
-        let mut seq = self.hooked_seq()?;
-        let messages = self.after(seq, BATCH)?;
+    /// Events not handed over yet, in order, at most [`BATCH`] and about [`BATCH_BYTES`]; how
+    /// far they reach (message seq, event id); and whether more wait.
+    fn backlog(&self, site: &str, conversation: &str) -> Result<(Vec<Event>, u64, i64, bool)> {
+        let hooked = self.hooked_seq()?;
+        let messages = self.after(hooked, BATCH)?;
         let rows: Vec<Row> = self.sql.exec("SELECT id, type, after_seq, at, data FROM events ORDER BY id LIMIT ?", vec![V::Integer(i64::from(BATCH))])?.to_array()?;
-        let mut last_event = 0;
-        let mut out: Vec<(i64, Event)> = vec![];
-        for m in messages {
-            seq = m.seq;
-            out.push((message_ord(m.seq), message_event(site, conversation, &m)));
-        }
-        for r in rows {
-            // An event after a message not handed over in this batch waits for the next.
-            if r.after_seq > seq {
+        let total = messages.len() + rows.len();
+        // Both lists are in order: the first BATCH of the two merged are the backlog's first.
+        let mut all: Vec<(i64, Option<u64>, Option<i64>, Event)> = messages
+            .iter()
+            .map(|m| (message_ord(m.seq), Some(m.seq), None, message_event(site, conversation, m)))
+            .chain(rows.into_iter().map(|r| {
+                let ord = event_ord(r.after_seq, r.id);
+                let data: serde_json::Value = serde_json::from_str(&r.data).unwrap_or(json!({}));
+                (ord, None, Some(r.id), event(conversation, &format!("e{}", r.id), ord, &r.kind, &r.at, data))
+            }))
+            .collect();
+        all.sort_by_key(|(ord, ..)| *ord);
+        let (mut seq, mut last_event, mut bytes, mut out) = (hooked, 0, 0, vec![]);
+        for (_, m, e, ev) in all.into_iter().take(BATCH as usize) {
+            bytes += ev.payload.len();
+            if !out.is_empty() && bytes > BATCH_BYTES {
                 break;
             }
-            last_event = r.id;
-            let ord = event_ord(r.after_seq, r.id);
-            let data: serde_json::Value = serde_json::from_str(&r.data).unwrap_or(json!({}));
-            out.push((ord, event(site, conversation, &format!("e{}", r.id), ord, &r.kind, &r.at, data)));
+            seq = m.unwrap_or(seq);
+            last_event = e.unwrap_or(last_event);
+            out.push(ev);
         }
-        out.sort_by_key(|(ord, _)| *ord);
-        Ok((out.into_iter().map(|(_, e)| e).collect(), seq, last_event))
+        let more = out.len() < total;
+        Ok((out, seq, last_event, more))
     }
 
     fn mark_hooked(&self, seq: u64, last_event: i64) -> Result<()> {
@@ -118,42 +138,42 @@ impl Store {
     }
 }
 
-fn event(site: &str, conversation: &str, suffix: &str, ord: i64, kind: &str, at: &str, data: serde_json::Value) -> Event {
+fn event(conversation: &str, suffix: &str, ord: i64, kind: &str, at: &str, data: serde_json::Value) -> Event {
     let payload = WebhookPayload { kind: kind.to_owned(), timestamp: at.to_owned(), data };
     Event {
         id: format!("evt_{conversation}_{suffix}"),
-        site: site.to_owned(),
-        conversation: conversation.to_owned(),
         ord,
         kind: kind.to_owned(),
+        at: at.to_owned(),
         payload: serde_json::to_string(&payload).unwrap_or_default(),
     }
 }
 
 fn message_event(site: &str, conversation: &str, m: &Message) -> Event {
     let data = json!({ "conversation_id": conversation, "site_id": site, "message": m });
-    event(site, conversation, &format!("m{}", m.seq), message_ord(m.seq), "message.created", &m.created_at, data)
+    event(conversation, &format!("m{}", m.seq), message_ord(m.seq), "message.created", &m.created_at, data)
 }
 
-/// Hands the backlog to the queue when the site has an enabled endpoint; otherwise it is
-/// passed over (an endpoint gets only events from after it was added).
+/// Hands the backlog over: deliveries for the endpoints listening now (none when the site has
+/// none: an endpoint gets only events from after it was added), then one `flush` on the
+/// queue if there are any. A failure hands the same events over again later; D1 keeps one
+/// delivery per endpoint and event id.
 pub async fn flush(env: &Env, store: &Store) -> Result<Outcome> {
     let Some(meta) = store.meta()? else { return Ok(Outcome::Done) };
-    let (events, seq, last_event) = store.backlog(&meta.site, &meta.id)?;
+    let (events, seq, last_event, more) = store.backlog(&meta.site, &meta.id)?;
     if events.is_empty() {
         return Ok(Outcome::Done);
     }
     let handed = async {
-        if crate::webhooks::site_listens(env, &meta.site).await? {
-            let jobs: Vec<QueueJob> = events.iter().cloned().map(QueueJob::Event).collect();
-            env.queue("WEBHOOKS")?.send_batch(jobs).await?;
+        if crate::webhooks::deliver::add_deliveries(env, &meta.site, &meta.id, &events).await? > 0 {
+            env.queue("WEBHOOKS")?.send(QueueJob::Flush { site: meta.site.clone(), conversation: meta.id.clone() }).await?;
         }
         Ok::<(), crate::Error>(())
     };
     match handed.await {
         Ok(()) => {
             store.mark_hooked(seq, last_event)?;
-            Ok(if events.len() >= BATCH as usize { Outcome::RetryIn(HOOKS_DELAY) } else { Outcome::Done })
+            Ok(if more { Outcome::RetryIn(Duration::from_millis(100)) } else { Outcome::Done })
         }
         Err(e) => {
             worker::console_error!("webhook events not handed over, retrying: {e}");

@@ -267,8 +267,11 @@ impl Store {
 
     /// Creates the tables if missing: on first use, and again after `deleteAll` erased them.
     pub fn ensure_schema(&self) {
-        let made = self.sql.exec(SCHEMA, None).map_err(crate::Error::from).and_then(|_| self.migrate_jobs()).and_then(|_| self.migrate_messages());
-        if let Err(e) = made.and_then(|_| Ok(self.sql.exec(super::hooks::SCHEMA, None).map(|_| ())?)) {
+        if let Err(e) = self.sql.exec(SCHEMA, None).map_err(crate::Error::from).and_then(|_| self.migrate_jobs()).and_then(|_| self.migrate_messages()) {
+            worker::console_error!("conversation schema: {e}");
+        }
+        // On its own: webhooks never stand in the way of the rest.
+        if let Err(e) = self.sql.exec(super::hooks::SCHEMA, None) {
             worker::console_error!("conversation schema: {e}");
         }
     }
@@ -480,11 +483,14 @@ impl Store {
             vec![init.id.clone().into(), init.site.clone().into(), init.token_hash.clone().into(), init.created_at.clone().into(), opt(&context)],
         )?;
         self.forget();
-        // Once, however often init is asked.
-        self.sql.exec(
+        // Once, however often init is asked; never in the way of creating it.
+        let created = self.sql.exec(
             "INSERT OR IGNORE INTO events (id, type, after_seq, at, data) VALUES (1, 'conversation.created', 0, ?, ?)",
             vec![init.created_at.clone().into(), serde_json::json!({ "conversation_id": init.id, "site_id": init.site, "created_at": init.created_at, "context": init.context }).to_string().into()],
-        )?;
+        );
+        if let Err(e) = created {
+            worker::console_error!("webhook event conversation.created not recorded: {e}");
+        }
         Ok(())
     }
 

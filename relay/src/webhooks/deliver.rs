@@ -1,13 +1,14 @@
-//! The `WEBHOOKS` queue's consumer. An event becomes one delivery per endpoint listening
-//! for it (D1 `webhook_deliveries`); each endpoint gets a conversation's deliveries one at a
-//! time, in the conversation's order: a delivery that failed holds back the ones after it
+//! The `WEBHOOKS` queue's consumer. The conversation's object made one delivery per endpoint
+//! listening for each event (D1 `webhook_deliveries`, [`add_deliveries`]) and queued a
+//! `flush`; each endpoint gets a conversation's deliveries one at a time, in the
+//! conversation's order: a delivery that failed holds back the ones after it
 //! until it is delivered or given up. Failed attempts are tried again on a schedule over
 //! more than a day (`WEBHOOK_RETRY_SECONDS`); the queue message of a waiting delivery is
 //! retried for its next attempt, so a delivery never waits without one. An endpoint whose
 //! delivery is given up is switched off, and the site's owner is emailed.
 
 use serde::Deserialize;
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
 use super::{Event, QueueJob, sign};
 use crate::{Error, Result};
@@ -56,46 +57,29 @@ fn iso(ms: f64) -> String {
 
 /// One queue message: ack (`None`) or retry after that many seconds.
 pub async fn handle(env: &Env, job: &QueueJob) -> Result<Option<u32>> {
-    let (site, conversation) = match job {
-        QueueJob::Event(event) => {
-            add_deliveries(env, event).await?;
-            (&event.site, &event.conversation)
-        }
-        QueueJob::Flush { site, conversation } => (site, conversation),
-    };
+    let QueueJob::Flush { site, conversation } = job;
     let wait = flush(env, site, conversation).await?;
     Ok(wait.map(|until| (((until - now_ms()) / 1000.0).ceil().max(1.0) as u32).min(MAX_DELAY_SECONDS)))
 }
 
-/// One delivery of `event` for each enabled endpoint of its site that listens for its type
-/// and existed when it happened; none once the conversation is erased. Twice is once.
-async fn add_deliveries(env: &Env, event: &Event) -> Result<()> {
-    #[derive(Deserialize)]
-    struct At {
-        timestamp: String,
-    }
-    let at = serde_json::from_str::<At>(&event.payload).map(|a| a.timestamp).unwrap_or_default();
-    env.d1("DB")?
+/// One delivery of each of `events` (in order) for each enabled endpoint of the site that
+/// listens for its type and existed when it happened; none once the conversation is erased.
+/// Twice is once. Returns how many were made.
+pub async fn add_deliveries(env: &Env, site: &str, conversation: &str, events: &[Event]) -> Result<usize> {
+    let rows = serde_json::to_string(events).map_err(|e| Error::Internal(e.to_string()))?;
+    let made = env
+        .d1("DB")?
         .prepare(
             "INSERT OR IGNORE INTO webhook_deliveries (endpoint_id, event_id, conversation_id, ord, type, payload, next_at, created_at) \
-             SELECT w.id, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM webhook_endpoints w \
-             WHERE w.site_id = ?1 AND w.enabled = 1 AND w.created_at <= ?8 \
-             AND (w.events = '[]' OR EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = ?5)) \
-             AND EXISTS (SELECT 1 FROM conversations WHERE id = ?3)",
+             SELECT w.id, e.value ->> 'id', ?2, e.value ->> 'ord', e.value ->> 'type', e.value ->> 'payload', ?4, ?5 \
+             FROM json_each(?3) AS e JOIN webhook_endpoints w ON w.site_id = ?1 AND w.enabled = 1 AND w.created_at <= e.value ->> 'at' \
+             AND (w.events = '[]' OR EXISTS (SELECT 1 FROM json_each(w.events) AS t WHERE t.value = e.value ->> 'type')) \
+             WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?2) ORDER BY e.key",
         )
-        .bind(&[
-            event.site.as_str().into(),
-            event.id.as_str().into(),
-            event.conversation.as_str().into(),
-            (event.ord as f64).into(),
-            event.kind.as_str().into(),
-            event.payload.as_str().into(),
-            now_ms().into(),
-            at.into(),
-        ])?
+        .bind(&[site.into(), conversation.into(), rows.into(), now_ms().into(), iso(now_ms()).into()])?
         .run()
         .await?;
-    Ok(())
+    Ok(made.meta()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
 #[derive(Deserialize)]
@@ -155,8 +139,11 @@ async fn flush_endpoint(env: &Env, site: &str, endpoint: &Endpoint, conversation
         }
         // Another consumer may be sending it: this one comes back after the lease.
         let claimed = db
-            .prepare("UPDATE webhook_deliveries SET lease_until = ?2 WHERE id = ?1 AND state = 'pending' AND lease_until <= ?3")
-            .bind(&[head.id.into(), (now + LEASE_MS).into(), now.into()])?
+            .prepare(
+                "UPDATE webhook_deliveries SET lease_until = ?2 WHERE id = ?1 AND state = 'pending' AND lease_until <= ?3 \
+                 AND attempts = ?4 AND next_at <= ?3",
+            )
+            .bind(&[head.id.into(), (now + LEASE_MS).into(), now.into(), head.attempts.into()])?
             .run()
             .await?;
         if claimed.meta()?.and_then(|m| m.changes).unwrap_or(0) == 0 {
@@ -168,7 +155,7 @@ async fn flush_endpoint(env: &Env, site: &str, endpoint: &Endpoint, conversation
                 db.batch(vec![
                     db.prepare(
                         "UPDATE webhook_deliveries SET state = 'delivered', attempts = ?2, last_status = ?3, last_error = NULL, \
-                         delivered_at = ?4, lease_until = 0 WHERE id = ?1",
+                         delivered_at = ?4, lease_until = 0 WHERE id = ?1 AND state = 'pending'",
                     )
                     .bind(&[head.id.into(), attempts.into(), status.into(), iso(now_ms()).into()])?,
                     db.prepare("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?1 AND failing_since IS NOT NULL").bind(&[endpoint.id.as_str().into()])?,
@@ -182,7 +169,7 @@ async fn flush_endpoint(env: &Env, site: &str, endpoint: &Endpoint, conversation
                 db.batch(vec![
                     db.prepare(
                         "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, last_status = ?4, last_error = ?5, next_at = ?6, \
-                         lease_until = 0 WHERE id = ?1",
+                         lease_until = 0 WHERE id = ?1 AND state = 'pending'",
                     )
                     .bind(&[
                         head.id.into(),
@@ -231,7 +218,8 @@ async fn attempt(env: &Env, endpoint: &Endpoint, head: &Head) -> std::result::Re
             headers.set(name, &value)?;
         }
         let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(head.payload.as_str().into()));
+        // A redirect is an answer (3xx, a failure), never followed: it could lead inside.
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(head.payload.as_str().into())).with_redirect(RequestRedirect::Manual);
         let request = Request::new_with_init(&endpoint.url, &init)?;
         let signal = worker::AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(TIMEOUT_MS));
         Ok::<_, Error>(Fetch::Request(request).send_with_signal(&signal).await?.status_code())

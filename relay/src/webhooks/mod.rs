@@ -14,17 +14,17 @@ use crate::mail::{CloudflareEmail, Email, MailConfig, Mailbox, Mailer, notice};
 use crate::routes::Ctx;
 use crate::{Error, Result, http};
 
-/// One event of a conversation, as the queue carries it.
+/// One event of a conversation, as its object hands it over (`conversation::hooks`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     /// Stable: the `webhook-id` of every delivery and attempt.
     pub id: String,
-    pub site: String,
-    pub conversation: String,
     /// Its place in the conversation.
     pub ord: i64,
     #[serde(rename = "type")]
     pub kind: String,
+    /// When it happened (RFC 3339): endpoints made later do not get it.
+    pub at: String,
     /// The JSON body sent ([`pigeon_protocol::WebhookPayload`]).
     pub payload: String,
 }
@@ -33,9 +33,7 @@ pub struct Event {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "job", rename_all = "snake_case")]
 pub enum QueueJob {
-    /// Make its deliveries, then send what is due of the conversation's.
-    Event(Event),
-    /// Send what is due of the conversation's deliveries (after "send again").
+    /// Send what is due of the conversation's deliveries (new events, "send again").
     Flush { site: String, conversation: String },
 }
 
@@ -74,10 +72,20 @@ impl Call {
     }
 }
 
-/// The queue's consumer: each message acked, or retried when its deliveries wait.
+/// The queue's consumer: each message acked, or retried when its deliveries wait. A message
+/// this version cannot read (from another version) is logged and dropped alone.
 pub async fn consume(batch: MessageBatch<QueueJob>, env: Env) -> Result<()> {
-    for message in batch.messages()? {
-        let delay = match deliver::handle(&env, message.body()).await {
+    for message in batch.raw_iter() {
+        let text = js_sys::JSON::stringify(&message.body()).ok().and_then(|t| t.as_string()).unwrap_or_default();
+        let job: QueueJob = match serde_json::from_str(&text) {
+            Ok(job) => job,
+            Err(e) => {
+                worker::console_error!("webhooks: a queue message not understood, dropped: {e}");
+                message.ack();
+                continue;
+            }
+        };
+        let delay = match deliver::handle(&env, &job).await {
             Ok(None) => {
                 message.ack();
                 continue;
@@ -91,17 +99,6 @@ pub async fn consume(batch: MessageBatch<QueueJob>, env: Env) -> Result<()> {
         message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay).build());
     }
     Ok(())
-}
-
-/// Whether the site has an endpoint switched on (else its events are not handed over).
-pub async fn site_listens(env: &Env, site: &str) -> Result<bool> {
-    #[derive(Deserialize)]
-    struct One {
-        #[allow(dead_code)]
-        one: u8,
-    }
-    let found: Option<One> = env.d1("DB")?.prepare("SELECT 1 AS one FROM webhook_endpoints WHERE site_id = ?1 AND enabled = 1 LIMIT 1").bind(&[site.into()])?.first(None).await?;
-    Ok(found.is_some())
 }
 
 /// An endpoint's row.
@@ -144,13 +141,15 @@ async fn one(cx: &Ctx, id: &str) -> Result<WebhookEndpoint> {
     row.map(Row::endpoint).ok_or(Error::NotFound)
 }
 
-/// A URL the relay may call (public https, unless local runs allow private addresses).
+/// A URL the relay may call (public https, unless local runs allow private addresses), as
+/// fetch reads it.
 fn checked_url(env: &Env, raw: &str) -> Result<String> {
     let url = webhooks::url(raw)?;
     if !crate::egress::endpoint_allowed(&url, deliver::allow_private(env)) {
         return Err(Error::Invalid(Invalid::new("endpoint_not_allowed", "The endpoint must be a public https:// address.")));
     }
-    Ok(url)
+    // Kept as fetch reads it.
+    Ok(crate::egress::parsed(&url).map_or(url, |u| u.to_string()))
 }
 
 fn new_secret() -> Result<String> {
@@ -236,6 +235,13 @@ async fn change(mut req: Request, cx: &Ctx, id: &str) -> Result<Response> {
     ])?
     .run()
     .await?;
+    // Off: what waits is given up (the log can send it again once it is on).
+    if !enabled {
+        db.prepare("UPDATE webhook_deliveries SET state = 'failed', last_error = 'The endpoint was switched off.', lease_until = 0 WHERE endpoint_id = ?1 AND state = 'pending'")
+            .bind(&[id.into()])?
+            .run()
+            .await?;
+    }
     http::json(200, &WebhookSaved { endpoint: one(cx, id).await?, secret })
 }
 
@@ -308,21 +314,23 @@ async fn resend(cx: &Ctx, endpoint: &str, delivery: &str) -> Result<Response> {
     }
     let delivery: f64 = delivery.parse::<u64>().map_err(|_| Error::NotFound)? as f64;
     let db = cx.env.d1("DB")?;
-    let updated = db
-        .prepare(
-            "UPDATE webhook_deliveries SET state = 'pending', next_at = ?3, lease_until = 0, attempts = 0 \
-             WHERE id = ?1 AND endpoint_id = ?2 AND state != 'pending'",
-        )
-        .bind(&[delivery.into(), endpoint.into(), js_sys::Date::now().into()])?
-        .run()
-        .await?;
+    db.prepare(
+        "UPDATE webhook_deliveries SET state = 'pending', next_at = ?3, lease_until = 0, attempts = 0 \
+         WHERE id = ?1 AND endpoint_id = ?2 AND state != 'pending'",
+    )
+    .bind(&[delivery.into(), endpoint.into(), js_sys::Date::now().into()])?
+    .run()
+    .await?;
     #[derive(Deserialize)]
     struct Of {
         conversation_id: String,
+        state: String,
     }
-    let of: Option<Of> = db.prepare("SELECT conversation_id FROM webhook_deliveries WHERE id = ?1 AND endpoint_id = ?2").bind(&[delivery.into(), endpoint.into()])?.first(None).await?;
+    let of: Option<Of> = db.prepare("SELECT conversation_id, state FROM webhook_deliveries WHERE id = ?1 AND endpoint_id = ?2").bind(&[delivery.into(), endpoint.into()])?.first(None).await?;
     let Some(of) = of else { return Err(Error::NotFound) };
-    if updated.meta()?.and_then(|m| m.changes).unwrap_or(0) > 0 {
+    // Waiting (now, or still from an earlier ask whose flush was lost): flush it. A second
+    // flush finds nothing due, or the first one's lease.
+    if of.state == "pending" {
         cx.env.queue("WEBHOOKS")?.send(QueueJob::Flush { site: cx.site.id.clone(), conversation: of.conversation_id }).await?;
     }
     let row: DeliveryRow = db
@@ -335,6 +343,20 @@ async fn resend(cx: &Ctx, endpoint: &str, delivery: &str) -> Result<Response> {
         .await?
         .ok_or(Error::NotFound)?;
     http::json(202, &row.delivery())
+}
+
+/// The daily clean-up: deliveries finished (delivered or given up) more than
+/// `WEBHOOK_LOG_DAYS` (30) days ago leave the log. Returns how many.
+pub async fn prune(env: &Env) -> Result<usize> {
+    let days = env.var("WEBHOOK_LOG_DAYS").ok().and_then(|v| v.to_string().parse::<f64>().ok()).filter(|d| *d >= 0.0).unwrap_or(30.0);
+    let cutoff = js_sys::Date::new(&(js_sys::Date::now() - days * 86_400_000.0).into()).to_iso_string();
+    let done = env
+        .d1("DB")?
+        .prepare("DELETE FROM webhook_deliveries WHERE state != 'pending' AND COALESCE(delivered_at, created_at) <= ?1")
+        .bind(&[String::from(cutoff).into()])?
+        .run()
+        .await?;
+    Ok(done.meta()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
 /// Emails the site's owner that an endpoint was switched off, and why.
