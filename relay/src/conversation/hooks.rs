@@ -127,7 +127,8 @@ impl Store {
             last_event = e.unwrap_or(last_event);
             out.push(ev);
         }
-        let more = out.len() < total;
+        // Left over, or a list cut at its limit (the next run finds out).
+        let more = out.len() < total || messages.len() == BATCH as usize || total - messages.len() == BATCH as usize;
         Ok((out, seq, last_event, more))
     }
 
@@ -165,7 +166,8 @@ pub async fn flush(env: &Env, store: &Store) -> Result<Outcome> {
         return Ok(Outcome::Done);
     }
     let handed = async {
-        if crate::webhooks::deliver::add_deliveries(env, &meta.site, &meta.id, &events).await? > 0 {
+        // (Pending: also after a hand-over whose flush was lost, when the rows were made.)
+        if crate::webhooks::deliver::add_deliveries(env, &meta.site, &meta.id, &events).await? {
             env.queue("WEBHOOKS")?.send(QueueJob::Flush { site: meta.site.clone(), conversation: meta.id.clone() }).await?;
         }
         Ok::<(), crate::Error>(())

@@ -64,11 +64,12 @@ pub async fn handle(env: &Env, job: &QueueJob) -> Result<Option<u32>> {
 
 /// One delivery of each of `events` (in order) for each enabled endpoint of the site that
 /// listens for its type and existed when it happened; none once the conversation is erased.
-/// Twice is once. Returns how many were made.
-pub async fn add_deliveries(env: &Env, site: &str, conversation: &str, events: &[Event]) -> Result<usize> {
+/// Twice is once. Whether any of the conversation's deliveries wait (to be flushed), in the
+/// same round trip.
+pub async fn add_deliveries(env: &Env, site: &str, conversation: &str, events: &[Event]) -> Result<bool> {
     let rows = serde_json::to_string(events).map_err(|e| Error::Internal(e.to_string()))?;
-    let made = env
-        .d1("DB")?
+    let db = env.d1("DB")?;
+    let insert = db
         .prepare(
             "INSERT OR IGNORE INTO webhook_deliveries (endpoint_id, event_id, conversation_id, ord, type, payload, next_at, created_at) \
              SELECT w.id, e.value ->> 'id', ?2, e.value ->> 'ord', e.value ->> 'type', e.value ->> 'payload', ?4, ?5 \
@@ -76,10 +77,15 @@ pub async fn add_deliveries(env: &Env, site: &str, conversation: &str, events: &
              AND (w.events = '[]' OR EXISTS (SELECT 1 FROM json_each(w.events) AS t WHERE t.value = e.value ->> 'type')) \
              WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?2) ORDER BY e.key",
         )
-        .bind(&[site.into(), conversation.into(), rows.into(), now_ms().into(), iso(now_ms()).into()])?
-        .run()
-        .await?;
-    Ok(made.meta()?.and_then(|m| m.changes).unwrap_or(0))
+        .bind(&[site.into(), conversation.into(), rows.into(), now_ms().into(), iso(now_ms()).into()])?;
+    let waiting = db.prepare("SELECT 1 AS one FROM webhook_deliveries WHERE conversation_id = ?1 AND state = 'pending' LIMIT 1").bind(&[conversation.into()])?;
+    let results = db.batch(vec![insert, waiting]).await?;
+    #[derive(Deserialize)]
+    struct One {
+        #[allow(dead_code)]
+        one: u8,
+    }
+    Ok(results.get(1).map(|r| r.results::<One>()).transpose()?.is_some_and(|rows| !rows.is_empty()))
 }
 
 #[derive(Deserialize)]
