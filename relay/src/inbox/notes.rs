@@ -7,9 +7,9 @@ use worker::{Request, Response};
 
 use super::team;
 use crate::conversation::op::{self, Op};
-use crate::mail::{CloudflareEmail, Email, MailConfig, Mailbox, Mailer, notice};
+use crate::mail::{MailConfig, Mailbox, notice};
 use crate::routes::{Asked, Ctx};
-use crate::{Error, Result, http, tokens};
+use crate::{Result, http, tokens};
 
 /// `GET /v1/inbox/conversations/{id}/notes`: the internal notes, oldest first.
 pub async fn list(cx: &Ctx, asked: Asked) -> Result<Response> {
@@ -67,20 +67,7 @@ pub fn mentions<'a>(body: &str, team: &'a [TeammateInfo]) -> Vec<&'a TeammateInf
 async fn tell(cx: &Ctx, to: &TeammateInfo, note: &Note, origin: &str) -> Result<()> {
     let Some(config) = MailConfig::from_env(&cx.env) else { return Ok(()) };
     let words = notice::mention(&cx.site.name, &note.author_name, &note.body, &note.created_at, &format!("{origin}/inbox/"));
-    let mail = Email {
-        from: Mailbox::new("Pigeon", format!("notify@{}", config.domain)),
-        to: Mailbox::new(&to.name, &to.email),
-        reply_to: None,
-        subject: words.subject,
-        message_id: format!("pigeon.mention.{}@{}", note.id, config.domain),
-        in_reply_to: None,
-        references: vec![],
-        date: String::from(js_sys::Date::new_0().to_utc_string()),
-        text: words.text,
-        html: words.html,
-    };
-    let mailer = CloudflareEmail::from_env(&cx.env).map_err(|e| Error::Internal(e.to_string()))?;
-    mailer.send(&mail).await.map_err(|e| Error::Internal(format!("mention mail: {e}")))
+    crate::mail::send_notice(&cx.env, &config, Mailbox::new(&to.name, &to.email), words, &format!("mention.{}", note.id), "mention").await
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 
 use worker::{Env, Request};
 
-use crate::mail::{CloudflareEmail, Email, MailConfig, Mailbox, Mailer, notice};
+use crate::mail::{MailConfig, Mailbox, notice};
 use crate::{Error, Result, tokens};
 
 pub const COOKIE: &str = "pigeon_inbox";
@@ -109,20 +109,7 @@ pub async fn send_link(env: &Env, email: &str, origin: &str, invite: Option<(&st
         .run()
         .await?;
     let words = notice::signin(&format!("{origin}/inbox/#signin={token}"), (ttl / 60_000.0).round().max(1.0) as u32, invite);
-    let mail = Email {
-        from: Mailbox::new("Pigeon", format!("notify@{}", config.domain)),
-        to: Mailbox::bare(email),
-        reply_to: None,
-        subject: words.subject,
-        message_id: format!("pigeon.signin.{}@{}", &tokens::new_conversation_id()?, config.domain),
-        in_reply_to: None,
-        references: vec![],
-        date: String::from(js_sys::Date::new_0().to_utc_string()),
-        text: words.text,
-        html: words.html,
-    };
-    let mailer = CloudflareEmail::from_env(env).map_err(|e| Error::Internal(e.to_string()))?;
-    mailer.send(&mail).await.map_err(|e| Error::Internal(format!("sign-in mail: {e}")))
+    crate::mail::send_notice(env, &config, Mailbox::bare(email), words, &format!("signin.{}", tokens::new_conversation_id()?), "sign-in").await
 }
 
 /// Exchanges a sign-in link's token for a new session: `(session token, address)`. A link

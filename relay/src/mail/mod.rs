@@ -103,6 +103,26 @@ impl Mailer for CloudflareEmail {
     }
 }
 
+/// Sends a one-off notice (sign-in link, mention, webhook switched off) from Pigeon's
+/// `notify@` address to `to`: a mail of its own, `id` naming it in its Message-ID; `what`
+/// names it in the error.
+pub async fn send_notice(env: &Env, config: &MailConfig, to: Mailbox, words: notice::Words, id: &str, what: &str) -> crate::Result<()> {
+    let mail = Email {
+        from: Mailbox::new("Pigeon", format!("notify@{}", config.domain)),
+        to,
+        reply_to: None,
+        subject: words.subject,
+        message_id: format!("pigeon.{id}@{}", config.domain),
+        in_reply_to: None,
+        references: vec![],
+        date: String::from(js_sys::Date::new_0().to_utc_string()),
+        text: words.text,
+        html: words.html,
+    };
+    let mailer = CloudflareEmail::from_env(env).map_err(|e| crate::Error::Internal(e.to_string()))?;
+    mailer.send(&mail).await.map_err(|e| crate::Error::Internal(format!("{what} mail: {e}")))
+}
+
 /// When to try a failed send again: 30 s, 2 min, 8 min, 32 min, then give up.
 pub fn retry_delay(attempts: u32) -> Option<Duration> {
     (attempts < 5).then(|| Duration::from_secs(30 * 4u64.pow(attempts.saturating_sub(1).min(4))))

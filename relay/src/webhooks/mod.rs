@@ -10,7 +10,7 @@ use pigeon_protocol::{PatchWebhook, PostWebhook, WebhookDeliveries, WebhookDeliv
 use serde::{Deserialize, Serialize};
 use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response};
 
-use crate::mail::{CloudflareEmail, Email, MailConfig, Mailbox, Mailer, notice};
+use crate::mail::{MailConfig, Mailbox, notice};
 use crate::routes::Ctx;
 use crate::{Error, Result, http};
 
@@ -364,20 +364,7 @@ pub async fn tell_owner(env: &Env, site: &str, endpoint: &str, url: &str, why: &
     let Some(config) = MailConfig::from_env(env) else { return Ok(()) };
     let Some(site) = crate::sites::load(env, site).await? else { return Ok(()) };
     let words = notice::webhook_off(&site.name, url, why);
-    let mail = Email {
-        from: Mailbox::new("Pigeon", format!("notify@{}", config.domain)),
-        to: Mailbox::bare(&site.merchant_email),
-        reply_to: None,
-        subject: words.subject,
-        message_id: format!("pigeon.webhook.{endpoint}.{}@{}", js_sys::Date::now() as u64, config.domain),
-        in_reply_to: None,
-        references: vec![],
-        date: String::from(js_sys::Date::new_0().to_utc_string()),
-        text: words.text,
-        html: words.html,
-    };
-    let mailer = CloudflareEmail::from_env(env).map_err(|e| Error::Internal(e.to_string()))?;
-    mailer.send(&mail).await.map_err(|e| Error::Internal(format!("webhook mail: {e}")))
+    crate::mail::send_notice(env, &config, Mailbox::bare(&site.merchant_email), words, &format!("webhook.{endpoint}.{}", js_sys::Date::now() as u64), "webhook").await
 }
 
 #[cfg(test)]
