@@ -51,7 +51,8 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-fn iso(ms: f64) -> String {
+/// A time in milliseconds as RFC 3339, the way D1 rows and answers carry it.
+pub(super) fn iso(ms: f64) -> String {
     js_sys::Date::new(&ms.into()).to_iso_string().into()
 }
 

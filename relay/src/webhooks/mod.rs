@@ -156,10 +156,6 @@ fn new_secret() -> Result<String> {
     Ok(sign::secret_text(&crate::tokens::random_bytes::<{ sign::SECRET_BYTES }>()?))
 }
 
-fn now_iso() -> String {
-    js_sys::Date::new_0().to_iso_string().into()
-}
-
 /// Runs a webhook call for an owner (inbox) or the site's agent key.
 pub async fn run(req: Request, cx: &Ctx, call: Call) -> Result<Response> {
     if let Some(teammate) = &cx.teammate {
@@ -200,7 +196,7 @@ async fn add(mut req: Request, cx: &Ctx) -> Result<Response> {
             secret.as_str().into(),
             serde_json::to_string(&events).unwrap_or_else(|_| "[]".into()).into(),
             description.into(),
-            now_iso().into(),
+            crate::conversation::now_iso().into(),
         ])?
         .run()
         .await?;
@@ -280,7 +276,7 @@ impl DeliveryRow {
             last_error: self.last_error,
             created_at: self.created_at,
             delivered_at: self.delivered_at,
-            next_attempt_at: (state == Pending).then(|| js_sys::Date::new(&self.next_at.into()).to_iso_string().into()),
+            next_attempt_at: (state == Pending).then(|| deliver::iso(self.next_at)),
         }
     }
 }
@@ -349,11 +345,11 @@ async fn resend(cx: &Ctx, endpoint: &str, delivery: &str) -> Result<Response> {
 /// `WEBHOOK_LOG_DAYS` (30) days ago leave the log. Returns how many.
 pub async fn prune(env: &Env) -> Result<usize> {
     let days = env.var("WEBHOOK_LOG_DAYS").ok().and_then(|v| v.to_string().parse::<f64>().ok()).filter(|d| *d >= 0.0).unwrap_or(30.0);
-    let cutoff = js_sys::Date::new(&(js_sys::Date::now() - days * 86_400_000.0).into()).to_iso_string();
+    let cutoff = deliver::iso(js_sys::Date::now() - days * 86_400_000.0);
     let done = env
         .d1("DB")?
         .prepare("DELETE FROM webhook_deliveries WHERE state != 'pending' AND COALESCE(delivered_at, created_at) <= ?1")
-        .bind(&[String::from(cutoff).into()])?
+        .bind(&[cutoff.into()])?
         .run()
         .await?;
     Ok(done.meta()?.and_then(|m| m.changes).unwrap_or(0))
