@@ -262,3 +262,19 @@ pub async fn deliveries(site: &str, id: &str) -> Result<pigeon_protocol::Webhook
 pub async fn resend(site: &str, id: &str, delivery: u64) -> Result<pigeon_protocol::WebhookDelivery, Failure> {
     json("POST", &format!("{}/{id}/deliveries/{delivery}/resend", hooks_path(site)), None).await
 }
+
+fn tokens_path(site: &str) -> String {
+    format!("/v1/inbox/sites/{site}/tokens")
+}
+
+pub async fn api_tokens(site: &str) -> Result<pigeon_protocol::ApiTokens, Failure> {
+    json("GET", &tokens_path(site), None).await
+}
+
+pub async fn add_api_token(site: &str, token: &pigeon_protocol::PostApiToken) -> Result<pigeon_protocol::ApiTokenMade, Failure> {
+    json("POST", &tokens_path(site), body(token)).await
+}
+
+pub async fn revoke_api_token(site: &str, id: &str) -> Result<(), Failure> {
+    call("DELETE", &format!("{}/{id}", tokens_path(site)), None).await.map(|_| ())
+}

@@ -3,6 +3,7 @@
 //! Leptos (client-side rendering); the protocol crate's types on the wire.
 
 mod api;
+pub mod api_tokens;
 pub mod keys;
 mod live;
 pub mod model;

@@ -377,6 +377,7 @@ pub fn SettingsPanel(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl
                 </fieldset>
             </form>
             <p class="error" role="alert" data-testid="settings-error">{move || error.get()}</p>
+            <crate::api_tokens::ApiTokens site=site.get_value() />
             <Show when=move || editable.get()>
                 <crate::webhooks::Webhooks site=site.get_value() />
             </Show>

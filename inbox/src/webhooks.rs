@@ -36,7 +36,7 @@ pub fn delivery_line(d: &WebhookDelivery) -> String {
 }
 
 /// Asks before something that cannot be undone.
-fn confirm(question: &str) -> bool {
+pub fn confirm(question: &str) -> bool {
     web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(false)
 }
 

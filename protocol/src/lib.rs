@@ -4,6 +4,7 @@
 //! UTC strings, money is integer minor units plus an ISO 4217 code. Validation that needs no
 //! runtime lives here too, so it is unit-tested on the host and shared by both ends.
 
+pub mod api_tokens;
 mod context;
 mod inbox;
 mod live;
@@ -16,6 +17,7 @@ mod site;
 pub mod validate;
 pub mod webhooks;
 
+pub use api_tokens::{ApiToken, ApiTokenMade, ApiTokens, PostApiToken};
 pub use context::{Cart, CartItem, Context, Page};
 pub use inbox::{
     Assign, CartStep, ChangeRole, InboxClientFrame, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxRefused, InboxReply, Invite, Me, Membership, Note, Notes, OpenSession, PostNote, SignIn, Team,

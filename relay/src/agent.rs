@@ -4,15 +4,21 @@
 use pigeon_protocol::{Context, ConversationList, ConversationSummary, InboxConversation, PostAgentMessage, Status, validate};
 use worker::{Env, Request, Response};
 
-use crate::conversation::op::{self, NewMessage, Op};
+use crate::conversation::op::{self, Assignee, NewMessage, Op};
 use crate::routes::{Asked, Ctx};
 use crate::{Error, Result, http, messages};
 
-/// `POST /v1/agent/conversations/{id}/messages`.
+/// `POST /v1/agent/conversations/{id}/messages`. With a personal token the reply is the
+/// teammate's, as from the inbox: signed with their name unless `author_name` says otherwise,
+/// and a conversation nobody answers becomes theirs.
 pub async fn post(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> {
-    let input: PostAgentMessage = http::read_json(&mut req).await?;
+    let mut input: PostAgentMessage = http::read_json(&mut req).await?;
+    if let Some(teammate) = &cx.teammate {
+        input.author_name = input.author_name.or_else(|| Some(teammate.name.clone()));
+    }
     let msg = validate::agent_message(&input)?;
-    messages::store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: false, claim: None }).await
+    let claim = cx.teammate.as_ref().map(|t| Assignee { email: t.email.clone(), name: t.name.clone() });
+    messages::store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: false, claim }).await
 }
 
 /// `POST /v1/agent/conversations/{id}/close`: done for now; the shopper writing again reopens it.

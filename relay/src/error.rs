@@ -103,7 +103,7 @@ impl Error {
             Error::TooLarge => ErrorBody::new("payload_too_large", "The request body is larger than 16 KiB."),
             Error::Invalid(i) => ErrorBody::new(i.code, i.message.clone()),
             Error::NotFound => ErrorBody::new("not_found", "No such conversation, or the token does not open it."),
-            Error::Unauthorized => ErrorBody::new("unauthorized", "A valid agent key is required."),
+            Error::Unauthorized => ErrorBody::new("unauthorized", "A valid agent key or personal API token is required."),
             Error::SignedOut => ErrorBody::new("signed_out", "Sign in to the inbox."),
             Error::OwnerOnly => ErrorBody::new("owner_only", "Only the site's owners can do this."),
             Error::LastOwner => ErrorBody::new("last_owner", "A site needs an owner: make someone else an owner first."),

@@ -31,7 +31,8 @@ pub fn documented(route: &Route) -> Option<(&'static str, &'static str)> {
         | InboxLive { .. } | InboxDetails { .. } | InboxMessages { .. } | InboxReply { .. } | InboxRead { .. } | InboxClose { .. } | InboxReopen { .. }
         | InboxAssign { .. } | InboxNotes { .. } | InboxAddNote { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. }
         | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } | InboxSettings { .. } | InboxSaveSettings { .. }
-        | InboxPreviewSettings { .. } | InboxProfile | InboxSaveProfile | InboxPush | InboxAddDevice | InboxRemoveDevice | InboxWebhooks { .. } | Health => {
+        | InboxPreviewSettings { .. } | InboxProfile | InboxSaveProfile | InboxPush | InboxAddDevice | InboxRemoveDevice | InboxWebhooks { .. } | InboxTokens { .. }
+        | InboxAddToken { .. } | InboxRevokeToken { .. } | Health => {
             return None;
         }
     })
@@ -83,6 +84,11 @@ mod tests {
                 assert_eq!(route.audience(), Audience::Agent, "{m} {path}");
                 assert_eq!(documented(&route), Some((path.as_str(), m.as_str())), "{m} {path}");
                 assert!(op["operationId"].is_string() && op["responses"].is_object(), "{m} {path}");
+                // Every agent route takes the site's key or a teammate's token (routes::agent_context).
+                assert_eq!(op["security"], json!([{ "siteKey": [] }, { "personalToken": [] }]), "{m} {path}");
+                for scheme in ["siteKey", "personalToken"] {
+                    assert_eq!(doc["components"]["securitySchemes"][scheme]["scheme"], "bearer");
+                }
                 listed.insert((path.clone(), m.clone()));
             }
         }
@@ -108,7 +114,7 @@ mod tests {
         .collect();
         assert_eq!(listed, agent);
         // Inbox and browser routes are not in it.
-        for (m, p) in [(Method::Get, "/v1/inbox/sites/demo/webhooks"), (Method::Post, "/v1/sites/demo/conversations"), (Method::Get, "/v1/health")] {
+        for (m, p) in [(Method::Get, "/v1/inbox/sites/demo/webhooks"), (Method::Post, "/v1/inbox/sites/demo/tokens"), (Method::Post, "/v1/sites/demo/conversations"), (Method::Get, "/v1/health")] {
             let Parsed::Route(r) = parse(&m, p) else { panic!("{p}") };
             assert_eq!(documented(&r), None, "{p}");
         }

@@ -63,6 +63,9 @@ pub enum Route {
     InboxAddDevice,
     InboxRemoveDevice,
     InboxWebhooks { site: String, call: webhooks::Call },
+    InboxTokens { site: String },
+    InboxAddToken { site: String },
+    InboxRevokeToken { site: String, id: String },
     Health,
 }
 
@@ -119,7 +122,7 @@ impl Route {
             | InboxReopen { .. } | InboxAssign { .. } | InboxNotes { .. } | InboxAddNote { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. }
             | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } | InboxSettings { .. }
             | InboxSaveSettings { .. } | InboxPreviewSettings { .. } | InboxProfile | InboxSaveProfile | InboxPush | InboxAddDevice
-            | InboxRemoveDevice | InboxWebhooks { .. } => {
+            | InboxRemoveDevice | InboxWebhooks { .. } | InboxTokens { .. } | InboxAddToken { .. } | InboxRevokeToken { .. } => {
                 Audience::Inbox
             }
             Health => Audience::Anyone,
@@ -199,6 +202,12 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         ["v1", "inbox", "sites", site, "conversations"] => (*method == Get).then(|| Route::InboxConversations { site: s(site) }),
         ["v1", "inbox", "sites", site, "search"] => (*method == Get).then(|| Route::InboxSearch { site: s(site) }),
         ["v1", "inbox", "sites", site, "live"] => (*method == Get).then(|| Route::InboxLive { site: s(site) }),
+        ["v1", "inbox", "sites", site, "tokens"] => match method {
+            Get => Some(Route::InboxTokens { site: s(site) }),
+            Post => Some(Route::InboxAddToken { site: s(site) }),
+            _ => None,
+        },
+        ["v1", "inbox", "sites", site, "tokens", id] => (*method == Delete).then(|| Route::InboxRevokeToken { site: s(site), id: s(id) }),
         ["v1", "inbox", "conversations", id] => (*method == Get).then(|| Route::InboxDetails { conversation: s(id) }),
         ["v1", "inbox", "sites", site, "teammates"] => match method {
             Get => Some(Route::InboxTeam { site: s(site) }),
@@ -299,26 +308,41 @@ fn browser_context(route: &Route, req: &Request, env: Env, site: Site) -> crate:
     Ok((Ctx { env, site, teammate: None }, asked))
 }
 
-/// The context of an agent route: the bearer key must be the agent key of the site named
-/// in the path or owning the conversation. An id never seen answers 401 like a wrong key, so
-/// no key (right for some site or not) can probe which ids exist; the site's own key learns
-/// that its deleted or erased conversation is gone (404).
+/// The context of an agent route: the bearer is the agent key of the site named in the path
+/// or owning the conversation, or a personal token of one of that site's teammates (who then
+/// is the caller). An id never seen answers 401 like a wrong key, so no key (right for some
+/// site or not) can probe which ids exist; the site's own key learns that its deleted or
+/// erased conversation is gone (404).
 async fn agent_context(route: &Route, req: &Request, env: Env) -> crate::Result<(Ctx, Option<Asked>)> {
     let key = http::bearer(req);
+    let holder = match key.as_deref() {
+        Some(bearer) => inbox::api_tokens::holder(&env, bearer).await?,
+        None => None,
+    };
     let (site, asked) = match (route, route.conversation()) {
         (Route::AgentListConversations { site } | Route::AgentWebhooks { site, .. }, _) => (site.clone(), None),
         (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
             Owner::Site(site) => (site, Some(Asked { conversation: conversation.to_owned(), caller: Caller::Agent })),
             Owner::Gone(site) => {
-                sites::check_agent_key(&env, &site, key.as_deref()).await?;
+                agent_site(&env, &site, key.as_deref(), holder).await?;
                 return Err(crate::Error::NotFound);
             }
             Owner::Unknown => return Err(crate::Error::Unauthorized),
         },
         _ => return Err(crate::Error::NotFound),
     };
-    let site = sites::check_agent_key(&env, &site, key.as_deref()).await?;
-    Ok((Ctx { env, site, teammate: None }, asked))
+    let (site, teammate) = agent_site(&env, &site, key.as_deref(), holder).await?;
+    Ok((Ctx { env, site, teammate }, asked))
+}
+
+/// The site an agent route is about, if the bearer opens it: a personal token opens its own
+/// site only, as its teammate; a key must be the site's agent key.
+async fn agent_site(env: &Env, site: &str, key: Option<&str>, holder: Option<(String, Teammate)>) -> crate::Result<(Site, Option<Teammate>)> {
+    match holder {
+        Some((own, teammate)) if own == site => Ok((sites::load(env, site).await?.ok_or(crate::Error::Unauthorized)?, Some(teammate))),
+        Some(_) => Err(crate::Error::Unauthorized),
+        None => Ok((sites::check_agent_key(env, site, key).await?, None)),
+    }
 }
 
 /// Who a browser route is about (the site named in the path, or the owner of the
@@ -505,7 +529,10 @@ async fn inbox_context(route: &Route, env: Env, person: &inbox::Person) -> crate
             | Route::InboxSettings { site }
             | Route::InboxSaveSettings { site }
             | Route::InboxPreviewSettings { site }
-            | Route::InboxWebhooks { site, .. },
+            | Route::InboxWebhooks { site, .. }
+            | Route::InboxTokens { site }
+            | Route::InboxAddToken { site }
+            | Route::InboxRevokeToken { site, .. },
             _,
         ) => (site.clone(), None),
         (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
@@ -569,6 +596,9 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::InboxSaveSettings { .. } => inbox::settings::put(req, &cx).await,
         Route::InboxPreviewSettings { .. } => inbox::settings::preview(req, &cx).await,
         Route::InboxWebhooks { call, .. } | Route::AgentWebhooks { call, .. } => webhooks::run(req, &cx, call).await,
+        Route::InboxTokens { .. } => inbox::api_tokens::get(&cx).await,
+        Route::InboxAddToken { .. } => inbox::api_tokens::add(req, &cx).await,
+        Route::InboxRevokeToken { id, .. } => inbox::api_tokens::revoke(&cx, &id).await,
         // Answered before any context is needed.
         Route::Health
         | Route::Resume
@@ -623,6 +653,11 @@ mod tests {
         assert_eq!(ok(Method::Delete, "/v1/inbox/push/subscriptions"), Route::InboxRemoveDevice);
         assert_eq!(ok(Method::Post, "/v1/inbox/push/subscriptions").audience(), Audience::Inbox);
         assert_eq!(parse(&Method::Get, "/v1/inbox/sites/demo/replies/r_1"), Parsed::WrongMethod);
+        assert_eq!(ok(Method::Get, "/v1/inbox/sites/demo/tokens"), Route::InboxTokens { site: "demo".into() });
+        assert_eq!(ok(Method::Post, "/v1/inbox/sites/demo/tokens"), Route::InboxAddToken { site: "demo".into() });
+        assert_eq!(ok(Method::Delete, "/v1/inbox/sites/demo/tokens/tok_1"), Route::InboxRevokeToken { site: "demo".into(), id: "tok_1".into() });
+        assert_eq!(ok(Method::Delete, "/v1/inbox/sites/demo/tokens/tok_1").audience(), Audience::Inbox);
+        assert_eq!(parse(&Method::Get, "/v1/inbox/sites/demo/tokens/tok_1"), Parsed::WrongMethod);
         assert_eq!(parse(&Method::Get, "/v1/inbox/signin"), Parsed::WrongMethod);
         assert_eq!(
             ok(Method::Delete, "/v1/inbox/sites/demo/teammates/sam%40shop.example"),

@@ -621,7 +621,7 @@ async fn owners_manage_saved_replies_every_teammate_reads_them_and_templates_are
     owner.delete(&format!("{path}/{kept_id}")).await;
 }
 
-fn rand_suffix() -> u32 {
+pub fn rand_suffix() -> u32 {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos()
 }

@@ -8,6 +8,7 @@ mod gone;
 mod hygiene;
 mod jobs;
 mod agent;
+mod api_tokens;
 mod bad_input;
 mod concurrency;
 mod cors;

@@ -6,6 +6,7 @@
 //! conversation route works only for a teammate of the conversation's site. The inbox's
 //! page is served as static files under `/inbox/`.
 
+pub mod api_tokens;
 pub mod notes;
 pub mod profile;
 pub mod replies;

@@ -164,6 +164,7 @@ pub async fn remove(env: &Env, site: &str, email: &str) -> Result<()> {
     let db = env.d1("DB")?;
     db.batch(vec![
         db.prepare("DELETE FROM teammates WHERE site_id = ?1 AND email = ?2").bind(&[site.into(), email.into()])?,
+        db.prepare("DELETE FROM api_tokens WHERE site_id = ?1 AND email = ?2").bind(&[site.into(), email.into()])?,
         db.prepare(
             "UPDATE sessions SET revoked_ms = ?2 WHERE email = ?1 AND revoked_ms IS NULL \
              AND NOT EXISTS (SELECT 1 FROM teammates WHERE email = ?1)",

@@ -1,0 +1,80 @@
+// Personal API tokens (issue 18) in the inbox, against the real relay: a teammate makes one
+// in Settings, sees its secret once, a script replies with it as that teammate, and
+// "Revoke" ends it at once.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { test, expect } from '@playwright/test';
+import { relay } from './pigeon.mjs';
+import { shopperThread, signIn } from './inbox-helpers.mjs';
+
+const AGENT = 'sam@pigeon-outfitters.test';
+
+test('a teammate makes a token in Settings, a script replies with it as them, and Revoke ends it', async ({ browser }) => {
+  const merchant = await browser.newContext({ bypassCSP: true });
+  const { page } = await signIn(merchant, relay(), AGENT);
+  await page.getByTestId('settings-open').click();
+  const section = page.getByTestId('api-tokens');
+  await expect(section).toBeVisible();
+  // An agent has tokens of their own but no webhooks (owners only).
+  await expect(page.getByTestId('webhooks')).toHaveCount(0);
+
+  const name = `Order sync ${Date.now()}`;
+  await section.getByTestId('api-token-name').fill(name);
+  await section.getByTestId('api-token-add').click();
+  await expect(section.getByTestId('api-token-secret')).toContainText('Copy it now');
+  const secret = (await section.locator('[data-testid=api-token-secret] code').textContent()).trim();
+  expect(secret).toMatch(/^pgn_pat_[0-9a-f]{64}$/);
+  const row = section.getByTestId('api-token').filter({ hasText: name });
+  await expect(row).toContainText('never used');
+  await section.getByRole('button', { name: 'Done' }).click();
+  await expect(section.getByTestId('api-token-secret')).toHaveCount(0);
+  await expect(section).not.toContainText(secret);
+
+  // A script replies with it: signed with Sam's name.
+  const { id } = await shopperThread(['Do you ship to Norway?']);
+  const post = (clientId) => fetch(`${relay()}/v1/agent/conversations/${id}/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ client_id: clientId, body: 'We do, in 3 to 5 days.' }),
+  });
+  const sent = await post('script-1');
+  const stored = await sent.json();
+  expect(sent.status, JSON.stringify(stored)).toBe(201);
+  expect(stored.message.author_name).toBe('Sam');
+
+  // Seen again, the token says it was used.
+  await page.reload();
+  await page.getByTestId('settings-open').click();
+  await expect(row).toContainText('last used');
+
+  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const found = [];
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    await page.evaluate(axeSource);
+    found.push(...await page.evaluate(async () => (await window.axe.run(document.querySelector('[data-testid=api-tokens]'), {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    })).violations.map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`)));
+  }
+  expect(found).toEqual([]);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 375, height: 800 });
+  await section.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'test-results/api-tokens-phone.png', fullPage: false });
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // Revoke asks first; dismissed, nothing changes; accepted, the token stops at once.
+  const answers = [false, true];
+  const asked = [];
+  page.on('dialog', (d) => { asked.push(d.message()); return answers.shift() ? d.accept() : d.dismiss(); });
+  await row.getByTestId('api-token-revoke').click();
+  await expect(row).toHaveCount(1);
+  expect((await post('script-2')).status).toBe(201);
+  await row.getByTestId('api-token-revoke').click();
+  await expect(row).toHaveCount(0);
+  expect(asked[0]).toContain(name);
+  const refused = await post('script-3');
+  expect(refused.status).toBe(401);
+  expect((await refused.json()).error.code).toBe('unauthorized');
+  expect(page.errors).toEqual([]);
+});
