@@ -42,6 +42,15 @@ esbuild --log-level=warning --minify --format=esm --target=es2020 --allow-overwr
   "$DIST/inbox/pigeon_inbox.js" --outfile="$DIST/inbox/pigeon_inbox.js"
 node scripts/shorten-names.mjs "$DIST/inbox/pigeon_inbox"
 esbuild --log-level=warning --minify inbox/style/inbox.css --outfile="$DIST/inbox/inbox.css"
+say "inbox: the management module (Settings), loaded when first opened"
+cargo build -q --release --target wasm32-unknown-unknown -p pigeon-inbox-manage
+mkdir -p "$DIST/inbox/manage"
+wasm-bindgen --target web --no-typescript --out-dir "$DIST/inbox/manage" target/wasm32-unknown-unknown/release/pigeon_inbox_manage.wasm
+node scripts/drop-exports.mjs "$DIST/inbox/manage/pigeon_inbox_manage"
+wasm-opt "${WASM_OPT_FLAGS[@]}" -o "$DIST/inbox/manage/pigeon_inbox_manage_bg.wasm" "$DIST/inbox/manage/pigeon_inbox_manage_bg.wasm"
+esbuild --log-level=warning --minify --format=esm --target=es2020 --allow-overwrite \
+  "$DIST/inbox/manage/pigeon_inbox_manage.js" --outfile="$DIST/inbox/manage/pigeon_inbox_manage.js"
+node scripts/shorten-names.mjs "$DIST/inbox/manage/pigeon_inbox_manage"
 cp inbox/static/index.html inbox/static/boot.js inbox/static/sw.js inbox/static/manifest.webmanifest inbox/static/icon.svg "$DIST/inbox/"
 
 # The agent API's OpenAPI document, served as a static file (checked against the router and

@@ -11,7 +11,7 @@ use crate::keys::{self, Shortcut};
 use crate::model::{Assigned, Tab, activity, money};
 use crate::replies::{Key, Picker, PickerList, SavedRepliesView, unfilled, unfilled_sentence};
 use crate::search::{Search, SearchField, SearchResults};
-use crate::settings::SettingsPanel;
+use crate::manage::SettingsView;
 use crate::state::{Inbox, draft_key, keep_live};
 use crate::store;
 
@@ -212,7 +212,7 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
             </p>
             {move || team_open.get().then(|| view! { <TeamView inbox=inbox on_close=move || team_open.set(false) /> })}
             {move || replies_open.get().then(|| view! { <SavedRepliesView inbox=inbox on_close=move || replies_open.set(false) /> })}
-            {move || settings_open.get().then(|| view! { <SettingsPanel inbox=inbox on_close=move || settings_open.set(false) /> })}
+            {move || settings_open.get().then(|| view! { <SettingsView inbox=inbox on_close=move || settings_open.set(false) /> })}
             <nav class="list" aria-label="Conversations">
                 <SearchField inbox=inbox search=search />
                 <SearchResults inbox=inbox search=search />

@@ -44,3 +44,21 @@ window.pigeonPush = {
     return endpoint;
   },
 };
+
+// Settings (the shop, notifications, API tokens, webhooks) is a second wasm module, loaded
+// the first time it opens (inbox/manage). A failed load is tried again on the next open.
+let manage;
+window.pigeonManage = {
+  async open(parent, site, renamed) {
+    manage ||= import('./manage/pigeon_inbox_manage.js').then(async (m) => { await m.default(); return m; });
+    try {
+      (await manage).open(parent, site, renamed);
+    } catch (e) {
+      manage = undefined;
+      throw e;
+    }
+  },
+  shut() {
+    manage?.then((m) => m.shut(), () => {});
+  },
+};

@@ -78,3 +78,30 @@ test('a teammate makes a token in Settings, a script replies with it as them, an
   expect((await refused.json()).error.code).toBe('unauthorized');
   expect(page.errors).toEqual([]);
 });
+
+test('Settings is a module of its own: not fetched before it opens, and a failed load says so and is tried again', async ({ browser }) => {
+  const merchant = await browser.newContext({ bypassCSP: true });
+  const fetched = [];
+  merchant.on('request', (r) => { if (r.url().includes('/inbox/manage/')) fetched.push(r.url()); });
+  // The first try fails as on a dropped connection.
+  let refuse = true;
+  await merchant.route('**/inbox/manage/**', (route) => (refuse ? route.abort('connectionreset') : route.continue()));
+  const { page } = await signIn(merchant, relay(), AGENT);
+  await expect(page.getByTestId('conversation-list')).toBeAttached();
+  expect(fetched).toEqual([]);
+
+  await page.getByTestId('settings-open').click();
+  await expect(page.getByTestId('settings-unavailable')).toBeVisible();
+  expect(fetched.length).toBeGreaterThan(0);
+  refuse = false;
+  await page.getByTestId('settings-open').click();
+  await page.getByTestId('settings-open').click();
+  await expect(page.getByTestId('api-tokens')).toBeVisible();
+  await expect(page.getByTestId('settings-unavailable')).toBeHidden();
+  // Closed and opened again: drawn once, not twice.
+  await page.getByTestId('settings-open').click();
+  await expect(page.getByTestId('settings')).toHaveCount(0);
+  await page.getByTestId('settings-open').click();
+  await expect(page.getByTestId('api-tokens')).toHaveCount(1);
+  await expect(page.getByTestId('settings-name')).toHaveCount(1);
+});

@@ -7,8 +7,7 @@ use pigeon_protocol::{BusinessHours, DayHours, NotifyBy, Profile, SiteConfig, Si
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 
-use crate::api;
-use crate::state::Inbox;
+use pigeon_inbox::api;
 
 pub const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
@@ -252,10 +251,11 @@ fn YourNotifications() -> impl IntoView {
     }
 }
 
-/// The Settings view.
+/// Everything under Settings' title bar (which the inbox draws).
 #[component]
-pub fn SettingsPanel(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl IntoView {
-    let site = StoredValue::new(inbox.site.get_untracked());
+pub fn SettingsBody(site: String, renamed: impl Fn(String) + 'static) -> impl IntoView {
+    let site = StoredValue::new(site);
+    let renamed = StoredValue::new_local(renamed);
     let form = Form::new();
     let editable = RwSignal::new(false);
     let widget = RwSignal::new(None::<SiteConfig>);
@@ -293,11 +293,7 @@ pub fn SettingsPanel(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl
                     error.set(None);
                     saved.set(Some("Saved. The widget shows it within 30 seconds.".into()));
                     // The header shows the site's name.
-                    inbox.me.update(|m| {
-                        if let Some(x) = m.sites.iter_mut().find(|x| x.site == site.get_value()) {
-                            x.site_name = v.settings.name.clone();
-                        }
-                    });
+                    renamed.with_value(|tell| tell(v.settings.name.clone()));
                 }
                 Err(f) => error.set(Some(f.sentence())),
             }
@@ -332,11 +328,6 @@ pub fn SettingsPanel(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl
         })
         .collect_view();
     view! {
-        <section class="team settings" aria-labelledby="settings-title" data-testid="settings">
-            <div class="bar">
-                <h2 id="settings-title">"Settings"</h2>
-                <button type="button" class="link" on:click=move |_| on_close()>"Close"</button>
-            </div>
             <YourNotifications />
             <form on:submit=move |ev| { ev.prevent_default(); save(); }>
                 // Disabled as a whole for agents: every field inside is read-only.
@@ -381,7 +372,6 @@ pub fn SettingsPanel(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl
             <Show when=move || editable.get()>
                 <crate::webhooks::Webhooks site=site.get_value() />
             </Show>
-        </section>
     }
 }
 

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use pigeon_protocol::{ApiToken, PostApiToken};
 use wasm_bindgen_futures::spawn_local;
 
-use crate::api;
-use crate::view::when;
+use pigeon_inbox::api;
+use pigeon_inbox::view::when;
 
 /// What a token's line says about its use.
 pub fn used_line(t: &ApiToken) -> String {

@@ -6,8 +6,8 @@ use pigeon_protocol::webhooks::EVENT_TYPES;
 use pigeon_protocol::{DeliveryState, PatchWebhook, PostWebhook, WebhookDelivery, WebhookEndpoint};
 use wasm_bindgen_futures::spawn_local;
 
-use crate::api;
-use crate::view::when;
+use pigeon_inbox::api;
+use pigeon_inbox::view::when;
 
 /// What an endpoint's line says about its state.
 pub fn state_line(e: &WebhookEndpoint) -> String {
