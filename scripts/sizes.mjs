@@ -13,7 +13,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist');
 
 // Budgets guard against regressions; the aims (1.5 KB loader, 60 KB widget) are in README.
-export const BUDGETS = { loader: 1536, widget: 96_000, inbox: 250_000, manage: 140_000 };
+// The loader's was 1,536 B until it learned to import the extras for data-platform (+51 B).
+export const BUDGETS = { loader: 1600, widget: 96_000, extras: 60_000, inbox: 250_000, manage: 140_000 };
 
 function measure(file) {
   const bytes = fs.readFileSync(path.join(DIST, file));
@@ -29,6 +30,11 @@ const loader = measure('pigeon.js');
 const parts = ['widget/pigeon_widget_bg.wasm', 'widget/pigeon_widget.js', 'widget/pigeon.css'].map(measure);
 const widget = parts.reduce((t, p) => ({ file: 'whole widget', raw: t.raw + p.raw, gzip: t.gzip + p.gzip, brotli: t.brotli + p.brotli }), { raw: 0, gzip: 0, brotli: 0 });
 
+// Shop systems' carts (data-platform): imported by the loader the first time the panel opens
+// on such a page, never on others.
+const extrasParts = ['widget/pigeon_extras_bg.wasm', 'widget/pigeon_extras.js'].map(measure);
+const extras = extrasParts.reduce((t, p) => ({ file: 'widget extras (data-platform only)', raw: t.raw + p.raw, gzip: t.gzip + p.gzip, brotli: t.brotli + p.brotli }), { raw: 0, gzip: 0, brotli: 0 });
+
 const inboxParts = ['inbox/index.html', 'inbox/boot.js', 'inbox/pigeon_inbox.js', 'inbox/pigeon_inbox_bg.wasm', 'inbox/inbox.css'].map(measure);
 const inbox = inboxParts.reduce((t, p) => ({ file: 'whole inbox (first load)', raw: t.raw + p.raw, gzip: t.gzip + p.gzip, brotli: t.brotli + p.brotli }), { raw: 0, gzip: 0, brotli: 0 });
 
@@ -37,21 +43,22 @@ const inbox = inboxParts.reduce((t, p) => ({ file: 'whole inbox (first load)', r
 const manageParts = ['inbox/manage/pigeon_inbox_manage_bg.wasm', 'inbox/manage/pigeon_inbox_manage.js'].map(measure);
 const manage = manageParts.reduce((t, p) => ({ file: 'inbox Settings (when opened)', raw: t.raw + p.raw, gzip: t.gzip + p.gzip, brotli: t.brotli + p.brotli }), { raw: 0, gzip: 0, brotli: 0 });
 
-const rows = [loader, ...parts, widget, ...inboxParts, inbox, ...manageParts, manage];
+const rows = [loader, ...parts, widget, ...extrasParts, extras, ...inboxParts, inbox, ...manageParts, manage];
 const fmt = (n) => n.toLocaleString('en-US').padStart(9);
 console.log(`| ${'file'.padEnd(42)} | ${'raw'.padStart(9)} | ${'gzip'.padStart(9)} | ${'brotli'.padStart(9)} |`);
 console.log(`|${'-'.repeat(44)}|${'-'.repeat(11)}|${'-'.repeat(11)}|${'-'.repeat(11)}|`);
 for (const r of rows) console.log(`| ${r.file.padEnd(42)} | ${fmt(r.raw)} | ${fmt(r.gzip)} | ${fmt(r.brotli)} |`);
 
 fs.mkdirSync(path.join(ROOT, 'target/bench'), { recursive: true });
-fs.writeFileSync(path.join(ROOT, 'target/bench/sizes.json'), JSON.stringify({ loader, parts, widget, inboxParts, inbox, manageParts, manage, budgets: BUDGETS }, null, 2));
+fs.writeFileSync(path.join(ROOT, 'target/bench/sizes.json'), JSON.stringify({ loader, parts, widget, extrasParts, extras, inboxParts, inbox, manageParts, manage, budgets: BUDGETS }, null, 2));
 
 if (process.argv.includes('--check')) {
   const over = [];
   if (loader.brotli > BUDGETS.loader) over.push(`loader ${loader.brotli} B brotli > budget ${BUDGETS.loader} B`);
   if (widget.brotli > BUDGETS.widget) over.push(`widget ${widget.brotli} B brotli > budget ${BUDGETS.widget} B`);
+  if (extras.brotli > BUDGETS.extras) over.push(`widget extras ${extras.brotli} B brotli > budget ${BUDGETS.extras} B`);
   if (inbox.brotli > BUDGETS.inbox) over.push(`inbox ${inbox.brotli} B brotli > budget ${BUDGETS.inbox} B`);
   if (manage.brotli > BUDGETS.manage) over.push(`inbox Settings ${manage.brotli} B brotli > budget ${BUDGETS.manage} B`);
-  console.log(over.length ? `size budgets: ${4 - over.length} passed, ${over.length} failed\n  ${over.join('\n  ')}` : 'size budgets: 4 passed, 0 failed');
+  console.log(over.length ? `size budgets: ${5 - over.length} passed, ${over.length} failed\n  ${over.join('\n  ')}` : 'size budgets: 5 passed, 0 failed');
   process.exit(over.length ? 1 : 0);
 }

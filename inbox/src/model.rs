@@ -196,11 +196,7 @@ pub struct Pending {
 
 /// Minor units as a price, e.g. `59.98 EUR` (currencies without minor units have none).
 pub fn money(minor: i64, currency: &str) -> String {
-    let digits = match currency {
-        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "HUF" => 0,
-        "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
-        _ => 2,
-    };
+    let digits = pigeon_protocol::currency_digits(currency);
     let sign = if minor < 0 { "-" } else { "" };
     let n = minor.unsigned_abs();
     if digits == 0 {

@@ -21,6 +21,16 @@ pub struct Page {
     pub referrer: Option<String>,
 }
 
+/// How many digits a currency's minor unit has (ISO 4217): 2 for most, 0 for currencies
+/// without (JPY, KRW, ... and HUF as shops price it), 3 for the dinars that have fils.
+pub fn currency_digits(code: &str) -> u32 {
+    match code {
+        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "HUF" | "PYG" | "UGX" | "XAF" | "XOF" | "XPF" | "RWF" | "GNF" | "KMF" | "DJF" | "VUV" | "BIF" => 0,
+        "BHD" | "KWD" | "OMR" | "JOD" | "TND" | "IQD" | "LYD" => 3,
+        _ => 2,
+    }
+}
+
 /// A cart in integer minor units of one ISO 4217 currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cart {

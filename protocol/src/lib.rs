@@ -18,7 +18,7 @@ pub mod validate;
 pub mod webhooks;
 
 pub use api_tokens::{ApiToken, ApiTokenMade, ApiTokens, PostApiToken};
-pub use context::{Cart, CartItem, Context, Page};
+pub use context::{Cart, CartItem, Context, Page, currency_digits};
 pub use inbox::{
     Assign, CartStep, ChangeRole, InboxClientFrame, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxRefused, InboxReply, Invite, Me, Membership, Note, Notes, OpenSession, PostNote, SignIn, Team,
     TeamRole, TeammateInfo,

@@ -49,12 +49,12 @@ export class ShopPage {
     page.on('pageerror', (e) => this.errors.push(String(e)));
   }
 
-  async goto() {
+  async goto(path = '/') {
     await this.page.addInitScript(() => {
       window.__csp = [];
       document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
     });
-    await this.page.goto(`${shop()}/`);
+    await this.page.goto(`${shop()}${path}`);
   }
 
   /// Opens the panel and resolves with the conversation id once the first message creates it.

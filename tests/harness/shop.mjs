@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deliver, gmailReply, sentMail } from './mailbox.mjs';
+import { platformApi } from './platforms.mjs';
 
 const SHOP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../demo-site');
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.ico': 'image/x-icon' };
@@ -26,9 +27,11 @@ export function contentSecurityPolicy(relayUrl) {
 
 export function serveShop({ port, relayUrl, site }) {
   const csp = contentSecurityPolicy(relayUrl);
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://shop');
     if (url.pathname.startsWith('/api/')) return mailboxApi(req, res, url, relayUrl);
+    // The Shopify and WooCommerce pages' carts (tests/harness/platforms.mjs).
+    if (await platformApi(req, res, url)) return;
     let rel = decodeURIComponent(url.pathname);
     if (rel === '/mailbox') rel = '/mailbox.html';
     if (rel.endsWith('/')) rel += 'index.html';

@@ -8,13 +8,13 @@
   if (!script || window.__pigeonLoaded) return;
   window.__pigeonLoaded = true;
   var relay = new URL(script.src).origin;
-  var site = script.getAttribute('data-site');
+  var site = script.dataset.site;
   var queued = (window.Pigeon && window.Pigeon.q) || [];
   var listeners = {};
   var module = null;  // promise of the imported, initialised wasm module
   var widget = null;  // promise of the mounted panel
   var open = false;
-  var cart, page;
+  var cart, page, extras;
   // A "Continue the conversation" link from an email (the token rides in the fragment): the
   // panel opens at once, and the widget takes the token out of the address bar.
   var resume = /pigeon-resume=/.test(location.hash);
@@ -28,7 +28,7 @@
     '.badge{position:absolute;top:-4px;right:-4px;min-width:20px;border-radius:10px;background:#d93025;font:700 12px/20px sans-serif}';
 
   var host = document.createElement('div');
-  host.setAttribute('data-pigeon', '');
+  host.dataset.pigeon = '';
   var root = host.attachShadow({ mode: 'open' });
   var base = new CSSStyleSheet();
   base.replaceSync(CSS);
@@ -38,7 +38,7 @@
   launcher.className = 'launcher';
   launcher.type = 'button';
   launcher.setAttribute('aria-haspopup', 'dialog');
-  launcher.setAttribute('data-testid', 'launcher');
+  launcher.dataset.testid = 'launcher';
   var svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');
   svg.setAttribute('aria-hidden', 'true');
@@ -48,7 +48,7 @@
   var badge = document.createElement('span');
   badge.className = 'badge';
   badge.hidden = true;
-  badge.setAttribute('data-testid', 'badge');
+  badge.dataset.testid = 'badge';
   launcher.append(svg, badge);
 
   var slot = document.createElement('div');
@@ -124,6 +124,9 @@
         var input = root.querySelector('textarea');
         if (input) input.focus();
         emit('open');
+        // A shop system's cart (data-platform): the extras module reads it from the first
+        // opening on, and again whenever it changes. A failed import is tried at the next.
+        if (script.dataset.platform) extras = extras || import(relay + '/widget/pigeon_extras.js').then((m) => m.default(), () => { extras = 0; });
       });
     } else {
       slot.hidden = true;
