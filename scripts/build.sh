@@ -50,6 +50,8 @@ esbuild --log-level=warning --minify --format=esm --target=es2020 --allow-overwr
 node scripts/shorten-names.mjs "$DIST/inbox/pigeon_inbox"
 esbuild --log-level=warning --minify inbox/style/inbox.css --outfile="$DIST/inbox/inbox.css"
 say "inbox: the management module (Settings), loaded when first opened"
+# A cargo run of its own: built together with pigeon-inbox, cargo would unify features and
+# give this module the inbox's `app` (its start function), mounting a second inbox.
 cargo build -q --release --target wasm32-unknown-unknown -p pigeon-inbox-manage
 mkdir -p "$DIST/inbox/manage"
 wasm-bindgen --target web --no-typescript --out-dir "$DIST/inbox/manage" target/wasm32-unknown-unknown/release/pigeon_inbox_manage.wasm

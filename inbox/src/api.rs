@@ -259,6 +259,10 @@ pub async fn deliveries(site: &str, id: &str) -> Result<pigeon_protocol::Webhook
     json("GET", &format!("{}/{id}/deliveries", hooks_path(site)), None).await
 }
 
+pub async fn test_webhook(site: &str, id: &str) -> Result<pigeon_protocol::WebhookTest, Failure> {
+    json("POST", &format!("{}/{id}/test", hooks_path(site)), None).await
+}
+
 pub async fn resend(site: &str, id: &str, delivery: u64) -> Result<pigeon_protocol::WebhookDelivery, Failure> {
     json("POST", &format!("{}/{id}/deliveries/{delivery}/resend", hooks_path(site)), None).await
 }

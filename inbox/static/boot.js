@@ -46,11 +46,13 @@ window.pigeonPush = {
 };
 
 // Settings (the shop, notifications, API tokens, webhooks) is a second wasm module, loaded
-// the first time it opens (inbox/manage). A failed load is tried again on the next open.
+// the first time it opens (inbox/manage). A failed load is tried again on the next open, at
+// a new URL (some browsers keep a failed import's answer for the page's life).
 let manage;
+let tries = 0;
 window.pigeonManage = {
   async open(parent, site, renamed) {
-    manage ||= import('./manage/pigeon_inbox_manage.js').then(async (m) => { await m.default(); return m; });
+    manage ||= import(`./manage/pigeon_inbox_manage.js${tries++ ? `?try=${tries}` : ''}`).then(async (m) => { await m.default(); return m; });
     try {
       (await manage).open(parent, site, renamed);
     } catch (e) {

@@ -27,7 +27,9 @@ self.addEventListener('fetch', (event) => {
         }
         return resp;
       })
-      .catch(() => caches.match(event.request, { ignoreSearch: true }).then((hit) => hit || caches.match('index.html'))),
+      // Offline: what was kept; a page that was not kept opens the app, anything else fails
+      // as a network error (never the page in place of a script).
+      .catch(() => caches.match(event.request, { ignoreSearch: true }).then((hit) => hit || (event.request.mode === 'navigate' ? caches.match('index.html') : Response.error()))),
   );
 });
 

@@ -43,10 +43,10 @@ pub struct ApiTokenMade {
     pub secret: String,
 }
 
-/// A token's name, trimmed: 1 to [`MAX_TOKEN_NAME`] characters.
+/// A token's name, trimmed: 1 to [`MAX_TOKEN_NAME`] characters on one line.
 pub fn token_name(raw: &str) -> Checked<String> {
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME {
+    if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME || name.chars().any(char::is_control) {
         return Err(Invalid::new("invalid_token_name", format!("Give the token a name of 1 to {MAX_TOKEN_NAME} characters, saying what uses it.")));
     }
     Ok(name.to_owned())
@@ -67,6 +67,7 @@ mod tests {
         assert_eq!(token_name(&"é".repeat(MAX_TOKEN_NAME)).unwrap().chars().count(), MAX_TOKEN_NAME);
         assert_eq!(token_name(&"x".repeat(MAX_TOKEN_NAME + 1)).unwrap_err().code, "invalid_token_name");
         assert_eq!(token_name(" \n ").unwrap_err().code, "invalid_token_name");
+        assert_eq!(token_name("two\nlines").unwrap_err().code, "invalid_token_name");
     }
 
     #[test]

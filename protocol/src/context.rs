@@ -21,13 +21,22 @@ pub struct Page {
     pub referrer: Option<String>,
 }
 
-/// How many digits a currency's minor unit has (ISO 4217): 2 for most, 0 for currencies
-/// without (JPY, KRW, ... and HUF as shops price it), 3 for the dinars that have fils.
+/// ISO 4217 currencies whose minor unit has no digits, and those with three.
+const NO_MINOR_UNIT: &str = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF";
+const THREE_DIGITS: &str = "BHD IQD JOD KWD LYD OMR TND";
+
+/// How many digits a currency's minor unit has (ISO 4217): 2 for most, 0 for JPY, KRW and
+/// the others without, 3 for the dinars and rials with fils or baisa. The one table the
+/// widget, the inbox, the emails and the cart readers all use (a list of codes, not a
+/// `match`, to stay small in the widget).
 pub fn currency_digits(code: &str) -> u32 {
-    match code {
-        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "HUF" | "PYG" | "UGX" | "XAF" | "XOF" | "XPF" | "RWF" | "GNF" | "KMF" | "DJF" | "VUV" | "BIF" => 0,
-        "BHD" | "KWD" | "OMR" | "JOD" | "TND" | "IQD" | "LYD" => 3,
-        _ => 2,
+    let listed = |list: &str| code.len() == 3 && list.split(' ').any(|c| c == code);
+    if listed(NO_MINOR_UNIT) {
+        0
+    } else if listed(THREE_DIGITS) {
+        3
+    } else {
+        2
     }
 }
 
@@ -50,4 +59,20 @@ pub struct CartItem {
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currencies_have_their_iso_4217_digits() {
+        for (code, digits) in [("EUR", 2), ("USD", 2), ("HUF", 2), ("JPY", 0), ("KRW", 0), ("XPF", 0), ("BIF", 0), ("KWD", 3), ("TND", 3), ("IQD", 3)] {
+            assert_eq!(currency_digits(code), digits, "{code}");
+        }
+        // Only whole codes count.
+        for odd in ["JP", "JPYX", "", "jpy", "PY", "Y C"] {
+            assert_eq!(currency_digits(odd), 2, "{odd}");
+        }
+    }
 }

@@ -33,7 +33,7 @@ pub use replies::{PutSavedReply, SavedReplies, SavedReply};
 pub use search::{SearchHit, SearchResults, Span};
 pub use settings::{NotifyBy, Profile, PushEndpoint, PushInfo, PushKeys, PushPayload, PushSubscription, SettingsView, SiteSettings};
 pub use site::{BusinessHours, DayHours, SiteConfig};
-pub use webhooks::{DeliveryState, PatchWebhook, PostWebhook, WebhookDeliveries, WebhookDelivery, WebhookEndpoint, WebhookEndpoints, WebhookPayload, WebhookSaved};
+pub use webhooks::{DeliveryState, PatchWebhook, PostWebhook, WebhookDeliveries, WebhookDelivery, WebhookEndpoint, WebhookEndpoints, WebhookPayload, WebhookSaved, WebhookTest};
 
 use serde::{Deserialize, Serialize};
 

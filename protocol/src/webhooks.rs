@@ -108,6 +108,24 @@ pub struct WebhookDeliveries {
     pub deliveries: Vec<WebhookDelivery>,
 }
 
+/// The type of the event "Send a test event" sends: to any endpoint, whatever it listens for,
+/// never logged or tried again.
+pub const TEST_EVENT: &str = "webhook.test";
+
+/// `POST .../webhooks/{id}/test`: how the endpoint answered a signed test event, now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookTest {
+    pub event_id: String,
+    /// It answered 2xx.
+    pub delivered: bool,
+    /// Its HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// Why it failed, as the delivery log says it.
+    pub error: Option<String>,
+    /// How long the attempt took.
+    pub duration_ms: u32,
+}
+
 /// The body of every delivery; `data` depends on the type (`API.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookPayload<D> {

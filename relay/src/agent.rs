@@ -14,7 +14,7 @@ use crate::{Error, Result, http, messages};
 pub async fn post(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> {
     let mut input: PostAgentMessage = http::read_json(&mut req).await?;
     if let Some(teammate) = &cx.teammate {
-        input.author_name = input.author_name.or_else(|| Some(teammate.name.clone()));
+        input.author_name = input.author_name.filter(|n| !n.trim().is_empty()).or_else(|| Some(teammate.name.clone()));
     }
     let msg = validate::agent_message(&input)?;
     let claim = cx.teammate.as_ref().map(|t| Assignee { email: t.email.clone(), name: t.name.clone() });

@@ -25,6 +25,7 @@ pub fn documented(route: &Route) -> Option<(&'static str, &'static str)> {
             Call::Delete(_) => ("/v1/agent/sites/{site}/webhooks/{endpoint}", "delete"),
             Call::Deliveries(_) => ("/v1/agent/sites/{site}/webhooks/{endpoint}/deliveries", "get"),
             Call::Resend { .. } => ("/v1/agent/sites/{site}/webhooks/{endpoint}/deliveries/{delivery}/resend", "post"),
+            Call::Test(_) => ("/v1/agent/sites/{site}/webhooks/{endpoint}/test", "post"),
         },
         SiteConfig { .. } | CreateConversation { .. } | ListMessages { .. } | PostMessage { .. } | Live { .. } | SetContact { .. } | MarkRead { .. }
         | Export { .. } | Delete { .. } | Resume | InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxSearch { .. }
@@ -105,6 +106,7 @@ mod tests {
             (Method::Delete, "/v1/agent/sites/demo/webhooks/ep"),
             (Method::Get, "/v1/agent/sites/demo/webhooks/ep/deliveries"),
             (Method::Post, "/v1/agent/sites/demo/webhooks/ep/deliveries/1/resend"),
+            (Method::Post, "/v1/agent/sites/demo/webhooks/ep/test"),
         ]
         .into_iter()
         .map(|(m, p)| match parse(&m, p) {
@@ -178,6 +180,7 @@ mod tests {
             ("PostWebhook", json!(PostWebhook { url: "u".into(), events: vec![], description: "d".into() })),
             ("PatchWebhook", json!(PatchWebhook { url: Some("u".into()), events: Some(vec![]), description: Some("d".into()), enabled: Some(true), rotate_secret: true })),
             ("WebhookDeliveries", json!(WebhookDeliveries { deliveries: vec![delivery] })),
+            ("WebhookTest", json!(WebhookTest { event_id: "evt_test_1".into(), delivered: false, status: Some(503), error: Some("e".into()), duration_ms: 12 })),
         ];
         for (name, value) in &samples {
             fits(&doc, name, &json!({ "$ref": format!("#/components/schemas/{name}") }), value);

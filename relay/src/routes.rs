@@ -337,9 +337,13 @@ async fn agent_context(route: &Route, req: &Request, env: Env) -> crate::Result<
 
 /// The site an agent route is about, if the bearer opens it: a personal token opens its own
 /// site only, as its teammate; a key must be the site's agent key.
-async fn agent_site(env: &Env, site: &str, key: Option<&str>, holder: Option<(String, Teammate)>) -> crate::Result<(Site, Option<Teammate>)> {
+async fn agent_site(env: &Env, site: &str, key: Option<&str>, holder: Option<inbox::api_tokens::Holder>) -> crate::Result<(Site, Option<Teammate>)> {
     match holder {
-        Some((own, teammate)) if own == site => Ok((sites::load(env, site).await?.ok_or(crate::Error::Unauthorized)?, Some(teammate))),
+        Some(holder) if holder.site == site => {
+            let found = sites::load(env, site).await?.ok_or(crate::Error::Unauthorized)?;
+            inbox::api_tokens::used(env, &holder).await;
+            Ok((found, Some(holder.teammate)))
+        }
         Some(_) => Err(crate::Error::Unauthorized),
         None => Ok((sites::check_agent_key(env, site, key).await?, None)),
     }

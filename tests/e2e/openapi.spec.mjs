@@ -76,6 +76,10 @@ test('the OpenAPI document is valid 3.1, and every agent answer is documented an
   await call('PATCH', `${hooks}/{endpoint}`, `/v1/agent/sites/${site()}/webhooks/${ep}`, { body: { enabled: false, rotate_secret: true }, status: 200 });
   await call('PATCH', `${hooks}/{endpoint}`, `/v1/agent/sites/${site()}/webhooks/ep_none`, { body: { enabled: false }, status: 404 });
   await call('GET', `${hooks}/{endpoint}/deliveries`, `/v1/agent/sites/${site()}/webhooks/${ep}/deliveries`, { status: 200 });
+  // Port 9 (discard) answers nothing: the test event's answer says so.
+  const tried = await call('POST', `${hooks}/{endpoint}/test`, `/v1/agent/sites/${site()}/webhooks/${ep}/test`, { status: 200 });
+  expect(tried.delivered).toBe(false);
+  await call('POST', `${hooks}/{endpoint}/test`, `/v1/agent/sites/${site()}/webhooks/ep_none/test`, { status: 404 });
   await call('POST', `${hooks}/{endpoint}/deliveries/{delivery}/resend`, `/v1/agent/sites/${site()}/webhooks/${ep}/deliveries/1/resend`, { status: 422 });
   await call('PATCH', `${hooks}/{endpoint}`, `/v1/agent/sites/${site()}/webhooks/${ep}`, { body: { enabled: true }, status: 200 });
   await call('POST', `${hooks}/{endpoint}/deliveries/{delivery}/resend`, `/v1/agent/sites/${site()}/webhooks/${ep}/deliveries/999999999/resend`, { status: 404 });

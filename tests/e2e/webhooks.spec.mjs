@@ -208,6 +208,12 @@ test('in the inbox: Settings lists the endpoints; an owner adds one, copies its 
   await expect(hooks.getByTestId('webhook')).toContainText('message.created');
   await expect(hooks.getByTestId('webhook-state')).toHaveText('On.');
 
+  // "Send test event": signed like any delivery, answered at once, not logged.
+  await hooks.getByTestId('webhook-test').click();
+  await expect(hooks.getByTestId('webhook-tested')).toContainText(/Test event delivered: the endpoint answered 204 in \d+ ms\./);
+  const test = endpoint.delivered().filter((r) => r.payload.type === 'webhook.test');
+  expect(test.map((r) => [r.id.startsWith('evt_test_'), r.payload.data.endpoint])).toEqual([[true, made.at(-1)]]);
+
   // Only the chosen type is sent.
   const { id } = await shopperThread(['Sent from the settings test']);
   await expect.poll(() => deliveredOf(id).map((r) => r.payload.type), { timeout: 20_000 }).toEqual(['message.created']);

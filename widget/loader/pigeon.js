@@ -126,7 +126,7 @@
         emit('open');
         // A shop system's cart (data-platform): the extras module reads it from the first
         // opening on, and again whenever it changes. A failed import is tried at the next.
-        if (script.dataset.platform) extras = extras || import(relay + '/widget/pigeon_extras.js').then((m) => m.default(), () => { extras = 0; });
+        if (script.dataset.platform) extras = extras || import(relay + '/widget/pigeon_extras.js').then((m) => m.default()).catch(() => { extras = 0; });
       });
     } else {
       slot.hidden = true;

@@ -148,11 +148,7 @@ pub fn fill(template: &str, value: &str) -> String {
 
 /// Money in minor units, formatted for the shopper's language (e.g. "59,98 €").
 pub fn money(lang: Lang, minor: i64, currency: &str) -> String {
-    let digits = match currency {
-        "JPY" | "KRW" | "CLP" | "ISK" | "VND" => 0,
-        "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
-        _ => 2,
-    };
+    let digits = pigeon_protocol::currency_digits(currency);
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
     let scale = 10u64.pow(digits);

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use pigeon_protocol::webhooks::EVENT_TYPES;
-use pigeon_protocol::{DeliveryState, PatchWebhook, PostWebhook, WebhookDelivery, WebhookEndpoint};
+use pigeon_protocol::{DeliveryState, PatchWebhook, PostWebhook, WebhookDelivery, WebhookEndpoint, WebhookTest};
 use wasm_bindgen_futures::spawn_local;
 
 use pigeon_inbox::api;
@@ -35,6 +35,15 @@ pub fn delivery_line(d: &WebhookDelivery) -> String {
     }
 }
 
+/// How the endpoint answered a test event, in a sentence.
+pub fn test_line(t: &WebhookTest) -> String {
+    match (t.delivered, t.status, &t.error) {
+        (true, Some(status), _) => format!("Test event delivered: the endpoint answered {status} in {} ms.", t.duration_ms),
+        (_, _, Some(error)) => format!("Test event not delivered. {error}"),
+        _ => "Test event not delivered.".into(),
+    }
+}
+
 /// Asks before something that cannot be undone.
 pub fn confirm(question: &str) -> bool {
     web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(false)
@@ -48,6 +57,8 @@ pub fn Webhooks(site: String) -> impl IntoView {
     // The secret of the endpoint just made or rotated: shown this once.
     let secret = RwSignal::new(None::<(String, String)>);
     let log = RwSignal::new(None::<(String, Vec<WebhookDelivery>)>);
+    // The last test event's answer, by endpoint.
+    let tested = RwSignal::new(None::<(String, String)>);
     let url = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let chosen = RwSignal::new(Vec::<String>::new());
@@ -106,6 +117,18 @@ pub fn Webhooks(site: String) -> impl IntoView {
             }
         });
     };
+    let send_test = move |id: String| {
+        tested.set(Some((id.clone(), "Sending a test event…".into())));
+        spawn_local(async move {
+            match api::test_webhook(&site.get_value(), &id).await {
+                Ok(t) => tested.set(Some((id, test_line(&t)))),
+                Err(f) => {
+                    tested.set(None);
+                    error.set(Some(f.sentence()));
+                }
+            }
+        });
+    };
     let remove = move |id: String| {
         if !confirm("Delete this endpoint? Its log goes too, and events stop at once.") {
             return;
@@ -122,18 +145,20 @@ pub fn Webhooks(site: String) -> impl IntoView {
     };
     let row = move |e: WebhookEndpoint| {
         let (on, id) = (e.enabled, e.id.clone());
-        let (id2, id3, id4, data_id) = (id.clone(), id.clone(), id.clone(), id.clone());
+        let (id2, id3, id4, id5, id6, data_id) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
         let events = if e.events.is_empty() { "All events".to_owned() } else { e.events.join(", ") };
         view! {
             <li data-testid="webhook" data-id=data_id>
                 <p><strong class="url">{e.url.clone()}</strong>" "<span class="muted">{e.description.clone()}</span></p>
                 <p class="muted">{events}</p>
                 <p data-testid="webhook-state" class=if e.failing_since.is_some() || !on { "warn" } else { "" }>{state_line(&e)}</p>
+                <p role="status" data-testid="webhook-tested">{move || tested.get().filter(|(of, _)| *of == id6).map(|(_, line)| line)}</p>
                 <div class="actions">
                     <button type="button" data-testid="webhook-toggle" on:click=move |_| change(id.clone(), PatchWebhook { enabled: Some(!on), ..Default::default() })>
                         {if on { "Switch off" } else { "Switch on" }}
                     </button>
                     <button type="button" data-testid="webhook-log" on:click=move |_| open_log(id2.clone())>"Deliveries"</button>
+                    <button type="button" data-testid="webhook-test" on:click=move |_| send_test(id5.clone())>"Send test event"</button>
                     <button type="button" on:click=move |_| {
                         if confirm("Make a new signing secret? Deliveries are signed with it at once: update your endpoint's secret right after.") {
                             change(id3.clone(), PatchWebhook { rotate_secret: true, ..Default::default() })
@@ -225,6 +250,14 @@ mod tests {
             delivered_at: None,
             next_attempt_at: None,
         }
+    }
+
+    #[test]
+    fn test_events_say_how_the_endpoint_answered() {
+        let t = |delivered, status, error: Option<&str>| WebhookTest { event_id: "evt_test_1".into(), delivered, status, error: error.map(str::to_owned), duration_ms: 42 };
+        assert_eq!(test_line(&t(true, Some(204), None)), "Test event delivered: the endpoint answered 204 in 42 ms.");
+        assert_eq!(test_line(&t(false, Some(500), Some("The endpoint answered 500."))), "Test event not delivered. The endpoint answered 500.");
+        assert_eq!(test_line(&t(false, None, None)), "Test event not delivered.");
     }
 
     #[test]

@@ -77,9 +77,18 @@ fn hour_of(iso: &str) -> String {
     format!("{}:00:00Z", iso.get(..13).unwrap_or(iso))
 }
 
-/// The site and teammate a personal token acts for, while its teammate is on that site's
-/// team; `None` for any other bearer. Records the use (to the hour).
-pub async fn holder(env: &Env, bearer: &str) -> Result<Option<(String, Teammate)>> {
+/// Who holds a personal token: the site it opens and the teammate it acts as.
+#[derive(Debug, Clone)]
+pub struct Holder {
+    pub id: String,
+    pub site: String,
+    pub teammate: Teammate,
+    last_used_at: Option<String>,
+}
+
+/// The holder of a personal token while its teammate is on that site's team; `None` for any
+/// other bearer.
+pub async fn holder(env: &Env, bearer: &str) -> Result<Option<Holder>> {
     #[derive(serde::Deserialize)]
     struct Row {
         id: String,
@@ -92,8 +101,8 @@ pub async fn holder(env: &Env, bearer: &str) -> Result<Option<(String, Teammate)
     if !api_tokens::is_token(bearer) {
         return Ok(None);
     }
-    let db = env.d1("DB")?;
-    let row: Option<Row> = db
+    let row: Option<Row> = env
+        .d1("DB")?
         .prepare(
             "SELECT k.id, k.site_id, k.email, m.name, m.role, k.last_used_at FROM api_tokens k \
              JOIN teammates m ON m.site_id = k.site_id AND m.email = k.email WHERE k.token_hash = ?1",
@@ -103,11 +112,20 @@ pub async fn holder(env: &Env, bearer: &str) -> Result<Option<(String, Teammate)
         .await?;
     let Some(row) = row else { return Ok(None) };
     let Some(role) = TeamRole::parse(&row.role) else { return Ok(None) };
+    Ok(Some(Holder { id: row.id, site: row.site_id, teammate: Teammate { email: row.email, name: row.name, role }, last_used_at: row.last_used_at }))
+}
+
+/// Records that the token opened its site (to the hour, so at most one write an hour). A
+/// failure to record never fails the request.
+pub async fn used(env: &Env, holder: &Holder) {
     let hour = hour_of(&crate::conversation::now_iso());
-    if row.last_used_at.as_deref() != Some(hour.as_str()) {
-        db.prepare("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1").bind(&[row.id.as_str().into(), hour.into()])?.run().await?;
+    if holder.last_used_at.as_deref() == Some(hour.as_str()) {
+        return;
     }
-    Ok(Some((row.site_id, Teammate { email: row.email, name: row.name, role })))
+    let write = async { env.d1("DB")?.prepare("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1").bind(&[holder.id.as_str().into(), hour.into()])?.run().await };
+    if let Err(e) = write.await {
+        worker::console_error!("api token use not recorded: {e}");
+    }
 }
 
 #[cfg(test)]

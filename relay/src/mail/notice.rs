@@ -66,13 +66,9 @@ pub fn resume_url(page: Option<&str>, origins: &[String], token: &str) -> Option
     Some(format!("{base}#pigeon-resume={token}"))
 }
 
-/// Digits after the decimal point (ISO 4217) for the currencies that differ from 2.
+/// Digits after the decimal point (ISO 4217).
 fn minor_digits(currency: &str) -> u32 {
-    match currency.to_ascii_uppercase().as_str() {
-        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "UGX" | "XAF" | "XOF" | "PYG" | "RWF" => 0,
-        "BHD" | "KWD" | "OMR" | "JOD" | "TND" | "LYD" | "IQD" => 3,
-        _ => 2,
-    }
+    pigeon_protocol::currency_digits(&currency.to_ascii_uppercase())
 }
 
 pub fn money(minor: i64, currency: &str) -> String {

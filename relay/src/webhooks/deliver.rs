@@ -7,6 +7,8 @@
 //! retried for its next attempt, so a delivery never waits without one. An endpoint whose
 //! delivery is given up is switched off, and the site's owner is emailed.
 
+use pigeon_protocol::webhooks::TEST_EVENT;
+use pigeon_protocol::{WebhookPayload, WebhookTest};
 use serde::Deserialize;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
@@ -157,7 +159,7 @@ async fn flush_endpoint(env: &Env, site: &str, endpoint: &Endpoint, conversation
             return Ok(Some(now + LEASE_MS));
         }
         let attempts = head.attempts + 1;
-        match attempt(env, endpoint, &head).await {
+        match attempt(env, endpoint, &head.event_id, &head.payload).await {
             Ok(status) => {
                 db.batch(vec![
                     db.prepare(
@@ -211,7 +213,7 @@ struct Failure {
 }
 
 /// POSTs the delivery, signed now (each attempt has its own timestamp, the same id and body).
-async fn attempt(env: &Env, endpoint: &Endpoint, head: &Head) -> std::result::Result<u16, Failure> {
+async fn attempt(env: &Env, endpoint: &Endpoint, event_id: &str, payload: &str) -> std::result::Result<u16, Failure> {
     let fail = |error: String| Failure { status: None, error };
     if !crate::egress::endpoint_allowed(&endpoint.url, allow_private(env)) {
         return Err(fail("The endpoint's address is private or not https.".into()));
@@ -221,12 +223,12 @@ async fn attempt(env: &Env, endpoint: &Endpoint, head: &Head) -> std::result::Re
         let headers = Headers::new();
         headers.set("content-type", "application/json")?;
         headers.set("user-agent", "Pigeon-Webhooks/1")?;
-        for (name, value) in sign::headers(&key, &head.event_id, (now_ms() / 1000.0) as u64, &head.payload) {
+        for (name, value) in sign::headers(&key, event_id, (now_ms() / 1000.0) as u64, payload) {
             headers.set(name, &value)?;
         }
         let mut init = RequestInit::new();
         // A redirect is an answer (3xx, a failure), never followed: it could lead inside.
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(head.payload.as_str().into())).with_redirect(RequestRedirect::Manual);
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(payload.into())).with_redirect(RequestRedirect::Manual);
         let request = Request::new_with_init(&endpoint.url, &init)?;
         let signal = worker::AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(TIMEOUT_MS));
         Ok::<_, Error>(Fetch::Request(request).send_with_signal(&signal).await?.status_code())
@@ -236,6 +238,32 @@ async fn attempt(env: &Env, endpoint: &Endpoint, head: &Head) -> std::result::Re
         Ok(status) => Err(Failure { status: Some(status), error: format!("The endpoint answered {status}.") }),
         Err(e) => Err(fail(format!("No answer: {e}"))),
     }
+}
+
+/// "Send a test event": one signed `webhook.test` to the endpoint now, on or off, whatever it
+/// listens for; its answer is returned, nothing is logged or tried again.
+pub async fn test(env: &Env, site: &str, endpoint_id: &str) -> Result<WebhookTest> {
+    let endpoint: Endpoint = env
+        .d1("DB")?
+        .prepare("SELECT id, url, secret FROM webhook_endpoints WHERE site_id = ?1 AND id = ?2")
+        .bind(&[site.into(), endpoint_id.into()])?
+        .first(None)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let event_id = format!("evt_test_{}", hex::encode(crate::tokens::random_bytes::<12>()?));
+    let payload = WebhookPayload {
+        kind: TEST_EVENT.into(),
+        timestamp: iso(now_ms()),
+        data: serde_json::json!({ "site": site, "endpoint": endpoint_id, "message": "A test event from Pigeon: this endpoint is reachable and can check its signature." }),
+    };
+    let body = serde_json::to_string(&payload).map_err(|e| Error::Internal(e.to_string()))?;
+    let started = now_ms();
+    let answer = attempt(env, &endpoint, &event_id, &body).await;
+    let duration_ms = (now_ms() - started).max(0.0) as u32;
+    Ok(match answer {
+        Ok(status) => WebhookTest { event_id, delivered: true, status: Some(status), error: None, duration_ms },
+        Err(f) => WebhookTest { event_id, delivered: false, status: f.status, error: Some(f.error), duration_ms },
+    })
 }
 
 /// Switches the endpoint off (its waiting deliveries are given up too) and tells the site's

@@ -46,6 +46,7 @@ pub enum Call {
     Delete(String),
     Deliveries(String),
     Resend { endpoint: String, delivery: String },
+    Test(String),
 }
 
 impl Call {
@@ -66,6 +67,7 @@ impl Call {
                 _ => None,
             },
             [id, "deliveries"] => (*method == Get).then(|| Call::Deliveries(s(id))),
+            [id, "test"] => (*method == Post).then(|| Call::Test(s(id))),
             [id, "deliveries", delivery, "resend"] => (*method == Post).then(|| Call::Resend { endpoint: s(id), delivery: s(delivery) }),
             _ => return None,
         })
@@ -172,6 +174,10 @@ pub async fn run(req: Request, cx: &Ctx, call: Call) -> Result<Response> {
         }
         Call::Deliveries(id) => deliveries(cx, &id).await,
         Call::Resend { endpoint, delivery } => resend(cx, &endpoint, &delivery).await,
+        Call::Test(id) => {
+            one(cx, &id).await?;
+            http::json(200, &deliver::test(&cx.env, &cx.site.id, &id).await?)
+        }
     }
 }
 
@@ -375,6 +381,8 @@ mod tests {
         assert_eq!(Call::parse(&Method::Patch, &["ep_1"]), Some(Some(Call::Change("ep_1".into()))));
         assert_eq!(Call::parse(&Method::Get, &["ep_1", "deliveries"]), Some(Some(Call::Deliveries("ep_1".into()))));
         assert_eq!(Call::parse(&Method::Post, &["ep_1", "deliveries", "7", "resend"]), Some(Some(Call::Resend { endpoint: "ep_1".into(), delivery: "7".into() })));
+        assert_eq!(Call::parse(&Method::Post, &["ep_1", "test"]), Some(Some(Call::Test("ep_1".into()))));
+        assert_eq!(Call::parse(&Method::Get, &["ep_1", "test"]), Some(None));
         assert_eq!(Call::parse(&Method::Put, &["ep_1"]), Some(None));
         assert_eq!(Call::parse(&Method::Get, &["ep_1", "x"]), None);
     }

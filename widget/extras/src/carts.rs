@@ -42,7 +42,7 @@ impl Platform {
     /// `Shopify.routes.root` (`/` or a market's `/en-ca/`).
     pub fn cart_path(self, root: Option<&str>) -> String {
         match self {
-            Platform::Shopify => format!("{}cart.js", root.filter(|r| r.starts_with('/') && r.ends_with('/')).unwrap_or("/")),
+            Platform::Shopify => format!("{}cart.js", root.filter(|r| r.starts_with('/') && !r.starts_with("//") && r.ends_with('/')).unwrap_or("/")),
             Platform::WooCommerce => "/wp-json/wc/store/v1/cart".into(),
         }
     }
@@ -384,6 +384,7 @@ mod tests {
         assert_eq!(Platform::parse("magento"), None);
         assert_eq!(Platform::Shopify.cart_path(Some("/en-ca/")), "/en-ca/cart.js");
         assert_eq!(Platform::Shopify.cart_path(Some("https://evil.example/")), "/cart.js");
+        assert_eq!(Platform::Shopify.cart_path(Some("//evil.example/")), "/cart.js");
         assert_eq!(Platform::Shopify.cart_path(None), "/cart.js");
         assert!(Platform::Shopify.changes_cart("https://shop.example/cart/add.js"));
         assert!(Platform::Shopify.changes_cart("https://shop.example/en-ca/cart/change"));

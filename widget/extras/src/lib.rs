@@ -18,6 +18,21 @@ thread_local! {
     /// A read is due after the current one (the cart changed while it was being read).
     static AGAIN: Cell<bool> = const { Cell::new(false) };
     static READING: Cell<bool> = const { Cell::new(false) };
+    /// `Pigeon('forget')` was called: no cart is read until the panel opens again.
+    static STOPPED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Reads follow each other at least this far apart, whatever asks for them.
+const READ_GAP_MS: i32 = 1000;
+
+/// A promise resolved after `ms`.
+async fn pause(ms: i32) {
+    let wait = js_sys::Promise::new(&mut |done, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&done, ms);
+        }
+    });
+    let _ = JsFuture::from(wait).await;
 }
 
 fn warn(what: &str) {
@@ -52,21 +67,33 @@ fn shopify_root() -> Option<String> {
 
 /// Reads the cart and tells the widget; one read at a time, and one more if asked meanwhile.
 fn read(platform: Platform, path: &'static str) {
+    if STOPPED.with(Cell::get) {
+        return;
+    }
     if READING.with(|r| r.replace(true)) {
         return AGAIN.with(|a| a.set(true));
     }
     spawn_local(async move {
         loop {
             match fetch_cart(platform, path).await {
-                Ok(cart) => tell(cart.as_ref()),
+                Ok(cart) if !STOPPED.with(Cell::get) => tell(cart.as_ref()),
+                Ok(_) => {}
                 Err(why) => warn(&format!("the shop's cart could not be read from {path}: {why}")),
             }
-            if !AGAIN.with(|a| a.replace(false)) {
+            pause(READ_GAP_MS).await;
+            if !AGAIN.with(|a| a.replace(false)) || STOPPED.with(Cell::get) {
                 break;
             }
         }
         READING.with(|r| r.set(false));
     });
+}
+
+/// Is `url` (a request the page made) our own read of the cart at `path`?
+fn own_read(url: &str, path: &str) -> bool {
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    let bare = url.split(['?', '#']).next().unwrap_or(url);
+    bare == format!("{origin}{}", path.split(['?', '#']).next().unwrap_or(path)) || url == format!("{origin}{path}")
 }
 
 async fn fetch_cart(platform: Platform, path: &str) -> Result<Option<pigeon_protocol::Cart>, String> {
@@ -101,7 +128,11 @@ fn tell(cart: Option<&pigeon_protocol::Cart>) {
 /// the tab is shown again (the cart may have changed in another tab).
 fn watch(platform: Platform, path: &'static str) {
     let on_entries = Closure::<dyn Fn(web_sys::PerformanceObserverEntryList)>::new(move |list: web_sys::PerformanceObserverEntryList| {
-        if list.get_entries().iter().filter_map(|e| e.dyn_into::<web_sys::PerformanceEntry>().ok()).any(|e| platform.changes_cart(&e.name())) {
+        let changed = list.get_entries().iter().filter_map(|e| e.dyn_into::<web_sys::PerformanceEntry>().ok()).any(|e| {
+            let url = e.name();
+            platform.changes_cart(&url) && !own_read(&url, path)
+        });
+        if changed {
             read(platform, path);
         }
     });
@@ -109,11 +140,18 @@ fn watch(platform: Platform, path: &'static str) {
         observer.observe(&web_sys::PerformanceObserverInit::new(&js_sys::Array::of1(&"resource".into())));
     }
     on_entries.forget();
-    // Each time the panel opens (the loader's `open` event).
+    // Each time the panel opens (the loader's `open` event). `Pigeon('forget')` stops the
+    // watching until the shopper opens the panel again.
     if let Ok(pigeon) = js_sys::Reflect::get(&js_sys::global(), &"Pigeon".into()).and_then(|p| p.dyn_into::<js_sys::Function>()) {
-        let on_open = Closure::<dyn Fn()>::new(move || read(platform, path));
+        let on_open = Closure::<dyn Fn()>::new(move || {
+            STOPPED.with(|s| s.set(false));
+            read(platform, path);
+        });
         let _ = pigeon.call3(&JsValue::NULL, &"on".into(), &"open".into(), on_open.as_ref());
         on_open.forget();
+        let on_forget = Closure::<dyn Fn()>::new(|| STOPPED.with(|s| s.set(true)));
+        let _ = pigeon.call3(&JsValue::NULL, &"on".into(), &"forget".into(), on_forget.as_ref());
+        on_forget.forget();
     }
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
     let on_shown = Closure::<dyn Fn()>::new(move || {
