@@ -21,22 +21,13 @@ pub struct Page {
     pub referrer: Option<String>,
 }
 
-/// ISO 4217 currencies whose minor unit has no digits, and those with three.
-const NO_MINOR_UNIT: &str = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF";
-const THREE_DIGITS: &str = "BHD IQD JOD KWD LYD OMR TND";
-
-/// How many digits a currency's minor unit has (ISO 4217): 2 for most, 0 for JPY, KRW and
-/// the others without, 3 for the dinars and rials with fils or baisa. The one table the
-/// widget, the inbox, the emails and the cart readers all use (a list of codes, not a
-/// `match`, to stay small in the widget).
+/// How many digits a currency's minor unit has (ISO 4217): 2 for most, 0 or 3 for these. For
+/// the inbox, emails and cart readers (the widget keeps a shorter table, for its size).
 pub fn currency_digits(code: &str) -> u32 {
-    let listed = |list: &str| code.len() == 3 && list.split(' ').any(|c| c == code);
-    if listed(NO_MINOR_UNIT) {
-        0
-    } else if listed(THREE_DIGITS) {
-        3
-    } else {
-        2
+    match code {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
     }
 }
 
