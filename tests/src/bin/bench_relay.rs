@@ -357,9 +357,22 @@ impl Floor {
 
 impl Drop for Floor {
     fn drop(&mut self) {
-        // The whole process group: wrangler and the workerd it started.
-        let _ = Command::new("kill").args(["-TERM", &format!("-{}", self.child.id())]).status();
-        let _ = self.child.wait();
+        // The whole process group: wrangler and the workerd it started; killed if it has not
+        // gone within 5 s of being asked. (`--` first: procps-ng's kill reads `-<pgid>` after
+        // a signal option as another signal, signals nothing and says 0; the wait that
+        // followed never ended, and the bench never exited.)
+        let group = format!("-{}", self.child.id());
+        let signal = |name: &str| Command::new("kill").args(["-s", name, "--", &group]).status();
+        let _ = signal("TERM");
+        let asked = Instant::now();
+        while matches!(self.child.try_wait(), Ok(None)) {
+            if asked.elapsed() > Duration::from_secs(5) {
+                let _ = signal("KILL");
+                let _ = self.child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = std::fs::remove_dir_all(&self.state);
     }
 }
@@ -451,4 +464,10 @@ async fn main() {
     }
     std::fs::write(&json_path, serde_json::to_string_pretty(&out).unwrap()).unwrap();
     println!("written to {json_path}");
+    // Stopped here, not by the runtime's shutdown (which can wait on the load generator's
+    // sockets): the floor now; our relay's harness ends when this process's end of its stdin
+    // closes.
+    drop(targets);
+    drop(floor_worker);
+    std::process::exit(0);
 }
