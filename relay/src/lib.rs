@@ -48,6 +48,10 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(n) => worker::console_log!("webhooks: {n} old deliveries left the log"),
         Err(e) => worker::console_error!("webhook log clean-up failed: {e}"),
     }
+    match webhooks::sweep(&env).await {
+        Ok(n) => worker::console_log!("webhooks: {n} conversations' stranded deliveries queued again"),
+        Err(e) => worker::console_error!("webhook sweep failed: {e}"),
+    }
 }
 
 /// Replies to our notification emails (see `inbound`).

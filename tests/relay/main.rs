@@ -22,6 +22,7 @@ mod privacy;
 mod rate_limits;
 mod settings;
 mod socket_send;
+mod webhooks;
 
 use std::sync::OnceLock;
 

