@@ -1,11 +1,9 @@
 // Personal API tokens (issue 18) in the inbox, against the real relay: a teammate makes one
 // in Settings, sees its secret once, a script replies with it as that teammate, and
 // "Revoke" ends it at once.
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { test, expect } from '@playwright/test';
 import { relay } from './pigeon.mjs';
-import { shopperThread, signIn } from './inbox-helpers.mjs';
+import { axeLightAndDark, shopperThread, signIn } from './inbox-helpers.mjs';
 
 const AGENT = 'sam@pigeon-outfitters.test';
 
@@ -47,16 +45,7 @@ test('a teammate makes a token in Settings, a script replies with it as them, an
   await page.getByTestId('settings-open').click();
   await expect(row).toContainText('last used');
 
-  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  const found = [];
-  for (const colorScheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme });
-    await page.evaluate(axeSource);
-    found.push(...await page.evaluate(async () => (await window.axe.run(document.querySelector('[data-testid=api-tokens]'), {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-    })).violations.map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`)));
-  }
-  expect(found).toEqual([]);
+  expect(await axeLightAndDark(page, '[data-testid=api-tokens]')).toEqual([]);
   await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize({ width: 375, height: 800 });
   await section.scrollIntoViewIfNeeded();

@@ -1,6 +1,8 @@
 // Inbox helpers shared by the inbox's end-to-end tests: signing a teammate in through the
 // mail the relay sent, calling the inbox API with a session cookie, a shopper's conversation
 // made through the browser API.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { expect } from '@playwright/test';
 import { relay, shop, site } from './pigeon.mjs';
 import { sentMail } from '../harness/mailbox.mjs';
@@ -86,3 +88,18 @@ export async function shopperThread(messages, context) {
   return { id: conversation.id, token };
 }
 
+
+/// axe-core's WCAG 2.1 A/AA and best-practice violations inside `selector`, in light and then
+/// dark mode (the page is left in dark mode).
+export async function axeLightAndDark(page, selector) {
+  const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const found = [];
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    await page.evaluate(source);
+    found.push(...await page.evaluate(async (sel) => (await window.axe.run(document.querySelector(sel), {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    })).violations.map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`), selector));
+  }
+  return found;
+}

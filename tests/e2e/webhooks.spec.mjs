@@ -2,11 +2,9 @@
 // through a real Queue (producer and consumer under wrangler dev) to an endpoint on this
 // machine that checks every signature with the `standardwebhooks` package. The run's relay
 // retries after 1, 2 and 2 s (global-setup), then gives up.
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { test, expect } from '@playwright/test';
 import { relay, shop, site, agentKey } from './pigeon.mjs';
-import { inboxApi, shopperThread, signIn } from './inbox-helpers.mjs';
+import { axeLightAndDark, inboxApi, shopperThread, signIn } from './inbox-helpers.mjs';
 import { inboxCookie, waitForMail } from '../harness/mailbox.mjs';
 import { startEndpoint, Webhook } from '../harness/webhooks.mjs';
 
@@ -224,16 +222,7 @@ test('in the inbox: Settings lists the endpoints; an owner adds one, copies its 
   await page.screenshot({ path: 'test-results/webhooks-settings-phone.png', fullPage: false });
   await page.setViewportSize({ width: 1280, height: 800 });
 
-  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  const found = [];
-  for (const colorScheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme });
-    await page.evaluate(axeSource);
-    found.push(...await page.evaluate(async () => (await window.axe.run(document.querySelector('[data-testid=webhooks]'), {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-    })).violations.map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`)));
-  }
-  expect(found).toEqual([]);
+  expect(await axeLightAndDark(page, '[data-testid=webhooks]')).toEqual([]);
 
   await hooks.getByTestId('webhook-toggle').click();
   await expect(hooks.getByTestId('webhook-state')).toHaveText('Off.');

@@ -132,30 +132,29 @@ fn quantity(v: &Value) -> Option<u32> {
     int(v).filter(|q| *q > 0).map(|q| q.min(i128::from(u32::MAX)) as u32)
 }
 
+/// The cart's `items` as Pigeon's lines: those `line` makes sense of, at most
+/// [`MAX_CART_ITEMS`].
+fn lines(v: &Value, line: impl Fn(&Value) -> Option<CartItem>) -> Vec<CartItem> {
+    v["items"].as_array().map(Vec::as_slice).unwrap_or_default().iter().filter_map(line).take(MAX_CART_ITEMS).collect()
+}
+
 fn shopify(v: &Value, origin: &str) -> Result<Cart, String> {
     let currency = currency(&v["currency"])?;
     let digits = currency_digits(&currency);
     let money = |x: &Value| scale(int(x).unwrap_or(0), 2, digits);
-    let items = v["items"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|i| {
-            let quantity = quantity(&i["quantity"])?;
-            let title = text(&i["title"]).or_else(|| text(&i["product_title"])).unwrap_or("Item");
-            let price = if i["final_price"].is_null() { &i["price"] } else { &i["final_price"] };
-            Some(CartItem {
-                id: int(&i["id"]).map(|n| n.to_string()).or_else(|| text(&i["key"]).map(str::to_owned)),
-                name: name(title),
-                quantity,
-                unit_price: money(price),
-                url: link(&i["url"], origin),
-                image_url: link(&i["image"], origin).or_else(|| link(&i["featured_image"]["url"], origin)),
-            })
+    let items = lines(v, |i| {
+        let quantity = quantity(&i["quantity"])?;
+        let title = text(&i["title"]).or_else(|| text(&i["product_title"])).unwrap_or("Item");
+        let price = if i["final_price"].is_null() { &i["price"] } else { &i["final_price"] };
+        Some(CartItem {
+            id: int(&i["id"]).map(|n| n.to_string()).or_else(|| text(&i["key"]).map(str::to_owned)),
+            name: name(title),
+            quantity,
+            unit_price: money(price),
+            url: link(&i["url"], origin),
+            image_url: link(&i["image"], origin).or_else(|| link(&i["featured_image"]["url"], origin)),
         })
-        .take(MAX_CART_ITEMS)
-        .collect();
+    });
     Ok(Cart { currency, total: money(&v["total_price"]), items })
 }
 
@@ -208,26 +207,19 @@ fn woocommerce(v: &Value, origin: &str) -> Result<Cart, String> {
     let digits = currency_digits(&currency);
     let minor = |x: &Value| int(x).filter(|d| (0..=8).contains(d)).map_or(digits, |d| d as u32);
     let cart_minor = minor(&totals["currency_minor_unit"]);
-    let items = v["items"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|i| {
-            let quantity = quantity(&i["quantity"])?;
-            let prices = &i["prices"];
-            let from = if prices["currency_minor_unit"].is_null() { cart_minor } else { minor(&prices["currency_minor_unit"]) };
-            Some(CartItem {
-                id: int(&i["id"]).map(|n| n.to_string()).or_else(|| text(&i["key"]).map(str::to_owned)),
-                name: name(&unescape(text(&i["name"]).unwrap_or("Item"))),
-                quantity,
-                unit_price: scale(int(&prices["price"]).unwrap_or(0), from, digits),
-                url: link(&i["permalink"], origin),
-                image_url: link(&i["images"][0]["thumbnail"], origin).or_else(|| link(&i["images"][0]["src"], origin)),
-            })
+    let items = lines(v, |i| {
+        let quantity = quantity(&i["quantity"])?;
+        let prices = &i["prices"];
+        let from = if prices["currency_minor_unit"].is_null() { cart_minor } else { minor(&prices["currency_minor_unit"]) };
+        Some(CartItem {
+            id: int(&i["id"]).map(|n| n.to_string()).or_else(|| text(&i["key"]).map(str::to_owned)),
+            name: name(&unescape(text(&i["name"]).unwrap_or("Item"))),
+            quantity,
+            unit_price: scale(int(&prices["price"]).unwrap_or(0), from, digits),
+            url: link(&i["permalink"], origin),
+            image_url: link(&i["images"][0]["thumbnail"], origin).or_else(|| link(&i["images"][0]["src"], origin)),
         })
-        .take(MAX_CART_ITEMS)
-        .collect();
+    });
     Ok(Cart { currency, total: scale(int(&totals["total_price"]).unwrap_or(0), cart_minor, digits), items })
 }
 
