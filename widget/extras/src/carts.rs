@@ -73,6 +73,14 @@ impl Platform {
     }
 }
 
+/// Is `url` (a request the page made, as the browser reports it) our own read of the cart at
+/// `path` on `origin`? The whole address counts, query included: with
+/// `data-cart-url="/shop/?rest_route=/wc/store/v1/cart"`, the page's
+/// `?rest_route=/wc/store/v1/cart/add-item` is a change, not our read.
+pub fn own_read(url: &str, origin: &str, path: &str) -> bool {
+    url.split('#').next().unwrap_or(url) == format!("{origin}{path}")
+}
+
 /// An integer from a JSON number or a string of digits (Store API amounts are strings).
 fn int(v: &Value) -> Option<i128> {
     match v {
@@ -385,5 +393,11 @@ mod tests {
         assert!(Platform::WooCommerce.changes_cart("https://shop.example/wp-json/wc/store/v1/batch?_locale=user"));
         assert!(Platform::WooCommerce.changes_cart("https://shop.example/?wc-ajax=add_to_cart"));
         assert!(!Platform::WooCommerce.changes_cart("https://shop.example/wp-json/wc/store/v1/cart"));
+        // Our own reads are never a change, whatever the path looks like; the page's are.
+        let folder = "/shop/?rest_route=/wc/store/v1/cart";
+        assert!(own_read("https://shop.example/shop/?rest_route=/wc/store/v1/cart", ORIGIN, folder));
+        assert!(!own_read("https://shop.example/shop/?rest_route=/wc/store/v1/cart/add-item", ORIGIN, folder));
+        assert!(own_read("https://shop.example/wp-json/wc/store/v1/cart/#x", ORIGIN, "/wp-json/wc/store/v1/cart/"));
+        assert!(!own_read("https://shop.example/cart/add.js", ORIGIN, "/cart.js"));
     }
 }

@@ -89,12 +89,6 @@ fn read(platform: Platform, path: &'static str) {
     });
 }
 
-/// Is `url` (a request the page made) our own read of the cart at `path`?
-fn own_read(url: &str, path: &str) -> bool {
-    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
-    let bare = url.split(['?', '#']).next().unwrap_or(url);
-    bare == format!("{origin}{}", path.split(['?', '#']).next().unwrap_or(path)) || url == format!("{origin}{path}")
-}
 
 async fn fetch_cart(platform: Platform, path: &str) -> Result<Option<pigeon_protocol::Cart>, String> {
     let window = web_sys::window().ok_or("no window")?;
@@ -127,10 +121,11 @@ fn tell(cart: Option<&pigeon_protocol::Cart>) {
 /// their answers: that is when the browser reports them), each time the panel opens, and when
 /// the tab is shown again (the cart may have changed in another tab).
 fn watch(platform: Platform, path: &'static str) {
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let on_entries = Closure::<dyn Fn(web_sys::PerformanceObserverEntryList)>::new(move |list: web_sys::PerformanceObserverEntryList| {
         let changed = list.get_entries().iter().filter_map(|e| e.dyn_into::<web_sys::PerformanceEntry>().ok()).any(|e| {
             let url = e.name();
-            platform.changes_cart(&url) && !own_read(&url, path)
+            platform.changes_cart(&url) && !carts::own_read(&url, &origin, path)
         });
         if changed {
             read(platform, path);
