@@ -50,6 +50,9 @@ export function siteSql(site) {
     brand_color: site.brandColor,
     retention_days: site.retentionDays,
     agent_key_hash: site.agentKey && createHash('sha256').update(site.agentKey).digest('hex'),
+    // Signed identity (kept as is: checking a signature needs the secret itself).
+    identity_secret: site.identitySecret,
+    identity_created_at: site.identitySecret && new Date().toISOString(),
   };
   const set = Object.entries(cols).filter(([, v]) => v !== undefined && v !== null);
   const names = set.map(([k]) => k).join(', ');

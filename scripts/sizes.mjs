@@ -14,7 +14,7 @@ const DIST = path.join(ROOT, 'dist');
 
 // Budgets guard against regressions; the aims (1.5 KB loader, 60 KB widget) are in README.
 // The loader's was 1,536 B until it learned to import the extras for data-platform (+51 B).
-export const BUDGETS = { loader: 1600, widget: 96_000, extras: 60_000, inbox: 250_000, manage: 140_000 };
+export const BUDGETS = { loader: 1664, widget: 96_000, extras: 60_000, inbox: 250_000, manage: 140_000 };
 
 function measure(file) {
   const bytes = fs.readFileSync(path.join(DIST, file));
@@ -33,7 +33,7 @@ const widget = parts.reduce((t, p) => ({ file: 'whole widget', raw: t.raw + p.ra
 // Shop systems' carts (data-platform): imported by the loader the first time the panel opens
 // on such a page, never on others.
 const extrasParts = ['widget/pigeon_extras_bg.wasm', 'widget/pigeon_extras.js'].map(measure);
-const extras = extrasParts.reduce((t, p) => ({ file: 'widget extras (data-platform only)', raw: t.raw + p.raw, gzip: t.gzip + p.gzip, brotli: t.brotli + p.brotli }), { raw: 0, gzip: 0, brotli: 0 });
+const extras = extrasParts.reduce((t, p) => ({ file: 'widget extras (data-platform, identify)', raw: t.raw + p.raw, gzip: t.gzip + p.gzip, brotli: t.brotli + p.brotli }), { raw: 0, gzip: 0, brotli: 0 });
 
 const inboxParts = ['inbox/index.html', 'inbox/boot.js', 'inbox/pigeon_inbox.js', 'inbox/pigeon_inbox_bg.wasm', 'inbox/inbox.css'].map(measure);
 const inbox = inboxParts.reduce((t, p) => ({ file: 'whole inbox (first load)', raw: t.raw + p.raw, gzip: t.gzip + p.gzip, brotli: t.brotli + p.brotli }), { raw: 0, gzip: 0, brotli: 0 });

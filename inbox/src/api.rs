@@ -282,3 +282,21 @@ pub async fn add_api_token(site: &str, token: &pigeon_protocol::PostApiToken) ->
 pub async fn revoke_api_token(site: &str, id: &str) -> Result<(), Failure> {
     call("DELETE", &format!("{}/{id}", tokens_path(site)), None).await.map(|_| ())
 }
+
+fn identity_path(site: &str) -> String {
+    format!("/v1/inbox/sites/{site}/identity")
+}
+
+/// Signed identity: on or off (owners).
+pub async fn identity(site: &str) -> Result<pigeon_protocol::IdentitySettings, Failure> {
+    json("GET", &identity_path(site), None).await
+}
+
+/// A new identity secret, shown this once; the old one stops at once.
+pub async fn make_identity_secret(site: &str) -> Result<pigeon_protocol::IdentitySettings, Failure> {
+    json("POST", &identity_path(site), None).await
+}
+
+pub async fn identity_off(site: &str) -> Result<(), Failure> {
+    call("DELETE", &identity_path(site), None).await.map(|_| ())
+}

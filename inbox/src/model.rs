@@ -304,6 +304,7 @@ mod tests {
             created_at: "2026-11-01T00:00:00Z".into(),
             context: Some(pigeon_protocol::Context { cart: Some(cart(total)), ..Default::default() }),
             contact_email: None,
+            customer: None,
             assignee: assignee.map(str::to_owned),
             agent_read_seq: 0,
             shopper_read_seq: 0,

@@ -601,8 +601,17 @@ fn about(inbox: Inbox, d: &ConversationDetails) -> impl IntoView + use<> {
             .collect_view();
         view! { <dt>"Earlier conversations"</dt><dd data-testid="context-earlier"><ul>{items}</ul></dd> }
     });
+    // Signed identity: the shop's server vouched for the id; name and email are the page's.
+    let customer = d.customer.clone().map(|c| {
+        let about = [c.name, c.email].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+        view! {
+            <dt>"Customer"</dt>
+            <dd data-testid="context-customer" dir="auto"><span class="verified">"✓ Verified"</span>" "{c.id}{(!about.is_empty()).then(|| view! { <br /><span class="muted">{about}</span> })}</dd>
+        }
+    });
     view! {
         <dl>
+            {customer}
             <dt>"Email"</dt>
             <dd data-testid="context-email" dir="auto">{d.contact_email.clone().unwrap_or_else(|| "Not given".into())}</dd>
             {page}

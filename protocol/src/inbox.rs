@@ -94,6 +94,9 @@ pub struct ConversationDetails {
     /// The latest context the shopper shared (page, referrer, cart, language, time zone).
     pub context: Option<Context>,
     pub contact_email: Option<String>,
+    /// The shop's signed-in customer, when the page proved who they are (signed identity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<crate::CustomerInfo>,
     /// The teammate (email) who answers it.
     #[serde(default)]
     pub assignee: Option<String>,
@@ -102,7 +105,8 @@ pub struct ConversationDetails {
     /// How the cart changed over the whole conversation, oldest first.
     #[serde(default)]
     pub cart_history: Vec<CartStep>,
-    /// The shopper's other conversations on this site (same address), newest first.
+    /// The shopper's other conversations on this site (same address or same verified
+    /// customer), newest first.
     pub earlier: Vec<ConversationSummary>,
 }
 

@@ -76,6 +76,8 @@ pub struct Filter<'a> {
     pub status: Option<Status>,
     /// Only the shopper with this address.
     pub contact: Option<&'a str>,
+    /// Only the verified customer with this id (signed identity).
+    pub customer: Option<&'a str>,
     /// The next page: only the rows after this one in the list's order.
     pub after_row: Option<Cursor<'a>>,
     /// Only those this teammate answers, or only those nobody does.
@@ -122,6 +124,9 @@ fn list_sql(filter: &Filter<'_>) -> (String, Vec<String>) {
     }
     if let Some(contact) = filter.contact {
         bind(&mut sql, &mut params, " AND contact_email = #", contact);
+    }
+    if let Some(customer) = filter.customer {
+        bind(&mut sql, &mut params, " AND customer_id = #", customer);
     }
     match filter.assigned {
         Some(Assigned::To(email)) => bind(&mut sql, &mut params, " AND assignee = #", email),

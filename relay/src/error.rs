@@ -57,6 +57,12 @@ pub enum Error {
     /// A resume link past its expiry. Not retryable.
     #[error("resume link expired")]
     ResumeExpired,
+    /// The site has no identity secret: signed identity is off.
+    #[error("identity off")]
+    IdentityOff,
+    /// The customer's signature is not their id's under the site's identity secret.
+    #[error("identity not verified")]
+    IdentityNotVerified,
     /// Slow down; retryable after the given seconds.
     #[error("rate limited")]
     RateLimited { retry_after_secs: u32 },
@@ -82,10 +88,10 @@ impl Error {
         match self {
             Error::MalformedJson(_) => 400,
             Error::Unauthorized | Error::SignedOut | Error::SignInLinkInvalid => 401,
-            Error::OriginNotAllowed | Error::OwnerOnly => 403,
+            Error::OriginNotAllowed | Error::OwnerOnly | Error::IdentityNotVerified => 403,
             Error::NotFound | Error::NoSuchSavedReply => 404,
             Error::MethodNotAllowed => 405,
-            Error::ClientIdConflict | Error::LastOwner | Error::AlreadyTeammate | Error::ShortcutTaken => 409,
+            Error::ClientIdConflict | Error::LastOwner | Error::AlreadyTeammate | Error::ShortcutTaken | Error::IdentityOff => 409,
             Error::ResumeExpired => 410,
             Error::TooLarge => 413,
             Error::UnsupportedMediaType => 415,
@@ -120,6 +126,14 @@ impl Error {
             Error::ResumeExpired => ErrorBody::new(
                 "resume_expired",
                 "This link has expired. Reply to the email instead, or start a new conversation.",
+            ),
+            Error::IdentityOff => ErrorBody::new(
+                "identity_off",
+                "This site does not check signed identities: an owner turns them on in the inbox (Settings, Signed identity).",
+            ),
+            Error::IdentityNotVerified => ErrorBody::new(
+                "identity_not_verified",
+                "The customer's signature is not the HMAC-SHA256 of their id under this site's identity secret; nothing was attached to them.",
             ),
             Error::RateLimited { .. } => ErrorBody::new("rate_limited", "Too many requests; retry later."),
             Error::Internal(_) => ErrorBody::new("internal", "Something went wrong on our side; please retry."),

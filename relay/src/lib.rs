@@ -8,6 +8,7 @@ mod conversations;
 mod egress;
 mod error;
 mod http;
+mod identity;
 mod hub;
 mod inbound;
 mod inbox;

@@ -33,7 +33,8 @@ pub fn documented(route: &Route) -> Option<(&'static str, &'static str)> {
         | InboxAssign { .. } | InboxNotes { .. } | InboxAddNote { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. }
         | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } | InboxSettings { .. } | InboxSaveSettings { .. }
         | InboxPreviewSettings { .. } | InboxProfile | InboxSaveProfile | InboxPush | InboxAddDevice | InboxRemoveDevice | InboxWebhooks { .. } | InboxTokens { .. }
-        | InboxAddToken { .. } | InboxRevokeToken { .. } | Health => {
+        | InboxAddToken { .. } | InboxRevokeToken { .. } | Identify { .. } | InboxIdentity { .. } | InboxMakeIdentity { .. } | InboxIdentityOff { .. }
+        | Health => {
             return None;
         }
     })

@@ -6,7 +6,7 @@ use worker::{Env, Method, Request, Response};
 use crate::conversation::op::Caller;
 use crate::sites::{Owner, Site};
 use crate::inbox::Teammate;
-use crate::{agent, conversations, http, inbox, messages, privacy, sites, webhooks};
+use crate::{agent, conversations, http, identity, inbox, messages, privacy, sites, webhooks};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -22,6 +22,8 @@ pub enum Route {
     Delete { conversation: String },
     /// The conversation is named inside the body's signed token.
     Resume,
+    /// A signed-in customer's conversation (signed identity).
+    Identify { site: String },
     // Agent routes (site agent key).
     AgentListConversations { site: String },
     AgentListMessages { conversation: String },
@@ -66,6 +68,9 @@ pub enum Route {
     InboxTokens { site: String },
     InboxAddToken { site: String },
     InboxRevokeToken { site: String, id: String },
+    InboxIdentity { site: String },
+    InboxMakeIdentity { site: String },
+    InboxIdentityOff { site: String },
     Health,
 }
 
@@ -114,7 +119,7 @@ impl Route {
         use Route::*;
         match self {
             SiteConfig { .. } | CreateConversation { .. } | ListMessages { .. } | PostMessage { .. } | Live { .. }
-            | SetContact { .. } | MarkRead { .. } | Export { .. } | Delete { .. } | Resume => Audience::Shop,
+            | SetContact { .. } | MarkRead { .. } | Export { .. } | Delete { .. } | Resume | Identify { .. } => Audience::Shop,
             AgentListConversations { .. } | AgentListMessages { .. } | AgentPostMessage { .. } | AgentMarkRead { .. }
             | AgentClose { .. } | AgentWebhooks { .. } => Audience::Agent,
             InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxSearch { .. } | InboxLive { .. }
@@ -122,7 +127,8 @@ impl Route {
             | InboxReopen { .. } | InboxAssign { .. } | InboxNotes { .. } | InboxAddNote { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. }
             | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } | InboxSettings { .. }
             | InboxSaveSettings { .. } | InboxPreviewSettings { .. } | InboxProfile | InboxSaveProfile | InboxPush | InboxAddDevice
-            | InboxRemoveDevice | InboxWebhooks { .. } | InboxTokens { .. } | InboxAddToken { .. } | InboxRevokeToken { .. } => {
+            | InboxRemoveDevice | InboxWebhooks { .. } | InboxTokens { .. } | InboxAddToken { .. } | InboxRevokeToken { .. }
+            | InboxIdentity { .. } | InboxMakeIdentity { .. } | InboxIdentityOff { .. } => {
                 Audience::Inbox
             }
             Health => Audience::Anyone,
@@ -158,6 +164,7 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         ["v1", "resume"] => (*method == Post).then_some(Route::Resume),
         ["v1", "sites", site] => (*method == Get).then(|| Route::SiteConfig { site: s(site) }),
         ["v1", "sites", site, "conversations"] => (*method == Post).then(|| Route::CreateConversation { site: s(site) }),
+        ["v1", "sites", site, "identify"] => (*method == Post).then(|| Route::Identify { site: s(site) }),
         ["v1", "conversations", id] => (*method == Delete).then(|| Route::Delete { conversation: s(id) }),
         ["v1", "conversations", id, "messages"] => match method {
             Get => Some(Route::ListMessages { conversation: s(id) }),
@@ -205,6 +212,12 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         ["v1", "inbox", "sites", site, "tokens"] => match method {
             Get => Some(Route::InboxTokens { site: s(site) }),
             Post => Some(Route::InboxAddToken { site: s(site) }),
+            _ => None,
+        },
+        ["v1", "inbox", "sites", site, "identity"] => match method {
+            Get => Some(Route::InboxIdentity { site: s(site) }),
+            Post => Some(Route::InboxMakeIdentity { site: s(site) }),
+            Delete => Some(Route::InboxIdentityOff { site: s(site) }),
             _ => None,
         },
         ["v1", "inbox", "sites", site, "tokens", id] => (*method == Delete).then(|| Route::InboxRevokeToken { site: s(site), id: s(id) }),
@@ -353,7 +366,7 @@ async fn agent_site(env: &Env, site: &str, key: Option<&str>, holder: Option<inb
 /// conversation named in it) and that site, if it exists.
 async fn owner_and_site(route: &Route, env: &Env) -> crate::Result<(Owner, Option<Site>)> {
     let owner = match (route, route.conversation()) {
-        (Route::SiteConfig { site } | Route::CreateConversation { site }, _) => Owner::Site(site.clone()),
+        (Route::SiteConfig { site } | Route::CreateConversation { site } | Route::Identify { site }, _) => Owner::Site(site.clone()),
         (_, Some(conversation)) => sites::owner_of_conversation(env, conversation).await?,
         // Only `Resume`, which is handled before.
         _ => Owner::Unknown,
@@ -536,7 +549,10 @@ async fn inbox_context(route: &Route, env: Env, person: &inbox::Person) -> crate
             | Route::InboxWebhooks { site, .. }
             | Route::InboxTokens { site }
             | Route::InboxAddToken { site }
-            | Route::InboxRevokeToken { site, .. },
+            | Route::InboxRevokeToken { site, .. }
+            | Route::InboxIdentity { site }
+            | Route::InboxMakeIdentity { site }
+            | Route::InboxIdentityOff { site },
             _,
         ) => (site.clone(), None),
         (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
@@ -567,6 +583,7 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
     match route {
         Route::SiteConfig { .. } => sites::public_config(&cx.site),
         Route::CreateConversation { .. } => conversations::create(req, &cx).await,
+        Route::Identify { .. } => identity::identify(req, &cx).await,
         Route::ListMessages { .. } | Route::AgentListMessages { .. } => messages::list(&req, &cx, asked()?).await,
         Route::PostMessage { .. } => messages::post(req, &cx, asked()?).await,
         Route::AgentPostMessage { .. } => agent::post(req, &cx, asked()?).await,
@@ -603,6 +620,9 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::InboxTokens { .. } => inbox::api_tokens::get(&cx).await,
         Route::InboxAddToken { .. } => inbox::api_tokens::add(req, &cx).await,
         Route::InboxRevokeToken { id, .. } => inbox::api_tokens::revoke(&cx, &id).await,
+        Route::InboxIdentity { .. } => identity::settings(&cx).await,
+        Route::InboxMakeIdentity { .. } => identity::make_secret(&cx).await,
+        Route::InboxIdentityOff { .. } => identity::turn_off(&cx).await,
         // Answered before any context is needed.
         Route::Health
         | Route::Resume
@@ -658,6 +678,9 @@ mod tests {
         assert_eq!(ok(Method::Post, "/v1/inbox/push/subscriptions").audience(), Audience::Inbox);
         assert_eq!(parse(&Method::Get, "/v1/inbox/sites/demo/replies/r_1"), Parsed::WrongMethod);
         assert_eq!(ok(Method::Get, "/v1/inbox/sites/demo/tokens"), Route::InboxTokens { site: "demo".into() });
+        assert_eq!(ok(Method::Post, "/v1/sites/demo/identify"), Route::Identify { site: "demo".into() });
+        assert_eq!(ok(Method::Delete, "/v1/inbox/sites/demo/identity"), Route::InboxIdentityOff { site: "demo".into() });
+        assert_eq!(parse(&Method::Get, "/v1/sites/demo/identify"), Parsed::WrongMethod);
         assert_eq!(ok(Method::Post, "/v1/inbox/sites/demo/tokens"), Route::InboxAddToken { site: "demo".into() });
         assert_eq!(ok(Method::Delete, "/v1/inbox/sites/demo/tokens/tok_1"), Route::InboxRevokeToken { site: "demo".into(), id: "tok_1".into() });
         assert_eq!(ok(Method::Delete, "/v1/inbox/sites/demo/tokens/tok_1").audience(), Audience::Inbox);

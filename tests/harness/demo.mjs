@@ -28,7 +28,7 @@ const hooks = await startEndpoint({ port: Number(process.env.HOOKS_PORT || 8089)
 console.log(`
   Pigeon is running.
 
-  Shop (open this):  ${stack.shopUrl}/
+  Shop (open this):  ${stack.shopUrl}/   ("Sign in as Ada" in its header: her chat follows her to any browser)
   Inbox:             ${stack.relayUrl}/inbox/   (sign in as a teammate; the link arrives in the Mailbox)
 ${DEMO_TEAM.map((t) => `    ${t.role.padEnd(6)} ${t.name.padEnd(7)} ${t.email}`).join('\n')}
   Mailbox:           ${stack.shopUrl}/mailbox   (every mail the relay sends; answer as the merchant)

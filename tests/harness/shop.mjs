@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deliver, gmailReply, sentMail } from './mailbox.mjs';
 import { platformApi } from './platforms.mjs';
+import { accountApi } from './accounts.mjs';
 
 const SHOP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../demo-site');
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.ico': 'image/x-icon' };
@@ -29,6 +30,8 @@ export function serveShop({ port, relayUrl, site }) {
   const csp = contentSecurityPolicy(relayUrl);
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://shop');
+    // The shop's customer accounts, signed for Pigeon's signed identity (accounts.mjs).
+    if (await accountApi(req, res, url)) return;
     if (url.pathname.startsWith('/api/')) return mailboxApi(req, res, url, relayUrl);
     // The Shopify and WooCommerce pages' carts (tests/harness/platforms.mjs).
     if (await platformApi(req, res, url)) return;

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { siteSql, teammateSql, d1Execute, toolEnv } from '../../scripts/site.mjs';
 import { serveShop } from './shop.mjs';
 import { generateVapidKeys } from '../../scripts/vapid.mjs';
+import { DEMO_IDENTITY_SECRET } from './accounts.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEMO_SITE = 'demo';
@@ -51,6 +52,7 @@ export function demoSite(shopOrigins) {
     brandColor: '#2f6fed',
     retentionDays: 365,
     agentKey: DEMO_AGENT_KEY,
+    identitySecret: DEMO_IDENTITY_SECRET,
   };
 }
 
@@ -69,7 +71,7 @@ export const BRIEF_SITE = 'brief';
 export function testSites(shopOrigins) {
   return [
     { ...demoSite(['https://other-shop.test']), id: OTHER_SITE, name: 'Other Shop', agentKey: OTHER_AGENT_KEY,
-      merchantEmail: 'owner@other-shop.test' },
+      merchantEmail: 'owner@other-shop.test', identitySecret: undefined },
     { ...demoSite(shopOrigins), id: BRIEF_SITE, name: 'Brief Memory Shop', agentKey: 'brief-agent-key-for-local-use-only',
       merchantEmail: 'owner@brief-shop.test', retentionDays: 0.00002 },
   ];

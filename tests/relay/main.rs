@@ -15,6 +15,7 @@ mod cors;
 mod edges;
 mod email;
 mod exactly_once;
+mod identity;
 mod inbox;
 mod live;
 mod order;

@@ -15,6 +15,7 @@
   var widget = null;  // promise of the mounted panel
   var open = false;
   var cart, page, extras;
+  var who; // Pigeon('identify', ...): the signed-in customer, as the shop's server signed them
   // A "Continue the conversation" link from an email (the token rides in the fragment): the
   // panel opens at once, and the widget takes the token out of the address bar.
   var resume = /pigeon-resume=/.test(location.hash);
@@ -88,10 +89,24 @@
     return module;
   }
 
+  // The extras module (shop systems' carts, signed identity), imported when first needed. A
+  // failed import is tried again at the next need.
+  function loadExtras() {
+    extras = extras || import(relay + '/widget/pigeon_extras.js').then((m) => m.default().then(() => m));
+    extras.catch(() => { extras = 0; });
+    return extras;
+  }
+
+  // A signed-in customer's conversation is put in this browser's storage before the panel
+  // shows it. A refusal (wrong signature, identity off: the extras log it) never blocks the panel.
+  function identified() {
+    return who && loadExtras().then((m) => m.identify(relay, site, who)).catch((e) => { emit('error', e); });
+  }
+
   function mount() {
     if (!widget) {
-      widget = loadModule().then((m) => {
-        return m.mount(slot, relay, site, {
+      widget = Promise.all([loadModule(), identified()]).then((parts) => {
+        return parts[0].mount(slot, relay, site, {
           on_close: () => { setOpen(false); },
           on_unread: (n) => {
             if (n > unread) emit('message', { unread: n });
@@ -125,8 +140,8 @@
         if (input) input.focus();
         emit('open');
         // A shop system's cart (data-platform): the extras module reads it from the first
-        // opening on, and again whenever it changes. A failed import is tried at the next.
-        if (script.dataset.platform) extras = extras || import(relay + '/widget/pigeon_extras.js').then((m) => m.default()).catch(() => { extras = 0; });
+        // opening on, and again whenever it changes.
+        if (script.dataset.platform) loadExtras();
       });
     } else {
       slot.hidden = true;
@@ -155,24 +170,35 @@
     on: (name, fn) => { (listeners[name] = listeners[name] || []).push(fn); },
     cart: (c) => { cart = c; if (widget) widget.then((w) => { w.set_cart(c); }); },
     page: (p) => { page = p; if (widget) widget.then((w) => { w.set_page(p); }); },
-    forget: () => {
-      // A mounted widget resolves to itself (truthy); otherwise only mount if a thread exists.
-      var done = (widget || hasThread()).then((has) => {
-        if (!has) return;
-        return mount().then((w) => w.forget());
-      }).then(() => {
-        setOpen(false);
-        widget = null;
-        slot.replaceChildren();
-        unread = 0;
-        badge.hidden = true;
-        label();
-        emit('forget');
-      });
-      done.catch((e) => { emit('error', e); });
-      return done;
+    forget: () => drop(true),
+    // Signed in (SPA included: a mounted panel switches threads), or signed out (null): this
+    // browser's thread goes, and stays the customer's on the relay.
+    identify: (next) => {
+      who = next;
+      if (next) return widget && identified();
+      if (extras) extras.then((m) => m.identify(relay, site, null), () => {});
+      return drop(false);
     }
   };
+
+  // This browser's thread goes (`erase`: on the relay too), and the panel with it.
+  function drop(erase) {
+    // A mounted widget resolves to itself (truthy); otherwise only mount if a thread exists.
+    var done = (widget || hasThread()).then((has) => {
+      if (!has) return;
+      return mount().then((w) => w.forget(erase));
+    }).then(() => {
+      setOpen(false);
+      widget = null;
+      slot.replaceChildren();
+      unread = 0;
+      badge.hidden = true;
+      label();
+      emit('forget');
+    });
+    done.catch((e) => { emit('error', e); });
+    return done;
+  }
   function run(args) {
     var fn = commands[args[0]];
     return fn ? fn(...[].slice.call(args, 1)) : undefined;

@@ -129,14 +129,14 @@ impl Widget {
         self.engine.set_page(Page { url: get(wire::field::URL).unwrap_or(current.url), title: get(wire::field::TITLE).unwrap_or(current.title), referrer: current.referrer });
     }
 
-    /// `Pigeon('forget')`: erases the thread on the relay and in this browser, and tears the
-    /// engine down (the loader drops this panel and mounts a new one when the shopper comes
-    /// back; the old view stays inert in memory: unmounting it would cost more code than it
-    /// frees).
-    pub fn forget(&self) -> js_sys::Promise {
+    /// `Pigeon('forget')`: erases the thread on the relay (unless `erase` is false: a signed-in
+    /// customer logging out keeps theirs) and in this browser, and tears the engine down (the
+    /// loader drops this panel and mounts a new one when the shopper comes back; the old view
+    /// stays inert in memory: unmounting it would cost more code than it frees).
+    pub fn forget(&self, erase: bool) -> js_sys::Promise {
         let engine = self.engine.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            engine.forget().await.map(|()| JsValue::TRUE).map_err(|e| match e {
+            engine.forget(erase).await.map(|()| JsValue::TRUE).map_err(|e| match e {
                 api::ApiError::Offline => JsValue::from_str("Pigeon: the relay could not be reached; nothing was erased."),
                 api::ApiError::Relay { message, .. } => JsValue::from_str(&message),
             })

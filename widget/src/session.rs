@@ -175,10 +175,10 @@ impl Engine {
         self.flush();
     }
 
-    /// `Pigeon('forget')`: erased on the relay, then in this browser and its other tabs; this
-    /// engine is torn down (the loader mounts a fresh one when the shopper comes back).
-    pub async fn forget(self: &Rc<Self>) -> Result<(), ApiError> {
-        if let Some(s) = self.current_session() {
+    /// `Pigeon('forget')`: erased on the relay (if `erase`), then in this browser and its other
+    /// tabs; this engine is torn down (the loader mounts a fresh one when the shopper comes back).
+    pub async fn forget(self: &Rc<Self>, erase: bool) -> Result<(), ApiError> {
+        if let Some(s) = self.current_session().filter(|_| erase) {
             match self.api.delete_conversation(&s).await {
                 Err(e) if !e.not_found() => return Err(e),
                 _ => {}

@@ -8,6 +8,7 @@
 //! `renamed(name)` tells the inbox the shop's new name. `shut()` removes them.
 
 pub mod api_tokens;
+pub mod identity;
 pub mod settings;
 pub mod webhooks;
 

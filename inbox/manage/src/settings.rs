@@ -370,6 +370,7 @@ pub fn SettingsBody(site: String, renamed: impl Fn(String) + 'static) -> impl In
             <p class="error" role="alert" data-testid="settings-error">{move || error.get()}</p>
             <crate::api_tokens::ApiTokens site=site.get_value() />
             <Show when=move || editable.get()>
+                <crate::identity::Identity site=site.get_value() />
                 <crate::webhooks::Webhooks site=site.get_value() />
             </Show>
     }

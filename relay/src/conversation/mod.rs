@@ -234,6 +234,7 @@ impl Conversation {
                 Ok(Answer::Note { note, created })
             }
             Op::Notes => Ok(Answer::Notes(self.store.notes()?)),
+            Op::Check => Ok(Answer::Done),
             Op::Erase => {
                 if let Some(meta) = self.store.meta()? {
                     self.to_hub(meta.site, vec![InboxFrame::Gone { conversation: meta.id }]);

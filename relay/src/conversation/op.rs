@@ -70,6 +70,8 @@ pub enum Op {
     Notes,
     /// Erase everything: storage, alarm, live sockets. → `Done`
     Erase,
+    /// Nothing: does the caller's token open the conversation? → `Done`
+    Check,
 }
 
 impl Op {
@@ -80,7 +82,7 @@ impl Op {
         match self {
             Op::Init(_) | Op::EmailReply(_) | Op::AddDevice { .. } => caller == Worker,
             Op::Page { .. } | Op::Post(_) | Op::MarkRead { .. } | Op::Export => matches!(caller, Shopper | Agent),
-            Op::SetContact { .. } => caller == Shopper,
+            Op::SetContact { .. } | Op::Check => caller == Shopper,
             Op::Close | Op::Reopen | Op::About | Op::Assign { .. } | Op::AddNote(_) | Op::Notes => caller == Agent,
             Op::Erase => matches!(caller, Shopper | Worker),
         }

@@ -98,14 +98,16 @@ fn bad_query(message: &str) -> Error {
 /// shopper's other conversations on this site.
 pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
     let (about, cart_history, assignee) = op::send(&cx.env, &asked.conversation, asked.caller, Op::About).await?.about()?;
-    // Newest activity first, as the list answers them.
-    let earlier: Vec<ConversationSummary> = match &about.contact_email {
-        Some(email) => crate::agent::list(&cx.env, &cx.site.id, Filter { contact: Some(email), ..Filter::default() })
-            .await?
-            .into_iter()
-            .map(|c| c.summary)
-            .filter(|c| c.id != about.id)
-            .collect(),
+    let customer = customer_of(&cx.env, &about.id).await?;
+    // The same verified customer's, else the same address's; newest activity first, as the
+    // list answers them.
+    let filter = match (&customer, &about.contact_email) {
+        (Some(c), _) => Some(Filter { customer: Some(&c.id), ..Filter::default() }),
+        (None, Some(email)) => Some(Filter { contact: Some(email), ..Filter::default() }),
+        (None, None) => None,
+    };
+    let earlier: Vec<ConversationSummary> = match filter {
+        Some(filter) => crate::agent::list(&cx.env, &cx.site.id, filter).await?.into_iter().map(|c| c.summary).filter(|c| c.id != about.id).collect(),
         None => vec![],
     };
     http::json(
@@ -117,6 +119,7 @@ pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
             created_at: about.created_at,
             context: about.context,
             contact_email: about.contact_email,
+            customer,
             assignee,
             agent_read_seq: about.agent_read_seq,
             shopper_read_seq: about.shopper_read_seq,
@@ -124,6 +127,23 @@ pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
             earlier,
         },
     )
+}
+
+/// The verified customer a conversation belongs to (D1 keeps it; the object does not).
+async fn customer_of(env: &worker::Env, conversation: &str) -> Result<Option<pigeon_protocol::CustomerInfo>> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        customer_id: Option<String>,
+        customer_email: Option<String>,
+        customer_name: Option<String>,
+    }
+    let row: Option<Row> = env
+        .d1("DB")?
+        .prepare("SELECT customer_id, customer_email, customer_name FROM conversations WHERE id = ?1")
+        .bind(&[conversation.into()])?
+        .first(None)
+        .await?;
+    Ok(row.and_then(|r| Some(pigeon_protocol::CustomerInfo { id: r.customer_id?, email: r.customer_email, name: r.customer_name })))
 }
 
 /// `POST /v1/inbox/conversations/{id}/messages`: a reply signed with the teammate's name on

@@ -1,12 +1,16 @@
 //! What few shops need, kept out of the widget's first load: the loader imports this module
-//! (`/widget/pigeon_extras.js`) the first time the shopper opens the panel on a page whose
-//! script tag says `data-platform="shopify"` or `"woocommerce"`. It reads the shop system's
+//! (`/widget/pigeon_extras.js`) before the panel first shows on a page that called
+//! `Pigeon('identify', ...)` (see [`identity`]), and the first time the shopper opens the
+//! panel on a page whose script tag says `data-platform="shopify"` or `"woocommerce"`.
+//!
+//! With `data-platform`, it reads the shop system's
 //! cart from the shop's own origin, hands it to the widget as `Pigeon('cart', ...)`, and reads
 //! it again whenever the page changes the cart (seen as the page's own requests, through a
 //! `PerformanceObserver`), the panel opens again or the tab comes back into view. Nothing runs before the shopper
 //! opens the panel.
 
 pub mod carts;
+pub mod identity;
 
 use std::cell::Cell;
 
