@@ -31,7 +31,7 @@ esbuild --log-level=warning --minify --format=esm --target=es2020 --allow-overwr
   "$DIST/widget/pigeon_widget.js" --outfile="$DIST/widget/pigeon_widget.js"
 node scripts/shorten-names.mjs "$DIST/widget/pigeon_widget"
 esbuild --log-level=warning --minify widget/style/pigeon.css --outfile="$DIST/widget/pigeon.css"
-say "widget: extras (carts of shop systems), loaded when first needed"
+say "widget: extras (carts of shop systems, signed identity), loaded when first needed"
 cargo build -q --release --target wasm32-unknown-unknown -p pigeon-widget-extras
 wasm-bindgen --target web --no-typescript --out-dir "$DIST/widget" target/wasm32-unknown-unknown/release/pigeon_extras.wasm
 wasm-opt "${WASM_OPT_FLAGS[@]}" -o "$DIST/widget/pigeon_extras_bg.wasm" "$DIST/widget/pigeon_extras_bg.wasm"

@@ -46,6 +46,18 @@ pub struct Identify {
     pub conversation: Option<Held>,
 }
 
+/// `200` answer to [`Identify`]: the conversation this browser holds for the customer from
+/// now on, and its token for this browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identified {
+    pub conversation: crate::Conversation,
+    pub token: String,
+    /// The conversation the browser held was another customer's (a shared computer): its
+    /// unsent messages and draft are not this customer's either.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held_another_customers: bool,
+}
+
 /// A verified customer as the team sees them (no signature).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerInfo {

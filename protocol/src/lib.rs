@@ -20,7 +20,7 @@ pub mod webhooks;
 
 pub use api_tokens::{ApiToken, ApiTokenMade, ApiTokens, PostApiToken};
 pub use context::{Cart, CartItem, Context, Page, currency_digits};
-pub use identity::{Customer, CustomerInfo, Held, Identify, IdentitySettings};
+pub use identity::{Customer, CustomerInfo, Held, Identified, Identify, IdentitySettings};
 pub use inbox::{
     Assign, CartStep, ChangeRole, InboxClientFrame, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxRefused, InboxReply, Invite, Me, Membership, Note, Notes, OpenSession, PostNote, SignIn, Team,
     TeamRole, TeammateInfo,

@@ -13,7 +13,7 @@
 
 use hmac::{Hmac, Mac};
 use pigeon_protocol::identity::{self, SECRET_PREFIX};
-use pigeon_protocol::{Conversation, CreatedConversation, Identify, IdentitySettings};
+use pigeon_protocol::{Conversation, Identified, Identify, IdentitySettings};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use worker::{Env, Request, Response};
@@ -70,13 +70,17 @@ pub async fn identify(mut req: Request, cx: &Ctx) -> Result<Response> {
     let row_of = |sql: &'static str, id: &str| db.prepare(sql).bind(&[site.id.as_str().into(), id.into()]);
     // The conversation the browser holds stays held if it is the customer's, or nobody's (it
     // becomes theirs), and the browser proves it holds it.
-    let mut kept = None;
+    let (mut kept, mut another_customers) = (None, false);
     if let Some(held) = &body.conversation {
         let row: Option<Row> = row_of("SELECT id, created_at, customer_id, customer_email, customer_name FROM conversations WHERE site_id = ?1 AND id = ?2", &held.id)?.first(None).await?;
         let owner = row.map(|r| r.customer_id);
         let opens = || async { op::send(env, &held.id, Caller::Shopper { token: held.token.clone() }, Op::Check).await.is_ok_and(|a| a.done().is_ok()) };
         match owner {
-            Some(Some(theirs)) if theirs == customer.id && opens().await => kept = Some(held),
+            Some(Some(theirs)) if theirs == customer.id => {
+                if opens().await {
+                    kept = Some(held);
+                }
+            }
             Some(None) if opens().await => {
                 let attached = db
                     .prepare("UPDATE conversations SET customer_id = ?3, customer_email = ?4, customer_name = ?5 WHERE site_id = ?1 AND id = ?2 AND customer_id IS NULL")
@@ -87,7 +91,9 @@ pub async fn identify(mut req: Request, cx: &Ctx) -> Result<Response> {
                     kept = Some(held);
                 }
             }
-            // Another customer's, not this site's, or the token does not open it.
+            // Someone else's, on a shared computer.
+            Some(Some(_)) => another_customers = opens().await,
+            // Not this site's, or the token does not open it.
             _ => {}
         }
     }
@@ -117,7 +123,8 @@ pub async fn identify(mut req: Request, cx: &Ctx) -> Result<Response> {
             .run()
             .await?;
     }
-    http::json(200, &CreatedConversation { conversation: Conversation { id: row.id, site: site.id.clone(), created_at: row.created_at }, token })
+    let conversation = Conversation { id: row.id, site: site.id.clone(), created_at: row.created_at };
+    http::json(200, &Identified { conversation, token, held_another_customers: another_customers })
 }
 
 /// `GET /v1/inbox/sites/{site}/identity`: on or off, and since when (never the secret).

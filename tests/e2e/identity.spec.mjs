@@ -20,6 +20,30 @@ function holdsThread(page) {
   return page.evaluate((name) => indexedDB.databases().then((l) => l.some((d) => d.name === name)), `pigeon:${site()}`);
 }
 
+/// The id of the conversation the browser of `page` holds (the widget's stored session).
+function heldConversation(page) {
+  return page.evaluate((name) => new Promise((resolve, reject) => {
+    const open = indexedDB.open(name);
+    open.onerror = reject;
+    open.onsuccess = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains('kv')) { db.close(); return resolve(null); }
+      const get = db.transaction('kv').objectStore('kv').get('session');
+      get.onsuccess = () => { db.close(); resolve(get.result ? get.result.id : null); };
+      get.onerror = reject;
+    };
+  }), `pigeon:${site()}`);
+}
+
+/// The demo shop's server signs `as` in, and the page tells Pigeon (as a shop that never
+/// calls `Pigeon('identify', null)` between two customers would).
+function signInAs(page, as) {
+  return page.evaluate(async (as) => {
+    const r = await fetch('/api/account', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ as }) });
+    Pigeon('identify', (await r.json()).customer);
+  }, as);
+}
+
 test('a signed-in customer finds their conversation in a second browser; signing out clears it there', async ({ browser }) => {
   // Laptop: Ada signs in to the shop, then asks.
   const laptop = await browser.newContext();
@@ -46,6 +70,7 @@ test('a signed-in customer finds their conversation in a second browser; signing
   await expect(b.page.getByTestId('account')).toContainText('Signed in as Ada Lovelace');
   await b.open();
   await expect(b.message(question)).toBeVisible();
+  expect(await heldConversation(b.page)).toBe(conversation.id);
   // She answers from the phone; the laptop's panel has it too (one conversation).
   await b.composer.fill('It was a gift, by the way.');
   await b.composer.press('Enter');
@@ -82,6 +107,16 @@ test('a signed-in customer finds their conversation in a second browser; signing
   await b.open();
   await expect(b.panel).not.toContainText(question);
   await expect(b.panel).not.toContainText('left our warehouse');
+  // The laptop, still holding Ada's thread, is handed to Ben without signing her out: his
+  // sign-in lets go of her thread (he has none yet), unsent text included.
+  await a.composer.fill('Ada typed this and left');
+  await signInAs(a.page, 'ben');
+  await expect(a.panel).not.toContainText(question);
+  await expect.poll(() => heldConversation(a.page)).toBe(null);
+  await a.page.reload();
+  await a.open();
+  await expect(a.panel).not.toContainText('left our warehouse');
+  await expect(a.composer).toHaveValue('');
   expect(a.errors.concat(b.errors)).toEqual([]);
   await Promise.all([laptop.close(), phone.close(), merchant.close()]);
 });
@@ -97,9 +132,9 @@ test('a forged signature attaches nothing: the browser keeps its own anonymous t
   const refused = identifyCall(shop.page);
   await shop.open();
   expect(await refused).toBe(403);
-  // The shop's developer sees why in the console.
+  // The shop's developer sees why in the console; the browser holds no conversation.
   await expect.poll(() => warnings.join('\n')).toContain('nothing was attached');
-  await expect(shop.panel).not.toContainText('Where is order 1042?');
+  expect(await heldConversation(shop.page)).toBe(null);
   // The visitor's own message starts a conversation that is nobody's.
   const { conversation } = await (await shop.send('Just browsing.')).json();
   await expect(shop.message('Just browsing.')).toHaveAttribute('data-delivery', 'sent');
@@ -109,6 +144,23 @@ test('a forged signature attaches nothing: the browser keeps its own anonymous t
   await expect(inbox.getByTestId('context-email')).toBeVisible();
   await expect(inbox.getByTestId('context-customer')).toHaveCount(0);
   await Promise.all([context.close(), merchant.close()]);
+});
+
+test("an anonymous visitor's thread stays when the shop says nobody is signed in", async ({ browser }) => {
+  const context = await browser.newContext();
+  const shop = new ShopPage(await context.newPage());
+  await shop.goto();
+  await shop.open();
+  const { conversation } = await (await shop.send('Is the shop open on Sundays?')).json();
+  await expect(shop.message('Is the shop open on Sundays?')).toHaveAttribute('data-delivery', 'sent');
+  // A shop that calls identify(null) on every page of a visitor who is not signed in.
+  await shop.page.evaluate(() => Pigeon('identify', null));
+  await shop.page.reload();
+  await shop.page.evaluate(() => Pigeon('identify', null));
+  await shop.open();
+  await expect(shop.message('Is the shop open on Sundays?')).toBeVisible();
+  expect(await heldConversation(shop.page)).toBe(conversation.id);
+  await context.close();
 });
 
 test('Settings shows signed identity to owners, on, with its secret never shown again', async ({ browser }) => {

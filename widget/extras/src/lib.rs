@@ -24,6 +24,8 @@ thread_local! {
     static READING: Cell<bool> = const { Cell::new(false) };
     /// `Pigeon('forget')` was called: no cart is read until the panel opens again.
     static STOPPED: Cell<bool> = const { Cell::new(false) };
+    /// [`carts`] ran.
+    static STARTED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Reads follow each other at least this far apart, whatever asks for them.
@@ -48,8 +50,14 @@ fn script() -> Option<web_sys::Element> {
     web_sys::window()?.document()?.query_selector("script[data-site][data-platform]").ok().flatten()
 }
 
-#[wasm_bindgen(start)]
-pub fn start() {
+/// Reads the shop system's cart from now on: the loader calls it when the panel opens on a
+/// `data-platform` page (again at each opening: only the first call starts anything; the
+/// module may have been loaded earlier, for signed identity).
+#[wasm_bindgen]
+pub fn carts() {
+    if STARTED.with(|s| s.replace(true)) {
+        return;
+    }
     let Some(tag) = script() else { return };
     let named = tag.get_attribute("data-platform").unwrap_or_default();
     let Some(platform) = Platform::parse(&named) else {
