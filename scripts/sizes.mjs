@@ -14,7 +14,7 @@ const DIST = path.join(ROOT, 'dist');
 
 // Budgets guard against regressions; the aims (1.5 KB loader, 60 KB widget) are in README.
 // The loader's was 1,536 B until it learned to import the extras for data-platform (+51 B).
-export const BUDGETS = { loader: 1664, widget: 96_000, extras: 60_000, inbox: 250_000, manage: 140_000 };
+export const BUDGETS = { loader: 1664, widget: 96_000, extras: 60_000, inbox: 250_000, manage: 165_000 };
 
 function measure(file) {
   const bytes = fs.readFileSync(path.join(DIST, file));
@@ -41,7 +41,7 @@ const inbox = inboxParts.reduce((t, p) => ({ file: 'whole inbox (first load)', r
 // Settings (the shop, notifications, API tokens, webhooks): a second module, fetched the
 // first time Settings opens (inbox/manage).
 const manageParts = ['inbox/manage/pigeon_inbox_manage_bg.wasm', 'inbox/manage/pigeon_inbox_manage.js'].map(measure);
-const manage = manageParts.reduce((t, p) => ({ file: 'inbox Settings (when opened)', raw: t.raw + p.raw, gzip: t.gzip + p.gzip, brotli: t.brotli + p.brotli }), { raw: 0, gzip: 0, brotli: 0 });
+const manage = manageParts.reduce((t, p) => ({ file: 'inbox Settings and Reports (when opened)', raw: t.raw + p.raw, gzip: t.gzip + p.gzip, brotli: t.brotli + p.brotli }), { raw: 0, gzip: 0, brotli: 0 });
 
 const rows = [loader, ...parts, widget, ...extrasParts, extras, ...inboxParts, inbox, ...manageParts, manage];
 const fmt = (n) => n.toLocaleString('en-US').padStart(9);

@@ -300,3 +300,8 @@ pub async fn make_identity_secret(site: &str) -> Result<pigeon_protocol::Identit
 pub async fn identity_off(site: &str) -> Result<(), Failure> {
     call("DELETE", &identity_path(site), None).await.map(|_| ())
 }
+
+/// The shop's report over local dates `from..=to` (`YYYY-MM-DD`).
+pub async fn metrics(site: &str, from: &str, to: &str) -> Result<pigeon_protocol::Metrics, Failure> {
+    json("GET", &format!("/v1/inbox/sites/{site}/metrics?from={from}&to={to}"), None).await
+}

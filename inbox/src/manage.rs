@@ -1,6 +1,7 @@
-//! Settings' frame: its title bar, and the management module (`inbox/manage`, a second wasm
-//! module) drawn into it when it first opens, through `window.pigeonManage` (`boot.js`).
-//! Until it has loaded the section says so; if it cannot load, it says why.
+//! The frames of Settings and Reports: a title bar, and the management module
+//! (`inbox/manage`, a second wasm module) drawn into it, loaded the first time either opens,
+//! through `window.pigeonManage` (`boot.js`). Until it has loaded the section says so; if it
+//! cannot load, it says why.
 
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -20,8 +21,31 @@ thread_local! {
     static RENAMED: std::cell::RefCell<Option<Closure<dyn Fn(String)>>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Which part of the management module a frame shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Settings,
+    Reports,
+}
+
+impl Part {
+    fn name(self) -> &'static str {
+        match self {
+            Part::Settings => "settings",
+            Part::Reports => "reports",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Part::Settings => "Settings",
+            Part::Reports => "Reports",
+        }
+    }
+}
+
 #[component]
-pub fn SettingsView(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl IntoView {
+pub fn Managed(inbox: Inbox, on_close: impl Fn() + Copy + 'static, part: Part) -> impl IntoView {
     let body = NodeRef::<Div>::new();
     let loaded = RwSignal::new(false);
     let failed = RwSignal::new(false);
@@ -37,7 +61,8 @@ pub fn SettingsView(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl 
             });
         });
         let Some(open) = manage_fn("open") else { return failed.set(true) };
-        let promise = open.call3(&JsValue::NULL, &el, &JsValue::from_str(&site), renamed.as_ref());
+        let args = js_sys::Array::of4(&el, &JsValue::from_str(&site), renamed.as_ref(), &JsValue::from_str(part.name()));
+        let promise = open.apply(&JsValue::NULL, &args);
         RENAMED.with(|r| *r.borrow_mut() = Some(renamed));
         spawn_local(async move {
             let done = match promise {
@@ -53,14 +78,14 @@ pub fn SettingsView(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl 
         }
     });
     view! {
-        <section class="team settings" aria-labelledby="settings-title" data-testid="settings">
+        <section class="team settings" aria-labelledby=format!("{}-title", part.name()) data-testid=part.name()>
             <div class="bar">
-                <h2 id="settings-title">"Settings"</h2>
+                <h2 id=format!("{}-title", part.name())>{part.title()}</h2>
                 <button type="button" class="link" on:click=move |_| on_close()>"Close"</button>
             </div>
-            <p class="muted" role="status" hidden=move || loaded.get() || failed.get()>"Loading settings…"</p>
-            <p class="error" role="alert" data-testid="settings-unavailable" hidden=move || !failed.get()>
-                "Settings could not be loaded: check the connection, then close and open Settings again."
+            <p class="muted" role="status" hidden=move || loaded.get() || failed.get()>{format!("Loading {}…", part.name())}</p>
+            <p class="error" role="alert" data-testid=format!("{}-unavailable", part.name()) hidden=move || !failed.get()>
+                {format!("{} could not be loaded: check the connection, then close and open {} again.", part.title(), part.title())}
             </p>
             <div node_ref=body></div>
         </section>

@@ -11,7 +11,7 @@ use crate::keys::{self, Shortcut};
 use crate::model::{Assigned, Tab, activity, money};
 use crate::replies::{Key, Picker, PickerList, SavedRepliesView, unfilled, unfilled_sentence};
 use crate::search::{Search, SearchField, SearchResults};
-use crate::manage::SettingsView;
+use crate::manage::{Managed, Part};
 use crate::state::{Inbox, draft_key, keep_live};
 use crate::store;
 
@@ -139,15 +139,26 @@ fn their_time(zone: &str) -> Option<String> {
     Some(format!("{out} ({zone})"))
 }
 
+/// What opens under the header, one at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Team,
+    Replies,
+    Reports,
+    Settings,
+}
+
 #[component]
 fn InboxView(inbox: Inbox) -> impl IntoView {
     keep_live(inbox);
     inbox.flush();
 
     let site_name = move || inbox.me.with(|m| m.sites.iter().find(|s| s.site == inbox.site.get()).map(|s| s.site_name.clone()).unwrap_or_default());
-    let team_open = RwSignal::new(false);
-    let replies_open = RwSignal::new(false);
-    let settings_open = RwSignal::new(false);
+    // The one section open under the header, if any.
+    let section = RwSignal::new(None::<Section>);
+    let is_open = move |s: Section| move || section.get() == Some(s);
+    let toggle = move |s: Section| section.update(|open| *open = if *open == Some(s) { None } else { Some(s) });
+    let close = move || section.set(None);
     open_from_fragment(inbox);
     let search = Search::new();
     let switch = move |change: &dyn Fn(&mut Tab)| {
@@ -197,12 +208,14 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
             <header class="top">
                 <h1>{site_name}</h1>
                 {sites}
-                <button type="button" class="link" data-testid="team-open" aria-expanded=move || team_open.get().to_string()
-                    on:click=move |_| { replies_open.set(false); settings_open.set(false); team_open.update(|o| *o = !*o) }>"Team"</button>
-                <button type="button" class="link" data-testid="replies-open" aria-expanded=move || replies_open.get().to_string()
-                    on:click=move |_| { team_open.set(false); settings_open.set(false); replies_open.update(|o| *o = !*o) }>"Saved replies"</button>
-                <button type="button" class="link" data-testid="settings-open" aria-expanded=move || settings_open.get().to_string()
-                    on:click=move |_| { team_open.set(false); replies_open.set(false); settings_open.update(|o| *o = !*o) }>"Settings"</button>
+                <button type="button" class="link" data-testid="team-open" aria-expanded=move || is_open(Section::Team)().to_string()
+                    on:click=move |_| toggle(Section::Team)>"Team"</button>
+                <button type="button" class="link" data-testid="replies-open" aria-expanded=move || is_open(Section::Replies)().to_string()
+                    on:click=move |_| toggle(Section::Replies)>"Saved replies"</button>
+                <button type="button" class="link" data-testid="reports-open" aria-expanded=move || is_open(Section::Reports)().to_string()
+                    on:click=move |_| toggle(Section::Reports)>"Reports"</button>
+                <button type="button" class="link" data-testid="settings-open" aria-expanded=move || is_open(Section::Settings)().to_string()
+                    on:click=move |_| toggle(Section::Settings)>"Settings"</button>
                 <span class="live" role="status" data-testid="live-state">{move || if inbox.connected.get() { "Live" } else { "Reconnecting…" }}</span>
                 <button type="button" class="link" data-testid="sign-out" on:click=move |_| inbox.sign_out()>"Sign out"</button>
             </header>
@@ -210,9 +223,10 @@ fn InboxView(inbox: Inbox) -> impl IntoView {
                 {move || inbox.problem.get()}
                 <button type="button" class="link" aria-label="Dismiss" on:click=move |_| inbox.problem.set(None)>"×"</button>
             </p>
-            {move || team_open.get().then(|| view! { <TeamView inbox=inbox on_close=move || team_open.set(false) /> })}
-            {move || replies_open.get().then(|| view! { <SavedRepliesView inbox=inbox on_close=move || replies_open.set(false) /> })}
-            {move || settings_open.get().then(|| view! { <SettingsView inbox=inbox on_close=move || settings_open.set(false) /> })}
+            {move || is_open(Section::Team)().then(|| view! { <TeamView inbox=inbox on_close=close /> })}
+            {move || is_open(Section::Replies)().then(|| view! { <SavedRepliesView inbox=inbox on_close=close /> })}
+            {move || is_open(Section::Reports)().then(|| view! { <Managed inbox=inbox on_close=close part=Part::Reports /> })}
+            {move || is_open(Section::Settings)().then(|| view! { <Managed inbox=inbox on_close=close part=Part::Settings /> })}
             <nav class="list" aria-label="Conversations">
                 <SearchField inbox=inbox search=search />
                 <SearchResults inbox=inbox search=search />

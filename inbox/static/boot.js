@@ -45,16 +45,16 @@ window.pigeonPush = {
   },
 };
 
-// Settings (the shop, notifications, API tokens, webhooks) is a second wasm module, loaded
-// the first time it opens (inbox/manage). A failed load is tried again on the next open, at
+// Settings (the shop, notifications, API tokens, webhooks) and Reports are a second wasm
+// module, loaded the first time either opens (inbox/manage). A failed load is tried again on the next open, at
 // a new URL (some browsers keep a failed import's answer for the page's life).
 let manage;
 let tries = 0;
 window.pigeonManage = {
-  async open(parent, site, renamed) {
+  async open(parent, site, renamed, part) {
     manage ||= import(`./manage/pigeon_inbox_manage.js${tries++ ? `?try=${tries}` : ''}`).then(async (m) => { await m.default(); return m; });
     try {
-      (await manage).open(parent, site, renamed);
+      (await manage).open(parent, site, renamed, part);
     } catch (e) {
       manage = undefined;
       throw e;

@@ -7,6 +7,7 @@
 pub mod api_tokens;
 mod context;
 pub mod identity;
+pub mod metrics;
 mod inbox;
 mod live;
 mod message;
@@ -20,6 +21,7 @@ pub mod webhooks;
 
 pub use api_tokens::{ApiToken, ApiTokenMade, ApiTokens, PostApiToken};
 pub use context::{Cart, CartItem, Context, Page, currency_digits};
+pub use metrics::Metrics;
 pub use identity::{Customer, CustomerInfo, Held, Identified, Identify, IdentitySettings};
 pub use inbox::{
     Assign, CartStep, ChangeRole, InboxClientFrame, ConversationDetails, InboxConversation, InboxFrame, InboxList, InboxRefused, InboxReply, Invite, Me, Membership, Note, Notes, OpenSession, PostNote, SignIn, Team,

@@ -4,7 +4,7 @@
 use pigeon_protocol::{Context, ConversationList, ConversationSummary, InboxConversation, PostAgentMessage, Status, validate};
 use worker::{Env, Request, Response};
 
-use crate::conversation::op::{self, Assignee, NewMessage, Op};
+use crate::conversation::op::{self, Assignee, NewMessage, Op, Via};
 use crate::routes::{Asked, Ctx};
 use crate::{Error, Result, http, messages};
 
@@ -18,7 +18,7 @@ pub async fn post(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> 
     }
     let msg = validate::agent_message(&input)?;
     let claim = cx.teammate.as_ref().map(|t| Assignee { email: t.email.clone(), name: t.name.clone() });
-    messages::store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: false, claim }).await
+    messages::store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: false, claim, via: Via::Api }).await
 }
 
 /// `POST /v1/agent/conversations/{id}/close`: done for now; the shopper writing again reopens it.

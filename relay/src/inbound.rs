@@ -74,7 +74,7 @@ async fn handle(message: &ForwardableEmailMessage, env: &Env) -> Result<u64, Fai
         }
         sign::Role::Shopper => None,
     };
-    let message = NewMessage { client_id: reply.client_id, body: reply.body, author_name, context: None, quiet: false, claim: None };
+    let message = NewMessage { client_id: reply.client_id, body: reply.body, author_name, context: None, quiet: false, claim: None, via: crate::conversation::op::Via::Email };
     let email = EmailReply { role, message, from: reply.from, message_id: reply.message_id };
     match op::send(env, &conversation, Caller::Worker, Op::EmailReply(email)).await {
         Ok(answer) => Ok(answer.stored()?.0.seq),

@@ -15,6 +15,7 @@ mod inbox;
 mod limits;
 mod mail;
 mod messages;
+mod metrics;
 #[cfg(test)]
 mod openapi;
 mod origin;

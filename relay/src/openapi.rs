@@ -18,6 +18,7 @@ pub fn documented(route: &Route) -> Option<(&'static str, &'static str)> {
         AgentPostMessage { .. } => ("/v1/agent/conversations/{id}/messages", "post"),
         AgentMarkRead { .. } => ("/v1/agent/conversations/{id}/read", "post"),
         AgentClose { .. } => ("/v1/agent/conversations/{id}/close", "post"),
+        AgentMetrics { .. } => ("/v1/agent/sites/{site}/metrics", "get"),
         AgentWebhooks { call, .. } => match call {
             Call::List => ("/v1/agent/sites/{site}/webhooks", "get"),
             Call::Add => ("/v1/agent/sites/{site}/webhooks", "post"),
@@ -34,7 +35,7 @@ pub fn documented(route: &Route) -> Option<(&'static str, &'static str)> {
         | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } | InboxSettings { .. } | InboxSaveSettings { .. }
         | InboxPreviewSettings { .. } | InboxProfile | InboxSaveProfile | InboxPush | InboxAddDevice | InboxRemoveDevice | InboxWebhooks { .. } | InboxTokens { .. }
         | InboxAddToken { .. } | InboxRevokeToken { .. } | Identify { .. } | InboxIdentity { .. } | InboxMakeIdentity { .. } | InboxIdentityOff { .. }
-        | Health => {
+        | InboxMetrics { .. } | Health => {
             return None;
         }
     })
@@ -64,6 +65,26 @@ mod tests {
             "delete" => Method::Delete,
             "put" => Method::Put,
             other => panic!("method {other}"),
+        }
+    }
+
+    fn metrics_sample() -> Metrics {
+        use pigeon_protocol::metrics::{ChannelCounts, DayCount, Durations, TeammateLoad};
+        let d = Durations { count: 2, median_minutes: Some(20), p90_minutes: Some(90), business_median_minutes: Some(10), business_p90_minutes: Some(60) };
+        Metrics {
+            from: "2026-11-01".into(),
+            to: "2026-11-30".into(),
+            time_zone: "Europe/Berlin".into(),
+            conversations: 2,
+            per_day: vec![DayCount { date: "2026-11-01".into(), conversations: 2 }],
+            first_response: d.clone(),
+            resolution: d,
+            closed: 2,
+            reopened: 1,
+            reopen_rate: Some(0.5),
+            first_contact_resolution: Some(0.5),
+            replies_by_channel: ChannelCounts { inbox: 1, email: 1, api: 1 },
+            teammates: vec![TeammateLoad { email: "sam@shop.test".into(), name: Some("Sam".into()), conversations: 1, replies: 2 }],
         }
     }
 
@@ -108,6 +129,7 @@ mod tests {
             (Method::Get, "/v1/agent/sites/demo/webhooks/ep/deliveries"),
             (Method::Post, "/v1/agent/sites/demo/webhooks/ep/deliveries/1/resend"),
             (Method::Post, "/v1/agent/sites/demo/webhooks/ep/test"),
+            (Method::Get, "/v1/agent/sites/demo/metrics"),
         ]
         .into_iter()
         .map(|(m, p)| match parse(&m, p) {
@@ -182,6 +204,7 @@ mod tests {
             ("PatchWebhook", json!(PatchWebhook { url: Some("u".into()), events: Some(vec![]), description: Some("d".into()), enabled: Some(true), rotate_secret: true })),
             ("WebhookDeliveries", json!(WebhookDeliveries { deliveries: vec![delivery] })),
             ("WebhookTest", json!(WebhookTest { event_id: "evt_test_1".into(), delivered: false, status: Some(503), error: Some("e".into()), duration_ms: 12 })),
+            ("Metrics", json!(metrics_sample())),
         ];
         for (name, value) in &samples {
             fits(&doc, name, &json!({ "$ref": format!("#/components/schemas/{name}") }), value);

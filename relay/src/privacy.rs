@@ -45,6 +45,7 @@ async fn remove_from_index(env: &Env, conversation: &str, site: &str) -> Result<
         .bind(&[conversation.into(), site.into()])?,
         db.prepare("DELETE FROM conversations WHERE id = ?1").bind(&[conversation.into()])?,
         db.prepare("DELETE FROM search_messages WHERE conversation_id = ?1").bind(&[conversation.into()])?,
+        db.prepare("DELETE FROM conversation_events WHERE conversation_id = ?1").bind(&[conversation.into()])?,
         db.prepare("DELETE FROM webhook_deliveries WHERE conversation_id = ?1").bind(&[conversation.into()])?,
     ])
     .await?;

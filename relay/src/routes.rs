@@ -6,7 +6,7 @@ use worker::{Env, Method, Request, Response};
 use crate::conversation::op::Caller;
 use crate::sites::{Owner, Site};
 use crate::inbox::Teammate;
-use crate::{agent, conversations, http, identity, inbox, messages, privacy, sites, webhooks};
+use crate::{agent, conversations, http, identity, inbox, messages, metrics, privacy, sites, webhooks};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -31,6 +31,7 @@ pub enum Route {
     AgentMarkRead { conversation: String },
     AgentClose { conversation: String },
     AgentWebhooks { site: String, call: webhooks::Call },
+    AgentMetrics { site: String },
     // Inbox routes (session cookie; only from the relay's own origin).
     InboxSignIn,
     InboxSession,
@@ -71,6 +72,7 @@ pub enum Route {
     InboxIdentity { site: String },
     InboxMakeIdentity { site: String },
     InboxIdentityOff { site: String },
+    InboxMetrics { site: String },
     Health,
 }
 
@@ -121,14 +123,14 @@ impl Route {
             SiteConfig { .. } | CreateConversation { .. } | ListMessages { .. } | PostMessage { .. } | Live { .. }
             | SetContact { .. } | MarkRead { .. } | Export { .. } | Delete { .. } | Resume | Identify { .. } => Audience::Shop,
             AgentListConversations { .. } | AgentListMessages { .. } | AgentPostMessage { .. } | AgentMarkRead { .. }
-            | AgentClose { .. } | AgentWebhooks { .. } => Audience::Agent,
+            | AgentClose { .. } | AgentWebhooks { .. } | AgentMetrics { .. } => Audience::Agent,
             InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxSearch { .. } | InboxLive { .. }
             | InboxDetails { .. } | InboxMessages { .. } | InboxReply { .. } | InboxRead { .. } | InboxClose { .. }
             | InboxReopen { .. } | InboxAssign { .. } | InboxNotes { .. } | InboxAddNote { .. } | InboxTeam { .. } | InboxInvite { .. } | InboxChangeRole { .. } | InboxRemove { .. }
             | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } | InboxSettings { .. }
             | InboxSaveSettings { .. } | InboxPreviewSettings { .. } | InboxProfile | InboxSaveProfile | InboxPush | InboxAddDevice
             | InboxRemoveDevice | InboxWebhooks { .. } | InboxTokens { .. } | InboxAddToken { .. } | InboxRevokeToken { .. }
-            | InboxIdentity { .. } | InboxMakeIdentity { .. } | InboxIdentityOff { .. } => {
+            | InboxIdentity { .. } | InboxMakeIdentity { .. } | InboxIdentityOff { .. } | InboxMetrics { .. } => {
                 Audience::Inbox
             }
             Health => Audience::Anyone,
@@ -178,6 +180,8 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         ["v1", "agent", "sites", site, "conversations"] => {
             (*method == Get).then(|| Route::AgentListConversations { site: s(site) })
         }
+        ["v1", "agent", "sites", site, "metrics"] => (*method == Get).then(|| Route::AgentMetrics { site: s(site) }),
+        ["v1", "inbox", "sites", site, "metrics"] => (*method == Get).then(|| Route::InboxMetrics { site: s(site) }),
         ["v1", "agent", "conversations", id, "messages"] => match method {
             Get => Some(Route::AgentListMessages { conversation: s(id) }),
             Post => Some(Route::AgentPostMessage { conversation: s(id) }),
@@ -333,7 +337,7 @@ async fn agent_context(route: &Route, req: &Request, env: Env) -> crate::Result<
         None => None,
     };
     let (site, asked) = match (route, route.conversation()) {
-        (Route::AgentListConversations { site } | Route::AgentWebhooks { site, .. }, _) => (site.clone(), None),
+        (Route::AgentListConversations { site } | Route::AgentWebhooks { site, .. } | Route::AgentMetrics { site }, _) => (site.clone(), None),
         (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
             Owner::Site(site) => (site, Some(Asked { conversation: conversation.to_owned(), caller: Caller::Agent })),
             Owner::Gone(site) => {
@@ -552,7 +556,8 @@ async fn inbox_context(route: &Route, env: Env, person: &inbox::Person) -> crate
             | Route::InboxRevokeToken { site, .. }
             | Route::InboxIdentity { site }
             | Route::InboxMakeIdentity { site }
-            | Route::InboxIdentityOff { site },
+            | Route::InboxIdentityOff { site }
+            | Route::InboxMetrics { site },
             _,
         ) => (site.clone(), None),
         (_, Some(conversation)) => match sites::owner_of_conversation(&env, conversation).await? {
@@ -623,6 +628,7 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::InboxIdentity { .. } => identity::settings(&cx).await,
         Route::InboxMakeIdentity { .. } => identity::make_secret(&cx).await,
         Route::InboxIdentityOff { .. } => identity::turn_off(&cx).await,
+        Route::AgentMetrics { .. } | Route::InboxMetrics { .. } => metrics::get(&req, &cx).await,
         // Answered before any context is needed.
         Route::Health
         | Route::Resume
@@ -679,6 +685,8 @@ mod tests {
         assert_eq!(parse(&Method::Get, "/v1/inbox/sites/demo/replies/r_1"), Parsed::WrongMethod);
         assert_eq!(ok(Method::Get, "/v1/inbox/sites/demo/tokens"), Route::InboxTokens { site: "demo".into() });
         assert_eq!(ok(Method::Post, "/v1/sites/demo/identify"), Route::Identify { site: "demo".into() });
+        assert_eq!(ok(Method::Get, "/v1/agent/sites/demo/metrics"), Route::AgentMetrics { site: "demo".into() });
+        assert_eq!(ok(Method::Get, "/v1/inbox/sites/demo/metrics"), Route::InboxMetrics { site: "demo".into() });
         assert_eq!(ok(Method::Delete, "/v1/inbox/sites/demo/identity"), Route::InboxIdentityOff { site: "demo".into() });
         assert_eq!(parse(&Method::Get, "/v1/sites/demo/identify"), Parsed::WrongMethod);
         assert_eq!(ok(Method::Post, "/v1/inbox/sites/demo/tokens"), Route::InboxAddToken { site: "demo".into() });

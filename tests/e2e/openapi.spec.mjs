@@ -68,6 +68,10 @@ test('the OpenAPI document is valid 3.1, and every agent answer is documented an
   await call('POST', `${conv}/read`, `/v1/agent/conversations/${id}/read`, { body: { seq: 2 ** 53 + 10 }, status: 422 });
   await call('POST', `${conv}/close`, `/v1/agent/conversations/${id}/close`, { status: 204 });
 
+  const report = await call('GET', `${sites}/metrics`, `/v1/agent/sites/${site()}/metrics?from=2026-01-01&to=2026-12-31`, { status: 200 });
+  expect(report.per_day.length).toBe(365);
+  await call('GET', `${sites}/metrics`, `/v1/agent/sites/${site()}/metrics?from=2026-12-31&to=2026-01-01`, { status: 422 });
+
   const hooks = `${sites}/webhooks`;
   await call('GET', hooks, `/v1/agent/sites/${site()}/webhooks`, { status: 200 });
   await call('POST', hooks, `/v1/agent/sites/${site()}/webhooks`, { body: { url: 'gopher://x' }, status: 422 });

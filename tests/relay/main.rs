@@ -18,6 +18,7 @@ mod exactly_once;
 mod identity;
 mod inbox;
 mod live;
+mod metrics;
 mod order;
 mod privacy;
 mod rate_limits;

@@ -18,6 +18,8 @@ use worker::{Env, SqlStorageValue as V};
 use super::jobs::Outcome;
 use super::store::Store;
 use crate::Result;
+use super::op::Via;
+use crate::metrics::EventRow;
 use crate::webhooks::{Event, QueueJob};
 
 /// The index's delay: a burst's two jobs share one alarm.
@@ -88,6 +90,43 @@ impl Store {
             vec![kind.into(), V::try_from_i64(after as i64)?, at.into(), data.to_string().into()],
         )?;
         Ok(())
+    }
+
+    /// The way in and the teammate of the agent replies among messages `after + 1 ..= upto`.
+    fn reply_origins(&self, after: u64, upto: u64) -> Result<Vec<(u64, Option<String>, Option<String>)>> {
+        #[derive(Deserialize)]
+        struct Origin {
+            seq: u64,
+            via: Option<String>,
+            teammate: Option<String>,
+        }
+        let rows: Vec<Origin> = self
+            .sql
+            .exec("SELECT seq, via, teammate FROM messages WHERE seq > ? AND seq <= ? AND author = 'agent'", vec![V::try_from_i64(after as i64)?, V::try_from_i64(upto as i64)?])?
+            .to_array()?;
+        Ok(rows.into_iter().map(|o| (o.seq, o.via, o.teammate)).collect())
+    }
+
+    /// What reports keep of the events handed over (`events` reaching message `upto`):
+    /// replies, closes, reopens.
+    fn report_rows(&self, events: &[Event], after: u64, upto: u64) -> Result<Vec<EventRow>> {
+        let origins = if upto > after { self.reply_origins(after, upto)? } else { vec![] };
+        let mut rows = vec![];
+        for e in events {
+            let row = |kind, channel, teammate| EventRow { ord: e.ord, kind, at: e.at.clone(), channel, teammate };
+            match e.kind.as_str() {
+                "message.created" => {
+                    let seq = (e.ord / SLOT + 1) as u64;
+                    if let Some((_, via, teammate)) = origins.iter().find(|(s, ..)| *s == seq) {
+                        rows.push(row("reply", via.as_deref().and_then(Via::parse).map(Via::as_str), teammate.clone()));
+                    }
+                }
+                "conversation.closed" => rows.push(row("closed", None, None)),
+                "conversation.reopened" => rows.push(row("reopened", None, None)),
+                _ => {}
+            }
+        }
+        Ok(rows)
     }
 
     fn hooked_seq(&self) -> Result<u64> {
@@ -161,11 +200,14 @@ fn message_event(site: &str, conversation: &str, m: &Message) -> Event {
 /// delivery per endpoint and event id.
 pub async fn flush(env: &Env, store: &Store) -> Result<Outcome> {
     let Some(meta) = store.meta()? else { return Ok(Outcome::Done) };
+    let hooked = store.hooked_seq()?;
     let (events, seq, last_event, more) = store.backlog(&meta.site, &meta.id)?;
     if events.is_empty() {
         return Ok(Outcome::Done);
     }
+    let report = store.report_rows(&events, hooked, seq)?;
     let handed = async {
+        crate::metrics::record(env, &meta.site, &meta.id, &report).await?;
         // (Pending: also after a hand-over whose flush was lost, when the rows were made.)
         if crate::webhooks::deliver::add_deliveries(env, &meta.site, &meta.id, &events).await? {
             env.queue("WEBHOOKS")?.send(QueueJob::Flush { site: meta.site.clone(), conversation: meta.id.clone() }).await?;

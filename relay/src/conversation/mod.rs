@@ -258,7 +258,7 @@ impl Conversation {
         let msg = pigeon_protocol::validate::shopper_message(&send.post)?;
         let meta = self.store.meta()?.ok_or(Error::NotFound)?;
         crate::limits::check_ip(&self.env, &meta.site, &send.ip, crate::limits::Kind::Message).await?;
-        let new = op::NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None };
+        let new = op::NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None, via: op::Via::Api };
         match self.post(Append::new(Author::Shopper, new)).await {
             Ok(Answer::Stored { message, created }) => Ok((message, created)),
             Ok(_) => Err(Error::Internal("post answered other than stored".into())),
@@ -462,7 +462,12 @@ impl Conversation {
                 Author::Shopper
             }
         };
-        let answer = self.post(Append::new(author, reply.message)).await?;
+        let mut append = Append::new(author, reply.message);
+        if author == Author::Agent {
+            // Reports count it as the replying address's (a teammate's mailbox, or the shop's).
+            append.teammate = Some(reply.from.to_ascii_lowercase());
+        }
+        let answer = self.post(append).await?;
         // Our next email continues the thread the reply started.
         if let (Answer::Stored { created: true, .. }, Some(id)) = (&answer, &reply.message_id) {
             self.store.mail_received(reply.role, id)?;

@@ -123,6 +123,39 @@ pub struct NewMessage {
     /// A teammate's reply from the inbox: they answer the conversation if nobody does yet.
     #[serde(default)]
     pub claim: Option<Assignee>,
+    /// An agent's reply's way in, for reports.
+    #[serde(default)]
+    pub via: Via,
+}
+
+/// How an agent's reply came in (reports count replies by it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    Inbox,
+    Email,
+    /// The agent API: scripts, integrations.
+    #[default]
+    Api,
+}
+
+impl Via {
+    pub fn parse(s: &str) -> Option<Via> {
+        Some(match s {
+            "inbox" => Via::Inbox,
+            "email" => Via::Email,
+            "api" => Via::Api,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Inbox => "inbox",
+            Via::Email => "email",
+            Via::Api => "api",
+        }
+    }
 }
 
 /// A teammate of the conversation's site, as the Worker found them.
@@ -325,7 +358,7 @@ mod tests {
     #[test]
     fn only_the_table_decides() {
         use Checked::{Agent, Shopper, Worker};
-        let post = || Op::Post(NewMessage { client_id: "c".into(), body: "b".into(), author_name: None, context: None, quiet: false, claim: None });
+        let post = || Op::Post(NewMessage { client_id: "c".into(), body: "b".into(), author_name: None, context: None, quiet: false, claim: None, via: Via::Api });
         assert!(post().allows(Shopper) && post().allows(Agent) && !post().allows(Worker));
         assert!(Op::Close.allows(Agent) && !Op::Close.allows(Shopper) && !Op::Close.allows(Worker));
         assert!(Op::SetContact { email: "a@b.c".into() }.allows(Shopper));

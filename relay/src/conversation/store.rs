@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue as V};
 
-use super::op::{Assignee, Init, NewMessage, Window};
+use super::op::{Assignee, Init, NewMessage, Via, Window};
 use crate::{Error, Result, tokens};
 
 const SCHEMA: &str = "
@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS messages (
   context TEXT,
   -- An agent's reply the shopper is not emailed about.
   quiet INTEGER NOT NULL DEFAULT 0,
+  -- An agent's reply: its way in (inbox, email, api) and the teammate's address, for reports.
+  via TEXT,
+  teammate TEXT,
   UNIQUE (author, client_id)
 );
 -- More tokens for the same conversation: one per browser that opened a resume link.
@@ -116,6 +119,9 @@ pub struct Append {
     pub quiet: bool,
     /// A teammate's reply: they answer it from now on if nobody does yet.
     pub claim: Option<Assignee>,
+    /// An agent's reply's way in, and the teammate who wrote it (reports).
+    pub via: Option<Via>,
+    pub teammate: Option<String>,
 }
 
 impl Append {
@@ -124,7 +130,9 @@ impl Append {
         let agent = author == Author::Agent;
         let author_name = if agent { m.author_name } else { None };
         let claim = if agent { m.claim } else { None };
-        Self { author, client_id: m.client_id, body: m.body, author_name, context: m.context, quiet: m.quiet, claim }
+        let teammate = claim.as_ref().map(|c| c.email.clone());
+        let via = agent.then_some(m.via);
+        Self { author, client_id: m.client_id, body: m.body, author_name, context: m.context, quiet: m.quiet, claim, via, teammate }
     }
 }
 
@@ -285,6 +293,11 @@ impl Store {
         let columns: Vec<Column> = self.sql.exec("PRAGMA table_info(messages)", None)?.to_array()?;
         if !columns.iter().any(|c| c.name == "quiet") {
             self.sql.exec("ALTER TABLE messages ADD COLUMN quiet INTEGER NOT NULL DEFAULT 0", None)?;
+        }
+        // Objects from before reports: their earlier replies count as the API's, nobody's.
+        if !columns.iter().any(|c| c.name == "via") {
+            self.sql.exec("ALTER TABLE messages ADD COLUMN via TEXT", None)?;
+            self.sql.exec("ALTER TABLE messages ADD COLUMN teammate TEXT", None)?;
         }
         // Objects created before assignment get its columns.
         let columns: Vec<Column> = self.sql.exec("PRAGMA table_info(conversation)", None)?.to_array()?;
@@ -698,8 +711,8 @@ impl Store {
         let seq = self.last_seq()? + 1;
         let context = a.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
         self.sql.exec(
-            "INSERT INTO messages (seq, id, author, client_id, author_name, body, created_at, context, quiet) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages (seq, id, author, client_id, author_name, body, created_at, context, quiet, via, teammate) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 V::try_from_i64(seq as i64)?,
                 id.into(),
@@ -710,6 +723,8 @@ impl Store {
                 created_at.into(),
                 opt(&context),
                 V::Integer(i64::from(a.quiet)),
+                opt(&a.via.map(|v| v.as_str().to_owned())),
+                opt(&a.teammate),
             ],
         )?;
         let message = Message {

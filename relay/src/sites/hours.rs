@@ -36,7 +36,7 @@ pub enum Availability {
     Closed,
 }
 
-fn parse_hhmm(s: &str) -> Option<u16> {
+pub fn parse_hhmm(s: &str) -> Option<u16> {
     let (h, m) = s.split_once(':')?;
     let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
     (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)

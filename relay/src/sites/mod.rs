@@ -1,7 +1,7 @@
 //! Sites: one D1 row per merchant site. Read often, changed rarely, so each isolate keeps a
 //! short-lived copy (changes reach every isolate within `SITE_TTL_MS`).
 
-mod hours;
+pub mod hours;
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -1,0 +1,114 @@
+//! Reports (issue 17): what each conversation went through is kept in D1
+//! (`conversation_events`: replies with their channel and teammate, closes, reopens), written
+//! by the conversation's `hooks` job in the same hand-over as its webhook events, and erased
+//! with the conversation. `GET .../metrics?from=&to=` reads a range of the site's local dates
+//! and answers [`Metrics`], worked out by [`compute`].
+
+pub mod compute;
+pub mod zone;
+
+use std::collections::BTreeMap;
+
+use pigeon_protocol::metrics;
+use worker::{Env, Request, Response};
+
+use crate::routes::Ctx;
+use crate::sites::hours::days_from_civil;
+use crate::{Result, http};
+use compute::{Channel, Happened, History, epoch_ms};
+
+/// One row for `conversation_events`, made by the `hooks` job from its hand-over.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventRow {
+    /// The event's place in its conversation (the webhook event's `ord`): the key, so a
+    /// hand-over done twice writes each row once.
+    pub ord: i64,
+    pub kind: &'static str,
+    pub at: String,
+    pub channel: Option<&'static str>,
+    pub teammate: Option<String>,
+}
+
+/// Writes `rows` of conversation `conversation`, once each, while its index row exists (a
+/// hand-over racing the conversation's erasure leaves nothing behind).
+pub async fn record(env: &Env, site: &str, conversation: &str, rows: &[EventRow]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let json = serde_json::to_string(&rows.iter().map(|r| (r.ord, r.kind, &r.at, r.channel, &r.teammate)).collect::<Vec<_>>()).map_err(|e| crate::Error::Internal(e.to_string()))?;
+    env.d1("DB")?
+        .prepare(
+            "INSERT OR IGNORE INTO conversation_events (conversation_id, ord, site_id, kind, at, channel, teammate) \
+             SELECT ?1, j.value ->> 0, ?2, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 FROM json_each(?3) AS j \
+             WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?1)",
+        )
+        .bind(&[conversation.into(), site.into(), json.into()])?
+        .run()
+        .await?;
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct Row {
+    id: String,
+    created_at: String,
+    kind: Option<String>,
+    at: Option<String>,
+    channel: Option<String>,
+    teammate: Option<String>,
+}
+
+/// The conversations created around local dates `from..=to` (a day's margin each side for
+/// the zone; `compute::report` keeps the right ones) with their events, oldest first.
+async fn histories(env: &Env, site: &str, from_day: i64, to_day: i64) -> Result<Vec<History>> {
+    let iso = |day: i64| format!("{}T00:00:00Z", compute::date_of(day));
+    let rows: Vec<Row> = env
+        .d1("DB")?
+        .prepare(
+            "SELECT c.id, c.created_at, e.kind, e.at, e.channel, e.teammate FROM conversations c \
+             LEFT JOIN conversation_events e ON e.conversation_id = c.id \
+             WHERE c.site_id = ?1 AND c.created_at >= ?2 AND c.created_at < ?3 ORDER BY c.id, e.ord",
+        )
+        .bind(&[site.into(), iso(from_day - 1).into(), iso(to_day + 2).into()])?
+        .all()
+        .await?
+        .results()?;
+    let mut out: Vec<(String, History)> = vec![];
+    for r in rows {
+        if out.last().is_none_or(|(id, _)| *id != r.id) {
+            let Some(created) = epoch_ms(&r.created_at) else { continue };
+            out.push((r.id.clone(), History { created, events: vec![] }));
+        }
+        let Some((_, history)) = out.last_mut() else { continue };
+        let at = r.at.as_deref().and_then(epoch_ms);
+        let event = match (r.kind.as_deref(), at) {
+            (Some("reply"), Some(at)) => Happened::Reply { at, channel: r.channel.as_deref().and_then(Channel::parse).unwrap_or(Channel::Api), teammate: r.teammate },
+            (Some("closed"), Some(at)) => Happened::Closed { at },
+            (Some("reopened"), Some(at)) => Happened::Reopened { at },
+            _ => continue,
+        };
+        history.events.push(event);
+    }
+    Ok(out.into_iter().map(|(_, h)| h).collect())
+}
+
+async fn names(env: &Env, site: &str) -> Result<BTreeMap<String, String>> {
+    #[derive(serde::Deserialize)]
+    struct Mate {
+        email: String,
+        name: String,
+    }
+    let mates: Vec<Mate> = env.d1("DB")?.prepare("SELECT email, name FROM teammates WHERE site_id = ?1").bind(&[site.into()])?.all().await?.results()?;
+    Ok(mates.into_iter().map(|m| (m.email, m.name)).collect())
+}
+
+/// `GET .../sites/{site}/metrics?from=YYYY-MM-DD&to=YYYY-MM-DD` (agent API and inbox).
+pub async fn get(req: &Request, cx: &Ctx) -> Result<Response> {
+    let url = req.url()?;
+    let query = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let (from, to) = (query("from"), query("to"));
+    let (from_day, to_day) = metrics::range(from.as_deref(), to.as_deref(), days_from_civil)?;
+    let (histories, names) = (histories(&cx.env, &cx.site.id, from_day, to_day).await?, names(&cx.env, &cx.site.id).await?);
+    let zone = zone::IntlZone::new(&cx.site.hours.time_zone);
+    http::json(200, &compute::report(&histories, from_day, to_day, &cx.site.hours, &zone, &names))
+}
