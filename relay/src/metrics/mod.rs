@@ -48,15 +48,16 @@ pub async fn record(env: &Env, site: &str, conversation: &str, rows: &[EventRow]
     Ok(())
 }
 
+/// A conversation as the report query answers it: its start, and its events as one JSON
+/// array of `[kind, at, channel, teammate]`, oldest first (one row per conversation, not
+/// per event: crossing from JavaScript into the Worker per field is what costs).
 #[derive(serde::Deserialize)]
 struct Row {
-    id: String,
     created_at: String,
-    kind: Option<String>,
-    at: Option<String>,
-    channel: Option<String>,
-    teammate: Option<String>,
+    events: Option<String>,
 }
+
+type EventTuple = (String, String, Option<String>, Option<String>);
 
 /// The conversations created around local dates `from..=to` (a day's margin each side for
 /// the zone; `compute::report` keeps the right ones) with their events, oldest first.
@@ -65,31 +66,34 @@ async fn histories(env: &Env, site: &str, from_day: i64, to_day: i64) -> Result<
     let rows: Vec<Row> = env
         .d1("DB")?
         .prepare(
-            "SELECT c.id, c.created_at, e.kind, e.at, e.channel, e.teammate FROM conversations c \
-             LEFT JOIN conversation_events e ON e.conversation_id = c.id \
-             WHERE c.site_id = ?1 AND c.created_at >= ?2 AND c.created_at < ?3 ORDER BY c.id, e.ord",
+            "SELECT c.created_at, (SELECT json_group_array(json_array(e.kind, e.at, e.channel, e.teammate)) FROM \
+             (SELECT kind, at, channel, teammate FROM conversation_events WHERE conversation_id = c.id ORDER BY ord) AS e) AS events \
+             FROM conversations c WHERE c.site_id = ?1 AND c.created_at >= ?2 AND c.created_at < ?3",
         )
         .bind(&[site.into(), iso(from_day - 1).into(), iso(to_day + 2).into()])?
         .all()
         .await?
         .results()?;
-    let mut out: Vec<(String, History)> = vec![];
-    for r in rows {
-        if out.last().is_none_or(|(id, _)| *id != r.id) {
-            let Some(created) = epoch_ms(&r.created_at) else { continue };
-            out.push((r.id.clone(), History { created, events: vec![] }));
-        }
-        let Some((_, history)) = out.last_mut() else { continue };
-        let at = r.at.as_deref().and_then(epoch_ms);
-        let event = match (r.kind.as_deref(), at) {
-            (Some("reply"), Some(at)) => Happened::Reply { at, channel: r.channel.as_deref().and_then(Channel::parse).unwrap_or(Channel::Api), teammate: r.teammate },
-            (Some("closed"), Some(at)) => Happened::Closed { at },
-            (Some("reopened"), Some(at)) => Happened::Reopened { at },
-            _ => continue,
-        };
-        history.events.push(event);
-    }
-    Ok(out.into_iter().map(|(_, h)| h).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let created = epoch_ms(&r.created_at)?;
+            let tuples: Vec<EventTuple> = r.events.as_deref().and_then(|e| serde_json::from_str(e).ok()).unwrap_or_default();
+            let events = tuples
+                .into_iter()
+                .filter_map(|(kind, at, channel, teammate)| {
+                    let at = epoch_ms(&at)?;
+                    Some(match kind.as_str() {
+                        "reply" => Happened::Reply { at, channel: channel.as_deref().and_then(Channel::parse).unwrap_or(Channel::Api), teammate },
+                        "closed" => Happened::Closed { at },
+                        "reopened" => Happened::Reopened { at },
+                        _ => return None,
+                    })
+                })
+                .collect();
+            Some(History { created, events })
+        })
+        .collect())
 }
 
 async fn names(env: &Env, site: &str) -> Result<BTreeMap<String, String>> {
