@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::client;
 use crate::inbox::eventually;
+use crate::settings::utc_date;
 
 /// A site of its own (the key is `other`'s), so no other test's conversations are counted.
 const SITE: &str = "reports";
@@ -101,8 +102,7 @@ async fn a_conversation_lived_through_the_api_is_counted_and_erased_with_it() {
     let kinds: Vec<(String, Option<String>)> = rows().iter().map(|r| (r["kind"].as_str().unwrap().to_owned(), r["channel"].as_str().map(str::to_owned))).collect();
     assert_eq!(kinds, [("reply".to_owned(), Some("api".to_owned())), ("closed".to_owned(), None), ("reopened".to_owned(), None)]);
     // Yesterday to tomorrow in UTC: today in Berlin, whatever the hour.
-    let today = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 / 86_400;
-    let (from, to) = (date(today - 1), date(today + 1));
+    let (from, to) = (utc_date(-1), utc_date(1));
     let m = c.get(&format!("/v1/agent/sites/{SITE}/metrics?from={from}&to={to}"), Some(KEY)).await.json;
     assert_eq!((m["conversations"].as_u64(), m["first_response"]["count"].as_u64(), m["closed"].as_u64(), m["reopened"].as_u64()), (Some(1), Some(1), Some(1), Some(1)), "{m}");
     assert_eq!(m["replies_by_channel"], json!({ "inbox": 0, "email": 0, "api": 1 }));
@@ -111,14 +111,3 @@ async fn a_conversation_lived_through_the_api_is_counted_and_erased_with_it() {
     assert!(rows().is_empty());
 }
 
-/// `YYYY-MM-DD` of days since 1970-01-01 (H. Hinnant's `civil_from_days`).
-fn date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let (d, m) = (doy - (153 * mp + 2) / 5 + 1, if mp < 10 { mp + 3 } else { mp - 9 });
-    format!("{:04}-{m:02}-{d:02}", yoe + era * 400 + i64::from(m <= 2))
-}

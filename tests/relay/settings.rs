@@ -19,7 +19,7 @@ async fn widget() -> Value {
 }
 
 /// `YYYY-MM-DD` of the UTC day `offset` days from today.
-fn utc_date(offset: i64) -> String {
+pub(crate) fn utc_date(offset: i64) -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     // Howard Hinnant's civil_from_days.
     let z = secs.div_euclid(86_400) + offset + 719_468;
