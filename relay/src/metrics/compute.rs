@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use pigeon_protocol::metrics::{ChannelCounts, DayCount, Durations, Metrics, TeammateLoad};
 use pigeon_protocol::BusinessHours;
 
+use crate::conversation::op::Via;
 use crate::sites::hours::{days_from_civil, parse_hhmm};
 
 pub const MINUTE_MS: i64 = 60_000;
@@ -133,27 +134,9 @@ impl Hours {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Happened {
     /// A teammate's (or a script's) reply: how it came, and who wrote it if a teammate.
-    Reply { at: i64, channel: Channel, teammate: Option<String> },
+    Reply { at: i64, channel: Via, teammate: Option<String> },
     Closed { at: i64 },
     Reopened { at: i64 },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Inbox,
-    Email,
-    Api,
-}
-
-impl Channel {
-    pub fn parse(s: &str) -> Option<Channel> {
-        Some(match s {
-            "inbox" => Channel::Inbox,
-            "email" => Channel::Email,
-            "api" => Channel::Api,
-            _ => return None,
-        })
-    }
 }
 
 /// One conversation of the range: when it began, and its events oldest first.
@@ -209,9 +192,9 @@ pub fn report(histories: &[History], from_day: i64, to_day: i64, hours: &Busines
                     }
                     replies += 1;
                     match channel {
-                        Channel::Inbox => channels.inbox += 1,
-                        Channel::Email => channels.email += 1,
-                        Channel::Api => channels.api += 1,
+                        Via::Inbox => channels.inbox += 1,
+                        Via::Email => channels.email += 1,
+                        Via::Api => channels.api += 1,
                     }
                     if let Some(t) = teammate {
                         let entry = teammates.entry(t.clone()).or_default();
@@ -358,7 +341,7 @@ mod tests {
         assert_eq!(always.business_ms(&Berlin, 0, 90 * MINUTE_MS), 90 * MINUTE_MS);
     }
 
-    fn reply(iso: &str, channel: Channel, who: Option<&str>) -> Happened {
+    fn reply(iso: &str, channel: Via, who: Option<&str>) -> Happened {
         Happened::Reply { at: at(iso), channel, teammate: who.map(str::to_owned) }
     }
 
@@ -370,17 +353,17 @@ mod tests {
         let histories = vec![
             // A: Friday 27 March 16:00 CET, answered Monday 10:30 CEST (150 business minutes,
             // 3,930 wall), closed Monday 11:00 after that one reply: first contact resolution.
-            History { created: at("2026-03-27T15:00:00Z"), events: vec![reply("2026-03-30T08:30:00Z", Channel::Inbox, olivia), Closed { at: at("2026-03-30T09:00:00Z") }] },
+            History { created: at("2026-03-27T15:00:00Z"), events: vec![reply("2026-03-30T08:30:00Z", Via::Inbox, olivia), Closed { at: at("2026-03-30T09:00:00Z") }] },
             // B: Monday 30 March 09:00 CEST, answered 09:20 by email (20 minutes), closed 10:00,
             // reopened 3 days later, answered twice more (Sam by API, Olivia in the inbox), closed.
             History {
                 created: at("2026-03-30T07:00:00Z"),
                 events: vec![
-                    reply("2026-03-30T07:20:00Z", Channel::Email, olivia),
+                    reply("2026-03-30T07:20:00Z", Via::Email, olivia),
                     Closed { at: at("2026-03-30T08:00:00Z") },
                     Reopened { at: at("2026-04-02T08:00:00Z") },
-                    reply("2026-04-02T08:10:00Z", Channel::Api, sam),
-                    reply("2026-04-02T08:30:00Z", Channel::Inbox, olivia),
+                    reply("2026-04-02T08:10:00Z", Via::Api, sam),
+                    reply("2026-04-02T08:30:00Z", Via::Inbox, olivia),
                     Closed { at: at("2026-04-02T09:00:00Z") },
                 ],
             },
@@ -390,10 +373,10 @@ mod tests {
             // reopened 8 days later (outside the 7-day window), still open.
             History {
                 created: at("2026-04-01T07:00:00Z"),
-                events: vec![reply("2026-04-01T07:05:00Z", Channel::Api, None), Closed { at: at("2026-04-01T07:30:00Z") }, Reopened { at: at("2026-04-09T07:30:00Z") }],
+                events: vec![reply("2026-04-01T07:05:00Z", Via::Api, None), Closed { at: at("2026-04-01T07:30:00Z") }, Reopened { at: at("2026-04-09T07:30:00Z") }],
             },
             // E: created the day after the range: not counted.
-            History { created: at("2026-04-03T07:00:00Z"), events: vec![reply("2026-04-03T07:01:00Z", Channel::Inbox, sam)] },
+            History { created: at("2026-04-03T07:00:00Z"), events: vec![reply("2026-04-03T07:01:00Z", Via::Inbox, sam)] },
         ];
         let names = BTreeMap::from([("olivia@shop.test".to_owned(), "Olivia".to_owned())]);
         let from = days_from_civil(2026, 3, 27);

@@ -15,7 +15,8 @@ use worker::{Env, Request, Response};
 use crate::routes::Ctx;
 use crate::sites::hours::days_from_civil;
 use crate::{Result, http};
-use compute::{Channel, Happened, History, epoch_ms};
+use compute::{Happened, History, epoch_ms};
+use crate::conversation::op::Via;
 
 /// One row for `conversation_events`, made by the `hooks` job from its hand-over.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -84,7 +85,7 @@ async fn histories(env: &Env, site: &str, from_day: i64, to_day: i64) -> Result<
                 .filter_map(|(kind, at, channel, teammate)| {
                     let at = epoch_ms(&at)?;
                     Some(match kind.as_str() {
-                        "reply" => Happened::Reply { at, channel: channel.as_deref().and_then(Channel::parse).unwrap_or(Channel::Api), teammate },
+                        "reply" => Happened::Reply { at, channel: channel.as_deref().and_then(Via::parse).unwrap_or(Via::Api), teammate },
                         "closed" => Happened::Closed { at },
                         "reopened" => Happened::Reopened { at },
                         _ => return None,
