@@ -175,9 +175,11 @@ pub async fn assign(id: &str, assignee: Option<String>) -> Result<(), Failure> {
     call("PUT", &format!("/v1/inbox/conversations/{id}/assignee"), body(&pigeon_protocol::Assign { assignee })).await.map(drop)
 }
 
-pub async fn set_status(id: &str, status: Status) -> Result<(), Failure> {
+/// Close (asking the shopper for a rating if `ask_rating`) or reopen conversation `id`.
+pub async fn set_status(id: &str, status: Status, ask_rating: bool) -> Result<(), Failure> {
     let action = if status == Status::Closed { "close" } else { "reopen" };
-    call("POST", &format!("/v1/inbox/conversations/{id}/{action}"), None).await.map(drop)
+    let body = ask_rating.then(|| body(&pigeon_protocol::CloseConversation { ask_rating }));
+    call("POST", &format!("/v1/inbox/conversations/{id}/{action}"), body.flatten()).await.map(drop)
 }
 
 /// Messages and shopper addresses on `site` matching `q`, newest first.

@@ -310,6 +310,7 @@ mod tests {
             shopper_read_seq: 0,
             cart_history: CartStep::history([("t0".to_owned(), cart(total))]),
             earlier: vec![],
+            rating: Default::default(),
         };
         let mut heard = row("a", "2026-11-23T10:00:00Z", Status::Open);
         heard.assignee = Some("olivia@x.test".into());

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use pigeon_protocol::{ConversationDetails, InboxClientFrame, InboxConversation, InboxFrame, InboxReply, Me, Note, PostNote, SavedReply, Status, TeammateInfo};
+use pigeon_protocol::{ConversationDetails, InboxClientFrame, InboxConversation, InboxFrame, InboxReply, Me, Note, PostNote, Ratings, SavedReply, Status, TeammateInfo};
 use wasm_bindgen_futures::spawn_local;
 
 use crate::api::{self, Failure};
@@ -501,19 +501,41 @@ impl Inbox {
         body
     }
 
-    /// Close or reopen the open conversation.
+    /// Reopen the open conversation.
     pub fn set_status(self, status: Status) {
+        self.change_status(status, false);
+    }
+
+    /// Close the open conversation, asking the shopper for a rating if `ask_rating` (on a site
+    /// whose ratings are `on`, every close asks).
+    pub fn close(self, ask_rating: bool) {
+        self.change_status(Status::Closed, ask_rating);
+    }
+
+    fn change_status(self, status: Status, ask_rating: bool) {
         let Some(id) = self.selected.get_untracked() else { return };
+        let asks = status == Status::Closed && (ask_rating || self.ratings_untracked() == Ratings::On);
         spawn_local(async move {
-            match api::set_status(&id, status).await {
+            match api::set_status(&id, status, ask_rating).await {
                 Ok(()) => self.details.update(|d| {
                     if let Some(d) = d.as_mut() {
                         d.status = status;
+                        d.rating.asked |= asks;
                     }
                 }),
                 Err(f) => self.failed(&f),
             }
         });
+    }
+
+    /// Whether closing asks for a rating on the chosen site (tracked).
+    pub fn ratings(&self) -> Ratings {
+        let site = self.site.get();
+        self.me.with(|m| m.sites.iter().find(|s| s.site == site).map(|s| s.ratings).unwrap_or_default())
+    }
+
+    fn ratings_untracked(&self) -> Ratings {
+        untrack(|| self.ratings())
     }
 
     pub fn sign_out(self) {

@@ -2,7 +2,7 @@
 //! time below 760 px). Everything shoppers typed is shown as text.
 
 use leptos::prelude::*;
-use pigeon_protocol::{Author, ConversationDetails, InboxConversation, Invite, Me, Message, Note, Status, Team, TeamRole, TeammateInfo, validate};
+use pigeon_protocol::{Author, ConversationDetails, InboxConversation, Invite, Me, Message, Note, Ratings, Status, Team, TeamRole, TeammateInfo, validate};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 
@@ -297,7 +297,7 @@ fn keyboard(inbox: Inbox, help: RwSignal<bool>, search: Search) {
                     let _ = composer.focus();
                 }
             }
-            Shortcut::Close if open && inbox.details.with_untracked(|d| d.as_ref().is_some_and(|d| d.status == Status::Open)) => inbox.set_status(Status::Closed),
+            Shortcut::Close if open && inbox.details.with_untracked(|d| d.as_ref().is_some_and(|d| d.status == Status::Open)) => inbox.close(false),
             Shortcut::Search => {
                 ev.prevent_default();
                 if let Some(field) = document.get_element_by_id("search").and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
@@ -526,8 +526,11 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
                         }).collect_view())
                     }}
                 </select>
+                // With ratings `on` every close asks; with `ask` the teammate chooses.
                 <button type="button" data-testid="close-conversation" hidden=move || status() != Some(Status::Open)
-                    on:click=move |_| inbox.set_status(Status::Closed)>"Close"</button>
+                    on:click=move |_| inbox.close(false)>{move || if inbox.ratings() == Ratings::On { "Close and ask for a rating" } else { "Close" }}</button>
+                <button type="button" data-testid="close-ask-rating" hidden=move || status() != Some(Status::Open) || inbox.ratings() != Ratings::Ask
+                    on:click=move |_| inbox.close(true)>"Close and ask for a rating"</button>
                 <button type="button" data-testid="reopen-conversation" hidden=move || status() != Some(Status::Closed)
                     on:click=move |_| inbox.set_status(Status::Open)>"Reopen"</button>
             </div>
@@ -580,6 +583,12 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
     }
 }
 
+/// "★★★★☆" for 4 of 5 (read out as the number beside it).
+fn stars(n: u8) -> String {
+    let n = usize::from(n.min(5));
+    format!("{}{}", "★".repeat(n), "☆".repeat(5 - n))
+}
+
 fn about(inbox: Inbox, d: &ConversationDetails) -> impl IntoView + use<> {
     let ctx = d.context.clone().unwrap_or_default();
     let page = (!ctx.page.url.is_empty()).then(|| {
@@ -623,9 +632,21 @@ fn about(inbox: Inbox, d: &ConversationDetails) -> impl IntoView + use<> {
             <dd data-testid="context-customer" dir="auto"><span class="verified">"✓ Verified"</span>" "{c.id}{(!about.is_empty()).then(|| view! { <br /><span class="muted">{about}</span> })}</dd>
         }
     });
+    // Ratings: what the shopper said about the last close that asked, or that one is awaited.
+    let rating = d.rating.rated.clone().map(|r| {
+        let effort = r.effort.map(|e| format!(" · effort {e}/5")).unwrap_or_default();
+        view! {
+            <dt>"Rating"</dt>
+            <dd data-testid="context-rating" dir="auto">{format!("{} {}/5{effort}", stars(r.satisfaction), r.satisfaction)}
+                {r.comment.map(|c| view! { <br /><q>{c}</q> })}<br /><span class="muted">{when(&r.rated_at)}</span></dd>
+        }
+    });
+    let awaited = d.rating.asked.then(|| view! { <dt>"Rating"</dt><dd data-testid="context-rating-asked" class="muted">"Asked when closed; not answered yet"</dd> });
     view! {
         <dl>
             {customer}
+            {rating}
+            {awaited}
             <dt>"Email"</dt>
             <dd data-testid="context-email" dir="auto">{d.contact_email.clone().unwrap_or_else(|| "Not given".into())}</dd>
             {page}

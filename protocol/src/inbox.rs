@@ -52,6 +52,9 @@ pub struct Membership {
     /// Their name on this site: signs their replies.
     pub name: String,
     pub role: TeamRole,
+    /// Whether closing asks the shopper for a rating here (the close button says so).
+    #[serde(default)]
+    pub ratings: crate::Ratings,
 }
 
 /// `GET /v1/inbox/me` (and the answer to [`OpenSession`]).
@@ -108,6 +111,9 @@ pub struct ConversationDetails {
     /// The shopper's other conversations on this site (same address or same verified
     /// customer), newest first.
     pub earlier: Vec<ConversationSummary>,
+    /// Whether a rating is awaited, and the shopper's latest.
+    #[serde(default)]
+    pub rating: crate::RatingState,
 }
 
 /// A cart the shopper shared that differed from the one before it.

@@ -12,6 +12,7 @@ mod inbox;
 mod live;
 mod message;
 mod record;
+pub mod rating;
 pub mod replies;
 mod search;
 pub mod settings;
@@ -33,9 +34,10 @@ pub use message::{
     PostAgentMessage, PostMessage, Resume, SetContact, StoredMessage,
 };
 pub use record::{ConversationList, ConversationSummary, Export, ExportedConversation, Status};
+pub use rating::{CloseConversation, Rating, RatingInput, RatingState};
 pub use replies::{PutSavedReply, SavedReplies, SavedReply};
 pub use search::{SearchHit, SearchResults, Span};
-pub use settings::{NotifyBy, Profile, PushEndpoint, PushInfo, PushKeys, PushPayload, PushSubscription, SettingsView, SiteSettings};
+pub use settings::{NotifyBy, Profile, Ratings, ReplyTime, PushEndpoint, PushInfo, PushKeys, PushPayload, PushSubscription, SettingsView, SiteSettings};
 pub use site::{BusinessHours, DayHours, SiteConfig};
 pub use webhooks::{DeliveryState, PatchWebhook, PostWebhook, WebhookDeliveries, WebhookDelivery, WebhookEndpoint, WebhookEndpoints, WebhookPayload, WebhookSaved, WebhookTest};
 

@@ -35,6 +35,30 @@ pub struct Metrics {
     pub replies_by_channel: ChannelCounts,
     /// Teammates who replied, by address.
     pub teammates: Vec<TeammateLoad>,
+    /// Of the closes, those made by the idle sweep (the site's `auto_close_days`).
+    #[serde(default)]
+    pub auto_closed: u64,
+    #[serde(default)]
+    pub ratings: RatingSummary,
+}
+
+/// What shoppers said when a close asked them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RatingSummary {
+    /// Closes that asked for a rating.
+    pub asked: u64,
+    /// Ratings given.
+    pub rated: u64,
+    /// `rated / asked`; none when none was asked.
+    pub response_rate: Option<f64>,
+    /// Satisfaction, 1 (very unhappy) to 5 (very happy): the average, and how many gave each
+    /// score (index 0 is 1).
+    pub satisfaction_average: Option<f64>,
+    pub satisfaction_counts: [u64; 5],
+    /// "How easy was it to get help?", 1 (very easy) to 5 (very hard; aim below 2): the
+    /// average over those who answered it.
+    pub effort_average: Option<f64>,
+    pub effort_answers: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,6 +18,51 @@ pub const MAX_RETENTION_DAYS: u32 = 3650;
 pub const MAX_PUSH_DELAY_SECONDS: u32 = 3600;
 /// Email after this many seconds unseen at most (a day).
 pub const MAX_EMAIL_DELAY_SECONDS: u32 = 86_400;
+/// Idle conversations are closed after this many days at most (0: never).
+pub const MAX_AUTO_CLOSE_DAYS: u32 = 365;
+
+/// What the widget says about the reply time while the shop is open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyTime {
+    /// The site's own `expected_reply`.
+    #[default]
+    Text,
+    /// "Typically replies in about 2 hours": the median first response in business hours over
+    /// the last 7 days; the site's text while fewer than
+    /// [`MIN_MEASURED_CONVERSATIONS`] conversations were answered.
+    Measured,
+}
+
+/// Answered conversations in the last 7 days needed for a measured reply time.
+pub const MIN_MEASURED_CONVERSATIONS: u64 = 5;
+
+/// Whether closing a conversation asks the shopper how it went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ratings {
+    #[default]
+    Off,
+    /// Every close by a teammate asks (the idle sweep's never does).
+    On,
+    /// Only "Close and ask for a rating" asks.
+    Ask,
+}
+
+macro_rules! words {
+    ($ty:ty { $($variant:ident = $word:literal),+ }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $word),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($word => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+words!(ReplyTime { Text = "text", Measured = "measured" });
+words!(Ratings { Off = "off", On = "on", Ask = "ask" });
 
 /// `GET`/`PUT /v1/inbox/sites/{site}/settings`: what `scripts/site.mjs` sets, minus the
 /// merchant address and the agent key (secrets and the first owner stay with the script).
@@ -38,6 +83,14 @@ pub struct SiteSettings {
     pub push_delay_seconds: u32,
     /// ... and emailed after this, if still unseen.
     pub email_delay_seconds: u32,
+    #[serde(default)]
+    pub reply_time: ReplyTime,
+    /// Open conversations with no message for this many days are closed (no rating is asked
+    /// then); 0: never.
+    #[serde(default)]
+    pub auto_close_days: u32,
+    #[serde(default)]
+    pub ratings: Ratings,
 }
 
 /// The answer to the settings routes: the settings, and what the widget shows with them now.
@@ -164,6 +217,9 @@ pub fn site_settings(s: &SiteSettings) -> Checked<SiteSettings> {
     if s.email_delay_seconds > MAX_EMAIL_DELAY_SECONDS {
         return Err(invalid(format!("Email waits at most {MAX_EMAIL_DELAY_SECONDS} seconds.")));
     }
+    if s.auto_close_days > MAX_AUTO_CLOSE_DAYS {
+        return Err(invalid(format!("Idle conversations are closed after at most {MAX_AUTO_CLOSE_DAYS} days (0: never).")));
+    }
     Ok(SiteSettings {
         name: text(&s.name, "The shop's name", 1, MAX_NAME_CHARS)?,
         greeting: text(&s.greeting, "The greeting", 0, MAX_GREETING_CHARS)?,
@@ -174,6 +230,9 @@ pub fn site_settings(s: &SiteSettings) -> Checked<SiteSettings> {
         retention_days: s.retention_days,
         push_delay_seconds: s.push_delay_seconds,
         email_delay_seconds: s.email_delay_seconds,
+        reply_time: s.reply_time,
+        auto_close_days: s.auto_close_days,
+        ratings: s.ratings,
     })
 }
 
@@ -305,7 +364,30 @@ mod tests {
             retention_days: 365,
             push_delay_seconds: 10,
             email_delay_seconds: 120,
+            reply_time: ReplyTime::Measured,
+            auto_close_days: 14,
+            ratings: Ratings::Ask,
         }
+    }
+
+    #[test]
+    fn lifecycle_settings_default_when_left_out_and_have_limits() {
+        let mut json = serde_json::to_value(settings()).unwrap();
+        for k in ["reply_time", "auto_close_days", "ratings"] {
+            json.as_object_mut().unwrap().remove(k);
+        }
+        let old: SiteSettings = serde_json::from_value(json).unwrap();
+        assert_eq!((old.reply_time, old.auto_close_days, old.ratings), (ReplyTime::Text, 0, Ratings::Off));
+        let s = site_settings(&settings()).unwrap();
+        assert_eq!((s.reply_time, s.auto_close_days, s.ratings), (ReplyTime::Measured, 14, Ratings::Ask));
+        let e = site_settings(&SiteSettings { auto_close_days: MAX_AUTO_CLOSE_DAYS + 1, ..settings() }).unwrap_err();
+        assert!(e.message.contains("365"), "{}", e.message);
+        for r in [Ratings::Off, Ratings::On, Ratings::Ask] {
+            assert_eq!(Ratings::parse(r.as_str()), Some(r));
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        assert_eq!(ReplyTime::parse("measured"), Some(ReplyTime::Measured));
+        assert_eq!(ReplyTime::parse("Measured"), None);
     }
 
     #[test]

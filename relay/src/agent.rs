@@ -4,7 +4,7 @@
 use pigeon_protocol::{Context, ConversationList, ConversationSummary, InboxConversation, PostAgentMessage, Status, validate};
 use worker::{Env, Request, Response};
 
-use crate::conversation::op::{self, Assignee, NewMessage, Op, Via};
+use crate::conversation::op::{Assignee, NewMessage, Via};
 use crate::routes::{Asked, Ctx};
 use crate::{Error, Result, http, messages};
 
@@ -19,12 +19,6 @@ pub async fn post(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> 
     let msg = validate::agent_message(&input)?;
     let claim = cx.teammate.as_ref().map(|t| Assignee { email: t.email.clone(), name: t.name.clone() });
     messages::store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: false, claim, via: Via::Api }).await
-}
-
-/// `POST /v1/agent/conversations/{id}/close`: done for now; the shopper writing again reopens it.
-pub async fn close(cx: &Ctx, asked: Asked) -> Result<Response> {
-    op::send(&cx.env, &asked.conversation, asked.caller, Op::Close).await?.done()?;
-    http::no_content()
 }
 
 /// One row of the D1 index as stored (numbers are JavaScript numbers, the context JSON).

@@ -63,6 +63,15 @@ pub enum Error {
     /// The customer's signature is not their id's under the site's identity secret.
     #[error("identity not verified")]
     IdentityNotVerified,
+    /// A close asked for a rating on a site that never asks.
+    #[error("ratings off")]
+    RatingsOff,
+    /// No rating is asked for the conversation (never closed asking, or never this one).
+    #[error("rating not asked")]
+    RatingNotAsked,
+    /// This close's rating was given already.
+    #[error("already rated")]
+    AlreadyRated,
     /// Slow down; retryable after the given seconds.
     #[error("rate limited")]
     RateLimited { retry_after_secs: u32 },
@@ -91,7 +100,8 @@ impl Error {
             Error::OriginNotAllowed | Error::OwnerOnly | Error::IdentityNotVerified => 403,
             Error::NotFound | Error::NoSuchSavedReply => 404,
             Error::MethodNotAllowed => 405,
-            Error::ClientIdConflict | Error::LastOwner | Error::AlreadyTeammate | Error::ShortcutTaken | Error::IdentityOff => 409,
+            Error::ClientIdConflict | Error::LastOwner | Error::AlreadyTeammate | Error::ShortcutTaken | Error::IdentityOff
+            | Error::RatingsOff | Error::RatingNotAsked | Error::AlreadyRated => 409,
             Error::ResumeExpired => 410,
             Error::TooLarge => 413,
             Error::UnsupportedMediaType => 415,
@@ -135,6 +145,12 @@ impl Error {
                 "identity_not_verified",
                 "The customer's signature is not the HMAC-SHA256 of their id under this site's identity secret; nothing was attached to them.",
             ),
+            Error::RatingsOff => ErrorBody::new(
+                "ratings_off",
+                "This site does not ask for ratings: an owner turns them on in the inbox (Settings, Ratings).",
+            ),
+            Error::RatingNotAsked => ErrorBody::new("rating_not_asked", "No rating is asked for this conversation."),
+            Error::AlreadyRated => ErrorBody::new("already_rated", "This conversation was rated already: a rating is given once per close."),
             Error::RateLimited { .. } => ErrorBody::new("rate_limited", "Too many requests; retry later."),
             Error::Internal(_) => ErrorBody::new("internal", "Something went wrong on our side; please retry."),
         }

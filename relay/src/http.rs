@@ -21,6 +21,19 @@ pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
     parse_json(&bytes)
 }
 
+/// A body that may be left out: none is `T::default()`; one is read as [`read_json`] reads.
+pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut Request) -> Result<T> {
+    if req.headers().get("content-length")?.and_then(|l| l.parse::<usize>().ok()).is_some_and(|len| len > MAX_REQUEST_BYTES) {
+        return Err(Error::TooLarge);
+    }
+    let bytes = req.bytes().await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    check_content_type(&req.headers().get("content-type")?.unwrap_or_default())?;
+    parse_json(&bytes)
+}
+
 pub fn check_content_type(value: &str) -> Result<()> {
     let mime = value.split(';').next().unwrap_or("").trim();
     if mime.eq_ignore_ascii_case("application/json") {

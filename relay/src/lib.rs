@@ -3,6 +3,7 @@
 //! The entry point only dispatches; features live in their own modules.
 
 mod agent;
+mod closing;
 mod conversation;
 mod conversations;
 mod egress;
@@ -20,6 +21,7 @@ mod metrics;
 mod openapi;
 mod origin;
 mod privacy;
+mod ratings;
 mod push;
 mod resume;
 mod routes;
@@ -35,16 +37,24 @@ use worker::{Context, Env, ForwardableEmailMessage, MessageBatch, Request, Respo
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    // The closing email's rating links: a page, not the API.
+    if req.path().starts_with("/rate/") {
+        return Ok(ratings::page::answer(req, &env).await);
+    }
     Ok(routes::handle(req, env).await)
 }
 
-/// Daily: erase conversations idle longer than their site's retention; old webhook deliveries
-/// leave the log.
+/// Daily: erase conversations idle longer than their site's retention; close those idle
+/// longer than their site's `auto_close_days`; old webhook deliveries leave the log.
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match privacy::enforce_retention(&env).await {
         Ok(n) => worker::console_log!("retention: erased {n} conversations"),
         Err(e) => worker::console_error!("retention failed: {e}"),
+    }
+    match closing::sweep_idle(&env).await {
+        Ok(n) => worker::console_log!("idle: closed {n} conversations"),
+        Err(e) => worker::console_error!("idle sweep failed: {e}"),
     }
     match webhooks::prune(&env).await {
         Ok(n) => worker::console_log!("webhooks: {n} old deliveries left the log"),

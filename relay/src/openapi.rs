@@ -35,7 +35,7 @@ pub fn documented(route: &Route) -> Option<(&'static str, &'static str)> {
         | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } | InboxSettings { .. } | InboxSaveSettings { .. }
         | InboxPreviewSettings { .. } | InboxProfile | InboxSaveProfile | InboxPush | InboxAddDevice | InboxRemoveDevice | InboxWebhooks { .. } | InboxTokens { .. }
         | InboxAddToken { .. } | InboxRevokeToken { .. } | Identify { .. } | InboxIdentity { .. } | InboxMakeIdentity { .. } | InboxIdentityOff { .. }
-        | InboxMetrics { .. } | Health => {
+        | InboxMetrics { .. } | RatingState { .. } | Rate { .. } | Health => {
             return None;
         }
     })
@@ -85,6 +85,16 @@ mod tests {
             first_contact_resolution: Some(0.5),
             replies_by_channel: ChannelCounts { inbox: 1, email: 1, api: 1 },
             teammates: vec![TeammateLoad { email: "sam@shop.test".into(), name: Some("Sam".into()), conversations: 1, replies: 2 }],
+            auto_closed: 1,
+            ratings: pigeon_protocol::metrics::RatingSummary {
+                asked: 2,
+                rated: 1,
+                response_rate: Some(0.5),
+                satisfaction_average: Some(4.0),
+                satisfaction_counts: [0, 0, 0, 1, 0],
+                effort_average: Some(2.0),
+                effort_answers: 1,
+            },
         }
     }
 

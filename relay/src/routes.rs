@@ -6,7 +6,7 @@ use worker::{Env, Method, Request, Response};
 use crate::conversation::op::Caller;
 use crate::sites::{Owner, Site};
 use crate::inbox::Teammate;
-use crate::{agent, conversations, http, identity, inbox, messages, metrics, privacy, sites, webhooks};
+use crate::{agent, closing, conversations, http, identity, inbox, messages, metrics, privacy, ratings, sites, webhooks};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -20,6 +20,9 @@ pub enum Route {
     MarkRead { conversation: String },
     Export { conversation: String },
     Delete { conversation: String },
+    /// Whether a rating is asked (`GET`), and the shopper's answer (`POST`).
+    RatingState { conversation: String },
+    Rate { conversation: String },
     /// The conversation is named inside the body's signed token.
     Resume,
     /// A signed-in customer's conversation (signed identity).
@@ -100,6 +103,8 @@ impl Route {
             | Route::MarkRead { conversation }
             | Route::Export { conversation }
             | Route::Delete { conversation }
+            | Route::RatingState { conversation }
+            | Route::Rate { conversation }
             | Route::AgentListMessages { conversation }
             | Route::AgentPostMessage { conversation }
             | Route::AgentMarkRead { conversation }
@@ -121,7 +126,8 @@ impl Route {
         use Route::*;
         match self {
             SiteConfig { .. } | CreateConversation { .. } | ListMessages { .. } | PostMessage { .. } | Live { .. }
-            | SetContact { .. } | MarkRead { .. } | Export { .. } | Delete { .. } | Resume | Identify { .. } => Audience::Shop,
+            | SetContact { .. } | MarkRead { .. } | Export { .. } | Delete { .. } | RatingState { .. } | Rate { .. } | Resume
+            | Identify { .. } => Audience::Shop,
             AgentListConversations { .. } | AgentListMessages { .. } | AgentPostMessage { .. } | AgentMarkRead { .. }
             | AgentClose { .. } | AgentWebhooks { .. } | AgentMetrics { .. } => Audience::Agent,
             InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxSearch { .. } | InboxLive { .. }
@@ -177,6 +183,11 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
         ["v1", "conversations", id, "contact"] => (*method == Put).then(|| Route::SetContact { conversation: s(id) }),
         ["v1", "conversations", id, "read"] => (*method == Post).then(|| Route::MarkRead { conversation: s(id) }),
         ["v1", "conversations", id, "export"] => (*method == Get).then(|| Route::Export { conversation: s(id) }),
+        ["v1", "conversations", id, "rating"] => match method {
+            Get => Some(Route::RatingState { conversation: s(id) }),
+            Post => Some(Route::Rate { conversation: s(id) }),
+            _ => None,
+        },
         ["v1", "agent", "sites", site, "conversations"] => {
             (*method == Get).then(|| Route::AgentListConversations { site: s(site) })
         }
@@ -586,7 +597,7 @@ fn gone(route: &Route, req: &Request) -> crate::Result<Response> {
 async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> crate::Result<Response> {
     let asked = || asked.ok_or_else(|| crate::Error::Internal("route without its conversation".into()));
     match route {
-        Route::SiteConfig { .. } => sites::public_config(&cx.site),
+        Route::SiteConfig { .. } => sites::public_config(&cx.env, &req, &cx.site).await,
         Route::CreateConversation { .. } => conversations::create(req, &cx).await,
         Route::Identify { .. } => identity::identify(req, &cx).await,
         Route::ListMessages { .. } | Route::AgentListMessages { .. } => messages::list(&req, &cx, asked()?).await,
@@ -597,7 +608,9 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::MarkRead { .. } | Route::AgentMarkRead { .. } => messages::mark_read(req, &cx, asked()?).await,
         Route::Export { .. } => privacy::export(&cx, asked()?).await,
         Route::Delete { .. } => privacy::delete(&cx, asked()?).await,
-        Route::AgentClose { .. } => agent::close(&cx, asked()?).await,
+        Route::AgentClose { .. } => closing::close(req, &cx, asked()?).await,
+        Route::RatingState { .. } => ratings::state(&cx, asked()?).await,
+        Route::Rate { .. } => ratings::rate(req, &cx, asked()?).await,
         Route::AgentListConversations { .. } => agent::conversations(&req, &cx).await,
         Route::InboxConversations { .. } => inbox::conversations(&req, &cx).await,
         Route::InboxSearch { .. } => inbox::search::search(&req, &cx).await,
@@ -606,7 +619,7 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::InboxMessages { .. } => messages::list(&req, &cx, asked()?).await,
         Route::InboxReply { .. } => inbox::reply(req, &cx, asked()?).await,
         Route::InboxRead { .. } => messages::mark_read(req, &cx, asked()?).await,
-        Route::InboxClose { .. } => agent::close(&cx, asked()?).await,
+        Route::InboxClose { .. } => closing::close(req, &cx, asked()?).await,
         Route::InboxReopen { .. } => inbox::reopen(&cx, asked()?).await,
         Route::InboxAssign { .. } => inbox::assign(req, &cx, asked()?).await,
         Route::InboxNotes { .. } => inbox::notes::list(&cx, asked()?).await,

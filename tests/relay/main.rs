@@ -7,6 +7,7 @@ mod access;
 mod gone;
 mod hygiene;
 mod jobs;
+mod lifecycle;
 mod agent;
 mod api_tokens;
 mod bad_input;

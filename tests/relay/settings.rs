@@ -61,6 +61,7 @@ async fn owners_change_the_settings_agents_read_them_and_bad_values_change_nothi
         (with("retention_days", json!(0)), "1 to 3650"),
         (with("push_delay_seconds", json!(3601)), "3600"),
         (with("email_delay_seconds", json!(86_401)), "86400"),
+        (with("auto_close_days", json!(366)), "365"),
         (with("business_hours", json!({ "time_zone": "Mars/Olympus_Mons", "days": [] })), "Mars/Olympus_Mons"),
         (with("business_hours", hours(json!([open]), json!([]))), "seven days"),
         (with("business_hours", hours(week(json!([{ "open": "17:00", "close": "09:00" }])), json!([]))), "closes before it opens"),
@@ -79,6 +80,8 @@ async fn owners_change_the_settings_agents_read_them_and_bad_values_change_nothi
         }
     }
     assert_eq!(owner.put(SETTINGS, &json!({ "name": "x" })).await.code(), "malformed_json");
+    assert_eq!(owner.put(SETTINGS, &with("ratings", json!("sometimes"))).await.code(), "malformed_json");
+    assert_eq!(owner.put(SETTINGS, &with("reply_time", json!("guessed"))).await.code(), "malformed_json");
     assert_eq!(owner.get(SETTINGS).await.json, before.json, "nothing was stored");
 
     // The preview answers what the widget would say, storing nothing: closed today and
@@ -107,8 +110,11 @@ async fn owners_change_the_settings_agents_read_them_and_bad_values_change_nothi
     let mut changed = closed.clone();
     changed["greeting"] = json!("Hello from the settings test");
     changed["origins"] = json!(["https://other-shop.test/", "https://other-shop.test"]);
+    changed["ratings"] = json!("ask");
+    changed["auto_close_days"] = json!(14);
     let saved = owner.put(SETTINGS, &changed).await;
     assert_eq!(saved.status, 200, "{:?}", saved.json);
+    assert_eq!((&saved.json["settings"]["ratings"], &saved.json["settings"]["auto_close_days"]), (&json!("ask"), &json!(14)));
     assert_eq!(saved.json["settings"]["origins"], json!(["https://other-shop.test"]), "normalised, once");
     let now = widget().await;
     assert_eq!((now["greeting"].as_str(), &now["available_now"]), (Some("Hello from the settings test"), &json!(false)));

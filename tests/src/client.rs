@@ -24,11 +24,17 @@ pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub json: Value,
+    /// The body as text (for the pages that are not JSON).
+    pub text: String,
 }
 
 impl Answer {
     pub fn code(&self) -> &str {
         self.json["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
     }
 }
 
@@ -54,7 +60,7 @@ impl Client {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.unwrap_or_default();
-        Answer { status, headers, json: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+        Answer { status, headers, json: serde_json::from_slice(&bytes).unwrap_or(Value::Null), text: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     pub async fn json(&self, method: Method, path: &str, bearer: Option<&str>, body: &Value) -> Answer {

@@ -36,6 +36,14 @@ pub fn percent(ratio: Option<f64>) -> String {
     ratio.map_or_else(|| "—".to_owned(), |r| format!("{} %", (r * 100.0).round() as u64))
 }
 
+/// An average on a 1-5 scale to one decimal, "4.3 / 5" (integers only, as [`percent`]).
+pub fn score(average: Option<f64>) -> String {
+    average.map_or_else(|| "—".to_owned(), |a| {
+        let tenths = (a * 10.0).round() as u64;
+        format!("{}.{} / 5", tenths / 10, tenths % 10)
+    })
+}
+
 /// What a screen reader hears for the chart: the total and the busiest day.
 pub fn chart_label(days: &[DayCount]) -> String {
     let total: u64 = days.iter().map(|d| d.conversations).sum();
@@ -105,6 +113,21 @@ fn report(m: Metrics) -> impl IntoView {
             </li>
         }
     };
+    let r = m.ratings.clone();
+    let most_rated = r.satisfaction_counts.iter().copied().max().unwrap_or(0).max(1);
+    let ratings = (1..=5u8)
+        .rev()
+        .map(|n| {
+            let count = r.satisfaction_counts[usize::from(n - 1)];
+            view! {
+                <li>
+                    <span class="name">{format!("{n} of 5")}</span>
+                    <svg class="meter" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true"><rect class="bar" width=(count * 100 / most_rated).to_string() height="8" /></svg>
+                    <span class="n">{count}</span>
+                </li>
+            }
+        })
+        .collect_view();
     let teammates = m
         .teammates
         .iter()
@@ -126,6 +149,14 @@ fn report(m: Metrics) -> impl IntoView {
                 <h3>"Solved at first reply"</h3><p class="value">{percent(m.first_contact_resolution)}</p>
                 <p class="muted">"Closed after one reply and never reopened, of those closed now."</p>
             </div>
+            <div class="kpi" data-testid="reports-satisfaction">
+                <h3>"Satisfaction"</h3><p class="value">{score(r.satisfaction_average)}</p>
+                <p class="muted">{format!("{} ratings from {} closes that asked ({} answered).", r.rated, r.asked, percent(r.response_rate))}</p>
+            </div>
+            <div class="kpi" data-testid="reports-effort">
+                <h3>"Effort"</h3><p class="value">{score(r.effort_average)}</p>
+                <p class="muted">{format!("“How easy was it to get help?”, 1 very easy to 5 very hard (aim: under 2); {} answered.", r.effort_answers)}</p>
+            </div>
         </div>
         <h3>"Conversations per day"</h3>
         {chart(m.per_day)}
@@ -135,6 +166,9 @@ fn report(m: Metrics) -> impl IntoView {
             {channel("Email", channels.email)}
             {channel("API", channels.api)}
         </ul>
+        <h3>"Ratings"</h3>
+        <ul class="plain channels" data-testid="reports-ratings">{ratings}</ul>
+        <p class="muted" data-testid="reports-auto-closed">{format!("Closed for being idle: {} (never asked for a rating).", m.auto_closed)}</p>
         <h3>"Replies by teammate"</h3>
         {if m.teammates.is_empty() {
             view! { <p class="muted">"No teammate replied in these conversations."</p> }.into_any()
@@ -208,6 +242,14 @@ mod tests {
         assert_eq!(typical(None, None), "—");
         assert_eq!(percent(Some(1.0 / 3.0)), "33 %");
         assert_eq!(percent(None), "—");
+    }
+
+    #[test]
+    fn averages_read_to_one_decimal() {
+        assert_eq!(score(None), "—");
+        assert_eq!(score(Some(4.0)), "4.0 / 5");
+        assert_eq!(score(Some(13.0 / 3.0)), "4.3 / 5");
+        assert_eq!(score(Some(1.96)), "2.0 / 5");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! availability line previewed as the shopper would read it.
 
 use leptos::prelude::*;
-use pigeon_protocol::{BusinessHours, DayHours, NotifyBy, Profile, SiteConfig, SiteSettings};
+use pigeon_protocol::{BusinessHours, DayHours, NotifyBy, Profile, Ratings, ReplyTime, SiteConfig, SiteSettings};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 
@@ -66,6 +66,9 @@ struct Form {
     retention_days: RwSignal<String>,
     push_delay: RwSignal<String>,
     email_delay: RwSignal<String>,
+    reply_time: RwSignal<ReplyTime>,
+    auto_close_days: RwSignal<String>,
+    ratings: RwSignal<Ratings>,
 }
 
 impl Form {
@@ -84,6 +87,9 @@ impl Form {
             retention_days: t(),
             push_delay: t(),
             email_delay: t(),
+            reply_time: RwSignal::new(ReplyTime::Text),
+            auto_close_days: t(),
+            ratings: RwSignal::new(Ratings::Off),
         }
     }
 
@@ -102,6 +108,9 @@ impl Form {
         self.retention_days.set(s.retention_days.to_string());
         self.push_delay.set(s.push_delay_seconds.to_string());
         self.email_delay.set(s.email_delay_seconds.to_string());
+        self.reply_time.set(s.reply_time);
+        self.auto_close_days.set(s.auto_close_days.to_string());
+        self.ratings.set(s.ratings);
     }
 
     /// The settings as typed; `Err` is the sentence to show. The relay checks the rest (the
@@ -123,6 +132,9 @@ impl Form {
             retention_days: self.retention_days.get_untracked().trim().parse::<u32>().map_err(|_| "Keep conversations for a whole number of days.".to_owned())?,
             push_delay_seconds: number(self.push_delay, "The push delay")?,
             email_delay_seconds: number(self.email_delay, "The email delay")?,
+            reply_time: self.reply_time.get_untracked(),
+            auto_close_days: self.auto_close_days.get_untracked().trim().parse::<u32>().map_err(|_| "Close idle conversations after a whole number of days (0: never).".to_owned())?,
+            ratings: self.ratings.get_untracked(),
         })
     }
 }
@@ -337,6 +349,12 @@ pub fn SettingsBody(site: String, renamed: impl Fn(String) + 'static) -> impl In
                 {text("Shop name", "settings-name", form.name)}
                 {text("Greeting", "settings-greeting", form.greeting)}
                 {text("Expected reply (shown while open)", "settings-expected", form.expected_reply)}
+                <label>"The widget's reply time"<select data-testid="settings-reply-time"
+                    prop:value=move || form.reply_time.get().as_str()
+                    on:change=move |ev| { form.reply_time.set(ReplyTime::parse(&event_target_value(&ev)).unwrap_or_default()); preview() }>
+                    <option value="text">"Our words above"</option>
+                    <option value="measured">"Measured: “Typically replies in about …” (our words until 5 conversations a week are answered)"</option>
+                </select></label>
                 <label>"Brand color"<input type="color" data-testid="settings-color" prop:value=form.brand_color
                     on:input=move |ev| form.brand_color.set(event_target_value(&ev)) on:change=move |_| preview() /></label>
                 <fieldset>
@@ -359,6 +377,15 @@ pub fn SettingsBody(site: String, renamed: impl Fn(String) + 'static) -> impl In
                     on:input=move |ev| form.origins.set(event_target_value(&ev))></textarea></label>
                 <label>"Keep conversations (days after the last message)"<input type="number" min="1" max="3650" data-testid="settings-retention" prop:value=form.retention_days
                     on:input=move |ev| form.retention_days.set(event_target_value(&ev)) /></label>
+                <label>"Close conversations idle for (days; 0: never)"<input type="number" min="0" max="365" data-testid="settings-auto-close" prop:value=form.auto_close_days
+                    on:input=move |ev| form.auto_close_days.set(event_target_value(&ev)) /></label>
+                <label>"Ask shoppers for a rating when a conversation is closed"<select data-testid="settings-ratings"
+                    prop:value=move || form.ratings.get().as_str()
+                    on:change=move |ev| form.ratings.set(Ratings::parse(&event_target_value(&ev)).unwrap_or_default())>
+                    <option value="off">"Never"</option>
+                    <option value="on">"Always (not when closed for being idle)"</option>
+                    <option value="ask">"Only with “Close and ask for a rating”"</option>
+                </select></label>
                 <label>"Push after (seconds unseen)"<input type="number" min="0" max="3600" data-testid="settings-push-delay" prop:value=form.push_delay
                     on:input=move |ev| form.push_delay.set(event_target_value(&ev)) /></label>
                 <label>"Email after (seconds unseen)"<input type="number" min="0" max="86400" data-testid="settings-email-delay" prop:value=form.email_delay

@@ -4,7 +4,7 @@
 //! so an earlier event always reaches D1 no later than a later one: the consumer's order
 //! per endpoint and conversation is the conversation's. Messages are events already
 //! (`message.created`, read from `messages` past the `hooks` cursor); the rest
-//! (`conversation.created`, `.closed`, `.reopened`, `contact.updated`) wait in `events` until
+//! (`conversation.created`, `.closed`, `.reopened`, `.rated`, `contact.updated`) wait in `events` until
 //! handed over. Each event has its place in the conversation (`ord`) and a stable id, so
 //! endpoints can drop repeats. Internal notes are never events.
 
@@ -19,6 +19,7 @@ use super::jobs::Outcome;
 use super::store::Store;
 use crate::Result;
 use super::op::Via;
+use super::rating::CloseKind;
 use crate::metrics::EventRow;
 use crate::webhooks::{Event, QueueJob};
 
@@ -108,21 +109,27 @@ impl Store {
     }
 
     /// What reports keep of the events handed over (`events` reaching message `upto`):
-    /// replies, closes, reopens.
+    /// replies, closes (and how), reopens, ratings.
     fn report_rows(&self, events: &[Event], after: u64, upto: u64) -> Result<Vec<EventRow>> {
         let origins = if upto > after { self.reply_origins(after, upto)? } else { vec![] };
         let mut rows = vec![];
         for e in events {
-            let row = |kind, channel, teammate| EventRow { ord: e.ord, kind, at: e.at.clone(), channel, teammate };
+            let row = |kind| EventRow { ord: e.ord, kind, at: e.at.clone(), ..EventRow::default() };
+            let data = || serde_json::from_str::<WebhookPayload<serde_json::Value>>(&e.payload).map(|p| p.data).unwrap_or_default();
             match e.kind.as_str() {
                 "message.created" => {
                     let seq = (e.ord / SLOT + 1) as u64;
                     if let Some((_, via, teammate)) = origins.iter().find(|(s, ..)| *s == seq) {
-                        rows.push(row("reply", via.as_deref().and_then(Via::parse).map(Via::as_str), teammate.clone()));
+                        rows.push(EventRow { channel: via.as_deref().and_then(Via::parse).map(Via::as_str), teammate: teammate.clone(), ..row("reply") });
                     }
                 }
-                "conversation.closed" => rows.push(row("closed", None, None)),
-                "conversation.reopened" => rows.push(row("reopened", None, None)),
+                "conversation.closed" => rows.push(EventRow { close_kind: Some(CloseKind::of_event(&data()).as_str()), ..row("closed") }),
+                "conversation.reopened" => rows.push(row("reopened")),
+                "conversation.rated" => {
+                    let data = data();
+                    let score = |k: &str| data[k].as_u64().and_then(|n| u8::try_from(n).ok());
+                    rows.push(EventRow { satisfaction: score("satisfaction"), effort: score("effort"), ..row("rated") });
+                }
                 _ => {}
             }
         }

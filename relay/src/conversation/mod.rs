@@ -13,6 +13,7 @@ mod live;
 mod notify;
 mod push;
 mod rate;
+mod rating;
 mod recipients;
 mod store;
 
@@ -52,6 +53,13 @@ pub struct Conversation {
     /// Tests only (`TEST_JOB_HOLD_MS`, unset or 0 in production): how long each job is held
     /// open after its work, before it is recorded as finished.
     job_hold: Option<std::time::Duration>,
+}
+
+/// What [`Conversation::changed`] does.
+enum Change {
+    Close(rating::CloseKind),
+    Reopen,
+    Assign(Option<op::Assignee>),
 }
 
 #[derive(Default)]
@@ -208,23 +216,36 @@ impl Conversation {
             Op::Export => Ok(Answer::Export(self.store.export(now_iso())?)),
             Op::About => {
                 let assignee = self.store.meta()?.and_then(|m| m.assignee);
-                Ok(Answer::About { conversation: self.store.about()?, cart_history: self.store.cart_history()?, assignee })
+                Ok(Answer::About { conversation: self.store.about()?, cart_history: self.store.cart_history()?, assignee, rating: Some(self.store.rating_state()?) })
             }
-            Op::Close | Op::Reopen | Op::Assign { .. } => {
-                match &op {
-                    Op::Assign { assignee } => self.store.set_assignee(assignee.as_ref())?,
-                    _ => {
-                        self.store.set_status(if matches!(op, Op::Close) { Status::Closed } else { Status::Open })?;
-                        self.schedule(Job::Hooks, When::Within(hooks::HOOKS_DELAY)).await?;
-                    }
+            Op::CloseIdle { idle_since } => {
+                // Written to since the sweep looked: still in use.
+                let last = self.store.last_message()?.map(|m| m.created_at);
+                let created = self.store.meta()?.map(|m| m.created_at).unwrap_or_default();
+                if last.as_deref().unwrap_or(&created) >= idle_since.as_str() {
+                    return Ok(Answer::Done);
                 }
-                // Rare, and the merchant expects the list to change at once.
-                if index::flush(&self.env, &self.store).await? != Outcome::Done {
-                    self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
-                }
-                self.publish(vec![]);
+                self.changed(Change::Close(rating::CloseKind::Auto)).await?;
                 Ok(Answer::Done)
             }
+            Op::Close { ask_rating } => {
+                let ask = self.changed(Change::Close(if ask_rating { rating::CloseKind::Rating } else { rating::CloseKind::Plain })).await?;
+                Ok(Answer::Closed { ask, contact_email: self.store.meta()?.and_then(|m| m.contact_email) })
+            }
+            Op::Reopen => {
+                self.changed(Change::Reopen).await?;
+                Ok(Answer::Done)
+            }
+            Op::Assign { assignee } => {
+                self.changed(Change::Assign(assignee)).await?;
+                Ok(Answer::Done)
+            }
+            Op::Rate { input, ask } => {
+                self.store.rate(&input, ask, &now_iso())?;
+                self.schedule(Job::Hooks, When::Within(hooks::HOOKS_DELAY)).await?;
+                Ok(Answer::Done)
+            }
+            Op::RatingState => Ok(Answer::Rating(self.store.rating_state()?)),
             Op::AddNote(note) => {
                 let (note, created) = self.store.add_note(&note)?;
                 if created && let Some(meta) = self.store.meta()? {
@@ -254,6 +275,29 @@ impl Conversation {
     /// A shopper's message from an authenticated live socket: the POST's rules (validation,
     /// the per-IP and per-conversation limits, exactly once per `client_id`), then the same
     /// path as a POST. The socket's `hello` proved the token.
+    /// A teammate's or the sweep's change of status or assignee: the index row is written at
+    /// once (the merchant expects the list to change) and the live views told. A close asking
+    /// for a rating returns the ask's id.
+    async fn changed(&self, change: Change) -> Result<Option<i64>> {
+        let mut ask = None;
+        match change {
+            Change::Assign(assignee) => self.store.set_assignee(assignee.as_ref())?,
+            Change::Close(kind) => {
+                ask = self.store.close(kind, &now_iso())?;
+                self.schedule(Job::Hooks, When::Within(hooks::HOOKS_DELAY)).await?;
+            }
+            Change::Reopen => {
+                self.store.set_status(Status::Open)?;
+                self.schedule(Job::Hooks, When::Within(hooks::HOOKS_DELAY)).await?;
+            }
+        }
+        if index::flush(&self.env, &self.store).await? != Outcome::Done {
+            self.schedule(Job::Index, When::Within(index::INDEX_DELAY)).await?;
+        }
+        self.publish(vec![]);
+        Ok(ask)
+    }
+
     async fn socket_send(&self, send: live::Send) -> Result<(Message, bool)> {
         let msg = pigeon_protocol::validate::shopper_message(&send.post)?;
         let meta = self.store.meta()?.ok_or(Error::NotFound)?;

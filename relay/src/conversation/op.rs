@@ -7,7 +7,7 @@
 //! object, and it builds every call itself, so nothing here comes from a client unchecked.
 //! Which caller may do what is the one table in [`Op::allows`].
 
-use pigeon_protocol::{CartStep, Context, Conversation, Export, ExportedConversation, Message, MessagesPage, Note, validate::Invalid};
+use pigeon_protocol::{CartStep, RatingInput, RatingState, Context, Conversation, Export, ExportedConversation, Message, MessagesPage, Note, validate::Invalid};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
@@ -56,8 +56,24 @@ pub enum Op {
     MarkRead { seq: u64 },
     /// Everything stored. → `Export`
     Export,
-    /// Done for now; the shopper writing again reopens it. → `Done`
-    Close,
+    /// Done for now; the shopper writing again reopens it. `ask_rating`: the shopper is asked
+    /// how it went (the Worker checked the site's setting). → `Closed`
+    Close {
+        #[serde(default)]
+        ask_rating: bool,
+    },
+    /// The daily sweep: close it if it is open and nothing was written since `idle_since`
+    /// (no rating is asked). → `Done`
+    CloseIdle { idle_since: String },
+    /// The shopper's rating of the close that asked for one (once): `ask` names it (a signed
+    /// email link); `None`, the latest. → `Done`
+    Rate {
+        input: RatingInput,
+        #[serde(default)]
+        ask: Option<i64>,
+    },
+    /// Whether a rating is asked now, and what was given. → `Rating`
+    RatingState,
     /// Open again. → `Done`
     Reopen,
     /// The conversation's own record and how the cart changed, without the messages. → `About`
@@ -82,8 +98,11 @@ impl Op {
         match self {
             Op::Init(_) | Op::EmailReply(_) | Op::AddDevice { .. } => caller == Worker,
             Op::Page { .. } | Op::Post(_) | Op::MarkRead { .. } | Op::Export => matches!(caller, Shopper | Agent),
-            Op::SetContact { .. } | Op::Check => caller == Shopper,
-            Op::Close | Op::Reopen | Op::About | Op::Assign { .. } | Op::AddNote(_) | Op::Notes => caller == Agent,
+            Op::SetContact { .. } | Op::Check | Op::RatingState => caller == Shopper,
+            Op::CloseIdle { .. } => caller == Worker,
+            // The shopper's token, or the Worker after checking a signed email link.
+            Op::Rate { .. } => matches!(caller, Shopper | Worker),
+            Op::Close { .. } | Op::Reopen | Op::About | Op::Assign { .. } | Op::AddNote(_) | Op::Notes => caller == Agent,
             Op::Erase => matches!(caller, Shopper | Worker),
         }
     }
@@ -186,7 +205,10 @@ pub enum Answer {
     Stored { message: Message, created: bool },
     Conversation(Conversation),
     Export(Export),
-    About { conversation: ExportedConversation, cart_history: Vec<CartStep>, assignee: Option<String> },
+    About { conversation: ExportedConversation, cart_history: Vec<CartStep>, assignee: Option<String>, #[serde(default)] rating: Option<RatingState> },
+    Rating(RatingState),
+    /// A close: the rating it asked for (the ask's id) and where to email the shopper about it.
+    Closed { ask: Option<i64>, contact_email: Option<String> },
     /// `created` is false when the `client_id` was already stored with this body.
     Note { note: Note, created: bool },
     Notes(Vec<Note>),
@@ -202,6 +224,8 @@ pub enum Refusal {
     RateLimited { retry_after_secs: u32 },
     /// An email reply from an address that is not the shopper's.
     WrongSender,
+    RatingNotAsked,
+    AlreadyRated,
     /// Logged by the object; the cause travels for the Worker's log only.
     Internal(String),
 }
@@ -212,6 +236,8 @@ impl From<Error> for Refusal {
             Error::NotFound => Refusal::NotFound,
             Error::ClientIdConflict => Refusal::ClientIdConflict,
             Error::RateLimited { retry_after_secs } => Refusal::RateLimited { retry_after_secs },
+            Error::RatingNotAsked => Refusal::RatingNotAsked,
+            Error::AlreadyRated => Refusal::AlreadyRated,
             other => Refusal::Internal(other.to_string()),
         }
     }
@@ -229,6 +255,8 @@ impl From<Refusal> for Error {
             Refusal::NotFound => Error::NotFound,
             Refusal::ClientIdConflict => Error::ClientIdConflict,
             Refusal::RateLimited { retry_after_secs } => Error::RateLimited { retry_after_secs },
+            Refusal::RatingNotAsked => Error::RatingNotAsked,
+            Refusal::AlreadyRated => Error::AlreadyRated,
             Refusal::WrongSender => Error::Invalid(Invalid::new("wrong_sender", "This sender may not reply here.")),
             Refusal::Internal(cause) => Error::Internal(format!("conversation: {cause}")),
         }
@@ -307,10 +335,24 @@ impl Answer {
         }
     }
 
-    pub fn about(self) -> Result<(ExportedConversation, Vec<CartStep>, Option<String>)> {
+    pub fn about(self) -> Result<(ExportedConversation, Vec<CartStep>, Option<String>, Option<RatingState>)> {
         match self {
-            Answer::About { conversation, cart_history, assignee } => Ok((conversation, cart_history, assignee)),
+            Answer::About { conversation, cart_history, assignee, rating } => Ok((conversation, cart_history, assignee, rating)),
             other => Err(other.unexpected("a conversation's record")),
+        }
+    }
+
+    pub fn closed(self) -> Result<(Option<i64>, Option<String>)> {
+        match self {
+            Answer::Closed { ask, contact_email } => Ok((ask, contact_email)),
+            other => Err(other.unexpected("a close")),
+        }
+    }
+
+    pub fn rating(self) -> Result<RatingState> {
+        match self {
+            Answer::Rating(r) => Ok(r),
+            other => Err(other.unexpected("a rating")),
         }
     }
 
@@ -360,7 +402,15 @@ mod tests {
         use Checked::{Agent, Shopper, Worker};
         let post = || Op::Post(NewMessage { client_id: "c".into(), body: "b".into(), author_name: None, context: None, quiet: false, claim: None, via: Via::Api });
         assert!(post().allows(Shopper) && post().allows(Agent) && !post().allows(Worker));
-        assert!(Op::Close.allows(Agent) && !Op::Close.allows(Shopper) && !Op::Close.allows(Worker));
+        let close = Op::Close { ask_rating: true };
+        assert!(close.allows(Agent) && !close.allows(Shopper) && !close.allows(Worker));
+        let idle = Op::CloseIdle { idle_since: "2026-01-01T00:00:00.000Z".into() };
+        assert!(idle.allows(Worker) && !idle.allows(Agent) && !idle.allows(Shopper));
+        let rate = Op::Rate { input: pigeon_protocol::RatingInput { satisfaction: 5, effort: None, comment: None }, ask: None };
+        assert!(rate.allows(Shopper) && rate.allows(Worker) && !rate.allows(Agent));
+        assert!(Op::RatingState.allows(Shopper) && !Op::RatingState.allows(Agent));
+        // A close sent before `ask_rating` existed still reads.
+        assert!(matches!(serde_json::from_str::<Op>(r#"{"op":"close"}"#).unwrap(), Op::Close { ask_rating: false }));
         assert!(Op::SetContact { email: "a@b.c".into() }.allows(Shopper));
         assert!(!Op::SetContact { email: "a@b.c".into() }.allows(Agent));
         assert!(Op::Erase.allows(Shopper) && Op::Erase.allows(Worker) && !Op::Erase.allows(Agent));

@@ -278,9 +278,11 @@ impl Store {
         if let Err(e) = self.sql.exec(SCHEMA, None).map_err(crate::Error::from).and_then(|_| self.migrate_jobs()).and_then(|_| self.migrate_messages()) {
             worker::console_error!("conversation schema: {e}");
         }
-        // On its own: webhooks never stand in the way of the rest.
-        if let Err(e) = self.sql.exec(super::hooks::SCHEMA, None) {
-            worker::console_error!("conversation schema: {e}");
+        // On their own: webhooks and ratings never stand in the way of the rest.
+        for schema in [super::hooks::SCHEMA, super::rating::SCHEMA] {
+            if let Err(e) = self.sql.exec(schema, None) {
+                worker::console_error!("conversation schema: {e}");
+            }
         }
     }
 
@@ -353,8 +355,14 @@ impl Store {
     }
 
     pub fn set_status(&self, status: Status) -> Result<()> {
+        self.set_status_saying(status, serde_json::json!({ "status": status }))
+    }
+
+    /// The status, with `data` for its webhook event when it changes.
+    pub fn set_status_saying(&self, status: Status, data: serde_json::Value) -> Result<()> {
         if self.meta()?.is_some_and(|m| m.status != status) {
-            self.status_event(status)?;
+            let kind = if status == Status::Closed { "conversation.closed" } else { "conversation.reopened" };
+            self.record(kind, &super::now_iso(), data)?;
         }
         self.sql.exec("UPDATE conversation SET status = ?, index_dirty = index_dirty + 1", vec![status.as_str().into()])?;
         self.edit_meta(|m| {

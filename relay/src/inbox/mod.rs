@@ -97,7 +97,7 @@ fn bad_query(message: &str) -> Error {
 /// `GET /v1/inbox/conversations/{id}`: status, context, address, read positions, and the
 /// shopper's other conversations on this site.
 pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
-    let (about, cart_history, assignee) = op::send(&cx.env, &asked.conversation, asked.caller, Op::About).await?.about()?;
+    let (about, cart_history, assignee, rating) = op::send(&cx.env, &asked.conversation, asked.caller, Op::About).await?.about()?;
     let customer = customer_of(&cx.env, &about.id).await?;
     // The same verified customer's, else the same address's; newest activity first, as the
     // list answers them.
@@ -125,6 +125,7 @@ pub async fn details(cx: &Ctx, asked: Asked) -> Result<Response> {
             shopper_read_seq: about.shopper_read_seq,
             cart_history,
             earlier,
+            rating: rating.unwrap_or_default(),
         },
     )
 }

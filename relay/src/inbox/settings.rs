@@ -24,6 +24,9 @@ fn settings_of(cx: &Ctx, site: &Site) -> SiteSettings {
         retention_days: (site.retention_days.ceil() as u32).max(1),
         push_delay_seconds: site.push_delay_seconds,
         email_delay_seconds: site.email_delay_seconds.unwrap_or_else(|| default_email_delay(cx)),
+        reply_time: site.reply_time,
+        auto_close_days: site.auto_close_days,
+        ratings: site.ratings,
     }
 }
 
@@ -31,8 +34,10 @@ fn default_email_delay(cx: &Ctx) -> u32 {
     cx.env.var("MERCHANT_NOTIFY_DELAY_SECONDS").ok().and_then(|v| v.to_string().parse().ok()).unwrap_or(120)
 }
 
-fn view(cx: &Ctx, site: &Site) -> Result<SettingsView> {
-    Ok(SettingsView { settings: settings_of(cx, site), widget: sites::config(site), editable: cx.teammate()?.must_own().is_ok() })
+/// The settings, and the widget's words with them now (the reply time measured if asked).
+async fn view(cx: &Ctx, site: &Site) -> Result<SettingsView> {
+    let site = sites::reply_time::refresh(&cx.env, site).await;
+    Ok(SettingsView { settings: settings_of(cx, &site), widget: sites::config(&site, sites::reply_time::Lang::En), editable: cx.teammate()?.must_own().is_ok() })
 }
 
 /// The body checked by the protocol's rules, its origins normalised and its time zone known.
@@ -68,20 +73,23 @@ fn with(site: &Site, s: &SiteSettings) -> Site {
         retention_days: f64::from(s.retention_days),
         push_delay_seconds: s.push_delay_seconds,
         email_delay_seconds: Some(s.email_delay_seconds),
+        reply_time: s.reply_time,
+        auto_close_days: s.auto_close_days,
+        ratings: s.ratings,
         ..site.clone()
     }
 }
 
 /// `GET /v1/inbox/sites/{site}/settings`: any teammate (`editable` says whether they may).
 pub async fn get(cx: &Ctx) -> Result<Response> {
-    http::json(200, &view(cx, &cx.site)?)
+    http::json(200, &view(cx, &cx.site).await?)
 }
 
 /// `POST /v1/inbox/sites/{site}/settings/preview`: what the widget would show with these
 /// settings now; nothing is stored.
 pub async fn preview(mut req: Request, cx: &Ctx) -> Result<Response> {
     let s = input(&mut req).await?;
-    http::json(200, &view(cx, &with(&cx.site, &s))?)
+    http::json(200, &view(cx, &with(&cx.site, &s)).await?)
 }
 
 /// `PUT /v1/inbox/sites/{site}/settings` (owners): stores them; answers as `GET`.
@@ -94,7 +102,8 @@ pub async fn put(mut req: Request, cx: &Ctx) -> Result<Response> {
         .d1("DB")?
         .prepare(
             "UPDATE sites SET name = ?2, greeting = ?3, expected_reply = ?4, brand_color = ?5, business_hours = ?6, \
-             allowed_origins = ?7, retention_days = ?8, push_delay_seconds = ?9, email_delay_seconds = ?10 WHERE id = ?1",
+             allowed_origins = ?7, retention_days = ?8, push_delay_seconds = ?9, email_delay_seconds = ?10, \
+             reply_time = ?11, auto_close_days = ?12, ratings = ?13 WHERE id = ?1",
         )
         .bind(&[
             cx.site.id.as_str().into(),
@@ -107,10 +116,13 @@ pub async fn put(mut req: Request, cx: &Ctx) -> Result<Response> {
             JsValue::from(s.retention_days),
             JsValue::from(s.push_delay_seconds),
             JsValue::from(s.email_delay_seconds),
+            s.reply_time.as_str().into(),
+            JsValue::from(s.auto_close_days),
+            s.ratings.as_str().into(),
         ])?
         .run()
         .await?;
     sites::forget(&cx.site.id);
     worker::console_log!("settings: site {} changed", cx.site.id);
-    http::json(200, &view(cx, &with(&cx.site, &s))?)
+    http::json(200, &view(cx, &with(&cx.site, &s)).await?)
 }

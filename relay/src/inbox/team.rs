@@ -27,6 +27,7 @@ struct Row {
     site_name: String,
     name: String,
     role: String,
+    ratings: String,
 }
 
 /// Every site `person` is a teammate of, by site name.
@@ -34,7 +35,7 @@ pub async fn me(env: &Env, person: &Person) -> Result<Me> {
     let rows: Vec<Row> = env
         .d1("DB")?
         .prepare(
-            "SELECT t.site_id, s.name AS site_name, t.name, t.role FROM teammates t JOIN sites s ON s.id = t.site_id \
+            "SELECT t.site_id, s.name AS site_name, t.name, t.role, s.ratings FROM teammates t JOIN sites s ON s.id = t.site_id \
              WHERE t.email = ?1 ORDER BY s.name, t.site_id",
         )
         .bind(&[person.email.as_str().into()])?
@@ -43,7 +44,10 @@ pub async fn me(env: &Env, person: &Person) -> Result<Me> {
         .results()?;
     let sites = rows
         .into_iter()
-        .filter_map(|r| Some(Membership { site: r.site_id, site_name: r.site_name, name: r.name, role: TeamRole::parse(&r.role)? }))
+        .filter_map(|r| {
+            let ratings = pigeon_protocol::Ratings::parse(&r.ratings).unwrap_or_default();
+            Some(Membership { site: r.site_id, site_name: r.site_name, name: r.name, role: TeamRole::parse(&r.role)?, ratings })
+        })
         .collect();
     Ok(Me { email: person.email.clone(), sites })
 }

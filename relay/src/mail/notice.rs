@@ -186,6 +186,23 @@ pub fn signin(url: &str, minutes: u32, invite: Option<(&str, &str)>) -> Words {
     Words::new(subject, body)
 }
 
+/// The five answers of a rating email, worst first.
+pub const RATING_CHOICES: [&str; 5] = ["1 – very unhappy", "2 – unhappy", "3 – neither", "4 – happy", "5 – very happy"];
+
+/// To the shopper when a teammate closed their conversation asking for a rating: one link per
+/// answer (`links[0]` answers 1), each opening a page where the choice is made and a comment
+/// may be added.
+pub fn rating(site_name: &str, links: &[String; 5], days: u32) -> Words {
+    let mut body = Body::new();
+    body.paragraph(&[Bold(site_name), Fixed(" closed your conversation. How happy are you with the help you got?")]);
+    for (label, url) in RATING_CHOICES.iter().zip(links) {
+        body.button(label, url);
+    }
+    let valid = if days == 1 { "1 day".to_owned() } else { format!("{days} days") };
+    body.note(&[Fixed("One answer per conversation; the links work for "), Value(&valid), Fixed(". Writing to the shop again reopens the conversation.")]);
+    Words::new(format!("How did we do? — {site_name}"), body)
+}
+
 /// To a teammate someone `@mentioned` in an internal note.
 pub fn mention(site_name: &str, by: &str, note: &str, created_at: &str, inbox_url: &str) -> Words {
     let mut body = Body::new();
@@ -376,5 +393,19 @@ mod tests {
         assert!(w.text.contains("@sam <script>alert(1)</script>"), "the text half keeps the note as written");
         assert!(w.html.contains("https://relay.test/inbox/"));
         assert_eq!(w.subject, "Ol<i>via mentioned you in a note — <b>Shop</b>");
+    }
+
+    #[test]
+    fn the_rating_email_has_one_link_per_answer_worst_first() {
+        let links: [String; 5] = std::array::from_fn(|i| format!("https://relay.test/rate/tok?s={}", i + 1));
+        let w = rating("<b>Shop</b>", &links, 30);
+        assert_eq!(w.subject, "How did we do? — <b>Shop</b>");
+        assert!(w.html.contains("&lt;b&gt;Shop&lt;/b&gt;") && !w.html.contains("<b>Shop</b>"));
+        for (i, label) in RATING_CHOICES.iter().enumerate() {
+            let line = format!("{label}: https://relay.test/rate/tok?s={}", i + 1);
+            assert!(w.text.contains(&line), "{line} in {}", w.text);
+            assert!(w.html.contains(&format!("href=\"https://relay.test/rate/tok?s={}\"", i + 1)));
+        }
+        assert!(w.text.contains("30 days"));
     }
 }

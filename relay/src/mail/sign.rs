@@ -122,6 +122,29 @@ pub fn check_resume_token(secret: &[u8], token: &str, now: u64) -> Result<String
     if now >= expires { Err(Refused::Expired) } else { Ok(conversation.to_owned()) }
 }
 
+/// `<conversation>.<ask>.<expires, unix seconds>.<signature>`: the closing email's rating
+/// links answer ask `ask` (the close's rating row) of the conversation until it expires.
+pub fn rating_token(secret: &[u8], conversation: &str, ask: i64, expires_at: u64) -> String {
+    let (ask, expires) = (ask.to_string(), expires_at.to_string());
+    let sig = mac_hex(secret, &["rating", conversation, &ask, &expires], RESUME_SIG_HEX);
+    format!("{conversation}.{ask}.{expires}.{sig}")
+}
+
+/// The conversation and ask a genuine, unexpired rating token answers. `now` is unix seconds.
+pub fn check_rating_token(secret: &[u8], token: &str, now: u64) -> Result<(String, i64), Refused> {
+    let mut parts = token.split('.');
+    let (Some(conversation), Some(ask), Some(expires), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(Refused::Forged);
+    };
+    let digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+    let valid_shape = validate::conversation_id(conversation) && digits(ask) && digits(expires);
+    if !valid_shape || !same(sig, &mac_hex(secret, &["rating", conversation, ask, expires], RESUME_SIG_HEX)) {
+        return Err(Refused::Forged);
+    }
+    let (ask, expires): (i64, u64) = (ask.parse().map_err(|_| Refused::Forged)?, expires.parse().map_err(|_| Refused::Forged)?);
+    if now >= expires { Err(Refused::Expired) } else { Ok((conversation.to_owned(), ask)) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +183,23 @@ mod tests {
         assert_eq!(check_reply_address(KEY, &cut, DOMAIN), Err(Refused::Forged));
         for junk in ["", "@", "reply+@reply.pigeon.test", "merchant@shop.test", "reply+.m@reply.pigeon.test"] {
             assert_eq!(check_reply_address(KEY, junk, DOMAIN), Err(Refused::Forged), "{junk}");
+        }
+    }
+
+    #[test]
+    fn rating_tokens_name_their_ask_expire_and_cannot_be_edited() {
+        let t = rating_token(KEY, CONV, 3, 1_000);
+        assert_eq!(check_rating_token(KEY, &t, 999), Ok((CONV.to_owned(), 3)));
+        assert_eq!(check_rating_token(KEY, &t, 1_000), Err(Refused::Expired));
+        assert_eq!(check_rating_token(b"other secret", &t, 0), Err(Refused::Forged));
+        let other_ask = t.replacen(".3.", ".4.", 1);
+        assert_eq!(check_rating_token(KEY, &other_ask, 0), Err(Refused::Forged));
+        // A resume token's signature never passes as a rating token's (and back).
+        let resume = resume_token(KEY, CONV, 1_000);
+        assert_eq!(check_rating_token(KEY, &resume, 0), Err(Refused::Forged));
+        assert_eq!(check_resume_token(KEY, &t, 0), Err(Refused::Forged));
+        for bad in ["", "...", &format!("{CONV}.-1.1000.{}", &t[t.len() - 32..]), &format!("{t}.x")] {
+            assert_eq!(check_rating_token(KEY, bad, 0), Err(Refused::Forged), "{bad}");
         }
     }
 

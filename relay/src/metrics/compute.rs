@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use pigeon_protocol::metrics::{ChannelCounts, DayCount, Durations, Metrics, TeammateLoad};
+use pigeon_protocol::metrics::{ChannelCounts, DayCount, Durations, Metrics, RatingSummary, TeammateLoad};
 use pigeon_protocol::BusinessHours;
 
 use crate::conversation::op::Via;
@@ -135,8 +135,10 @@ impl Hours {
 pub enum Happened {
     /// A teammate's (or a script's) reply: how it came, and who wrote it if a teammate.
     Reply { at: i64, channel: Via, teammate: Option<String> },
-    Closed { at: i64 },
+    /// `asked`: the close asked the shopper for a rating; `auto`: the idle sweep closed it.
+    Closed { at: i64, asked: bool, auto: bool },
     Reopened { at: i64 },
+    Rated { satisfaction: u8, effort: Option<u8> },
 }
 
 /// One conversation of the range: when it began, and its events oldest first.
@@ -173,6 +175,9 @@ pub fn report(histories: &[History], from_day: i64, to_day: i64, hours: &Busines
     let mut channels = ChannelCounts::default();
     let mut teammates: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut counted = 0u64;
+    let mut auto_closed = 0u64;
+    let mut ratings = RatingSummary::default();
+    let (mut satisfaction_sum, mut effort_sum) = (0u64, 0u64);
     for h in histories {
         let day = local_day(zone, h.created);
         let Some(n) = per_day.get_mut(&day) else { continue };
@@ -205,9 +210,20 @@ pub fn report(histories: &[History], from_day: i64, to_day: i64, hours: &Busines
                         }
                     }
                 }
-                Happened::Closed { at } => {
+                Happened::Closed { at, asked, auto } => {
                     was_closed = true;
                     last_close = Some(*at);
+                    auto_closed += u64::from(*auto);
+                    ratings.asked += u64::from(*asked);
+                }
+                Happened::Rated { satisfaction, effort } => {
+                    ratings.rated += 1;
+                    satisfaction_sum += u64::from(*satisfaction);
+                    ratings.satisfaction_counts[usize::from(satisfaction.clamp(&1, &5) - 1)] += 1;
+                    if let Some(e) = effort {
+                        ratings.effort_answers += 1;
+                        effort_sum += u64::from(*e);
+                    }
                 }
                 Happened::Reopened { at } => {
                     ever_reopened = true;
@@ -232,6 +248,9 @@ pub fn report(histories: &[History], from_day: i64, to_day: i64, hours: &Busines
     }
     let resolved = resolution.len() as u64;
     let ratio = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);
+    ratings.response_rate = ratio(ratings.rated, ratings.asked);
+    ratings.satisfaction_average = ratio(satisfaction_sum, ratings.rated);
+    ratings.effort_average = ratio(effort_sum, ratings.effort_answers);
     Metrics {
         from: date_of(from_day),
         to: date_of(to_day),
@@ -249,6 +268,8 @@ pub fn report(histories: &[History], from_day: i64, to_day: i64, hours: &Busines
             .into_iter()
             .map(|(email, (conversations, replies))| TeammateLoad { name: names.get(&email).cloned(), email, conversations, replies })
             .collect(),
+        auto_closed,
+        ratings,
     }
 }
 
@@ -345,35 +366,46 @@ mod tests {
         Happened::Reply { at: at(iso), channel, teammate: who.map(str::to_owned) }
     }
 
+    /// A close by a teammate asking for a rating.
+    fn closed_asking(iso: &str) -> Happened {
+        Happened::Closed { at: at(iso), asked: true, auto: false }
+    }
+
     #[test]
     fn a_history_worked_out_by_hand() {
-        use Happened::{Closed, Reopened};
+        use Happened::{Rated, Reopened};
         let olivia = Some("olivia@shop.test");
         let sam = Some("sam@shop.test");
         let histories = vec![
             // A: Friday 27 March 16:00 CET, answered Monday 10:30 CEST (150 business minutes,
             // 3,930 wall), closed Monday 11:00 after that one reply: first contact resolution.
-            History { created: at("2026-03-27T15:00:00Z"), events: vec![reply("2026-03-30T08:30:00Z", Via::Inbox, olivia), Closed { at: at("2026-03-30T09:00:00Z") }] },
+            History { created: at("2026-03-27T15:00:00Z"), events: vec![reply("2026-03-30T08:30:00Z", Via::Inbox, olivia), closed_asking("2026-03-30T09:00:00Z"), Rated { satisfaction: 5, effort: Some(1) }] },
             // B: Monday 30 March 09:00 CEST, answered 09:20 by email (20 minutes), closed 10:00,
             // reopened 3 days later, answered twice more (Sam by API, Olivia in the inbox), closed.
+            // Both closes asked for a rating; only the second was answered (3, effort skipped).
             History {
                 created: at("2026-03-30T07:00:00Z"),
                 events: vec![
                     reply("2026-03-30T07:20:00Z", Via::Email, olivia),
-                    Closed { at: at("2026-03-30T08:00:00Z") },
+                    closed_asking("2026-03-30T08:00:00Z"),
                     Reopened { at: at("2026-04-02T08:00:00Z") },
                     reply("2026-04-02T08:10:00Z", Via::Api, sam),
                     reply("2026-04-02T08:30:00Z", Via::Inbox, olivia),
-                    Closed { at: at("2026-04-02T09:00:00Z") },
+                    closed_asking("2026-04-02T09:00:00Z"),
+                    Rated { satisfaction: 3, effort: None },
                 ],
             },
             // C: Tuesday 31 March 12:00 CEST, unanswered, still open.
             History { created: at("2026-03-31T10:00:00Z"), events: vec![] },
-            // D: Wednesday 1 April 09:00, answered by a script (no teammate) 09:05, closed,
-            // reopened 8 days later (outside the 7-day window), still open.
+            // D: Wednesday 1 April 09:00, answered by a script (no teammate) 09:05, closed by the
+            // idle sweep, reopened 8 days later (outside the 7-day window), still open.
             History {
                 created: at("2026-04-01T07:00:00Z"),
-                events: vec![reply("2026-04-01T07:05:00Z", Via::Api, None), Closed { at: at("2026-04-01T07:30:00Z") }, Reopened { at: at("2026-04-09T07:30:00Z") }],
+                events: vec![
+                    reply("2026-04-01T07:05:00Z", Via::Api, None),
+                    Happened::Closed { at: at("2026-04-01T07:30:00Z"), asked: false, auto: true },
+                    Reopened { at: at("2026-04-09T07:30:00Z") },
+                ],
             },
             // E: created the day after the range: not counted.
             History { created: at("2026-04-03T07:00:00Z"), events: vec![reply("2026-04-03T07:01:00Z", Via::Inbox, sam)] },
@@ -401,12 +433,19 @@ mod tests {
         assert_eq!((m.replies_by_channel.inbox, m.replies_by_channel.email, m.replies_by_channel.api), (2, 1, 2));
         let load: Vec<(&str, Option<&str>, u64, u64)> = m.teammates.iter().map(|t| (t.email.as_str(), t.name.as_deref(), t.conversations, t.replies)).collect();
         assert_eq!(load, [("olivia@shop.test", Some("Olivia"), 2, 3), ("sam@shop.test", None, 1, 1)]);
+        // Three closes asked (A, B twice), two answered: 5 with effort 1, and 3.
+        let r = &m.ratings;
+        assert_eq!((r.asked, r.rated, r.response_rate), (3, 2, Some(2.0 / 3.0)));
+        assert_eq!((r.satisfaction_average, r.satisfaction_counts), (Some(4.0), [0, 0, 1, 0, 1]));
+        assert_eq!((r.effort_average, r.effort_answers), (Some(1.0), 1));
+        assert_eq!(m.auto_closed, 1);
     }
 
     #[test]
     fn an_empty_range_has_no_percentiles_or_rates() {
         let m = report(&[], 0, 0, &office(&[]), &Utc, &BTreeMap::new());
         assert_eq!((m.conversations, m.first_response.median_minutes, m.reopen_rate, m.first_contact_resolution), (0, None, None, None));
+        assert_eq!((m.ratings.response_rate, m.ratings.satisfaction_average, m.ratings.effort_average), (None, None, None));
         assert_eq!(m.per_day.len(), 1);
     }
 }

@@ -2,11 +2,12 @@
 //! short-lived copy (changes reach every isolate within `SITE_TTL_MS`).
 
 pub mod hours;
+pub mod reply_time;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use pigeon_protocol::{BusinessHours, SiteConfig, validate};
+use pigeon_protocol::{BusinessHours, Ratings, ReplyTime, SiteConfig, validate};
 use serde::Deserialize;
 use worker::{Env, Response};
 
@@ -36,6 +37,14 @@ pub struct Site {
     pub push_delay_seconds: u32,
     /// ... and emailed after this; `None`: the relay's `MERCHANT_NOTIFY_DELAY_SECONDS`.
     pub email_delay_seconds: Option<u32>,
+    pub reply_time: ReplyTime,
+    /// The last measured reply time (see [`reply_time`]): minutes, `None` when too few
+    /// conversations were answered, and when it was measured (ms; 0: never).
+    pub measured_reply_minutes: Option<u32>,
+    pub measured_reply_at: f64,
+    /// 0: never.
+    pub auto_close_days: u32,
+    pub ratings: Ratings,
 }
 
 impl Site {
@@ -62,6 +71,12 @@ struct Row {
     retention_days: f64,
     push_delay_seconds: u32,
     email_delay_seconds: Option<u32>,
+    reply_time: String,
+    measured_reply_minutes: Option<u32>,
+    measured_reply_at: Option<f64>,
+    /// Whole days from the inbox; the tests store a fraction (seconds) straight in D1.
+    auto_close_days: f64,
+    ratings: String,
 }
 
 impl From<Row> for Site {
@@ -89,6 +104,11 @@ impl From<Row> for Site {
             retention_days: row.retention_days,
             push_delay_seconds: row.push_delay_seconds,
             email_delay_seconds: row.email_delay_seconds,
+            reply_time: ReplyTime::parse(&row.reply_time).unwrap_or_default(),
+            measured_reply_minutes: row.measured_reply_minutes,
+            measured_reply_at: row.measured_reply_at.unwrap_or(0.0),
+            auto_close_days: row.auto_close_days.max(0.0).ceil() as u32,
+            ratings: Ratings::parse(&row.ratings).unwrap_or_default(),
         }
     }
 }
@@ -117,8 +137,8 @@ pub async fn load(env: &Env, site_id: &str) -> Result<Option<Site>> {
     let row: Option<Row> = db
         .prepare(
             "SELECT id, name, allowed_origins, merchant_email, business_hours, expected_reply, \
-             greeting, brand_color, agent_key_hash, retention_days, push_delay_seconds, email_delay_seconds \
-             FROM sites WHERE id = ?1",
+             greeting, brand_color, agent_key_hash, retention_days, push_delay_seconds, email_delay_seconds, \
+             reply_time, measured_reply_minutes, measured_reply_at, auto_close_days, ratings FROM sites WHERE id = ?1",
         )
         .bind(&[site_id.into()])?
         .first(None)
@@ -250,13 +270,20 @@ pub fn forget(site_id: &str) {
     ANY_SITE_ALLOWS.with(|c| c.borrow_mut().clear());
 }
 
-/// `GET /v1/sites/{site}`
-pub fn public_config(site: &Site) -> Result<Response> {
-    http::json(200, &config(site))
+/// `GET /v1/sites/{site}[?lang=de]`: the reply time in the widget's language (else the
+/// browser's).
+pub async fn public_config(env: &Env, req: &worker::Request, site: &Site) -> Result<Response> {
+    let url = req.url()?;
+    let asked = url.query_pairs().find(|(k, _)| k == "lang").map(|(_, v)| v.into_owned());
+    let lang = reply_time::Lang::pick(asked.as_deref(), req.headers().get("accept-language").ok().flatten().as_deref());
+    let site = reply_time::refresh(env, site).await;
+    let mut response = http::json(200, &config(&site, lang))?;
+    response.headers_mut().set("vary", "Accept-Language")?;
+    Ok(response)
 }
 
 /// What the widget is told about `site` now: its words, and whether it is open.
-pub fn config(site: &Site) -> SiteConfig {
+pub fn config(site: &Site, lang: reply_time::Lang) -> SiteConfig {
     let now = now_ms();
     let avail = hours::local_now(&site.hours.time_zone, now).map(|local| availability(&site.hours, local));
     let (available_now, next_open_at) = match avail {
@@ -272,7 +299,7 @@ pub fn config(site: &Site) -> SiteConfig {
         name: site.name.clone(),
         brand_color: site.brand_color.clone(),
         greeting: site.greeting.clone(),
-        expected_reply: site.expected_reply.clone(),
+        expected_reply: reply_time::expected_reply(site, lang),
         business_hours: site.hours.clone(),
         available_now,
         next_open_at,
@@ -303,6 +330,11 @@ mod tests {
             retention_days: 365.0,
             push_delay_seconds: 10,
             email_delay_seconds: None,
+            reply_time: "measured".into(),
+            measured_reply_minutes: None,
+            measured_reply_at: None,
+            auto_close_days: 0.5,
+            ratings: "sometimes".into(),
         };
         Site::from(row)
     }
@@ -319,5 +351,7 @@ mod tests {
         assert!(!s.allows("https://shop.example:8443"));
         assert!(!s.allows("null"));
         assert!(!site(&["null"]).allows("null"));
+        assert_eq!((s.reply_time, s.ratings), (ReplyTime::Measured, Ratings::Off), "an unknown word is the default");
+        assert_eq!(s.auto_close_days, 1, "a fraction of a day (tests) reads as a day");
     }
 }

@@ -1,0 +1,121 @@
+//! Ratings in the conversation's object: a close that asks for one adds a row; the shopper's
+//! answer fills it once (`conversation.rated` for webhooks and reports). Only the latest ask
+//! can be answered: a close asking again replaces an unanswered one.
+
+use pigeon_protocol::{Rating, RatingInput, RatingState, Status};
+use serde::Deserialize;
+use worker::SqlStorageValue as V;
+
+use super::store::Store;
+use crate::{Error, Result};
+
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS ratings (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  asked_at TEXT NOT NULL,
+  satisfaction INTEGER,
+  effort INTEGER,
+  comment TEXT,
+  rated_at TEXT
+);";
+
+#[derive(Deserialize)]
+struct Row {
+    id: i64,
+    satisfaction: Option<u8>,
+    effort: Option<u8>,
+    comment: Option<String>,
+    rated_at: Option<String>,
+}
+
+/// How a close came about, as its webhook event and report row say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseKind {
+    /// A teammate (or a script) closed it.
+    Plain,
+    /// ... and asked the shopper for a rating.
+    Rating,
+    /// Idle for the site's `auto_close_days`.
+    Auto,
+}
+
+impl CloseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseKind::Plain => "plain",
+            CloseKind::Rating => "rating",
+            CloseKind::Auto => "auto",
+        }
+    }
+
+    /// From a `conversation.closed` event's data.
+    pub fn of_event(data: &serde_json::Value) -> CloseKind {
+        if data["auto"] == true {
+            CloseKind::Auto
+        } else if data["rating_requested"] == true {
+            CloseKind::Rating
+        } else {
+            CloseKind::Plain
+        }
+    }
+}
+
+impl Store {
+    fn ratings(&self) -> Result<Vec<Row>> {
+        Ok(self.sql.exec("SELECT id, satisfaction, effort, comment, rated_at FROM ratings ORDER BY id DESC LIMIT 2", None)?.to_array()?)
+    }
+
+    /// Closes it (if open), saying how; a close asking for a rating replaces an unanswered ask
+    /// and returns the new ask's id.
+    pub fn close(&self, kind: CloseKind, at: &str) -> Result<Option<i64>> {
+        if self.meta()?.is_none_or(|m| m.status == Status::Closed) {
+            return Ok(None);
+        }
+        let data = match kind {
+            CloseKind::Plain => serde_json::json!({ "status": Status::Closed }),
+            CloseKind::Rating => serde_json::json!({ "status": Status::Closed, "rating_requested": true }),
+            CloseKind::Auto => serde_json::json!({ "status": Status::Closed, "auto": true }),
+        };
+        let mut ask = None;
+        if kind == CloseKind::Rating {
+            #[derive(Deserialize)]
+            struct Id {
+                id: i64,
+            }
+            self.sql.exec("DELETE FROM ratings WHERE satisfaction IS NULL", None)?;
+            let ids: Vec<Id> = self.sql.exec("INSERT INTO ratings (asked_at) VALUES (?) RETURNING id", vec![at.into()])?.to_array()?;
+            ask = ids.first().map(|i| i.id);
+        }
+        self.set_status_saying(Status::Closed, data)?;
+        Ok(ask)
+    }
+
+    /// The shopper's answer to ask `ask` (an email link's), or to the latest.
+    pub fn rate(&self, input: &RatingInput, ask: Option<i64>, at: &str) -> Result<()> {
+        let rows: Vec<Row> = match ask {
+            Some(id) => self.sql.exec("SELECT id, satisfaction, effort, comment, rated_at FROM ratings WHERE id = ?", vec![V::Integer(id)])?.to_array()?,
+            None => self.ratings()?,
+        };
+        let latest = rows.into_iter().next().ok_or(Error::RatingNotAsked)?;
+        if latest.satisfaction.is_some() {
+            return Err(Error::AlreadyRated);
+        }
+        let effort = input.effort.map_or(V::Null, |e| V::Integer(i64::from(e)));
+        let comment = input.comment.clone().map_or(V::Null, V::from);
+        self.sql.exec(
+            "UPDATE ratings SET satisfaction = ?, effort = ?, comment = ?, rated_at = ? WHERE id = ?",
+            vec![V::Integer(i64::from(input.satisfaction)), effort, comment, at.into(), V::Integer(latest.id)],
+        )?;
+        self.record("conversation.rated", at, serde_json::json!({ "satisfaction": input.satisfaction, "effort": input.effort, "comment": input.comment }))
+    }
+
+    /// Whether an answer is awaited, and the latest one given.
+    pub fn rating_state(&self) -> Result<RatingState> {
+        let rows = self.ratings()?;
+        let asked = rows.first().is_some_and(|r| r.satisfaction.is_none());
+        let rated = rows.into_iter().find_map(|r| {
+            Some(Rating { satisfaction: r.satisfaction?, effort: r.effort, comment: r.comment, rated_at: r.rated_at.unwrap_or_default() })
+        });
+        Ok(RatingState { asked, rated })
+    }
+}

@@ -1,0 +1,235 @@
+//! A conversation's life as the shop lives it (issue 17): the widget's measured reply time
+//! and its fallback, idle conversations closed by the daily sweep, ratings.
+
+use pigeon_tests::shared;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::client;
+
+/// ISO time `minutes` from now (negative: before).
+pub(crate) fn iso_from_now(minutes: i64) -> String {
+    const DAY: i64 = 86_400_000;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let at = now + minutes * 60_000;
+    let rest = at.rem_euclid(DAY);
+    format!("{}T{:02}:{:02}:{:02}.000Z", crate::settings::utc_date(at.div_euclid(DAY) - now.div_euclid(DAY)), rest / 3_600_000, rest / 60_000 % 60, rest / 1000 % 60)
+}
+
+/// A site always open (no hours: business time is wall-clock time) with `answered` seeded
+/// conversations from the last days, first answered after 30, 60, 120, 150, 200 ... minutes.
+fn seed_site(site: &str, reply_time: &str, answered: usize) {
+    let mut sql = format!(
+        "INSERT OR IGNORE INTO sites (id, name, allowed_origins, merchant_email, business_hours, agent_key_hash, expected_reply, reply_time) \
+         SELECT '{site}', 'Reply Time Shop', '[\"https://other-shop.test\"]', 'owner@{site}.test', '{{\"time_zone\":\"UTC\",\"days\":[]}}', agent_key_hash, \
+         'We answer within a day', '{reply_time}' FROM sites WHERE id = 'other';"
+    );
+    for (i, after) in [30, 60, 120, 150, 200, 240].into_iter().take(answered).enumerate() {
+        let id = format!("{site}_{i}");
+        let created = -(2 * 1440) + i as i64 * 300;
+        sql.push_str(&format!(
+            "INSERT OR REPLACE INTO conversations (id, site_id, status, created_at) VALUES ('{id}', '{site}', 'open', '{}');\
+             INSERT OR REPLACE INTO conversation_events (conversation_id, ord, site_id, kind, at, channel) VALUES ('{id}', 1, '{site}', 'reply', '{}', 'inbox');",
+            iso_from_now(created),
+            iso_from_now(created + after)
+        ));
+    }
+    shared().d1_rows(&sql);
+}
+
+async fn widget_line(site: &str, query: &str, accept_language: &str) -> Value {
+    let a = client().send(Method::GET, &format!("/v1/sites/{site}{query}"), &[("origin", "https://other-shop.test"), ("accept-language", accept_language)], None).await;
+    assert_eq!(a.status, 200, "{:?}", a.json);
+    a.json["expected_reply"].clone()
+}
+
+#[tokio::test]
+async fn the_widget_says_the_measured_reply_time_or_the_shops_own_words() {
+    // Five answered in the last 7 days: the median, 120 minutes, in the widget's language.
+    seed_site("rt-measured", "measured", 5);
+    assert_eq!(widget_line("rt-measured", "?lang=de", "en-US,en;q=0.9").await, "Antwortet meist in etwa 2 Stunden");
+    assert_eq!(widget_line("rt-measured", "?lang=en", "de").await, "Typically replies in about 2 hours");
+    assert_eq!(widget_line("rt-measured", "", "de-CH, en;q=0.5").await, "Antwortet meist in etwa 2 Stunden", "the browser's language without ?lang");
+    assert_eq!(widget_line("rt-measured", "", "fr-FR").await, "Typically replies in about 2 hours");
+    // Four: too few to say; the shop's own words.
+    seed_site("rt-few", "measured", 4);
+    assert_eq!(widget_line("rt-few", "?lang=en", "en").await, "We answer within a day");
+    // The same history, but the shop chose its own words.
+    seed_site("rt-text", "text", 6);
+    assert_eq!(widget_line("rt-text", "?lang=en", "en").await, "We answer within a day");
+    // Measured once, kept on the site's row.
+    let rows = shared().d1_rows("SELECT id, measured_reply_minutes, measured_reply_at IS NOT NULL AS measured FROM sites WHERE id LIKE 'rt-%' ORDER BY id");
+    let got: Vec<(String, Value, Value)> = rows.iter().map(|r| (r["id"].as_str().unwrap().to_owned(), r["measured_reply_minutes"].clone(), r["measured"].clone())).collect();
+    assert_eq!(got, [("rt-few".to_owned(), Value::Null, 1.into()), ("rt-measured".to_owned(), 120.into(), 1.into()), ("rt-text".to_owned(), Value::Null, 0.into())]);
+}
+
+/// A site of its own with the other shop's agent key and origin; `settings` as SQL
+/// assignments (`ratings = 'ask'`).
+fn site(id: &str, settings: &str) {
+    shared().d1_rows(&format!(
+        "INSERT OR IGNORE INTO sites (id, name, allowed_origins, merchant_email, business_hours, agent_key_hash) \
+         SELECT '{id}', 'Lifecycle Shop', '[\"https://other-shop.test\"]', 'owner@{id}.test', '{{\"time_zone\":\"UTC\",\"days\":[]}}', agent_key_hash \
+         FROM sites WHERE id = 'other'; UPDATE sites SET {settings} WHERE id = '{id}';"
+    ));
+}
+
+const KEY: &str = "other-agent-key-for-local-use-only";
+
+async fn close(id: &str, body: Option<Value>) -> pigeon_tests::Answer {
+    let c = client();
+    let path = format!("/v1/agent/conversations/{id}/close");
+    match body {
+        Some(b) => c.json(Method::POST, &path, Some(KEY), &b).await,
+        None => c.send(Method::POST, &path, &[("authorization", &format!("Bearer {KEY}"))], None).await,
+    }
+}
+
+async fn rating(s: &pigeon_tests::ShopperSession) -> Value {
+    let a = client().get(&format!("/v1/conversations/{}/rating", s.id), Some(&s.token)).await;
+    assert_eq!(a.status, 200, "{:?}", a.json);
+    a.json
+}
+
+async fn rate(s: &pigeon_tests::ShopperSession, body: Value) -> pigeon_tests::Answer {
+    client().json(Method::POST, &format!("/v1/conversations/{}/rating", s.id), Some(&s.token), &body).await
+}
+
+#[tokio::test]
+async fn a_close_asks_for_a_rating_as_the_site_says_and_the_shopper_answers_once() {
+    site("rated", "ratings = 'ask'");
+    let c = client();
+    let s = c.create_conversation("rated").await;
+    s.post("m1", "Where is my parcel?").await;
+
+    // A plain close asks nothing; nothing can be rated.
+    assert_eq!(close(&s.id, None).await.status, 204);
+    assert_eq!(rating(&s).await, json!({ "asked": false, "rated": null }));
+    let refused = rate(&s, json!({ "satisfaction": 5 })).await;
+    assert_eq!((refused.status, refused.code()), (409, "rating_not_asked"));
+
+    // The shopper writes again (reopened); "Close and ask for a rating".
+    s.post("m2", "Still nothing").await;
+    assert_eq!(close(&s.id, Some(json!({ "ask_rating": "yes" }))).await.code(), "malformed_json");
+    assert_eq!(close(&s.id, Some(json!({ "ask_rating": true }))).await.status, 204);
+    assert_eq!(rating(&s).await, json!({ "asked": true, "rated": null }));
+
+    // Bad answers change nothing; another conversation's token opens nothing.
+    for bad in [json!({ "satisfaction": 6 }), json!({ "satisfaction": 0 }), json!({ "satisfaction": 4, "effort": 9 }), json!({ "satisfaction": 4, "comment": "x".repeat(1001) })] {
+        let a = rate(&s, bad.clone()).await;
+        assert_eq!((a.status, a.code()), (422, "invalid_rating"), "{bad}");
+    }
+    assert_eq!(rate(&s, json!({ "effort": 2 })).await.code(), "malformed_json");
+    let stranger = c.create_conversation("rated").await;
+    let a = c.json(Method::POST, &format!("/v1/conversations/{}/rating", s.id), Some(&stranger.token), &json!({ "satisfaction": 1 })).await;
+    assert_eq!(a.status, 404);
+    assert_eq!(rating(&s).await["asked"], true, "still awaited");
+
+    // Once.
+    assert_eq!(rate(&s, json!({ "satisfaction": 4, "effort": 2, "comment": "  Quick, thanks.  " })).await.status, 204);
+    let again = rate(&s, json!({ "satisfaction": 1 })).await;
+    assert_eq!((again.status, again.code()), (409, "already_rated"));
+    let state = rating(&s).await;
+    assert_eq!(state["asked"], false);
+    assert_eq!((&state["rated"]["satisfaction"], &state["rated"]["effort"], &state["rated"]["comment"]), (&json!(4), &json!(2), &json!("Quick, thanks.")));
+
+    // Reports count it: one close asked (the plain one did not), one answered.
+    let today = crate::settings::utc_date(0);
+    crate::inbox::eventually("the rating reaches reports", async || {
+        let m = c.get(&format!("/v1/agent/sites/rated/metrics?from={today}&to={today}"), Some(KEY)).await.json;
+        m["ratings"] == json!({ "asked": 1, "rated": 1, "response_rate": 1.0, "satisfaction_average": 4.0, "satisfaction_counts": [0, 0, 0, 1, 0], "effort_average": 2.0, "effort_answers": 1 })
+    })
+    .await;
+
+    // Ratings off: asking is refused and nothing closes; on: every close asks.
+    site("unrated", "ratings = 'off'");
+    let off = c.create_conversation("unrated").await;
+    let a = close(&off.id, Some(json!({ "ask_rating": true }))).await;
+    assert_eq!((a.status, a.code()), (409, "ratings_off"));
+    assert_eq!(c.agent_list(KEY, "unrated", "closed").await.json["conversations"], json!([]));
+    site("always-rated", "ratings = 'on'");
+    let on = c.create_conversation("always-rated").await;
+    assert_eq!(close(&on.id, None).await.status, 204);
+    assert_eq!(rating(&on).await["asked"], true);
+}
+
+#[tokio::test]
+async fn idle_conversations_close_in_the_daily_sweep_without_asking_for_a_rating() {
+    // "Idle for 0.00003 days": about 2.6 seconds. Ratings on: a teammate's close would ask.
+    site("idle", "auto_close_days = 0.00003, ratings = 'on'");
+    let c = client();
+    let idle = c.create_conversation("idle").await;
+    idle.post("m1", "Hello?").await;
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let busy = c.create_conversation("idle").await;
+    busy.post("m1", "Just wrote").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    let cron = c.get("/cdn-cgi/local/scheduled?cron=17+3+*+*+*", None).await;
+    assert!(cron.status < 300, "scheduled handler ran: {}", cron.status);
+    let closed = c.agent_list(KEY, "idle", "closed").await.json;
+    let ids: Vec<&str> = closed["conversations"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [idle.id.as_str()], "only the idle one");
+    assert_eq!(rating(&idle).await["asked"], false, "an automatic close never asks");
+    crate::inbox::eventually("the close reaches reports as automatic", async || {
+        let rows = shared().d1_rows(&format!("SELECT close_kind FROM conversation_events WHERE conversation_id = '{}' AND kind = 'closed'", idle.id));
+        rows.first().is_some_and(|r| r["close_kind"] == "auto")
+    })
+    .await;
+    // Writing again reopens it, as any close.
+    idle.post("m2", "Anyone?").await;
+    crate::inbox::eventually("both open", async || c.agent_list(KEY, "idle", "open").await.json["conversations"].as_array().is_some_and(|l| l.len() == 2)).await;
+}
+
+#[tokio::test]
+async fn the_closing_email_rates_by_signed_link_once_and_a_forged_link_rates_nothing() {
+    use pigeon_tests::mailbox;
+    site("rated-mail", "ratings = 'ask'");
+    let c = client();
+    let s = c.create_conversation("rated-mail").await;
+    assert_eq!(c.json(Method::PUT, &format!("/v1/conversations/{}/contact", s.id), Some(&s.token), &json!({ "email": "rita@example.com" })).await.status, 204);
+    s.post("m1", "My order is late").await;
+    assert_eq!(close(&s.id, Some(json!({ "ask_rating": true }))).await.status, 204);
+
+    let mail = mailbox::wait_for(&c, &s.id, "rita@example.com", 1, std::time::Duration::from_secs(10)).await.remove(0);
+    assert_eq!(mail.subject, "How did we do? — Lifecycle Shop");
+    let text = mail.text();
+    let link = |n: u8| {
+        let at = text.find(&format!("?s={n}")).unwrap_or_else(|| panic!("no link for {n} in {text}"));
+        let start = text[..at].rfind("http").unwrap();
+        text[start..at + 4].to_owned()
+    };
+    let four = link(4);
+    let path = &four[four.find("/rate/").unwrap()..];
+
+    // Opening a link records nothing (mail scanners open links): the page has the choice made.
+    let page = c.send(Method::GET, path, &[], None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("name=\"s\" value=\"4\" checked"), "{}", page.text);
+    assert_eq!(page.header("referrer-policy").as_deref(), Some("no-referrer"));
+    assert!(page.header("content-security-policy").unwrap_or_default().contains("default-src 'none'"));
+    assert_eq!(rating(&s).await["asked"], true);
+
+    // An edited token opens and rates nothing.
+    let sig_at = path.rfind('.').unwrap() + 1;
+    let flipped = if &path[sig_at..sig_at + 1] == "0" { "1" } else { "0" };
+    let forged = format!("{}{flipped}{}", &path[..sig_at], &path[sig_at + 1..]);
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    for method in [Method::GET, Method::POST] {
+        let a = c.send(method.clone(), &forged, &form, Some(b"s=1".to_vec())).await;
+        assert_eq!(a.status, 404, "{method} {forged}");
+    }
+    assert_eq!(rating(&s).await["asked"], true);
+
+    // Sent: once. A bad score shows the form again with why.
+    let bad = c.send(Method::POST, path, &form, Some(b"s=9".to_vec())).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.text.contains("1 to 5"), "{}", bad.text);
+    let sent = c.send(Method::POST, path, &form, Some(b"s=4&e=2&c=Quick+and+kind".to_vec())).await;
+    assert_eq!(sent.status, 200, "{}", sent.text);
+    assert!(sent.text.contains("Thank you"));
+    let state = rating(&s).await;
+    assert_eq!((&state["asked"], &state["rated"]["satisfaction"], &state["rated"]["effort"], &state["rated"]["comment"]), (&json!(false), &json!(4), &json!(2), &json!("Quick and kind")));
+    let again = c.send(Method::POST, path, &form, Some(b"s=1".to_vec())).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(rate(&s, json!({ "satisfaction": 1 })).await.code(), "already_rated", "the widget cannot rate the same close again");
+}
