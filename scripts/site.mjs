@@ -49,6 +49,10 @@ export function siteSql(site) {
     greeting: site.greeting,
     brand_color: site.brandColor,
     retention_days: site.retentionDays,
+    // Issue 17: 'text' | 'measured'; idle days before a close (0: never); 'off' | 'on' | 'ask'.
+    reply_time: site.replyTime,
+    auto_close_days: site.autoCloseDays,
+    ratings: site.ratings,
     agent_key_hash: site.agentKey && createHash('sha256').update(site.agentKey).digest('hex'),
     // Signed identity (kept as is: checking a signature needs the secret itself).
     identity_secret: site.identitySecret,

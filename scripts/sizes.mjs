@@ -14,7 +14,7 @@ const DIST = path.join(ROOT, 'dist');
 
 // Budgets guard against regressions; the aims (1.5 KB loader, 60 KB widget) are in README.
 // The loader's was 1,536 B until it learned to import the extras for data-platform (+51 B).
-export const BUDGETS = { loader: 1664, widget: 96_000, extras: 60_000, inbox: 250_000, manage: 165_000 };
+export const BUDGETS = { loader: 1664, widget: 96_000, extras: 60_000, inbox: 250_000, manage: 170_000 };
 
 function measure(file) {
   const bytes = fs.readFileSync(path.join(DIST, file));

@@ -18,10 +18,12 @@ const SWEEP_LIMIT: u32 = 500;
 pub async fn close(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> {
     let body: CloseConversation = http::read_optional_json(&mut req).await?;
     let ask_rating = ratings::asks(cx.site.ratings, body.ask_rating)?;
-    let (ask, contact) = op::send(&cx.env, &asked.conversation, asked.caller, Op::Close { ask_rating }).await?.closed()?;
-    // A close that asked: the shopper hears by email too, if they gave an address.
+    let relay = req.url()?.origin().ascii_serialization();
+    let close = Op::Close { ask_rating, origin: Some(relay.clone()) };
+    let (ask, contact) = op::send(&cx.env, &asked.conversation, asked.caller, close).await?.closed()?;
+    // A close that asked: the thread says so with the link (the object did), and the shopper
+    // hears by email too, if they gave an address.
     if let (Some(ask), Some(to)) = (ask, contact) {
-        let relay = req.url()?.origin().ascii_serialization();
         ratings::ask_by_email(&cx.env, &cx.site, &asked.conversation, ask, &to, &relay).await;
     }
     http::no_content()

@@ -157,7 +157,7 @@ test('the thread opens at the newest message; a reply scrolls into view, or a pi
 
   // Reopened after a reload: at the newest message again, also when the site's texts (the
   // header's second line, the greeting) arrive only after the panel opened.
-  await page.route((url) => url.href.startsWith(relay()) && url.pathname === `/v1/sites/${site()}`, async (route) => { await new Promise((r) => setTimeout(r, 800)); await route.continue(); });
+  await page.route(`${relay()}/v1/sites/${site()}`, async (route) => { await new Promise((r) => setTimeout(r, 800)); await route.continue(); });
   await page.reload();
   await shop.open();
   await expect.poll(() => onScreen(page, 'Message 14 of a long thread')).toBe(true);

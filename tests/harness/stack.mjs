@@ -53,6 +53,8 @@ export function demoSite(shopOrigins) {
     retentionDays: 365,
     agentKey: DEMO_AGENT_KEY,
     identitySecret: DEMO_IDENTITY_SECRET,
+    // The inbox shows "Close and ask for a rating" beside "Close".
+    ratings: 'ask',
   };
 }
 

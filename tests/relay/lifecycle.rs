@@ -112,6 +112,14 @@ async fn a_close_asks_for_a_rating_as_the_site_says_and_the_shopper_answers_once
     assert_eq!(close(&s.id, Some(json!({ "ask_rating": "yes" }))).await.code(), "malformed_json");
     assert_eq!(close(&s.id, Some(json!({ "ask_rating": true }))).await.status, 204);
     assert_eq!(rating(&s).await, json!({ "asked": true, "rated": null }));
+    // The thread says so, with the rating page's link, from Pigeon.
+    let note = s.messages(0).await.pop().unwrap();
+    assert_eq!(note.author, pigeon_protocol::Author::System);
+    assert!(note.body.starts_with("Lifecycle Shop closed this conversation; just write again to reopen it. How did we do?") && note.body.contains("/rate/"), "{}", note.body);
+    let link = note.body.split_whitespace().find(|w| w.contains("/rate/")).unwrap();
+    let page = c.send(Method::GET, &link[link.find("/rate/").unwrap()..], &[], None).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("How did we do?") && !page.text.contains(" checked"), "nothing chosen yet");
 
     // Bad answers change nothing; another conversation's token opens nothing.
     for bad in [json!({ "satisfaction": 6 }), json!({ "satisfaction": 0 }), json!({ "satisfaction": 4, "effort": 9 }), json!({ "satisfaction": 4, "comment": "x".repeat(1001) })] {

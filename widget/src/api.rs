@@ -78,9 +78,8 @@ impl Api {
     }
 
     /// `GET /v1/sites/{site}`.
-    /// The site's words, its reply time in the widget's language.
-    pub async fn site_config(&self, lang: &str) -> Result<JsValue, ApiError> {
-        self.call("GET", &format!("/v1/sites/{}?lang={lang}", self.site), None, None).await
+    pub async fn site_config(&self) -> Result<JsValue, ApiError> {
+        self.call("GET", &format!("/v1/sites/{}", self.site), None, None).await
     }
 
     /// `POST /v1/sites/{site}/conversations` with the context.

@@ -82,7 +82,7 @@ pub async fn mount(container: web_sys::HtmlElement, relay: String, site: String,
     {
         let api = engine.api.clone();
         spawn_local(async move {
-            if let Some(cfg) = api.site_config(lang.tag()).await.ok().as_ref().and_then(wire::site) {
+            if let Some(cfg) = api.site_config().await.ok().as_ref().and_then(wire::site) {
                 if let Some(host) = host.and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok())
                     && safe_color(&cfg.brand_color)
                 {

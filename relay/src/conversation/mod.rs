@@ -228,8 +228,11 @@ impl Conversation {
                 self.changed(Change::Close(rating::CloseKind::Auto)).await?;
                 Ok(Answer::Done)
             }
-            Op::Close { ask_rating } => {
+            Op::Close { ask_rating, origin } => {
                 let ask = self.changed(Change::Close(if ask_rating { rating::CloseKind::Rating } else { rating::CloseKind::Plain })).await?;
+                if let (Some(ask), Some(origin)) = (ask, origin) {
+                    self.ask_in_thread(ask, &origin).await?;
+                }
                 Ok(Answer::Closed { ask, contact_email: self.store.meta()?.and_then(|m| m.contact_email) })
             }
             Op::Reopen => {
@@ -296,6 +299,20 @@ impl Conversation {
         }
         self.publish(vec![]);
         Ok(ask)
+    }
+
+    /// Leaves the rating link of ask `ask` in the thread, from Pigeon (system), so the shopper
+    /// sees it in the widget at once. Without email signing (no `MAIL_SECRET`) there is no
+    /// link to give; the rating can still be given through the API.
+    async fn ask_in_thread(&self, ask: i64, origin: &str) -> Result<()> {
+        let (Some(config), Some(site), Some(meta)) = (&self.mail, self.site().await?, self.store.meta()?) else { return Ok(()) };
+        let expires = (js_sys::Date::now() / 1000.0) as u64 + crate::ratings::LINK_DAYS * 86_400;
+        let url = format!("{origin}/rate/{}", crate::mail::sign::rating_token(&config.secret, &meta.id, ask, expires));
+        let locale = meta.context.as_deref().and_then(|c| serde_json::from_str::<pigeon_protocol::Context>(c).ok()).and_then(|c| c.locale);
+        let body = rating::thread_note(&site.name, &url, locale.as_deref());
+        let note = op::NewMessage { client_id: format!("rating-{ask}"), body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default() };
+        self.post(Append::new(Author::System, note)).await?;
+        Ok(())
     }
 
     async fn socket_send(&self, send: live::Send) -> Result<(Message, bool)> {

@@ -61,6 +61,9 @@ pub enum Op {
     Close {
         #[serde(default)]
         ask_rating: bool,
+        /// This relay's origin, where the thread's rating link opens.
+        #[serde(default)]
+        origin: Option<String>,
     },
     /// The daily sweep: close it if it is open and nothing was written since `idle_since`
     /// (no rating is asked). → `Done`
@@ -402,7 +405,7 @@ mod tests {
         use Checked::{Agent, Shopper, Worker};
         let post = || Op::Post(NewMessage { client_id: "c".into(), body: "b".into(), author_name: None, context: None, quiet: false, claim: None, via: Via::Api });
         assert!(post().allows(Shopper) && post().allows(Agent) && !post().allows(Worker));
-        let close = Op::Close { ask_rating: true };
+        let close = Op::Close { ask_rating: true, origin: None };
         assert!(close.allows(Agent) && !close.allows(Shopper) && !close.allows(Worker));
         let idle = Op::CloseIdle { idle_since: "2026-01-01T00:00:00.000Z".into() };
         assert!(idle.allows(Worker) && !idle.allows(Agent) && !idle.allows(Shopper));
@@ -410,7 +413,7 @@ mod tests {
         assert!(rate.allows(Shopper) && rate.allows(Worker) && !rate.allows(Agent));
         assert!(Op::RatingState.allows(Shopper) && !Op::RatingState.allows(Agent));
         // A close sent before `ask_rating` existed still reads.
-        assert!(matches!(serde_json::from_str::<Op>(r#"{"op":"close"}"#).unwrap(), Op::Close { ask_rating: false }));
+        assert!(matches!(serde_json::from_str::<Op>(r#"{"op":"close"}"#).unwrap(), Op::Close { ask_rating: false, origin: None }));
         assert!(Op::SetContact { email: "a@b.c".into() }.allows(Shopper));
         assert!(!Op::SetContact { email: "a@b.c".into() }.allows(Agent));
         assert!(Op::Erase.allows(Shopper) && Op::Erase.allows(Worker) && !Op::Erase.allows(Agent));

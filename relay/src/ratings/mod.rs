@@ -13,18 +13,18 @@ use crate::routes::{Asked, Ctx};
 use crate::sites::Site;
 use crate::{Error, Result, http};
 
-/// How long the rating email's links work.
-const LINK_DAYS: u32 = 30;
+/// How long the rating links work (the email's and the thread's).
+pub const LINK_DAYS: u64 = 30;
 
 /// Emails the shopper the five rating links of ask `ask` (a close that asked). `relay` is this
 /// relay's origin, where the links open. A failure is logged: the rating can still be given
 /// in the widget or by the API.
 pub async fn ask_by_email(env: &Env, site: &Site, conversation: &str, ask: i64, to: &str, relay: &str) {
     let Some(config) = MailConfig::from_env(env) else { return };
-    let expires = (js_sys::Date::now() / 1000.0) as u64 + u64::from(LINK_DAYS) * 86_400;
+    let expires = (js_sys::Date::now() / 1000.0) as u64 + LINK_DAYS * 86_400;
     let token = sign::rating_token(&config.secret, conversation, ask, expires);
     let links: [String; 5] = std::array::from_fn(|i| format!("{relay}/rate/{token}?s={}", i + 1));
-    let words = notice::rating(&site.name, &links, LINK_DAYS);
+    let words = notice::rating(&site.name, &links, LINK_DAYS as u32);
     let mail = Email {
         from: config.sender(&site.name),
         to: Mailbox::bare(to),

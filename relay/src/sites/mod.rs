@@ -270,8 +270,7 @@ pub fn forget(site_id: &str) {
     ANY_SITE_ALLOWS.with(|c| c.borrow_mut().clear());
 }
 
-/// `GET /v1/sites/{site}[?lang=de]`: the reply time in the widget's language (else the
-/// browser's).
+/// `GET /v1/sites/{site}[?lang=de]`: the reply time in the language asked, else the browser's.
 pub async fn public_config(env: &Env, req: &worker::Request, site: &Site) -> Result<Response> {
     let url = req.url()?;
     let asked = url.query_pairs().find(|(k, _)| k == "lang").map(|(_, v)| v.into_owned());

@@ -1,6 +1,7 @@
 //! The widget's honest reply time (issue 17): a site that chose `measured` shows "Typically
 //! replies in about 2 hours", the median first response in business hours over its last 7
-//! local days, in the widget's language (`?lang=`, else `Accept-Language`); with fewer than
+//! local days, in the language asked (`?lang=`, else the browser's `Accept-Language`: the
+//! widget sends none, which costs it no bytes); with fewer than
 //! [`MIN_MEASURED_CONVERSATIONS`] answered conversations it shows its own text. The number is
 //! measured at most once an hour per site and kept on the site's row, so the widget's hot
 //! route reads it with the site.
@@ -24,8 +25,8 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// The widget's own choice (`?lang=`) if it sent one, else the browser's first language
-    /// the widget speaks, else English.
+    /// `?lang=` if the caller sent one, else the browser's first language the widget speaks,
+    /// else English.
     pub fn pick(asked: Option<&str>, accept_language: Option<&str>) -> Lang {
         let of = |tag: &str| {
             let primary = tag.trim().split([';', '-', '_']).next().unwrap_or("").to_ascii_lowercase();
