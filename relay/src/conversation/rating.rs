@@ -139,7 +139,7 @@ mod tests {
     fn the_thread_note_speaks_the_shoppers_language_and_its_link_stands_alone() {
         let url = "https://relay.test/rate/abc.1.2.ff";
         let en = thread_note("Pigeon Outfitters", url, Some("en-GB"));
-        assert!(en.starts_with("Pigeon Outfitters closed this conversation."), "{en}");
+        assert!(en.starts_with("Pigeon Outfitters closed this conversation;"), "{en}");
         let de = thread_note("Pigeon Outfitters", url, Some("de-AT"));
         assert!(de.contains("abgeschlossen"), "{de}");
         assert_eq!(thread_note("S", url, None), thread_note("S", url, Some("fr")));
