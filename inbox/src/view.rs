@@ -641,7 +641,7 @@ fn about(inbox: Inbox, d: &ConversationDetails) -> impl IntoView + use<> {
                 {r.comment.map(|c| view! { <br /><q>{c}</q> })}<br /><span class="muted">{when(&r.rated_at)}</span></dd>
         }
     });
-    let awaited = d.rating.asked.then(|| view! { <dt>"Rating"</dt><dd data-testid="context-rating-asked" class="muted">"Asked when closed; not answered yet"</dd> });
+    let awaited = d.rating.asked.then(|| view! { <dt>"Rating"</dt><dd data-testid="context-rating-asked" class="muted">"Asked at the last close; not answered yet"</dd> });
     view! {
         <dl>
             {customer}

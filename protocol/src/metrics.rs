@@ -24,7 +24,8 @@ pub struct Metrics {
     pub first_response: Durations,
     /// From a conversation's start to its close (closed ones only).
     pub resolution: Durations,
-    /// Closed at least once.
+    /// Closed by a teammate at least once (the idle sweep's closes are [`Self::auto_closed`],
+    /// never resolutions).
     pub closed: u64,
     /// Of those, reopened within 7 days of a close.
     pub reopened: u64,

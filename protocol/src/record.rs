@@ -60,6 +60,9 @@ pub struct ConversationList {
 pub struct Export {
     pub conversation: ExportedConversation,
     pub messages: Vec<Message>,
+    /// The ratings the shopper gave, oldest first.
+    #[serde(default)]
+    pub ratings: Vec<crate::Rating>,
     pub exported_at: String,
 }
 

@@ -5,7 +5,7 @@ use pigeon_protocol::CloseConversation;
 use serde::Deserialize;
 use worker::{Env, Request, Response};
 
-use crate::conversation::op::{self, Caller, Op};
+use crate::conversation::op::{self, Answer, Caller, Op};
 use crate::routes::{Asked, Ctx};
 use crate::{Result, http, ratings};
 
@@ -30,8 +30,8 @@ pub async fn close(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response>
 }
 
 /// Closes open conversations whose last message (or start) is older than their site's
-/// `auto_close_days`. Each object checks again that nothing was written since (the index
-/// lags by about a second). Returns how many were asked to close.
+/// `auto_close_days`, oldest first. Each object checks again that nothing was written and no
+/// teammate reopened it since (the index lags, and keeps no reopens). Returns how many closed.
 pub async fn sweep_idle(env: &Env) -> Result<u32> {
     #[derive(Deserialize)]
     struct Idle {
@@ -45,7 +45,7 @@ pub async fn sweep_idle(env: &Env) -> Result<u32> {
              FROM sites s JOIN conversations c ON c.site_id = s.id AND c.status = 'open' \
              WHERE s.auto_close_days > 0 \
                AND COALESCE(c.last_message_at, c.created_at) < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || s.auto_close_days || ' days') \
-             LIMIT ?1",
+             ORDER BY COALESCE(c.last_message_at, c.created_at) LIMIT ?1",
         )
         .bind(&[SWEEP_LIMIT.into()])?
         .all()
@@ -54,7 +54,9 @@ pub async fn sweep_idle(env: &Env) -> Result<u32> {
     let mut closed = 0;
     for c in idle {
         match op::send(env, &c.id, Caller::Worker, Op::CloseIdle { idle_since: c.idle_since }).await {
-            Ok(_) => closed += 1,
+            Ok(Answer::Closed { .. }) => closed += 1,
+            // In use after all (its object knows better than the index).
+            Ok(_) => {}
             Err(e) => worker::console_error!("idle close of {}: {e:?}", c.id),
         }
     }

@@ -16,24 +16,34 @@ test('The owner sets ratings, idle closing and the measured reply time in Settin
   const { page } = await signIn(merchant, relay(), OWNER);
   const cookie = (await sessionCookie(merchant)).value;
   const before = (await inboxApi(cookie, '/v1/inbox/sites/demo/settings')).json.settings;
-  await page.getByTestId('settings-open').click();
-  await expect(page.getByTestId('settings-ratings')).toHaveValue(before.ratings);
-  await page.getByTestId('settings-ratings').selectOption('on');
-  await page.getByTestId('settings-auto-close').fill('14');
-  await page.getByTestId('settings-reply-time').selectOption('measured');
-  await page.getByTestId('settings-save').click();
-  await expect(page.getByTestId('settings-saved')).not.toBeEmpty();
-  const saved = (await inboxApi(cookie, '/v1/inbox/sites/demo/settings')).json.settings;
-  expect([saved.ratings, saved.auto_close_days, saved.reply_time]).toEqual(['on', 14, 'measured']);
-  // Too few answered conversations this week: the widget keeps the shop's own words.
-  await expect(page.getByTestId('settings-preview')).toContainText(before.expected_reply);
-  expect(await axeLightAndDark(page, '[data-testid=settings]')).toEqual([]);
-  await page.emulateMedia({ colorScheme: 'light' });
-  // Put back, so the other tests see the demo as it was.
-  const restored = await inboxApi(cookie, '/v1/inbox/sites/demo/settings', { method: 'PUT', body: before });
-  expect(restored.status, restored.text).toBe(200);
-  expect(page.errors).toEqual([]);
-  await merchant.close();
+  try {
+    await page.getByTestId('settings-open').click();
+    await expect(page.getByTestId('settings-ratings')).toHaveValue(before.ratings);
+    await page.getByTestId('settings-ratings').selectOption('on');
+    await page.getByTestId('settings-auto-close').fill('14');
+    await page.getByTestId('settings-reply-time').selectOption('measured');
+    // The preview: the median first response in business hours over the last 7 days, once 5
+    // conversations were answered in them (the other tests answer many), else the shop's words.
+    const today = await page.evaluate(() => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date()));
+    const weekAgo = await page.evaluate(() => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(Date.now() - 6 * 86_400_000)));
+    const week = (await inboxApi(cookie, `/v1/inbox/sites/demo/metrics?from=${weekAgo}&to=${today}`)).json.first_response;
+    const measured = week.count >= 5;
+    await expect(page.getByTestId('settings-preview')).toContainText(measured ? 'Typically replies in' : before.expected_reply);
+    await page.getByTestId('settings-save').click();
+    await expect(page.getByTestId('settings-saved')).not.toBeEmpty();
+    const saved = (await inboxApi(cookie, '/v1/inbox/sites/demo/settings')).json;
+    expect([saved.settings.ratings, saved.settings.auto_close_days, saved.settings.reply_time]).toEqual(['on', 14, 'measured']);
+    // What the widget's route answers now is what the preview said.
+    expect(saved.widget.expected_reply.startsWith('Typically replies in')).toBe(measured);
+    expect(await axeLightAndDark(page, '[data-testid=settings]')).toEqual([]);
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(page.errors).toEqual([]);
+  } finally {
+    // Put back, so the other tests see the demo as it was.
+    const restored = await inboxApi(cookie, '/v1/inbox/sites/demo/settings', { method: 'PUT', body: before });
+    expect(restored.status, restored.text).toBe(200);
+    await merchant.close();
+  }
 });
 
 test('Close and ask for a rating: the shopper rates from the chat in a tap, once; the email\'s links too; the inbox and Reports show it', async ({ browser }) => {
@@ -59,6 +69,9 @@ test('Close and ask for a rating: the shopper rates from the chat in a tap, once
   await page.getByTestId('close-ask-rating').click();
   await expect(page.getByTestId('context-rating-asked')).toBeVisible();
   await expect(page.getByTestId('reopen-conversation')).toBeVisible();
+  // The team sees the note without its link: only the shopper can rate.
+  await expect(page.getByTestId('thread')).toContainText("How did we do? Tell us here: [the shopper's rating link]");
+  await expect(page.getByTestId('thread')).not.toContainText('/rate/');
 
   // The chat says so at once, from Pigeon, with the link.
   const note = shop.message('closed this conversation');

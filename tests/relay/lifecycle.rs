@@ -120,6 +120,11 @@ async fn a_close_asks_for_a_rating_as_the_site_says_and_the_shopper_answers_once
     let page = c.send(Method::GET, &link[link.find("/rate/").unwrap()..], &[], None).await;
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(page.text.contains("How did we do?") && !page.text.contains(" checked"), "nothing chosen yet");
+    // Whoever holds the link can rate: the team (agent API, inbox, webhooks, search) gets the
+    // note without it.
+    let team = c.agent_messages(KEY, &s.id).await.json;
+    let seen = team["messages"].as_array().unwrap().last().unwrap()["body"].as_str().unwrap().to_owned();
+    assert!(seen.ends_with("Tell us here: [the shopper's rating link]") && !seen.contains("/rate/"), "{seen}");
 
     // Bad answers change nothing; another conversation's token opens nothing.
     for bad in [json!({ "satisfaction": 6 }), json!({ "satisfaction": 0 }), json!({ "satisfaction": 4, "effort": 9 }), json!({ "satisfaction": 4, "comment": "x".repeat(1001) })] {
@@ -158,19 +163,35 @@ async fn a_close_asks_for_a_rating_as_the_site_says_and_the_shopper_answers_once
     let on = c.create_conversation("always-rated").await;
     assert_eq!(close(&on.id, None).await.status, 204);
     assert_eq!(rating(&on).await["asked"], true);
+
+    // An ask lasts through the shopper's "Thanks!" (a reopen), until the next close.
+    let thanks = c.create_conversation("rated").await;
+    thanks.post("m1", "Hello").await;
+    assert_eq!(close(&thanks.id, Some(json!({ "ask_rating": true }))).await.status, 204);
+    thanks.post("m2", "Thanks!").await;
+    assert_eq!(rating(&thanks).await["asked"], true);
+    assert_eq!(close(&thanks.id, None).await.status, 204);
+    assert_eq!(rating(&thanks).await["asked"], false);
+    assert_eq!(rate(&thanks, json!({ "satisfaction": 5 })).await.code(), "rating_not_asked");
 }
 
 #[tokio::test]
 async fn idle_conversations_close_in_the_daily_sweep_without_asking_for_a_rating() {
-    // "Idle for 0.00003 days": about 2.6 seconds. Ratings on: a teammate's close would ask.
-    site("idle", "auto_close_days = 0.00003, ratings = 'on'");
+    // "Idle for 0.0001 days": about 8.6 seconds (other tests run the cron too: long enough that
+    // theirs cannot close `busy` before this test looks). Ratings on: a teammate's close asks.
+    site("idle", "auto_close_days = 0.0001, ratings = 'on'");
     let c = client();
     let idle = c.create_conversation("idle").await;
     idle.post("m1", "Hello?").await;
-    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    // Its index row says idle long ago, but its object has a message from now: stays open.
+    let stale = c.create_conversation("idle").await;
+    stale.post("m1", "Written just now").await;
+    tokio::time::sleep(std::time::Duration::from_millis(10_000)).await;
+    stale.post("m2", "And again").await;
     let busy = c.create_conversation("idle").await;
     busy.post("m1", "Just wrote").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    shared().d1_rows(&format!("UPDATE conversations SET last_message_at = '2000-01-01T00:00:00.000Z' WHERE id = '{}'", stale.id));
 
     let cron = c.get("/cdn-cgi/local/scheduled?cron=17+3+*+*+*", None).await;
     assert!(cron.status < 300, "scheduled handler ran: {}", cron.status);
@@ -185,7 +206,7 @@ async fn idle_conversations_close_in_the_daily_sweep_without_asking_for_a_rating
     .await;
     // Writing again reopens it, as any close.
     idle.post("m2", "Anyone?").await;
-    crate::inbox::eventually("both open", async || c.agent_list(KEY, "idle", "open").await.json["conversations"].as_array().is_some_and(|l| l.len() == 2)).await;
+    crate::inbox::eventually("all three open", async || c.agent_list(KEY, "idle", "open").await.json["conversations"].as_array().is_some_and(|l| l.len() == 3)).await;
 }
 
 #[tokio::test]

@@ -115,6 +115,13 @@ async fn owners_change_the_settings_agents_read_them_and_bad_values_change_nothi
     let saved = owner.put(SETTINGS, &changed).await;
     assert_eq!(saved.status, 200, "{:?}", saved.json);
     assert_eq!((&saved.json["settings"]["ratings"], &saved.json["settings"]["auto_close_days"]), (&json!("ask"), &json!(14)));
+    // A client from before these settings saves without them: they keep their values.
+    let mut older = changed.clone();
+    for k in ["ratings", "auto_close_days", "reply_time"] {
+        older.as_object_mut().unwrap().remove(k);
+    }
+    let kept = owner.put(SETTINGS, &older).await;
+    assert_eq!((&kept.json["settings"]["ratings"], &kept.json["settings"]["auto_close_days"]), (&json!("ask"), &json!(14)), "{:?}", kept.json);
     assert_eq!(saved.json["settings"]["origins"], json!(["https://other-shop.test"]), "normalised, once");
     let now = widget().await;
     assert_eq!((now["greeting"].as_str(), &now["available_now"]), (Some("Hello from the settings test"), &json!(false)));

@@ -197,7 +197,7 @@ fn event(conversation: &str, suffix: &str, ord: i64, kind: &str, at: &str, data:
 }
 
 fn message_event(site: &str, conversation: &str, m: &Message) -> Event {
-    let data = json!({ "conversation_id": conversation, "site_id": site, "message": m });
+    let data = json!({ "conversation_id": conversation, "site_id": site, "message": super::rating::for_team(m.clone()) });
     event(conversation, &format!("m{}", m.seq), message_ord(m.seq), "message.created", &m.created_at, data)
 }
 

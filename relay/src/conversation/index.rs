@@ -26,7 +26,7 @@ pub const HIT_END: char = '\u{3}';
 fn search_rows(messages: &[Message]) -> String {
     let rows: Vec<(u64, &str, &str, String)> = messages
         .iter()
-        .map(|m| (m.seq, m.author.as_str(), m.created_at.as_str(), m.body.replace([HIT_START, HIT_END], "")))
+        .map(|m| (m.seq, m.author.as_str(), m.created_at.as_str(), super::rating::for_team(m.clone()).body.replace([HIT_START, HIT_END], "")))
         .collect();
     serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into())
 }

@@ -184,7 +184,13 @@ impl Conversation {
                 self.publish(vec![]);
                 Ok(Answer::Done)
             }
-            Op::Page { window, limit } => Ok(Answer::Page(self.store.page(window, limit)?)),
+            Op::Page { window, limit } => {
+                let mut page = self.store.page(window, limit)?;
+                if caller == Checked::Agent {
+                    page.messages = page.messages.into_iter().map(rating::for_team).collect();
+                }
+                Ok(Answer::Page(page))
+            }
             Op::Post(message) => {
                 let author = if caller == Checked::Shopper { Author::Shopper } else { Author::Agent };
                 self.post(Append::new(author, message)).await
@@ -213,25 +219,32 @@ impl Conversation {
                 }
                 Ok(Answer::Done)
             }
-            Op::Export => Ok(Answer::Export(self.store.export(now_iso())?)),
+            Op::Export => {
+                let mut export = self.store.export(now_iso())?;
+                if caller == Checked::Agent {
+                    export.messages = export.messages.into_iter().map(rating::for_team).collect();
+                }
+                Ok(Answer::Export(export))
+            }
             Op::About => {
                 let assignee = self.store.meta()?.and_then(|m| m.assignee);
                 Ok(Answer::About { conversation: self.store.about()?, cart_history: self.store.cart_history()?, assignee, rating: Some(self.store.rating_state()?) })
             }
             Op::CloseIdle { idle_since } => {
-                // Written to since the sweep looked: still in use.
-                let last = self.store.last_message()?.map(|m| m.created_at);
-                let created = self.store.meta()?.map(|m| m.created_at).unwrap_or_default();
-                if last.as_deref().unwrap_or(&created) >= idle_since.as_str() {
+                // Written to or reopened since the sweep's index said idle: still in use.
+                if self.store.last_activity()? >= idle_since || self.store.meta()?.is_none_or(|m| m.status == Status::Closed) {
                     return Ok(Answer::Done);
                 }
                 self.changed(Change::Close(rating::CloseKind::Auto)).await?;
-                Ok(Answer::Done)
+                Ok(Answer::Closed { ask: None, contact_email: None })
             }
             Op::Close { ask_rating, origin } => {
                 let ask = self.changed(Change::Close(if ask_rating { rating::CloseKind::Rating } else { rating::CloseKind::Plain })).await?;
-                if let (Some(ask), Some(origin)) = (ask, origin) {
-                    self.ask_in_thread(ask, &origin).await?;
+                // The close and its ask are stored: a note that fails is logged, not the close's.
+                if let (Some(ask), Some(origin)) = (ask, origin)
+                    && let Err(e) = self.ask_in_thread(ask, &origin).await
+                {
+                    worker::console_error!("rating: thread note not left: {e}");
                 }
                 Ok(Answer::Closed { ask, contact_email: self.store.meta()?.and_then(|m| m.contact_email) })
             }
@@ -306,11 +319,10 @@ impl Conversation {
     /// link to give; the rating can still be given through the API.
     async fn ask_in_thread(&self, ask: i64, origin: &str) -> Result<()> {
         let (Some(config), Some(site), Some(meta)) = (&self.mail, self.site().await?, self.store.meta()?) else { return Ok(()) };
-        let expires = (js_sys::Date::now() / 1000.0) as u64 + crate::ratings::LINK_DAYS * 86_400;
-        let url = format!("{origin}/rate/{}", crate::mail::sign::rating_token(&config.secret, &meta.id, ask, expires));
+        let url = crate::ratings::link(config, origin, &meta.id, ask);
         let locale = meta.context.as_deref().and_then(|c| serde_json::from_str::<pigeon_protocol::Context>(c).ok()).and_then(|c| c.locale);
         let body = rating::thread_note(&site.name, &url, locale.as_deref());
-        let note = op::NewMessage { client_id: format!("rating-{ask}"), body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default() };
+        let note = op::NewMessage { client_id: rating::note_id(ask), body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default() };
         self.post(Append::new(Author::System, note)).await?;
         Ok(())
     }
@@ -351,7 +363,7 @@ impl Conversation {
             Ok(None) => return,
             Err(e) => return worker::console_error!("inbox publish: {e}"),
         };
-        let mut frames: Vec<InboxFrame> = messages.into_iter().map(|message| InboxFrame::Message { conversation: row.id.clone(), message }).collect();
+        let mut frames: Vec<InboxFrame> = messages.into_iter().map(|m| InboxFrame::Message { conversation: row.id.clone(), message: rating::for_team(m) }).collect();
         frames.push(InboxFrame::Conversation { conversation: row.summary() });
         self.to_hub(row.site, frames);
     }

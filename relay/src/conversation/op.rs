@@ -65,8 +65,8 @@ pub enum Op {
         #[serde(default)]
         origin: Option<String>,
     },
-    /// The daily sweep: close it if it is open and nothing was written since `idle_since`
-    /// (no rating is asked). → `Done`
+    /// The daily sweep: close it if it is open and neither written to nor reopened since
+    /// `idle_since` (no rating is asked). → `Closed`, or `Done` if it stays open
     CloseIdle { idle_since: String },
     /// The shopper's rating of the close that asked for one (once): `ask` names it (a signed
     /// email link); `None`, the latest. → `Done`

@@ -2,7 +2,7 @@
 //! answer fills it once (`conversation.rated` for webhooks and reports). Only the latest ask
 //! can be answered: a close asking again replaces an unanswered one.
 
-use pigeon_protocol::{Rating, RatingInput, RatingState, Status};
+use pigeon_protocol::{Author, Message, Rating, RatingInput, RatingState, Status};
 use serde::Deserialize;
 use worker::SqlStorageValue as V;
 
@@ -17,7 +17,27 @@ CREATE TABLE IF NOT EXISTS ratings (
   effort INTEGER,
   comment TEXT,
   rated_at TEXT
+);
+-- When the status last changed: a teammate's reopen is activity the idle sweep respects.
+CREATE TABLE IF NOT EXISTS lifecycle (
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  status_at TEXT NOT NULL
 );";
+
+/// The client id of the thread note of ask `ask`.
+pub fn note_id(ask: i64) -> String {
+    format!("rating-{ask}")
+}
+
+/// What the team (the inbox, the agent API, webhooks, search) sees of a message. Whoever
+/// holds a rating link can rate, so a close's thread note reaches them without its link: only
+/// the shopper (their token's reads, their live socket, their export) gets it.
+pub fn for_team(mut m: Message) -> Message {
+    if m.author == Author::System && m.client_id.starts_with("rating-") {
+        m.body = m.body.split(' ').map(|w| if w.contains("/rate/") { "[the shopper's rating link]" } else { w }).collect::<Vec<_>>().join(" ");
+    }
+    m
+}
 
 #[derive(Deserialize)]
 struct Row {
@@ -26,6 +46,13 @@ struct Row {
     effort: Option<u8>,
     comment: Option<String>,
     rated_at: Option<String>,
+}
+
+impl Row {
+    /// The rating, if one was given.
+    fn given(self) -> Option<Rating> {
+        Some(Rating { satisfaction: self.satisfaction?, effort: self.effort, comment: self.comment, rated_at: self.rated_at.unwrap_or_default() })
+    }
 }
 
 /// How a close came about, as its webhook event and report row say.
@@ -64,7 +91,7 @@ impl CloseKind {
 /// `locale` their browser shared): the widget shows it with its link, so the shopper reaches
 /// the rating page in one tap from the chat, without email.
 pub fn thread_note(site_name: &str, url: &str, locale: Option<&str>) -> String {
-    if locale.is_some_and(|l| l.to_ascii_lowercase().starts_with("de")) {
+    if crate::sites::reply_time::Lang::pick(locale, None) == crate::sites::reply_time::Lang::De {
         format!("{site_name} hat diese Unterhaltung abgeschlossen; schreiben Sie einfach wieder, um sie fortzusetzen. Wie war unsere Hilfe? Sagen Sie es uns hier: {url}")
     } else {
         format!("{site_name} closed this conversation; just write again to reopen it. How did we do? Tell us here: {url}")
@@ -76,8 +103,8 @@ impl Store {
         Ok(self.sql.exec("SELECT id, satisfaction, effort, comment, rated_at FROM ratings ORDER BY id DESC LIMIT 2", None)?.to_array()?)
     }
 
-    /// Closes it (if open), saying how; a close asking for a rating replaces an unanswered ask
-    /// and returns the new ask's id.
+    /// Closes it (if open), saying how. An unanswered ask ends with any change of status; a close
+    /// asking for a rating makes a new one and returns its id.
     pub fn close(&self, kind: CloseKind, at: &str) -> Result<Option<i64>> {
         if self.meta()?.is_none_or(|m| m.status == Status::Closed) {
             return Ok(None);
@@ -93,12 +120,35 @@ impl Store {
             struct Id {
                 id: i64,
             }
-            self.sql.exec("DELETE FROM ratings WHERE satisfaction IS NULL", None)?;
             let ids: Vec<Id> = self.sql.exec("INSERT INTO ratings (asked_at) VALUES (?) RETURNING id", vec![at.into()])?.to_array()?;
             ask = ids.first().map(|i| i.id);
         }
-        self.set_status_saying(Status::Closed, data)?;
+        self.set_status_saying(Status::Closed, data, ask)?;
         Ok(ask)
+    }
+
+    /// After a change of status at `at`, remembered for the idle sweep. A close ends the asks
+    /// not answered (but `keep`, its own): an ask stays open through a reopen ("Thanks!"), until
+    /// the next close.
+    pub fn status_changed(&self, status: Status, at: &str, keep: Option<i64>) -> Result<()> {
+        if status == Status::Closed {
+            self.sql.exec("DELETE FROM ratings WHERE satisfaction IS NULL AND id IS NOT ?", vec![keep.map_or(V::Null, V::Integer)])?;
+        }
+        self.sql.exec("INSERT INTO lifecycle (one, status_at) VALUES (1, ?1) ON CONFLICT (one) DO UPDATE SET status_at = ?1", vec![at.into()])?;
+        Ok(())
+    }
+
+    /// When the conversation was last in use: its last message, or the last change of status
+    /// if later (a teammate reopening it), or its start.
+    pub fn last_activity(&self) -> Result<String> {
+        #[derive(Deserialize)]
+        struct At {
+            status_at: String,
+        }
+        let status: Option<String> = self.sql.exec("SELECT status_at FROM lifecycle", None)?.to_array::<At>()?.pop().map(|a| a.status_at);
+        let message = self.last_message()?.map(|m| m.created_at);
+        let created = self.meta()?.map(|m| m.created_at).unwrap_or_default();
+        Ok([status, message, Some(created)].into_iter().flatten().max().unwrap_or_default())
     }
 
     /// The shopper's answer to ask `ask` (an email link's), or to the latest.
@@ -120,13 +170,17 @@ impl Store {
         self.record("conversation.rated", at, serde_json::json!({ "satisfaction": input.satisfaction, "effort": input.effort, "comment": input.comment }))
     }
 
-    /// Whether an answer is awaited, and the latest one given.
+    /// Every rating given, oldest first (the shopper's export).
+    pub fn ratings_given(&self) -> Result<Vec<Rating>> {
+        let rows: Vec<Row> = self.sql.exec("SELECT id, satisfaction, effort, comment, rated_at FROM ratings WHERE satisfaction IS NOT NULL ORDER BY id", None)?.to_array()?;
+        Ok(rows.into_iter().filter_map(Row::given).collect())
+    }
+
+    /// Whether an answer is awaited (asked at the last close), and the latest one given.
     pub fn rating_state(&self) -> Result<RatingState> {
         let rows = self.ratings()?;
         let asked = rows.first().is_some_and(|r| r.satisfaction.is_none());
-        let rated = rows.into_iter().find_map(|r| {
-            Some(Rating { satisfaction: r.satisfaction?, effort: r.effort, comment: r.comment, rated_at: r.rated_at.unwrap_or_default() })
-        });
+        let rated = rows.into_iter().find_map(Row::given);
         Ok(RatingState { asked, rated })
     }
 }

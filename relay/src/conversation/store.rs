@@ -191,7 +191,7 @@ impl IndexRow {
                 created_at: self.created_at.clone(),
                 last_seq: last.map_or(0, |m| m.seq),
                 last_message_at: last.map(|m| m.created_at.clone()),
-                last_message_preview: last.map(|m| preview(&m.body)),
+                last_message_preview: last.map(|m| preview(&super::rating::for_team(m.clone()).body)),
                 last_author: last.map(|m| m.author),
                 unread_count: self.unread,
                 context: self.context.as_deref().and_then(|c| serde_json::from_str(c).ok()),
@@ -355,14 +355,14 @@ impl Store {
     }
 
     pub fn set_status(&self, status: Status) -> Result<()> {
-        self.set_status_saying(status, serde_json::json!({ "status": status }))
+        self.set_status_saying(status, serde_json::json!({ "status": status }), None)
     }
 
-    /// The status, with `data` for its webhook event when it changes.
-    pub fn set_status_saying(&self, status: Status, data: serde_json::Value) -> Result<()> {
+    /// The status, with `data` for its webhook event when it changes; asks for a rating but
+    /// `keep` end.
+    pub fn set_status_saying(&self, status: Status, data: serde_json::Value, keep: Option<i64>) -> Result<()> {
         if self.meta()?.is_some_and(|m| m.status != status) {
-            let kind = if status == Status::Closed { "conversation.closed" } else { "conversation.reopened" };
-            self.record(kind, &super::now_iso(), data)?;
+            self.status_event(status, data, keep)?;
         }
         self.sql.exec("UPDATE conversation SET status = ?, index_dirty = index_dirty + 1", vec![status.as_str().into()])?;
         self.edit_meta(|m| {
@@ -372,10 +372,13 @@ impl Store {
         Ok(())
     }
 
-    /// `conversation.closed` or `conversation.reopened`.
-    fn status_event(&self, status: Status) -> Result<()> {
+    /// `conversation.closed` or `conversation.reopened`, with `data`; asks for a rating but
+    /// `keep` end.
+    fn status_event(&self, status: Status, data: serde_json::Value, keep: Option<i64>) -> Result<()> {
         let kind = if status == Status::Closed { "conversation.closed" } else { "conversation.reopened" };
-        self.record(kind, &super::now_iso(), serde_json::json!({ "status": status }))
+        let at = super::now_iso();
+        self.status_changed(status, &at, keep)?;
+        self.record(kind, &at, data)
     }
 
     /// The conversation's own record, without its messages.
@@ -395,7 +398,7 @@ impl Store {
 
     /// Everything stored about the conversation, for the shopper.
     pub fn export(&self, exported_at: String) -> Result<Export> {
-        Ok(Export { conversation: self.about()?, messages: self.all_messages()?, exported_at })
+        Ok(Export { conversation: self.about()?, messages: self.all_messages()?, ratings: self.ratings_given()?, exported_at })
     }
 
     pub fn mark_index_dirty(&self) -> Result<()> {
@@ -714,7 +717,7 @@ impl Store {
         admit()?;
         // A shopper writing to a closed conversation reopens it (before their message).
         if a.author == Author::Shopper && self.meta()?.is_some_and(|m| m.status == Status::Closed) {
-            self.status_event(Status::Open)?;
+            self.status_event(Status::Open, serde_json::json!({ "status": Status::Open }), None)?;
         }
         let seq = self.last_seq()? + 1;
         let context = a.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;

@@ -9,6 +9,7 @@ use wasm_bindgen::JsValue;
 use worker::{Request, Response};
 
 use crate::routes::Ctx;
+use crate::sites::reply_time::Keep;
 use crate::sites::{self, Site};
 use crate::{Error, Result, http, origin};
 
@@ -34,15 +35,26 @@ fn default_email_delay(cx: &Ctx) -> u32 {
     cx.env.var("MERCHANT_NOTIFY_DELAY_SECONDS").ok().and_then(|v| v.to_string().parse().ok()).unwrap_or(120)
 }
 
-/// The settings, and the widget's words with them now (the reply time measured if asked).
-async fn view(cx: &Ctx, site: &Site) -> Result<SettingsView> {
-    let site = sites::reply_time::refresh(&cx.env, site).await;
+/// The settings, and the widget's words with them now (the reply time measured if asked:
+/// stored, or for a preview only shown).
+async fn view(cx: &Ctx, site: &Site, keep: Keep) -> Result<SettingsView> {
+    let site = sites::reply_time::refresh(&cx.env, site, keep).await;
     Ok(SettingsView { settings: settings_of(cx, &site), widget: sites::config(&site, sites::reply_time::Lang::En), editable: cx.teammate()?.must_own().is_ok() })
 }
 
 /// The body checked by the protocol's rules, its origins normalised and its time zone known.
-async fn input(req: &mut Request) -> Result<SiteSettings> {
-    let body: SiteSettings = http::read_json(req).await?;
+/// Fields added since a client was written (the lifecycle's three) keep their stored values
+/// when the body leaves them out, so an older inbox tab or script saving settings never turns
+/// them off.
+async fn input(req: &mut Request, site: &Site) -> Result<SiteSettings> {
+    let mut body: serde_json::Value = http::read_json(req).await?;
+    if let Some(map) = body.as_object_mut() {
+        let stored = [("reply_time", serde_json::json!(site.reply_time)), ("auto_close_days", site.auto_close_days.into()), ("ratings", serde_json::json!(site.ratings))];
+        for (key, value) in stored {
+            map.entry(key).or_insert(value);
+        }
+    }
+    let body: SiteSettings = serde_json::from_value(body).map_err(|e| Error::MalformedJson(e.to_string()))?;
     let mut s = rules::site_settings(&body)?;
     let mut origins = Vec::with_capacity(s.origins.len());
     for o in &s.origins {
@@ -76,26 +88,27 @@ fn with(site: &Site, s: &SiteSettings) -> Site {
         reply_time: s.reply_time,
         auto_close_days: s.auto_close_days,
         ratings: s.ratings,
+        measured_reply_at: 0.0,
         ..site.clone()
     }
 }
 
 /// `GET /v1/inbox/sites/{site}/settings`: any teammate (`editable` says whether they may).
 pub async fn get(cx: &Ctx) -> Result<Response> {
-    http::json(200, &view(cx, &cx.site).await?)
+    http::json(200, &view(cx, &cx.site, Keep::Store).await?)
 }
 
 /// `POST /v1/inbox/sites/{site}/settings/preview`: what the widget would show with these
 /// settings now; nothing is stored.
 pub async fn preview(mut req: Request, cx: &Ctx) -> Result<Response> {
-    let s = input(&mut req).await?;
-    http::json(200, &view(cx, &with(&cx.site, &s)).await?)
+    let s = input(&mut req, &cx.site).await?;
+    http::json(200, &view(cx, &with(&cx.site, &s), Keep::Preview).await?)
 }
 
 /// `PUT /v1/inbox/sites/{site}/settings` (owners): stores them; answers as `GET`.
 pub async fn put(mut req: Request, cx: &Ctx) -> Result<Response> {
     cx.teammate()?.must_own()?;
-    let s = input(&mut req).await?;
+    let s = input(&mut req, &cx.site).await?;
     let hours = serde_json::to_string(&s.business_hours).map_err(|e| Error::Internal(e.to_string()))?;
     let origins = serde_json::to_string(&s.origins).map_err(|e| Error::Internal(e.to_string()))?;
     cx.env
@@ -103,7 +116,7 @@ pub async fn put(mut req: Request, cx: &Ctx) -> Result<Response> {
         .prepare(
             "UPDATE sites SET name = ?2, greeting = ?3, expected_reply = ?4, brand_color = ?5, business_hours = ?6, \
              allowed_origins = ?7, retention_days = ?8, push_delay_seconds = ?9, email_delay_seconds = ?10, \
-             reply_time = ?11, auto_close_days = ?12, ratings = ?13 WHERE id = ?1",
+             reply_time = ?11, auto_close_days = ?12, ratings = ?13, measured_reply_at = NULL WHERE id = ?1",
         )
         .bind(&[
             cx.site.id.as_str().into(),
@@ -124,5 +137,6 @@ pub async fn put(mut req: Request, cx: &Ctx) -> Result<Response> {
         .await?;
     sites::forget(&cx.site.id);
     worker::console_log!("settings: site {} changed", cx.site.id);
-    http::json(200, &view(cx, &with(&cx.site, &s)).await?)
+    // New hours or a new choice: measured again now (`with` forgets the old measurement).
+    http::json(200, &view(cx, &with(&cx.site, &s), Keep::Store).await?)
 }

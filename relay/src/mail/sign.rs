@@ -105,21 +105,31 @@ pub fn resume_conversation(token: &str) -> Option<&str> {
 
 /// The conversation a genuine, unexpired token opens. `now` is unix seconds.
 pub fn check_resume_token(secret: &[u8], token: &str, now: u64) -> Result<String, Refused> {
-    let mut parts = token.split('.');
-    let (Some(conversation), Some(expires), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Refused::Forged);
-    };
-    let valid_shape = validate::conversation_id(conversation)
-        && !expires.is_empty()
-        && expires.len() <= 12
-        && expires.bytes().all(|b| b.is_ascii_digit());
-    if !valid_shape || !same(sig, &mac_hex(secret, &["resume", conversation, expires], RESUME_SIG_HEX)) {
+    check_expiring(secret, "resume", token, 0, now).map(|(conversation, _)| conversation.to_owned())
+}
+
+/// A genuine, unexpired `<conversation>.<number>×numbers.<expires>.<signature>` token of
+/// `kind` (the kind is signed too, so one kind never passes as another): its conversation and
+/// numbers. Every number is 1 to 12 digits.
+fn check_expiring<'t>(secret: &[u8], kind: &str, token: &'t str, numbers: usize, now: u64) -> Result<(&'t str, Vec<u64>), Refused> {
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != numbers + 3 {
         return Err(Refused::Forged);
     }
-    // The signature holds, so the number is ours.
-    let expires: u64 = expires.parse().map_err(|_| Refused::Forged)?;
-    if now >= expires { Err(Refused::Expired) } else { Ok(conversation.to_owned()) }
+    let (conversation, signed, sig) = (parts[0], &parts[1..=numbers + 1], parts[numbers + 2]);
+    let digits = |s: &&str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if !validate::conversation_id(conversation) || !signed.iter().all(digits) {
+        return Err(Refused::Forged);
+    }
+    let mut macced = vec![kind, conversation];
+    macced.extend_from_slice(signed);
+    if !same(sig, &mac_hex(secret, &macced, RESUME_SIG_HEX)) {
+        return Err(Refused::Forged);
+    }
+    // The signature holds, so the numbers are ours.
+    let values: Vec<u64> = signed.iter().map(|n| n.parse().map_err(|_| Refused::Forged)).collect::<Result<_, _>>()?;
+    let (expires, rest) = values.split_last().ok_or(Refused::Forged)?;
+    if now >= *expires { Err(Refused::Expired) } else { Ok((conversation, rest.to_vec())) }
 }
 
 /// `<conversation>.<ask>.<expires, unix seconds>.<signature>`: the closing email's rating
@@ -132,17 +142,9 @@ pub fn rating_token(secret: &[u8], conversation: &str, ask: i64, expires_at: u64
 
 /// The conversation and ask a genuine, unexpired rating token answers. `now` is unix seconds.
 pub fn check_rating_token(secret: &[u8], token: &str, now: u64) -> Result<(String, i64), Refused> {
-    let mut parts = token.split('.');
-    let (Some(conversation), Some(ask), Some(expires), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(Refused::Forged);
-    };
-    let digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
-    let valid_shape = validate::conversation_id(conversation) && digits(ask) && digits(expires);
-    if !valid_shape || !same(sig, &mac_hex(secret, &["rating", conversation, ask, expires], RESUME_SIG_HEX)) {
-        return Err(Refused::Forged);
-    }
-    let (ask, expires): (i64, u64) = (ask.parse().map_err(|_| Refused::Forged)?, expires.parse().map_err(|_| Refused::Forged)?);
-    if now >= expires { Err(Refused::Expired) } else { Ok((conversation.to_owned(), ask)) }
+    let (conversation, numbers) = check_expiring(secret, "rating", token, 1, now)?;
+    let ask = i64::try_from(numbers[0]).map_err(|_| Refused::Forged)?;
+    Ok((conversation.to_owned(), ask))
 }
 
 #[cfg(test)]

@@ -210,10 +210,11 @@ pub fn report(histories: &[History], from_day: i64, to_day: i64, hours: &Busines
                         }
                     }
                 }
-                Happened::Closed { at, asked, auto } => {
+                // The idle sweep's close is not a resolution: nobody solved anything then.
+                Happened::Closed { auto: true, .. } => auto_closed += 1,
+                Happened::Closed { at, asked, .. } => {
                     was_closed = true;
                     last_close = Some(*at);
-                    auto_closed += u64::from(*auto);
                     ratings.asked += u64::from(*asked);
                 }
                 Happened::Rated { satisfaction, effort } => {
@@ -397,15 +398,21 @@ mod tests {
             },
             // C: Tuesday 31 March 12:00 CEST, unanswered, still open.
             History { created: at("2026-03-31T10:00:00Z"), events: vec![] },
-            // D: Wednesday 1 April 09:00, answered by a script (no teammate) 09:05, closed by the
-            // idle sweep, reopened 8 days later (outside the 7-day window), still open.
+            // D: Wednesday 1 April 09:00, answered by a script (no teammate) 09:05, closed,
+            // reopened 8 days later (outside the 7-day window), still open.
             History {
                 created: at("2026-04-01T07:00:00Z"),
                 events: vec![
                     reply("2026-04-01T07:05:00Z", Via::Api, None),
-                    Happened::Closed { at: at("2026-04-01T07:30:00Z"), asked: false, auto: true },
+                    Happened::Closed { at: at("2026-04-01T07:30:00Z"), asked: false, auto: false },
                     Reopened { at: at("2026-04-09T07:30:00Z") },
                 ],
+            },
+            // F: Thursday 2 April 09:00, answered at 09:30, closed by the idle sweep: counted as
+            // an automatic close, not as closed, resolved or solved at first reply.
+            History {
+                created: at("2026-04-02T07:00:00Z"),
+                events: vec![reply("2026-04-02T07:30:00Z", Via::Inbox, sam), Happened::Closed { at: at("2026-04-02T09:00:00Z"), asked: false, auto: true }],
             },
             // E: created the day after the range: not counted.
             History { created: at("2026-04-03T07:00:00Z"), events: vec![reply("2026-04-03T07:01:00Z", Via::Inbox, sam)] },
@@ -414,25 +421,26 @@ mod tests {
         let from = days_from_civil(2026, 3, 27);
         let to = days_from_civil(2026, 4, 2);
         let m = report(&histories, from, to, &office(&[]), &Berlin, &names);
-        assert_eq!((m.from.as_str(), m.to.as_str(), m.conversations), ("2026-03-27", "2026-04-02", 4));
+        assert_eq!((m.from.as_str(), m.to.as_str(), m.conversations), ("2026-03-27", "2026-04-02", 5));
         let days: Vec<(&str, u64)> = m.per_day.iter().map(|d| (d.date.as_str(), d.conversations)).collect();
-        assert_eq!(days, [("2026-03-27", 1), ("2026-03-28", 0), ("2026-03-29", 0), ("2026-03-30", 1), ("2026-03-31", 1), ("2026-04-01", 1), ("2026-04-02", 0)]);
-        // First responses: A 3,930 wall / 150 business, B 20 / 20, D 5 / 5. Sorted walls 5, 20,
-        // 3930: median (rank 2) 20, p90 (rank 3) 3,930; business 5, 20, 150.
+        assert_eq!(days, [("2026-03-27", 1), ("2026-03-28", 0), ("2026-03-29", 0), ("2026-03-30", 1), ("2026-03-31", 1), ("2026-04-01", 1), ("2026-04-02", 1)]);
+        // First responses: A 3,930 wall / 150 business, B 20 / 20, D 5 / 5, F 30 / 30. Sorted
+        // walls 5, 20, 30, 3930: median (rank 2) 20, p90 (rank 4) 3,930; business 5, 20, 30, 150.
         let fr = &m.first_response;
-        assert_eq!((fr.count, fr.median_minutes, fr.p90_minutes, fr.business_median_minutes, fr.business_p90_minutes), (3, Some(20), Some(3930), Some(20), Some(150)));
+        assert_eq!((fr.count, fr.median_minutes, fr.p90_minutes, fr.business_median_minutes, fr.business_p90_minutes), (4, Some(20), Some(3930), Some(20), Some(150)));
         // Resolutions (closed now): A Fri 15:00Z to Mon 09:00Z = 3,960 wall, business 60 + 120
         // = 180; B Mon 07:00Z to Thu 09:00Z = 4,440 wall, business Mon 09:00-17:00 (480) +
         // Tue + Wed (960) + Thu 09:00-11:00 (120) = 1,560. Median (rank 1 of 2) is the smaller.
         let r = &m.resolution;
         assert_eq!((r.count, r.median_minutes, r.p90_minutes, r.business_median_minutes, r.business_p90_minutes), (2, Some(3960), Some(4440), Some(180), Some(1560)));
-        // Closed at some point: A, B, D. Reopened within 7 days: B only (D after 8 days).
+        // Closed at some point: A, B, D (F only by the sweep). Reopened within 7 days: B only (D
+        // after 8 days).
         assert_eq!((m.closed, m.reopened, m.reopen_rate), (3, 1, Some(1.0 / 3.0)));
-        // Resolved now: A and B; first contact: A only (B had three replies and a reopen).
+        // Resolved now: A and B (not F); first contact: A only (B had three replies and a reopen).
         assert_eq!(m.first_contact_resolution, Some(0.5));
-        assert_eq!((m.replies_by_channel.inbox, m.replies_by_channel.email, m.replies_by_channel.api), (2, 1, 2));
+        assert_eq!((m.replies_by_channel.inbox, m.replies_by_channel.email, m.replies_by_channel.api), (3, 1, 2));
         let load: Vec<(&str, Option<&str>, u64, u64)> = m.teammates.iter().map(|t| (t.email.as_str(), t.name.as_deref(), t.conversations, t.replies)).collect();
-        assert_eq!(load, [("olivia@shop.test", Some("Olivia"), 2, 3), ("sam@shop.test", None, 1, 1)]);
+        assert_eq!(load, [("olivia@shop.test", Some("Olivia"), 2, 3), ("sam@shop.test", None, 2, 2)]);
         // Three closes asked (A, B twice), two answered: 5 with effort 1, and 3.
         let r = &m.ratings;
         assert_eq!((r.asked, r.rated, r.response_rate), (3, 2, Some(2.0 / 3.0)));

@@ -16,14 +16,20 @@ use crate::{Error, Result, http};
 /// How long the rating links work (the email's and the thread's).
 pub const LINK_DAYS: u64 = 30;
 
+/// The rating page's address for ask `ask` of `conversation` on this relay (`origin`): signed,
+/// valid for [`LINK_DAYS`].
+pub fn link(config: &MailConfig, origin: &str, conversation: &str, ask: i64) -> String {
+    let expires = (js_sys::Date::now() / 1000.0) as u64 + LINK_DAYS * 86_400;
+    format!("{origin}/rate/{}", sign::rating_token(&config.secret, conversation, ask, expires))
+}
+
 /// Emails the shopper the five rating links of ask `ask` (a close that asked). `relay` is this
 /// relay's origin, where the links open. A failure is logged: the rating can still be given
 /// in the widget or by the API.
 pub async fn ask_by_email(env: &Env, site: &Site, conversation: &str, ask: i64, to: &str, relay: &str) {
     let Some(config) = MailConfig::from_env(env) else { return };
-    let expires = (js_sys::Date::now() / 1000.0) as u64 + LINK_DAYS * 86_400;
-    let token = sign::rating_token(&config.secret, conversation, ask, expires);
-    let links: [String; 5] = std::array::from_fn(|i| format!("{relay}/rate/{token}?s={}", i + 1));
+    let page = link(&config, relay, conversation, ask);
+    let links: [String; 5] = std::array::from_fn(|i| format!("{page}?s={}", i + 1));
     let words = notice::rating(&site.name, &links, LINK_DAYS as u32);
     let mail = Email {
         from: config.sender(&site.name),

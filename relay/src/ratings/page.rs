@@ -46,8 +46,16 @@ fn choices(name: &str, labels: &[&str; 5], chosen: Option<u8>) -> String {
         .collect()
 }
 
-/// The form, with the email's choice made and, after a refused send, why.
-pub fn form(site_name: &str, chosen: Option<u8>, error: Option<&str>) -> String {
+/// What the form shows chosen and typed: the email link's choice, or what a refused send had.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Filled {
+    pub satisfaction: Option<u8>,
+    pub effort: Option<u8>,
+    pub comment: String,
+}
+
+/// The form, filled, and after a refused send, why.
+pub fn form(site_name: &str, filled: &Filled, error: Option<&str>) -> String {
     let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
     page(
         &format!("How did we do? — {site_name}"),
@@ -55,11 +63,12 @@ pub fn form(site_name: &str, chosen: Option<u8>, error: Option<&str>) -> String 
             "<h1>How did we do?</h1><p>{} closed your conversation.</p>{error}<form method=\"post\">\
              <fieldset><legend>How happy are you with the help you got?</legend>{}</fieldset>\
              <fieldset><legend>How easy was it to get help? (optional)</legend>{}</fieldset>\
-             <label class=\"comment\" for=\"c\">Anything to add? (optional)</label><textarea id=\"c\" name=\"c\" maxlength=\"1000\"></textarea>\
+             <label class=\"comment\" for=\"c\">Anything to add? (optional)</label><textarea id=\"c\" name=\"c\" maxlength=\"1000\">{}</textarea>\
              <p><button type=\"submit\">Send</button></p></form>",
             escape(site_name),
-            choices("s", &RATING_CHOICES, chosen),
-            choices("e", &EFFORT_CHOICES, None),
+            choices("s", &RATING_CHOICES, filled.satisfaction),
+            choices("e", &EFFORT_CHOICES, filled.effort),
+            escape(&filled.comment),
         ),
     )
 }
@@ -70,7 +79,8 @@ pub fn said(title: &str, text: &str) -> String {
 }
 
 /// What the form sent: `s` (required), `e` and `c` (optional); `None` for a score that is not
-/// a number. No choice reads as 0, which the rules refuse with their sentence.
+/// a number. No choice reads as 0, which the rules refuse with their sentence. Line breaks
+/// come as CRLF from browsers, whose `maxlength` counts them as one character: so do we.
 pub fn read_form(fields: &[(String, String)]) -> Option<RatingInput> {
     let get = |k: &str| fields.iter().find(|(name, _)| name == k).map(|(_, v)| v.trim());
     let satisfaction = get("s").map_or(Some(0), |s| s.parse().ok())?;
@@ -78,7 +88,7 @@ pub fn read_form(fields: &[(String, String)]) -> Option<RatingInput> {
         None | Some("") => None,
         Some(e) => Some(e.parse().ok()?),
     };
-    Some(RatingInput { satisfaction, effort, comment: get("c").map(str::to_owned) })
+    Some(RatingInput { satisfaction, effort, comment: get("c").map(|c| c.replace("\r\n", "\n")) })
 }
 
 fn html(status: u16, body: String) -> Response {
@@ -109,7 +119,9 @@ pub async fn answer(mut req: Request, env: &Env) -> Response {
     let now = (js_sys::Date::now() / 1000.0) as u64;
     let (conversation, ask) = match sign::check_rating_token(&config.secret, token, now) {
         Ok(found) => found,
-        Err(sign::Refused::Expired) => return html(410, said("This link has expired", "Rating links work for 30 days after the conversation was closed.")),
+        Err(sign::Refused::Expired) => {
+            return html(410, said("This link has expired", &format!("Rating links work for {} days after the conversation was closed.", super::LINK_DAYS)));
+        }
         Err(sign::Refused::Forged) => return html(404, said("This link does not work", "It may have been cut short: open it from the email again.")),
     };
     let site = match sites::site_of_conversation(env, &conversation).await {
@@ -119,7 +131,7 @@ pub async fn answer(mut req: Request, env: &Env) -> Response {
     let Some(site) = site else { return gone() };
     if req.method() != Method::Post {
         let chosen = req.url().ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "s").and_then(|(_, v)| v.parse().ok())).filter(|n| (1..=5).contains(n));
-        return html(200, form(&site.name, chosen, None));
+        return html(200, form(&site.name, &Filled { satisfaction: chosen, ..Filled::default() }, None));
     }
     // A form body is a query string without its `?`.
     let fields: Vec<(String, String)> = match req.bytes().await {
@@ -128,10 +140,16 @@ pub async fn answer(mut req: Request, env: &Env) -> Response {
             .unwrap_or_default(),
         _ => vec![],
     };
-    let checked = read_form(&fields).ok_or_else(|| "Choose one answer from 1 to 5.".to_owned()).and_then(|r| rating::rating(&r).map_err(|e| e.message));
+    let sent = read_form(&fields);
+    let filled = sent.as_ref().map_or_else(Filled::default, |r| Filled {
+        satisfaction: Some(r.satisfaction).filter(|n| (1..=5).contains(n)),
+        effort: r.effort.filter(|n| (1..=5).contains(n)),
+        comment: r.comment.clone().unwrap_or_default(),
+    });
+    let checked = sent.ok_or_else(|| "Choose one answer from 1 to 5.".to_owned()).and_then(|r| rating::rating(&r).map_err(|e| e.message));
     let input = match checked {
         Ok(input) => input,
-        Err(why) => return html(422, form(&site.name, None, Some(&why))),
+        Err(why) => return html(422, form(&site.name, &filled, Some(&why))),
     };
     match op::send(env, &conversation, Caller::Worker, Op::Rate { input, ask: Some(ask) }).await.map_err(Error::from) {
         Ok(_) => html(200, said("Thank you!", &format!("Your answer reached {}.", site.name))),
@@ -140,7 +158,7 @@ pub async fn answer(mut req: Request, env: &Env) -> Response {
         Err(Error::NotFound) => gone(),
         Err(e) => {
             worker::console_error!("rating by email: {e}");
-            html(500, form(&site.name, None, Some("Something went wrong on our side; please send again.")))
+            html(500, form(&site.name, &filled, Some("Something went wrong on our side; please send again.")))
         }
     }
 }
@@ -151,13 +169,17 @@ mod tests {
 
     #[test]
     fn the_form_keeps_the_emails_choice_and_escapes_the_shop() {
-        let page = form("<Bob's & Co>", Some(4), Some("Choose <one>"));
+        let page = form("<Bob's & Co>", &Filled { satisfaction: Some(4), ..Filled::default() }, Some("Choose <one>"));
         assert!(!page.contains("<Bob"), "{page}");
         assert!(page.contains("&lt;Bob"));
         assert!(page.contains("name=\"s\" value=\"4\" checked"));
         assert_eq!(page.matches(" checked").count(), 1, "only the email's choice");
         assert!(page.contains("Choose &lt;one&gt;"));
         assert!(!page.contains("<script"));
+        // A refused send keeps what was chosen and typed, escaped.
+        let again = form("Shop", &Filled { satisfaction: Some(2), effort: Some(5), comment: "</textarea><b>x".into() }, Some("Too long"));
+        assert!(again.contains("name=\"s\" value=\"2\" checked") && again.contains("name=\"e\" value=\"5\" checked"));
+        assert!(again.contains("&lt;/textarea&gt;&lt;b&gt;x</textarea>"), "{again}");
     }
 
     #[test]
@@ -165,6 +187,7 @@ mod tests {
         let f = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
         assert_eq!(read_form(&f(&[("s", "4"), ("e", "2"), ("c", " Fast ")])), Some(RatingInput { satisfaction: 4, effort: Some(2), comment: Some("Fast".into()) }));
         assert_eq!(read_form(&f(&[("s", "5"), ("e", ""), ("c", "")])).map(|r| r.effort), Some(None));
+        assert_eq!(read_form(&f(&[("s", "5"), ("c", "a\r\nb")])).and_then(|r| r.comment), Some("a\nb".into()));
         assert_eq!(read_form(&f(&[("s", "five")])), None);
         let none = read_form(&f(&[("c", "hi")])).unwrap();
         assert!(rating::rating(&none).is_err());

@@ -275,7 +275,7 @@ pub async fn public_config(env: &Env, req: &worker::Request, site: &Site) -> Res
     let url = req.url()?;
     let asked = url.query_pairs().find(|(k, _)| k == "lang").map(|(_, v)| v.into_owned());
     let lang = reply_time::Lang::pick(asked.as_deref(), req.headers().get("accept-language").ok().flatten().as_deref());
-    let site = reply_time::refresh(env, site).await;
+    let site = reply_time::refresh(env, site, reply_time::Keep::Store).await;
     let mut response = http::json(200, &config(&site, lang))?;
     response.headers_mut().set("vary", "Accept-Language")?;
     Ok(response)

@@ -76,34 +76,54 @@ pub fn expected_reply(site: &Site, lang: Lang) -> String {
     }
 }
 
-/// Measures the site's reply time again when it chose `measured` and the last measurement is
-/// over an hour old; stores it and returns the site with it. A failure keeps the old one.
-pub async fn refresh(env: &Env, site: &Site) -> Site {
-    let now = js_sys::Date::now();
-    if site.reply_time != ReplyTime::Measured || now - site.measured_reply_at < FRESH_MS {
-        return site.clone();
-    }
-    match measure(env, site, now).await {
-        Ok(minutes) => Site { measured_reply_minutes: minutes, measured_reply_at: now, ..site.clone() },
-        Err(e) => {
-            worker::console_error!("reply time of site {}: {e}", site.id);
-            site.clone()
-        }
-    }
+/// Whether a measurement is kept on the site's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The widget's route and saved settings: measured at most hourly, stored.
+    Store,
+    /// The settings preview: measured now with the settings as typed, stored nowhere.
+    Preview,
 }
 
-async fn measure(env: &Env, site: &Site, now: f64) -> Result<Option<u32>> {
+/// The site with its reply time measured again, when it chose `measured` and (for
+/// [`Keep::Store`]) the last measurement is over an hour old. A failed measurement keeps the
+/// old number and is not tried again for an hour either, so a failing D1 read cannot turn the
+/// widget's public route into a report query per request.
+pub async fn refresh(env: &Env, site: &Site, keep: Keep) -> Site {
+    let now = js_sys::Date::now();
+    if site.reply_time != ReplyTime::Measured || (keep == Keep::Store && now - site.measured_reply_at < FRESH_MS) {
+        return site.clone();
+    }
+    let minutes = match measure(env, site).await {
+        Ok(minutes) => minutes,
+        Err(e) => {
+            worker::console_error!("reply time of site {}: {e}", site.id);
+            site.measured_reply_minutes
+        }
+    };
+    if keep == Keep::Store
+        && let Err(e) = store(env, &site.id, minutes, now).await
+    {
+        worker::console_error!("reply time of site {} not stored: {e}", site.id);
+    }
+    Site { measured_reply_minutes: minutes, measured_reply_at: now, ..site.clone() }
+}
+
+async fn measure(env: &Env, site: &Site) -> Result<Option<u32>> {
     let today = crate::metrics::today(site);
     let report = crate::metrics::report(env, site, today - 6, today).await?;
     let first = &report.first_response;
-    let minutes = if first.count >= MIN_MEASURED_CONVERSATIONS { first.business_median_minutes.map(|m| m.min(u64::from(u32::MAX)) as u32) } else { None };
+    Ok(if first.count >= MIN_MEASURED_CONVERSATIONS { first.business_median_minutes.map(|m| m.min(u64::from(u32::MAX)) as u32) } else { None })
+}
+
+async fn store(env: &Env, site: &str, minutes: Option<u32>, now: f64) -> Result<()> {
     env.d1("DB")?
         .prepare("UPDATE sites SET measured_reply_minutes = ?2, measured_reply_at = ?3 WHERE id = ?1")
-        .bind(&[site.id.as_str().into(), minutes.map_or(JsValue::NULL, JsValue::from), JsValue::from(now)])?
+        .bind(&[site.into(), minutes.map_or(JsValue::NULL, JsValue::from), JsValue::from(now)])?
         .run()
         .await?;
-    super::forget(&site.id);
-    Ok(minutes)
+    super::forget(site);
+    Ok(())
 }
 
 #[cfg(test)]
