@@ -288,9 +288,6 @@ impl Conversation {
         }
     }
 
-    /// A shopper's message from an authenticated live socket: the POST's rules (validation,
-    /// the per-IP and per-conversation limits, exactly once per `client_id`), then the same
-    /// path as a POST. The socket's `hello` proved the token.
     /// A teammate's or the sweep's change of status or assignee: the index row is written at
     /// once (the merchant expects the list to change) and the live views told. A close asking
     /// for a rating returns the ask's id.
@@ -327,6 +324,9 @@ impl Conversation {
         Ok(())
     }
 
+    /// A shopper's message from an authenticated live socket: the POST's rules (validation,
+    /// the per-IP and per-conversation limits, exactly once per `client_id`), then the same
+    /// path as a POST. The socket's `hello` proved the token.
     async fn socket_send(&self, send: live::Send) -> Result<(Message, bool)> {
         let msg = pigeon_protocol::validate::shopper_message(&send.post)?;
         let meta = self.store.meta()?.ok_or(Error::NotFound)?;
