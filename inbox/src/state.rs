@@ -520,7 +520,10 @@ impl Inbox {
                 Ok(()) => self.details.update(|d| {
                     if let Some(d) = d.as_mut() {
                         d.status = status;
-                        d.rating.asked |= asks;
+                        // A close ends any earlier unanswered ask; a reopen keeps it.
+                        if status == Status::Closed {
+                            d.rating.asked = asks;
+                        }
                     }
                 }),
                 Err(f) => self.failed(&f),

@@ -637,7 +637,7 @@ fn about(inbox: Inbox, d: &ConversationDetails) -> impl IntoView + use<> {
         let effort = r.effort.map(|e| format!(" · effort {e}/5")).unwrap_or_default();
         view! {
             <dt>"Rating"</dt>
-            <dd data-testid="context-rating" dir="auto">{format!("{} {}/5{effort}", stars(r.satisfaction), r.satisfaction)}
+            <dd data-testid="context-rating" dir="auto"><span aria-hidden="true">{stars(r.satisfaction)}</span>{format!(" {}/5{effort}", r.satisfaction)}
                 {r.comment.map(|c| view! { <br /><q>{c}</q> })}<br /><span class="muted">{when(&r.rated_at)}</span></dd>
         }
     });

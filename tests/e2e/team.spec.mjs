@@ -104,6 +104,48 @@ test('an owner changes the settings in the inbox and the widget shows them; an a
   }
 });
 
+test('a late preview answer never overwrites the answer to a newer question', async ({ browser }) => {
+  const olivia = await browser.newContext();
+  const { page } = await signIn(olivia, relay(), OWNER);
+  const before = await settingsOf((await sessionCookie(olivia)).value);
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
+  // The relay's answer for "closed today" is held back until the next question has been
+  // answered, as a slow network or a slow measurement can do.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await page.route('**/settings/preview', async (route) => {
+    const asked = route.request().postDataJSON();
+    if (!(asked.business_hours?.holidays || []).includes(today)) return route.continue();
+    const answer = await route.fetch();
+    await held;
+    await route.fulfill({ response: answer });
+  });
+  try {
+    await page.getByTestId('settings-open').click();
+    const form = page.getByTestId('settings');
+    await expect(form.getByTestId('settings-name')).toHaveValue(before.name);
+    await form.getByTestId('settings-always').uncheck();
+    for (let i = 0; i < 7; i++) await form.getByTestId(`hours-${i}`).fill('00:00-24:00');
+    await form.getByTestId('settings-zone').fill('Europe/Berlin');
+    await form.getByTestId('settings-holidays').fill(today);
+    const late = page.waitForResponse((r) => r.url().endsWith('/settings/preview') && (r.request().postDataJSON().business_hours?.holidays || []).includes(today));
+    await form.getByTestId('settings-holidays').dispatchEvent('change');
+    await form.getByTestId('settings-holidays').fill('');
+    const fresh = page.waitForResponse((r) => r.url().endsWith('/settings/preview') && !(r.request().postDataJSON().business_hours?.holidays || []).length);
+    await form.getByTestId('settings-holidays').dispatchEvent('change');
+    await (await fresh).finished();
+    await expect(form.getByTestId('settings-preview')).toContainText(before.expected_reply);
+    release();
+    await (await late).finished();
+    // The old answer ("away until tomorrow") arrived last and is not shown.
+    await page.waitForTimeout(1000);
+    await expect(form.getByTestId('settings-preview')).toContainText(before.expected_reply);
+    await expect(form.getByTestId('settings-preview')).not.toContainText("We're away");
+  } finally {
+    await olivia.close();
+  }
+});
+
 /// A context signed in as `email` whose browser subscribes to the local push service: the
 /// Push API needs a vendor's push service, which headless Chromium cannot reach here, so
 /// `pushManager.subscribe` answers with a subscription from `web-push-testing` instead.

@@ -112,17 +112,30 @@ impl Stack {
                 .output()
                 .expect("wrangler d1 execute")
         };
-        // The running relay holds the same SQLite file: while it writes, a second process is
-        // told the database is locked. Tried again a few times, as a second writer would.
+        // The running relay (and other tests' statements) hold the same SQLite file: while
+        // one writes, another process is told the database is locked. Tried again a few
+        // times, as a second writer would. With `--json` wrangler reports errors on stdout.
+        let busy = |out: &std::process::Output| {
+            let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            said.contains("SQLITE_BUSY") || said.contains("database is locked")
+        };
+        // One statement at a time from this test binary, so tests do not lock out each other.
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = run();
-        for _ in 0..10 {
-            if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("SQLITE_BUSY") {
+        for _ in 0..20 {
+            if out.status.success() || !busy(&out) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(300));
             out = run();
         }
-        assert!(out.status.success(), "wrangler d1 execute: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "wrangler d1 execute: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("d1 answer: {e}: {}", String::from_utf8_lossy(&out.stdout)));
         answer[0]["results"].as_array().cloned().unwrap_or_default()
     }

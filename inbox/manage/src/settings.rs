@@ -284,9 +284,18 @@ pub fn SettingsBody(site: String, renamed: impl Fn(String) + 'static) -> impl In
         }
     });
     // The preview follows what is typed (the relay works out whether the shop is open).
+    // Answers can arrive out of order (one measures the reply time); only the answer to
+    // the latest question is shown.
+    let asked = StoredValue::new(0u64);
     let preview = move || match form.read() {
         Ok(s) => spawn_local(async move {
-            match api::preview_settings(&site.get_value(), &s).await {
+            asked.update_value(|n| *n += 1);
+            let this = asked.get_value();
+            let answer = api::preview_settings(&site.get_value(), &s).await;
+            if asked.get_value() != this {
+                return;
+            }
+            match answer {
                 Ok(v) => {
                     widget.set(Some(v.widget));
                     error.set(None);
