@@ -13,8 +13,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist');
 
 // Budgets guard against regressions; the aims (1.5 KB loader, 60 KB widget) are in README.
-// The loader's was 1,536 B until it learned to import the extras for data-platform (+51 B).
-export const BUDGETS = { loader: 1664, widget: 96_000, extras: 60_000, inbox: 250_000, manage: 170_000 };
+// The loader's was 1,536 B until it learned to import the extras for data-platform (+51 B),
+// then 1,664 B until it imported them when the thread shows a note from Pigeon (+61 B: a
+// closed conversation, its rating, a new conversation, earlier ones).
+// The extras' was 60,000 B until they showed a conversation's life (closed, rating, new and
+// earlier conversations: +13.2 KB).
+export const BUDGETS = { loader: 1728, widget: 96_000, extras: 70_000, inbox: 250_000, manage: 170_000 };
 
 function measure(file) {
   const bytes = fs.readFileSync(path.join(DIST, file));

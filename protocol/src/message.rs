@@ -57,6 +57,10 @@ pub struct Conversation {
 pub struct CreateConversation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Context>,
+    /// The conversation this browser held before ("Start a new conversation"), proven by its
+    /// token: erasing the new one erases it too (and whatever it followed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows: Option<crate::identity::Held>,
 }
 
 /// 201 answer to [`CreateConversation`]; `token` is shown once and stored only hashed.

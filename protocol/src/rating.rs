@@ -46,6 +46,10 @@ pub struct RatingState {
     pub asked: bool,
     /// The latest rating given, if any.
     pub rated: Option<Rating>,
+    /// Whether the conversation is open or closed now (the widget's closed state). Older
+    /// relays did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::Status>,
 }
 
 fn score(n: u8, what: &str) -> Checked<u8> {

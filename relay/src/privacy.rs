@@ -25,11 +25,45 @@ pub async fn export(cx: &Ctx, asked: Asked) -> Result<Response> {
 
 /// `DELETE /v1/conversations/{id}`: erased from the object (messages, contact, pending
 /// notifications, live sockets) and from the D1 index; a tombstone keeps only its site.
+/// The conversations it follows (earlier ones this browser held, "Start a new conversation")
+/// are erased with it.
 pub async fn delete(cx: &Ctx, asked: Asked) -> Result<Response> {
+    let earlier = followed_by(&cx.env, &asked.conversation, &cx.site.id).await?;
     op::send(&cx.env, &asked.conversation, asked.caller, Op::Erase).await?.done()?;
     remove_from_index(&cx.env, &asked.conversation, &cx.site.id).await?;
+    for id in earlier {
+        match op::send(&cx.env, &id, Caller::Worker, Op::Erase).await {
+            Ok(_) | Err(Refusal::NotFound) => remove_from_index(&cx.env, &id, &cx.site.id).await?,
+            Err(refusal) => return Err(refusal.into()),
+        }
+    }
     http::no_content()
 }
+
+/// The chain of conversations `id` follows, nearest first (at most [`MAX_FOLLOWED`]; a
+/// browser that starts more keeps them all linked, and the rest go with retention).
+async fn followed_by(env: &Env, id: &str, site: &str) -> Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        follows: Option<String>,
+    }
+    let db = env.d1("DB")?;
+    let (mut chain, mut at) = (Vec::new(), id.to_owned());
+    while chain.len() < MAX_FOLLOWED {
+        let row: Option<Row> = db.prepare("SELECT follows FROM conversations WHERE site_id = ?1 AND id = ?2").bind(&[site.into(), at.as_str().into()])?.first(None).await?;
+        match row.and_then(|r| r.follows) {
+            Some(next) if next != id && !chain.contains(&next) => {
+                chain.push(next.clone());
+                at = next;
+            }
+            _ => break,
+        }
+    }
+    Ok(chain)
+}
+
+/// How many earlier conversations one erase reaches.
+const MAX_FOLLOWED: usize = 100;
 
 /// Replaces the index row by a tombstone (id, site, when) and deletes its search entries and
 /// webhook deliveries (their bodies hold its messages), in one D1 transaction: the widget's

@@ -101,9 +101,14 @@ async fn a_close_asks_for_a_rating_as_the_site_says_and_the_shopper_answers_once
     let s = c.create_conversation("rated").await;
     s.post("m1", "Where is my parcel?").await;
 
-    // A plain close asks nothing; nothing can be rated.
+    // A plain close asks nothing; nothing can be rated. The thread says it closed.
     assert_eq!(close(&s.id, None).await.status, 204);
-    assert_eq!(rating(&s).await, json!({ "asked": false, "rated": null }));
+    assert_eq!(rating(&s).await, json!({ "asked": false, "rated": null, "status": "closed" }));
+    let closed = s.messages(0).await.pop().unwrap();
+    assert_eq!((closed.author, closed.body.as_str()), (pigeon_protocol::Author::System, "Lifecycle Shop closed this conversation; just write again to reopen it."));
+    // Closing a closed conversation says nothing more.
+    assert_eq!(close(&s.id, None).await.status, 204);
+    assert_eq!(s.messages(0).await.len(), 2);
     let refused = rate(&s, json!({ "satisfaction": 5 })).await;
     assert_eq!((refused.status, refused.code()), (409, "rating_not_asked"));
 
@@ -111,7 +116,7 @@ async fn a_close_asks_for_a_rating_as_the_site_says_and_the_shopper_answers_once
     s.post("m2", "Still nothing").await;
     assert_eq!(close(&s.id, Some(json!({ "ask_rating": "yes" }))).await.code(), "malformed_json");
     assert_eq!(close(&s.id, Some(json!({ "ask_rating": true }))).await.status, 204);
-    assert_eq!(rating(&s).await, json!({ "asked": true, "rated": null }));
+    assert_eq!(rating(&s).await, json!({ "asked": true, "rated": null, "status": "closed" }));
     // The thread says so, with the rating page's link, from Pigeon.
     let note = s.messages(0).await.pop().unwrap();
     assert_eq!(note.author, pigeon_protocol::Author::System);
@@ -265,4 +270,47 @@ async fn the_closing_email_rates_by_signed_link_once_and_a_forged_link_rates_not
     let again = c.send(Method::POST, path, &form, Some(b"s=1".to_vec())).await;
     assert_eq!(again.status, 409);
     assert_eq!(rate(&s, json!({ "satisfaction": 1 })).await.code(), "already_rated", "the widget cannot rate the same close again");
+}
+
+#[tokio::test]
+async fn a_new_conversation_follows_the_held_one_and_erasing_it_erases_both() {
+    site("follows", "ratings = 'off'");
+    let c = client();
+    let first = c.create_conversation("follows").await;
+    first.post("m1", "First question").await;
+    let other_site = c.create_conversation("other").await;
+    let create = |body: Value| async move { client().json(Method::POST, "/v1/sites/follows/conversations", None, &body).await };
+
+    // Only a conversation of this site, with its token, can be followed; nothing is made otherwise.
+    for bad in [
+        json!({ "follows": { "id": first.id, "token": other_site.token } }),
+        json!({ "follows": { "id": other_site.id, "token": other_site.token } }),
+        json!({ "follows": { "id": "0".repeat(32), "token": first.token } }),
+    ] {
+        let refused = create(bad.clone()).await;
+        assert_eq!((refused.status, refused.code()), (422, "invalid_follows"), "{bad}");
+    }
+    let made = create(json!({ "follows": { "id": first.id, "token": first.token }, "context": { "page": { "url": "https://other-shop.test/", "title": "Shop" }, "locale": "de-DE" } })).await;
+    assert_eq!(made.status, 201, "{:?}", made.json);
+    let second = pigeon_tests::ShopperSession { client: c.clone(), id: made.json["conversation"]["id"].as_str().unwrap().to_owned(), token: made.json["token"].as_str().unwrap().to_owned() };
+    // It starts with a note from Pigeon in the shopper's language, and is open.
+    let note = second.messages(0).await;
+    assert_eq!(note.len(), 1);
+    assert_eq!(note[0].author, pigeon_protocol::Author::System);
+    assert!(note[0].body.starts_with("Ein neues Gespräch mit Lifecycle Shop."), "{}", note[0].body);
+    assert_eq!(rating(&second).await["status"], "open");
+    let third = create(json!({ "follows": { "id": second.id, "token": second.token } })).await;
+    assert_eq!(third.status, 201);
+    let third = pigeon_tests::ShopperSession { client: c.clone(), id: third.json["conversation"]["id"].as_str().unwrap().to_owned(), token: third.json["token"].as_str().unwrap().to_owned() };
+
+    // The shopper erases the newest: the ones it follows go with it; another site's stays.
+    let erased = c.send(Method::DELETE, &format!("/v1/conversations/{}", third.id), &[("authorization", &format!("Bearer {}", third.token))], None).await;
+    assert_eq!(erased.status, 204, "{}", erased.text);
+    for s in [&first, &second, &third] {
+        let gone = c.get(&format!("/v1/conversations/{}/messages", s.id), Some(&s.token)).await;
+        assert_eq!(gone.status, 404, "{} still readable", s.id);
+    }
+    assert_eq!(other_site.messages(0).await.len(), 0);
+    let left = shared().d1_rows(&format!("SELECT count(*) AS n FROM conversations WHERE id IN ('{}', '{}', '{}')", first.id, second.id, third.id));
+    assert_eq!(left[0]["n"], 0);
 }

@@ -89,8 +89,8 @@
     return module;
   }
 
-  // The extras module (shop systems' carts, signed identity), imported when first needed. A
-  // failed import is tried again at the next need.
+  // The extras module (shop systems' carts, signed identity, a conversation's life), imported
+  // when first needed. A failed import is tried again at the next need.
   function loadExtras() {
     extras = extras || import(relay + '/widget/pigeon_extras.js').then((m) => m.default().then(() => m));
     extras.catch(() => { extras = 0; });
@@ -106,6 +106,11 @@
   function mount() {
     if (!widget) {
       widget = Promise.all([loadModule(), identified()]).then((parts) => {
+        // A note from Pigeon in the thread (a close, a rating asked, a new conversation that
+        // follows one): the extras show the conversation's life under it.
+        new MutationObserver(() => {
+          if (slot.querySelector('[data-author=system]')) loadExtras().then((m) => { m.lifecycle(relay, site, root); });
+        }).observe(slot, { childList: true, subtree: true });
         return parts[0].mount(slot, relay, site, {
           on_close: () => { setOpen(false); },
           on_unread: (n) => {

@@ -182,6 +182,11 @@ impl Conversation {
                 self.store.init(&init)?;
                 self.schedule(Job::Hooks, When::Within(hooks::HOOKS_DELAY)).await?;
                 self.publish(vec![]);
+                // Once: a second init's note has the same client id.
+                if let Some(body) = init.note {
+                    let note = op::NewMessage { client_id: "follows".into(), body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default() };
+                    self.post(Append::new(Author::System, note)).await?;
+                }
                 Ok(Answer::Done)
             }
             Op::Page { window, limit } => {
@@ -236,15 +241,27 @@ impl Conversation {
                     return Ok(Answer::Done);
                 }
                 self.changed(Change::Close(rating::CloseKind::Auto)).await?;
+                self.closed_in_thread(rating::CloseKind::Auto).await;
                 Ok(Answer::Closed { ask: None, contact_email: None })
             }
             Op::Close { ask_rating, origin } => {
+                let was_open = self.store.meta()?.is_some_and(|m| m.status == Status::Open);
                 let ask = self.changed(Change::Close(if ask_rating { rating::CloseKind::Rating } else { rating::CloseKind::Plain })).await?;
                 // The close and its ask are stored: a note that fails is logged, not the close's.
-                if let (Some(ask), Some(origin)) = (ask, origin)
-                    && let Err(e) = self.ask_in_thread(ask, &origin).await
-                {
-                    worker::console_error!("rating: thread note not left: {e}");
+                // A close that asks leaves its rating note; one that cannot (no signed links)
+                // or does not ask says it closed.
+                let asked_in_thread = match (ask, origin) {
+                    (Some(ask), Some(origin)) => match self.ask_in_thread(ask, &origin).await {
+                        Ok(left) => left,
+                        Err(e) => {
+                            worker::console_error!("rating: thread note not left: {e}");
+                            false
+                        }
+                    },
+                    _ => false,
+                };
+                if was_open && !asked_in_thread {
+                    self.closed_in_thread(rating::CloseKind::Plain).await;
                 }
                 Ok(Answer::Closed { ask, contact_email: self.store.meta()?.and_then(|m| m.contact_email) })
             }
@@ -314,14 +331,30 @@ impl Conversation {
     /// Leaves the rating link of ask `ask` in the thread, from Pigeon (system), so the shopper
     /// sees it in the widget at once. Without email signing (no `MAIL_SECRET`) there is no
     /// link to give; the rating can still be given through the API.
-    async fn ask_in_thread(&self, ask: i64, origin: &str) -> Result<()> {
-        let (Some(config), Some(site), Some(meta)) = (&self.mail, self.site().await?, self.store.meta()?) else { return Ok(()) };
+    async fn ask_in_thread(&self, ask: i64, origin: &str) -> Result<bool> {
+        let (Some(config), Some(site), Some(meta)) = (&self.mail, self.site().await?, self.store.meta()?) else { return Ok(false) };
         let url = crate::ratings::link(config, origin, &meta.id, ask);
         let locale = meta.context.as_deref().and_then(|c| serde_json::from_str::<pigeon_protocol::Context>(c).ok()).and_then(|c| c.locale);
         let body = rating::thread_note(&site.name, &url, locale.as_deref());
         let note = op::NewMessage { client_id: rating::note_id(ask), body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default() };
         self.post(Append::new(Author::System, note)).await?;
-        Ok(())
+        Ok(true)
+    }
+
+    /// Says in the thread that the conversation closed (a close that asked nothing), so the
+    /// widget shows it closed and offers a new conversation. Logged, never failing the close.
+    async fn closed_in_thread(&self, kind: rating::CloseKind) {
+        let left = async {
+            let (Some(site), Some(meta)) = (self.site().await?, self.store.meta()?) else { return Ok(()) };
+            let locale = meta.context.as_deref().and_then(|c| serde_json::from_str::<pigeon_protocol::Context>(c).ok()).and_then(|c| c.locale);
+            let body = rating::closed_note(&site.name, kind, locale.as_deref());
+            let client_id = rating::closed_note_id(js_sys::Date::now() as u64);
+            let note = op::NewMessage { client_id, body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default() };
+            self.post(Append::new(Author::System, note)).await.map(drop).map_err(crate::Error::from)
+        };
+        if let Err(e) = left.await {
+            worker::console_error!("close: thread note not left: {e}");
+        }
     }
 
     /// A shopper's message from an authenticated live socket: the POST's rules (validation,

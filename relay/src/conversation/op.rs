@@ -130,6 +130,10 @@ pub struct Init {
     pub token_hash: String,
     pub created_at: String,
     pub context: Option<Context>,
+    /// A note from Pigeon to start the thread with (a conversation that follows an earlier one
+    /// says where that one is).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// A validated, normalised message; its author is the caller (or the email's role).

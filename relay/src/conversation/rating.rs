@@ -87,6 +87,25 @@ impl CloseKind {
     }
 }
 
+/// The client id of the thread note of a close that asked nothing (`at`: the close's time in
+/// ms, so each close has its own).
+pub fn closed_note_id(at_ms: u64) -> String {
+    format!("closed-{at_ms}")
+}
+
+/// The note a close that asks nothing leaves in the thread, so the shopper's widget says the
+/// conversation is closed and how to go on (it offers a new conversation from it). A
+/// teammate's close names the shop; the idle sweep's says why.
+pub fn closed_note(site_name: &str, kind: CloseKind, locale: Option<&str>) -> String {
+    let de = crate::sites::reply_time::Lang::pick(locale, None) == crate::sites::reply_time::Lang::De;
+    match (kind, de) {
+        (CloseKind::Auto, false) => "This conversation was closed after a quiet spell; just write again to reopen it.".to_owned(),
+        (CloseKind::Auto, true) => "Diese Unterhaltung wurde nach längerer Stille abgeschlossen; schreiben Sie einfach wieder, um sie fortzusetzen.".to_owned(),
+        (_, false) => format!("{site_name} closed this conversation; just write again to reopen it."),
+        (_, true) => format!("{site_name} hat diese Unterhaltung abgeschlossen; schreiben Sie einfach wieder, um sie fortzusetzen."),
+    }
+}
+
 /// The note a close asking for a rating leaves in the thread, in the shopper's language (the
 /// `locale` their browser shared): the widget shows it with its link, so the shopper reaches
 /// the rating page in one tap from the chat, without email.
@@ -181,13 +200,23 @@ impl Store {
         let rows = self.ratings()?;
         let asked = rows.first().is_some_and(|r| r.satisfaction.is_none());
         let rated = rows.into_iter().find_map(Row::given);
-        Ok(RatingState { asked, rated })
+        Ok(RatingState { asked, rated, status: self.meta()?.map(|m| m.status) })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_close_without_an_ask_says_so_in_the_shoppers_language() {
+        assert_eq!(closed_note("Pigeon Outfitters", CloseKind::Plain, Some("en-US")), "Pigeon Outfitters closed this conversation; just write again to reopen it.");
+        assert!(closed_note("Pigeon Outfitters", CloseKind::Plain, Some("de")).starts_with("Pigeon Outfitters hat diese Unterhaltung abgeschlossen;"));
+        // The sweep's close does not name a teammate's decision.
+        let idle = closed_note("Pigeon Outfitters", CloseKind::Auto, None);
+        assert!(idle.starts_with("This conversation was closed after a quiet spell;") && !idle.contains("Pigeon Outfitters"), "{idle}");
+        assert_ne!(closed_note_id(1), closed_note_id(2));
+    }
 
     #[test]
     fn the_thread_note_speaks_the_shoppers_language_and_its_link_stands_alone() {

@@ -19,14 +19,10 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{BroadcastChannel, IdbDatabase, IdbObjectStore, IdbTransaction, IdbTransactionMode, MessageEvent};
+use web_sys::{BroadcastChannel, IdbDatabase, IdbTransactionMode, MessageEvent};
 
-const DB_VERSION: u32 = 1;
-const STORES: [&str; 3] = ["kv", "messages", "outbox"];
-const KV: &str = "kv";
-const MESSAGES: &str = "messages";
-const OUTBOX: &str = "outbox";
-const SESSION: &str = "session";
+use crate::idb::{KV, MESSAGES, OUTBOX, SESSION, event, get, object, open, store, tx};
+
 /// This module's mark: the customer id whose thread the browser holds.
 const CUSTOMER: &str = "customer";
 /// What goes with a conversation the browser lets go of (the outbox and the draft stay: they
@@ -48,63 +44,8 @@ thread_local! {
     static CHANNEL: RefCell<Option<BroadcastChannel>> = const { RefCell::new(None) };
 }
 
-fn get(target: &JsValue, key: &str) -> JsValue {
-    js_sys::Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn object(pairs: &[(&str, JsValue)]) -> JsValue {
-    let o = js_sys::Object::new();
-    for (k, v) in pairs {
-        let _ = js_sys::Reflect::set(&o, &(*k).into(), v);
-    }
-    o.into()
-}
-
 fn failed(what: &str) -> JsValue {
     JsValue::from_str(&format!("Pigeon: identify: {what}"))
-}
-
-/// Waits for `target`'s `name` event (`success`, `complete`), or fails on `error`/`abort`.
-async fn event(target: &web_sys::EventTarget, name: &str) -> Result<(), JsValue> {
-    let promise = js_sys::Promise::new(&mut |done, fail| {
-        let _ = target.add_event_listener_with_callback(name, &done);
-        let _ = target.add_event_listener_with_callback("error", &fail);
-        let _ = target.add_event_listener_with_callback("abort", &fail);
-    });
-    JsFuture::from(promise).await.map(drop).map_err(|_| failed("the browser's storage refused"))
-}
-
-/// The site's database, made as the widget makes it if this is its first use.
-async fn open(site: &str) -> Result<IdbDatabase, JsValue> {
-    let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).ok_or_else(|| failed("no IndexedDB"))?;
-    let req = factory.open_with_u32(&format!("pigeon:{site}"), DB_VERSION)?;
-    let upgrade = Closure::once_into_js({
-        let req = req.clone();
-        move || {
-            if let Some(db) = req.result().ok().and_then(|db| db.dyn_into::<IdbDatabase>().ok()) {
-                for name in STORES {
-                    let _ = db.create_object_store(name);
-                }
-            }
-        }
-    });
-    req.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
-    event(&req, "success").await?;
-    let db: IdbDatabase = req.result()?.dyn_into()?;
-    // A tab's `forget` deletes the database: let go at once, so it is not blocked.
-    let closing = db.clone();
-    let on_version_change = Closure::once_into_js(move || closing.close());
-    db.set_onversionchange(Some(on_version_change.unchecked_ref()));
-    Ok(db)
-}
-
-fn tx(db: &IdbDatabase, names: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction, JsValue> {
-    let names: js_sys::Array = names.iter().map(|n| JsValue::from_str(n)).collect();
-    db.transaction_with_str_sequence_and_mode(&names, mode)
-}
-
-fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore, JsValue> {
-    tx.object_store(name)
 }
 
 /// The session record the browser holds (`{id, token}`), if any, and this module's mark.
@@ -187,7 +128,7 @@ fn channel(site: &str) -> Option<BroadcastChannel> {
 /// A tab started (or opened) conversation `session` while a customer is signed in: the relay
 /// makes it theirs if it is nobody's, and the browser's thread gets this module's mark. The
 /// answer is not followed otherwise: the shopper is writing in it.
-fn claim(session: JsValue) {
+pub(crate) fn claim(session: JsValue) {
     let Some((relay, site, who)) = SIGNED.with(|s| s.borrow().as_ref().map(|s| (s.relay.clone(), s.site.clone(), s.who.clone()))) else { return };
     wasm_bindgen_futures::spawn_local(async move {
         let claimed = async {

@@ -10,7 +10,9 @@
 //! opens the panel.
 
 pub mod carts;
+mod idb;
 pub mod identity;
+pub mod lifecycle;
 
 use std::cell::Cell;
 
