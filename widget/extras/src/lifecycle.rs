@@ -66,7 +66,7 @@ struct Words {
     closed: &'static str,
     start_new: &'static str,
     how: &'static str,
-    faces: [&'static str; 5],
+    satisfaction: [&'static str; 5],
     unhappy: &'static str,
     happy: &'static str,
     effort: &'static str,
@@ -89,7 +89,7 @@ const EN: Words = Words {
     closed: "This conversation is closed. Write below to reopen it, or",
     start_new: "start a new conversation",
     how: "How did we do?",
-    faces: ["1 – very unhappy", "2 – unhappy", "3 – neutral", "4 – happy", "5 – very happy"],
+    satisfaction: ["1 – very unhappy", "2 – unhappy", "3 – neutral", "4 – happy", "5 – very happy"],
     unhappy: "Very unhappy",
     happy: "Very happy",
     effort: "How easy was it to get help? (optional)",
@@ -112,7 +112,7 @@ const DE: Words = Words {
     closed: "Dieses Gespräch ist abgeschlossen. Schreib unten, um es fortzusetzen, oder",
     start_new: "beginne ein neues Gespräch",
     how: "Wie war unsere Hilfe?",
-    faces: ["1 – sehr unzufrieden", "2 – unzufrieden", "3 – neutral", "4 – zufrieden", "5 – sehr zufrieden"],
+    satisfaction: ["1 – sehr unzufrieden", "2 – unzufrieden", "3 – neutral", "4 – zufrieden", "5 – sehr zufrieden"],
     unhappy: "Sehr unzufrieden",
     happy: "Sehr zufrieden",
     effort: "Wie leicht war es, Hilfe zu bekommen? (freiwillig)",
@@ -396,7 +396,8 @@ impl Life {
         append(&box_, &[&error]);
     }
 
-    /// One tap on a face answers; how easy it was and a comment may follow. Send, or Skip.
+    /// One tap on a number says how happy; how easy it was and a comment may follow. Send,
+    /// or Skip (not asked again for this close).
     fn rating_form(self: &Rc<Self>, id: &str, token: &str, note_seq: &str, error: &Element) -> Element {
         let w = self.words;
         let form = el("form", "pg-rate", "");
@@ -435,7 +436,7 @@ impl Life {
         } else {
             ["1 – very easy", "2 – easy", "3 – neither", "4 – hard", "5 – very hard"]
         };
-        let happy = scale(w.how, w.faces, numbers, (w.unhappy, w.happy), satisfaction.clone(), "rate-s");
+        let happy = scale(w.how, w.satisfaction, numbers, (w.unhappy, w.happy), satisfaction.clone(), "rate-s");
         let easy = scale(w.effort, effort_labels, numbers, (w.easy, w.hard), effort.clone(), "rate-e");
         let comment = el("textarea", "", "");
         attrs(&comment, &[("rows", "2"), ("maxlength", "1000"), ("aria-label", w.comment), ("placeholder", w.comment), ("data-testid", "rate-comment")]);
@@ -581,8 +582,8 @@ impl Life {
             let _ = b.focus();
         }
         let url = format!("{}/v1/conversations/{id}/messages?last={EARLIER_MESSAGES}", self.relay);
-        match (token, &self.relay) {
-            (Some(token), _) => match call("GET", &url, Some(&token), None).await {
+        match token {
+            Some(token) => match call("GET", &url, Some(&token), None).await {
                 Ok((200, json)) => {
                     for m in array(&get(&json, "messages")).iter() {
                         let author = get(&m, "author").as_string().unwrap_or_default();
@@ -604,7 +605,7 @@ impl Life {
                 Ok((_, json)) => foot.set_text_content(Some(&sentence(&json, w.offline))),
                 Err(()) => foot.set_text_content(Some(w.offline)),
             },
-            (None, _) => foot.set_text_content(Some(w.not_kept)),
+            None => foot.set_text_content(Some(w.not_kept)),
         }
     }
 
