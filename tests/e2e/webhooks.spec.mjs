@@ -82,12 +82,14 @@ test('an owner adds an endpoint: every event of a conversation arrives signed, o
   const again = await fetch(`${relay()}/v1/conversations/${id}/messages`, { method: 'POST', headers: shopperHeaders(token), body: JSON.stringify({ client_id: 's-again', body: 'One more thing' }) });
   expect(again.status).toBe(201);
 
-  const expected = ['conversation.created', 'message.created', 'message.created', 'contact.updated', 'message.created', 'conversation.closed', 'conversation.reopened', 'message.created'];
+  // The close leaves a note from Pigeon in the thread (the shopper's widget shows it closed).
+  const expected = ['conversation.created', 'message.created', 'message.created', 'contact.updated', 'message.created', 'conversation.closed', 'message.created', 'conversation.reopened', 'message.created'];
   await expect.poll(() => deliveredOf(id).length, { timeout: 20_000 }).toBe(expected.length);
   const got = deliveredOf(id);
   expect(got.map((r) => r.payload.type)).toEqual(expected);
   expect(got.filter((r) => r.payload.type === 'message.created').map((r) => [r.payload.data.message.author, r.payload.data.message.body]))
-    .toEqual([['shopper', 'Hello!'], ['shopper', 'Is the blue jacket in stock?'], ['agent', 'Yes, in M and L.'], ['shopper', 'One more thing']]);
+    .toEqual([['shopper', 'Hello!'], ['shopper', 'Is the blue jacket in stock?'], ['agent', 'Yes, in M and L.'],
+      ['system', 'Pigeon Outfitters closed this conversation; just write again to reopen it.'], ['shopper', 'One more thing']]);
   expect(got[3].payload.data.email).toBe('ann@example.test');
   expect(got.every((r) => r.payload.data.site_id === site())).toBe(true);
   // One id per event, the same shape as the specification's (`type`, `timestamp`, `data`).
