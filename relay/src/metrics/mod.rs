@@ -58,13 +58,12 @@ pub async fn record(env: &Env, site: &str, conversation: &str, rows: &[EventRow]
     Ok(())
 }
 
-/// A conversation as the report query answers it: its start, and its events as one JSON
-/// array of [`EventTuple`]s, oldest first (one row per conversation, not
-/// per event: crossing from JavaScript into the Worker per field is what costs).
+/// The report query's one answer: every conversation as `[created_at, [EventTuple...]]`,
+/// its events oldest first, in one JSON text. One row with one string crosses from
+/// JavaScript into the Worker at once; a row (or a field) per conversation is what costs.
 #[derive(serde::Deserialize)]
 struct Row {
-    created_at: String,
-    events: Option<String>,
+    conversations: Option<String>,
 }
 
 /// `[kind, at, channel, teammate, close_kind, satisfaction, effort]`.
@@ -74,22 +73,24 @@ type EventTuple = (String, String, Option<String>, Option<String>, Option<String
 /// the zone; `compute::report` keeps the right ones) with their events, oldest first.
 async fn histories(env: &Env, site: &str, from_day: i64, to_day: i64) -> Result<Vec<History>> {
     let iso = |day: i64| format!("{}T00:00:00Z", compute::date_of(day));
-    let rows: Vec<Row> = env
+    let row: Option<Row> = env
         .d1("DB")?
         .prepare(
-            "SELECT c.created_at, (SELECT json_group_array(json_array(e.kind, e.at, e.channel, e.teammate, e.close_kind, e.satisfaction, e.effort)) FROM \
-             (SELECT kind, at, channel, teammate, close_kind, satisfaction, effort FROM conversation_events WHERE conversation_id = c.id ORDER BY ord) AS e) AS events \
+            "SELECT json_group_array(json_array(c.created_at, json((SELECT json_group_array(json_array(e.kind, e.at, e.channel, e.teammate, e.close_kind, e.satisfaction, e.effort)) FROM \
+             (SELECT kind, at, channel, teammate, close_kind, satisfaction, effort FROM conversation_events WHERE conversation_id = c.id ORDER BY ord) AS e)))) AS conversations \
              FROM conversations c WHERE c.site_id = ?1 AND c.created_at >= ?2 AND c.created_at < ?3",
         )
         .bind(&[site.into(), iso(from_day - 1).into(), iso(to_day + 2).into()])?
-        .all()
-        .await?
-        .results()?;
-    Ok(rows
+        .first(None)
+        .await?;
+    let all: Vec<(String, Vec<EventTuple>)> = match row.and_then(|r| r.conversations) {
+        Some(text) => serde_json::from_str(&text).map_err(|e| crate::Error::Internal(format!("metrics: the report query's answer: {e}")))?,
+        None => Vec::new(),
+    };
+    Ok(all
         .into_iter()
-        .filter_map(|r| {
-            let created = epoch_ms(&r.created_at)?;
-            let tuples: Vec<EventTuple> = r.events.as_deref().and_then(|e| serde_json::from_str(e).ok()).unwrap_or_default();
+        .filter_map(|(created_at, tuples)| {
+            let created = epoch_ms(&created_at)?;
             let events = tuples
                 .into_iter()
                 .filter_map(|(kind, at, channel, teammate, close_kind, satisfaction, effort)| {
