@@ -7,7 +7,7 @@ use pigeon_protocol::{Conversation, CreateConversation, CreatedConversation, Sta
 use worker::{Request, Response};
 
 use crate::conversation::now_iso;
-use crate::conversation::op::{self, Caller, Init, Op};
+use crate::conversation::op::{self, Caller, Init, Op, Refusal};
 use crate::routes::Ctx;
 use crate::{Error, Result, http, limits, sites, tokens};
 
@@ -53,8 +53,12 @@ async fn followed(env: &worker::Env, site: &str, held: &Held) -> Result<String> 
     if row.is_none() {
         return Err(refused());
     }
-    let opens = op::send(env, &held.id, Caller::Shopper { token: held.token.clone() }, Op::Check).await.is_ok_and(|a| a.done().is_ok());
-    if opens { Ok(held.id.clone()) } else { Err(refused()) }
+    // A wrong token is refused as bad input; the object failing is the relay's error.
+    match op::send(env, &held.id, Caller::Shopper { token: held.token.clone() }, Op::Check).await {
+        Ok(answer) => answer.done().map(|()| held.id.clone()).map_err(|_| refused()),
+        Err(Refusal::NotFound) => Err(refused()),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// The note a conversation that follows an earlier one starts with, in the shopper's language.

@@ -26,44 +26,48 @@ pub async fn export(cx: &Ctx, asked: Asked) -> Result<Response> {
 /// `DELETE /v1/conversations/{id}`: erased from the object (messages, contact, pending
 /// notifications, live sockets) and from the D1 index; a tombstone keeps only its site.
 /// The conversations it follows (earlier ones this browser held, "Start a new conversation")
-/// are erased with it.
+/// are erased with it: the token is checked first, then the earlier ones go oldest first and
+/// the one asked about last, so a failure part way leaves it to be asked again.
 pub async fn delete(cx: &Ctx, asked: Asked) -> Result<Response> {
-    let earlier = followed_by(&cx.env, &asked.conversation, &cx.site.id).await?;
-    op::send(&cx.env, &asked.conversation, asked.caller, Op::Erase).await?.done()?;
-    remove_from_index(&cx.env, &asked.conversation, &cx.site.id).await?;
-    for id in earlier {
+    op::send(&cx.env, &asked.conversation, asked.caller.clone(), Op::Check).await?.done()?;
+    for id in followed_by(&cx.env, &asked.conversation, &cx.site.id).await? {
         match op::send(&cx.env, &id, Caller::Worker, Op::Erase).await {
             Ok(_) | Err(Refusal::NotFound) => remove_from_index(&cx.env, &id, &cx.site.id).await?,
             Err(refusal) => return Err(refusal.into()),
         }
     }
+    op::send(&cx.env, &asked.conversation, asked.caller, Op::Erase).await?.done()?;
+    remove_from_index(&cx.env, &asked.conversation, &cx.site.id).await?;
     http::no_content()
 }
 
-/// The chain of conversations `id` follows, nearest first (at most [`MAX_FOLLOWED`]; a
-/// browser that starts more keeps them all linked, and the rest go with retention).
+/// The chain of this site's conversations `id` follows, oldest first, in one query (at most
+/// [`MAX_FOLLOWED`]; older ones go with retention).
 async fn followed_by(env: &Env, id: &str, site: &str) -> Result<Vec<String>> {
     #[derive(Deserialize)]
     struct Row {
-        follows: Option<String>,
+        id: String,
     }
-    let db = env.d1("DB")?;
-    let (mut chain, mut at) = (Vec::new(), id.to_owned());
-    while chain.len() < MAX_FOLLOWED {
-        let row: Option<Row> = db.prepare("SELECT follows FROM conversations WHERE site_id = ?1 AND id = ?2").bind(&[site.into(), at.as_str().into()])?.first(None).await?;
-        match row.and_then(|r| r.follows) {
-            Some(next) if next != id && !chain.contains(&next) => {
-                chain.push(next.clone());
-                at = next;
-            }
-            _ => break,
-        }
-    }
-    Ok(chain)
+    let rows: Vec<Row> = env
+        .d1("DB")?
+        .prepare(
+            "WITH RECURSIVE chain(id, depth) AS ( \
+               SELECT follows, 1 FROM conversations WHERE site_id = ?1 AND id = ?2 AND follows IS NOT NULL \
+               UNION \
+               SELECT c.follows, chain.depth + 1 FROM conversations c JOIN chain ON c.id = chain.id \
+               WHERE c.site_id = ?1 AND c.follows IS NOT NULL AND chain.depth < ?3) \
+             SELECT id, max(depth) AS depth FROM chain WHERE id <> ?2 GROUP BY id ORDER BY depth DESC",
+        )
+        .bind(&[site.into(), id.into(), MAX_FOLLOWED.into()])?
+        .all()
+        .await?
+        .results()?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
-/// How many earlier conversations one erase reaches.
-const MAX_FOLLOWED: usize = 100;
+/// How many earlier conversations one erase reaches (each is an object call and two D1
+/// round trips).
+const MAX_FOLLOWED: u32 = 40;
 
 /// Replaces the index row by a tombstone (id, site, when) and deletes its search entries and
 /// webhook deliveries (their bodies hold its messages), in one D1 transaction: the widget's

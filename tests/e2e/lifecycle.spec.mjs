@@ -46,7 +46,7 @@ test('closed: the chat says so and rates in a tap, once; a new conversation foll
   await expect(form).toBeVisible();
   // Sending without a choice says what is missing and sends nothing.
   await form.getByTestId('rate-send').click();
-  await expect(life.getByTestId('lifecycle-error')).toHaveText('Choose how happy you are first.');
+  await expect(life.getByTestId('rate-error')).toHaveText('Choose how happy you are first.');
   await form.getByRole('button', { name: '5 – very happy' }).click();
   await expect(form.getByTestId('rate-s-5')).toHaveAttribute('aria-pressed', 'true');
   await form.getByRole('button', { name: '1 – very easy' }).click();
@@ -57,6 +57,7 @@ test('closed: the chat says so and rates in a tap, once; a new conversation foll
   await shop.page.emulateMedia({ colorScheme: 'light' });
   await form.getByTestId('rate-send').click();
   await expect(life.getByTestId('rate-thanks')).toHaveText('Thanks for your rating!');
+  await expect(life.getByTestId('rate-thanks')).toBeFocused();
   const state = await (await fetch(`${relay()}/v1/conversations/${conversation.id}/rating`, { headers: { authorization: `Bearer ${token}`, origin: process.env.PIGEON_SHOP } })).json();
   expect([state.asked, state.status, state.rated.satisfaction, state.rated.effort, state.rated.comment]).toEqual([false, 'closed', 5, 1, 'Fixed in one message.']);
 
@@ -87,12 +88,16 @@ test('closed: the chat says so and rates in a tap, once; a new conversation foll
   const view = shop.page.getByTestId('earlier-view');
   await expect(view.getByTestId('earlier-message').filter({ hasText: 'The strap of my bag came loose.' })).toBeVisible();
   await expect(view.locator('textarea')).toHaveCount(0);
+  // A modal view: the panel behind it is out of reach until Back.
+  await expect(view).toHaveAttribute('role', 'dialog');
+  await expect(shop.page.locator('.pg-composer')).toHaveAttribute('inert', '');
   await shop.page.screenshot({ path: test.info().outputPath('widget-earlier-phone.png') });
   expect(await axeLightAndDark(shop.page, '[data-pigeon]')).toEqual([]);
   await shop.page.emulateMedia({ colorScheme: 'light' });
   await view.getByTestId('earlier-back').click();
   await expect(view).toHaveCount(0);
   await expect(opener).toBeFocused();
+  await expect(shop.page.locator('.pg-composer')).not.toHaveAttribute('inert', '');
 
   // Forget: both conversations are erased on the relay.
   await shop.page.evaluate(() => window.Pigeon('forget'));

@@ -303,6 +303,11 @@ async fn a_new_conversation_follows_the_held_one_and_erasing_it_erases_both() {
     assert_eq!(third.status, 201);
     let third = pigeon_tests::ShopperSession { client: c.clone(), id: third.json["conversation"]["id"].as_str().unwrap().to_owned(), token: third.json["token"].as_str().unwrap().to_owned() };
 
+    // A wrong token erases nothing, not even the ones it follows.
+    let wrong = c.send(Method::DELETE, &format!("/v1/conversations/{}", third.id), &[("authorization", &format!("Bearer {}", first.token))], None).await;
+    assert_eq!(wrong.status, 404);
+    assert_eq!(first.messages(0).await.len(), 1, "the first is still there");
+
     // The shopper erases the newest: the ones it follows go with it; another site's stays.
     let erased = c.send(Method::DELETE, &format!("/v1/conversations/{}", third.id), &[("authorization", &format!("Bearer {}", third.token))], None).await;
     assert_eq!(erased.status, 204, "{}", erased.text);

@@ -108,8 +108,9 @@
       widget = Promise.all([loadModule(), identified()]).then((parts) => {
         // A note from Pigeon in the thread (a close, a rating asked, a new conversation that
         // follows one): the extras show the conversation's life under it.
+        // (A failed import is tried again at the next change.)
         new MutationObserver(() => {
-          if (slot.querySelector('[data-author=system]')) loadExtras().then((m) => { m.lifecycle(relay, site, root); });
+          if (slot.querySelector('[data-author=system]')) loadExtras().then((m) => { m.lifecycle(relay, site, root); }, () => {});
         }).observe(slot, { childList: true, subtree: true });
         return parts[0].mount(slot, relay, site, {
           on_close: () => { setOpen(false); },

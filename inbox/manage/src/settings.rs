@@ -287,23 +287,27 @@ pub fn SettingsBody(site: String, renamed: impl Fn(String) + 'static) -> impl In
     // Answers can arrive out of order (one measures the reply time); only the answer to
     // the latest question is shown.
     let asked = StoredValue::new(0u64);
-    let preview = move || match form.read() {
-        Ok(s) => spawn_local(async move {
-            asked.update_value(|n| *n += 1);
-            let this = asked.get_value();
-            let answer = api::preview_settings(&site.get_value(), &s).await;
-            if asked.get_value() != this {
-                return;
-            }
-            match answer {
-                Ok(v) => {
-                    widget.set(Some(v.widget));
-                    error.set(None);
+    let preview = move || {
+        // Every question counts, a refused one too: an older answer never replaces its error.
+        asked.update_value(|n| *n += 1);
+        let this = asked.get_value();
+        match form.read() {
+            Ok(s) => spawn_local(async move {
+                let answer = api::preview_settings(&site.get_value(), &s).await;
+                // The view may have closed meanwhile (its values are gone then).
+                if asked.try_get_value() != Some(this) {
+                    return;
                 }
-                Err(f) => error.set(Some(f.sentence())),
-            }
-        }),
-        Err(e) => error.set(Some(e)),
+                match answer {
+                    Ok(v) => {
+                        widget.set(Some(v.widget));
+                        error.set(None);
+                    }
+                    Err(f) => error.set(Some(f.sentence())),
+                }
+            }),
+            Err(e) => error.set(Some(e)),
+        }
     };
     let save = move || match form.read() {
         Ok(s) => spawn_local(async move {

@@ -45,26 +45,46 @@ pub async fn record(env: &Env, site: &str, conversation: &str, rows: &[EventRow]
     }
     let json = serde_json::to_string(&rows.iter().map(|r| (r.ord, r.kind, &r.at, r.channel, &r.teammate, r.close_kind, r.satisfaction, r.effort)).collect::<Vec<_>>())
         .map_err(|e| crate::Error::Internal(e.to_string()))?;
-    env.d1("DB")?
-        .prepare(
+    let db = env.d1("DB")?;
+    db.batch(vec![
+        db.prepare(
             "INSERT OR IGNORE INTO conversation_events (conversation_id, ord, site_id, kind, at, channel, teammate, close_kind, satisfaction, effort) \
              SELECT ?1, j.value ->> 0, ?2, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7 \
              FROM json_each(?3) AS j \
              WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?1)",
         )
-        .bind(&[conversation.into(), site.into(), json.into()])?
-        .run()
-        .await?;
+        .bind(&[conversation.into(), site.into(), json.into()])?,
+        // The conversation's whole history as reports read it, in the same transaction.
+        db.prepare(&format!("UPDATE conversations SET history = {HISTORY} WHERE id = ?1")).bind(&[conversation.into()])?,
+    ])
+    .await?;
     Ok(())
 }
 
-/// The report query's one answer: every conversation as `[created_at, [EventTuple...]]`,
-/// its events oldest first, in one JSON text. One row with one string crosses from
-/// JavaScript into the Worker at once; a row (or a field) per conversation is what costs.
+/// A conversation's events (`conversations.id` in scope) as one JSON array of
+/// [`EventTuple`]s, oldest first.
+const HISTORY: &str = "(SELECT json_group_array(json_array(e.kind, e.at, e.channel, e.teammate, e.close_kind, e.satisfaction, e.effort)) FROM \
+    (SELECT kind, at, channel, teammate, close_kind, satisfaction, effort FROM conversation_events WHERE conversation_id = conversations.id ORDER BY ord) AS e)";
+
+/// One page of the report query's answer: conversations as `[created_at, [EventTuple...]]`,
+/// events oldest first, joined into one JSON text from each conversation's prepared
+/// `history` (built from its events where missing). One row with one string crosses from
+/// JavaScript into the Worker at once (a row, or a field, per conversation is what costs),
+/// and joining prepared text is cheap for D1 where building JSON from every event row is not.
+/// A page stays under D1's 2 MB limit for a string: at most [`PAGE_ROWS`] conversations
+/// and [`PAGE_BYTES`] of text (always at least one conversation).
 #[derive(serde::Deserialize)]
-struct Row {
+struct Page {
     conversations: Option<String>,
+    /// `created_at || ' ' || id` of the page's last conversation: where the next page starts.
+    last: Option<String>,
+    n: u32,
 }
+
+/// Conversations per page: at most this many, and about [`PAGE_BYTES`] of text once the
+/// first page showed how long a conversation's text is here.
+const PAGE_ROWS: u32 = 5000;
+const PAGE_BYTES: usize = 1_500_000;
 
 /// `[kind, at, channel, teammate, close_kind, satisfaction, effort]`.
 type EventTuple = (String, String, Option<String>, Option<String>, Option<String>, Option<u8>, Option<u8>);
@@ -73,20 +93,38 @@ type EventTuple = (String, String, Option<String>, Option<String>, Option<String
 /// the zone; `compute::report` keeps the right ones) with their events, oldest first.
 async fn histories(env: &Env, site: &str, from_day: i64, to_day: i64) -> Result<Vec<History>> {
     let iso = |day: i64| format!("{}T00:00:00Z", compute::date_of(day));
-    let row: Option<Row> = env
-        .d1("DB")?
-        .prepare(
-            "SELECT json_group_array(json_array(c.created_at, json((SELECT json_group_array(json_array(e.kind, e.at, e.channel, e.teammate, e.close_kind, e.satisfaction, e.effort)) FROM \
-             (SELECT kind, at, channel, teammate, close_kind, satisfaction, effort FROM conversation_events WHERE conversation_id = c.id ORDER BY ord) AS e)))) AS conversations \
-             FROM conversations c WHERE c.site_id = ?1 AND c.created_at >= ?2 AND c.created_at < ?3",
-        )
-        .bind(&[site.into(), iso(from_day - 1).into(), iso(to_day + 2).into()])?
-        .first(None)
-        .await?;
-    let all: Vec<(String, Vec<EventTuple>)> = match row.and_then(|r| r.conversations) {
-        Some(text) => serde_json::from_str(&text).map_err(|e| crate::Error::Internal(format!("metrics: the report query's answer: {e}")))?,
-        None => Vec::new(),
-    };
+    let (mut from, to) = (iso(from_day - 1), iso(to_day + 2));
+    let db = env.d1("DB")?;
+    let (mut all, mut after_id, mut rows) = (Vec::<(String, Vec<EventTuple>)>::new(), String::new(), PAGE_ROWS);
+    // Pages in (created_at, id) order, each starting after the last one's end.
+    loop {
+        let query = format!(
+            "SELECT '[' || group_concat(item, ',') || ']' AS conversations, max(k) AS last, count(*) AS n FROM ( \
+               SELECT created_at || ' ' || id AS k, '[' || json_quote(created_at) || ',' || COALESCE(history, {HISTORY}) || ']' AS item \
+               FROM conversations WHERE site_id = ?1 AND created_at >= ?2 AND created_at < ?3 AND (created_at > ?2 OR id > ?4) \
+               ORDER BY created_at, id LIMIT {rows})"
+        );
+        let asked = db.prepare(&query).bind(&[site.into(), from.as_str().into(), to.as_str().into(), after_id.as_str().into()])?.first::<Page>(None).await;
+        let page = match asked {
+            Ok(page) => page,
+            // Most likely a page over D1's 2 MB for a string (long conversations): smaller.
+            Err(e) if rows > 50 => {
+                worker::console_warn!("metrics: a page of {rows} conversations refused ({e}); asking for fewer");
+                rows /= 4;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(Page { conversations: Some(text), last: Some(last), n }) = page else { break };
+        let mut got: Vec<(String, Vec<EventTuple>)> = serde_json::from_str(&text).map_err(|e| crate::Error::Internal(format!("metrics: the report query's answer: {e}")))?;
+        all.append(&mut got);
+        if n < rows {
+            break;
+        }
+        rows = (PAGE_BYTES / (text.len() / n as usize).max(1)).clamp(50, PAGE_ROWS as usize) as u32;
+        let Some((created, id)) = last.split_once(' ') else { break };
+        (from, after_id) = (created.to_owned(), id.to_owned());
+    }
     Ok(all
         .into_iter()
         .filter_map(|(created_at, tuples)| {

@@ -59,6 +59,30 @@ pub async fn open(site: &str) -> Result<IdbDatabase, JsValue> {
     Ok(db)
 }
 
+/// The site's database if the widget made it, without making it (an open that would create
+/// it is called off): reading must not bring back a database `forget` just deleted.
+pub async fn open_existing(site: &str) -> Result<Option<IdbDatabase>, JsValue> {
+    let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).ok_or_else(|| JsValue::from_str("Pigeon: no IndexedDB"))?;
+    let req = factory.open(&format!("pigeon:{site}"))?;
+    let call_off = Closure::once_into_js({
+        let req = req.clone();
+        move || {
+            if let Some(t) = req.transaction() {
+                let _ = t.abort();
+            }
+        }
+    });
+    req.set_onupgradeneeded(Some(call_off.unchecked_ref()));
+    if event(&req, "success").await.is_err() {
+        return Ok(None);
+    }
+    let db: IdbDatabase = req.result()?.dyn_into()?;
+    let closing = db.clone();
+    let on_version_change = Closure::once_into_js(move || closing.close());
+    db.set_onversionchange(Some(on_version_change.unchecked_ref()));
+    Ok(Some(db))
+}
+
 pub fn tx(db: &IdbDatabase, names: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction, JsValue> {
     let names: js_sys::Array = names.iter().map(|n| JsValue::from_str(n)).collect();
     db.transaction_with_str_sequence_and_mode(&names, mode)

@@ -27,7 +27,9 @@ use crate::idb::{KV, MESSAGES, OUTBOX, SESSION, event, get, object, open, store,
 const CUSTOMER: &str = "customer";
 /// What goes with a conversation the browser lets go of (the outbox and the draft stay: they
 /// go into the next one, unless they were another customer's).
-const WITH_CONVERSATION: [&str; 3] = ["session", "read_seq", "contact"];
+/// The conversations it followed (`lifecycle`'s earlier ones, with their tokens) and a skipped
+/// rating go too: on a shared computer they may be another customer's.
+const WITH_CONVERSATION: [&str; 5] = ["session", "read_seq", "contact", crate::lifecycle::EARLIER, crate::lifecycle::SKIPPED];
 const DRAFT: &str = "draft";
 
 /// Who is signed in, for the conversations the widget starts later.

@@ -21,12 +21,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{Document, Element, IdbTransactionMode, ShadowRoot};
 
-use crate::idb::{KV, MESSAGES, SESSION, event, get, object, open, store, tx};
+use crate::idb::{KV, MESSAGES, SESSION, event, get, object, open, open_existing, store, tx};
 
 /// `kv` key: the conversations this browser held before, newest first: `[{id, token, at}]`.
-const EARLIER: &str = "earlier";
+pub(crate) const EARLIER: &str = "earlier";
 /// `kv` key: the rating ask the shopper skipped (`<conversation>:<seq of its note>`).
-const SKIPPED: &str = "rating_skipped";
+pub(crate) const SKIPPED: &str = "rating_skipped";
 /// What goes with the conversation the browser lets go of (the outbox and the draft stay).
 const WITH_CONVERSATION: [&str; 4] = ["session", "read_seq", "contact", SKIPPED];
 /// How many earlier conversations the browser keeps listed.
@@ -55,8 +55,8 @@ const CSS: &str = "
 .pg-life-earlier summary { cursor: pointer; color: var(--pg-muted); padding: 4px 0; }
 .pg-life-earlier ul { list-style: none; margin: 0; padding: 0; }
 .pg-life-view { position: absolute; inset: 0; z-index: 1; display: flex; flex-direction: column; background: var(--pg-bg, #fff); color: var(--pg-fg, #1b1b1f); border-radius: 14px; overflow: hidden; }
-.pg-life-view header { display: flex; gap: 12px; align-items: center; padding: 10px 12px; border-bottom: 1px solid var(--pg-line); }
-.pg-life-view h3 { margin: 0; font-size: 15px; }
+.pg-life-view-head { display: flex; gap: 12px; align-items: center; padding: 10px 12px; border-bottom: 1px solid var(--pg-line); }
+.pg-life-view h2 { margin: 0; font-size: 15px; }
 .pg-life-view ol { flex: 1; overflow-y: auto; list-style: none; margin: 0; padding: 12px; display: flex; flex-direction: column; gap: 8px; }
 .pg-life-view .pg-life-readonly { margin: 0; padding: 8px 12px; border-top: 1px solid var(--pg-line); color: var(--pg-muted); font-size: 13px; }
 ";
@@ -160,6 +160,8 @@ struct Life {
     shown: RefCell<Option<Shown>>,
     /// What [`Life::show`] last looked at.
     probe: RefCell<String>,
+    /// The rating form of the ask shown (`<conversation>:<seq of its note>`).
+    form: RefCell<Option<(String, Element)>>,
     busy: Cell<bool>,
     again: Cell<bool>,
     /// The rating just sent (shown as thanks until the thread changes).
@@ -179,7 +181,7 @@ pub fn lifecycle(relay: String, site: String, root: ShadowRoot) {
     }
     adopt_css(&root);
     let (words, lang) = words();
-    let life = Rc::new(Life { relay, site, root, words, lang, shown: RefCell::new(None), probe: RefCell::new(String::new()), busy: Cell::new(false), again: Cell::new(false), thanked: RefCell::new(None) });
+    let life = Rc::new(Life { relay, site, root, words, lang, shown: RefCell::new(None), probe: RefCell::new(String::new()), form: RefCell::new(None), busy: Cell::new(false), again: Cell::new(false), thanked: RefCell::new(None) });
     let watched = life.clone();
     let on_change = Closure::<dyn Fn()>::new(move || watched.refresh());
     if let Ok(observer) = web_sys::MutationObserver::new(on_change.as_ref().unchecked_ref()) {
@@ -271,7 +273,7 @@ fn sentence(json: &JsValue, fallback: &str) -> String {
 
 /// The `kv` values the panel's life depends on: the session, the earlier list, the skip.
 async fn held(site: &str) -> Result<(JsValue, JsValue, JsValue), JsValue> {
-    let db = open(site).await?;
+    let Some(db) = open_existing(site).await? else { return Ok((JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED)) };
     let read = async {
         let t = tx(&db, &[KV], IdbTransactionMode::Readonly)?;
         let kv = store(&t, KV)?;
@@ -325,13 +327,24 @@ impl Life {
         }
         let mut next = Shown { conversation: conversation.clone(), note_seq: note_seq.clone(), earlier, ..Shown::default() };
         // The relay says whether it is closed and whether a rating is awaited, when the thread
-        // has a note from Pigeon (a close, or the start of a following conversation).
-        if let (Some(id), Some(token), false) = (&conversation, &token, note_seq.is_empty())
-            && let Ok((200, json)) = call("GET", &format!("{}/v1/conversations/{id}/rating", self.relay), Some(token), None).await
-        {
-            // `RatingState` read by hand: serde_json here costs the module 14 KB (brotli).
-            next.closed = get(&json, "status").as_string().as_deref() == Some("closed");
-            next.ask = get(&json, "asked").as_bool() == Some(true) && skipped.as_string() != Some(format!("{id}:{note_seq}"));
+        // has a note from Pigeon (a close, or the start of a following conversation) it has
+        // not asked about, or while it is closed (the shopper writing reopens it).
+        let before = self.shown.borrow().clone().filter(|b| b.conversation == next.conversation && b.note_seq == next.note_seq && !b.closed);
+        if let Some(b) = before {
+            next.ask = b.ask && skipped.as_string() != Some(format!("{}:{note_seq}", conversation.as_deref().unwrap_or_default()));
+        } else if let (Some(id), Some(token), false) = (&conversation, &token, note_seq.is_empty()) {
+            match call("GET", &format!("{}/v1/conversations/{id}/rating", self.relay), Some(token), None).await {
+                Ok((200, json)) => {
+                    // `RatingState` read by hand: serde_json here costs the module 14 KB (brotli).
+                    next.closed = get(&json, "status").as_string().as_deref() == Some("closed");
+                    next.ask = get(&json, "asked").as_bool() == Some(true) && skipped.as_string() != Some(format!("{id}:{note_seq}"));
+                }
+                // Offline or refused for now: what is shown stays, and the next change asks again.
+                _ => {
+                    self.probe.borrow_mut().clear();
+                    return Ok(());
+                }
+            }
         }
         if self.shown.borrow().as_ref() == Some(&next) {
             return Ok(());
@@ -369,10 +382,13 @@ impl Life {
                 }
                 let (me, error_) = (me.clone(), error_.clone());
                 spawn_local(async move {
-                    if let Err(why) = me.start_new().await {
-                        error_.set_text_content(Some(&why));
-                        if let Some(b) = button {
-                            let _ = b.remove_attribute("disabled");
+                    match me.start_new().await {
+                        Ok(()) => me.focus_composer(),
+                        Err(why) => {
+                            error_.set_text_content(Some(&why));
+                            if let Some(b) = button {
+                                let _ = b.remove_attribute("disabled");
+                            }
                         }
                     }
                 });
@@ -384,10 +400,19 @@ impl Life {
         if let (Some(id), Some(token)) = (&shown.conversation, token) {
             if self.thanked.borrow().as_deref() == Some(&format!("{id}:{}", shown.note_seq)) {
                 let thanks = el("p", "pg-life-note", w.thanks);
-                attrs(&thanks, &[("data-testid", "rate-thanks"), ("role", "status")]);
+                attrs(&thanks, &[("data-testid", "rate-thanks"), ("role", "status"), ("tabindex", "-1")]);
                 append(&box_, &[&thanks]);
+                // The Send button it replaces had the focus: it moves here, and is read out.
+                if let Ok(t) = thanks.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = t.focus();
+                }
             } else if shown.ask {
-                append(&box_, &[&self.rating_form(id, token, &shown.note_seq, &error)]);
+                // The same ask keeps its form (a choice made, a comment typed, the focus).
+                let key = format!("{id}:{}", shown.note_seq);
+                let kept = self.form.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, f)| f.clone());
+                let form = kept.unwrap_or_else(|| self.rating_form(id, token, &shown.note_seq));
+                *self.form.borrow_mut() = Some((key, form.clone()));
+                append(&box_, &[&form]);
             }
         }
         if !shown.earlier.is_empty() {
@@ -398,10 +423,13 @@ impl Life {
 
     /// One tap on a number says how happy; how easy it was and a comment may follow. Send,
     /// or Skip (not asked again for this close).
-    fn rating_form(self: &Rc<Self>, id: &str, token: &str, note_seq: &str, error: &Element) -> Element {
+    fn rating_form(self: &Rc<Self>, id: &str, token: &str, note_seq: &str) -> Element {
         let w = self.words;
         let form = el("form", "pg-rate", "");
         attrs(&form, &[("data-testid", "rate-form"), ("aria-label", w.how)]);
+        let error = el("p", "pg-life-error", "");
+        attrs(&error, &[("role", "alert"), ("data-testid", "rate-error")]);
+        let error = &error;
         let satisfaction = Rc::new(Cell::new(0u8));
         let effort = Rc::new(Cell::new(0u8));
         let scale = |legend: &str, labels: [&str; 5], shown: [&str; 5], ends: (&str, &str), chosen: Rc<Cell<u8>>, testid: &str| {
@@ -446,7 +474,7 @@ impl Life {
         let skip = el("button", "pg-link", w.skip);
         attrs(&skip, &[("type", "button"), ("data-testid", "rate-skip")]);
         append(&actions, &[&send, &skip]);
-        append(&form, &[&happy, &easy, &comment, &actions]);
+        append(&form, &[&happy, &easy, &comment, &actions, error]);
 
         let key = format!("{id}:{note_seq}");
         let (me, skip_key) = (self.clone(), key.clone());
@@ -457,6 +485,7 @@ impl Life {
                     web_sys::console::warn_1(&e);
                 }
                 me.again_from_scratch();
+                me.focus_composer();
             });
         });
         let (me, id, token, error) = (self.clone(), id.to_owned(), token.to_owned(), error.clone());
@@ -487,6 +516,13 @@ impl Life {
             });
         });
         form
+    }
+
+    /// The composer, where the shopper goes on after the banner or the rating leaves.
+    fn focus_composer(&self) {
+        if let Some(c) = self.root.query_selector("textarea[data-testid=composer]").ok().flatten().and_then(|c| c.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = c.focus();
+        }
     }
 
     fn thank(self: &Rc<Self>, key: String) {
@@ -549,12 +585,22 @@ impl Life {
         let Ok((_, earlier, _)) = held(&self.site).await else { return };
         let token = array(&earlier).iter().find(|e| get(e, "id").as_string().as_deref() == Some(id)).and_then(|e| get(&e, "token").as_string());
         let Some(panel) = self.root.query_selector("section.pg-panel").ok().flatten() else { return };
+        if self.root.query_selector(".pg-life-view").ok().flatten().is_some() {
+            return;
+        }
         let view = el("div", "pg-life-view", "");
-        attrs(&view, &[("role", "region"), ("aria-label", w.earlier), ("data-testid", "earlier-view"), ("tabindex", "-1")]);
-        let header = el("header", "", "");
+        attrs(&view, &[("role", "dialog"), ("aria-modal", "true"), ("aria-labelledby", "pg-life-view-title"), ("data-testid", "earlier-view")]);
+        let header = el("div", "pg-life-view-head", "");
         let back = el("button", "pg-link", &format!("← {}", w.back));
         attrs(&back, &[("type", "button"), ("data-testid", "earlier-back")]);
-        append(&header, &[&back, &el("h3", "", &format!("{} {when}", w.started))]);
+        let title = el("h2", "", &format!("{} {when}", w.started));
+        attrs(&title, &[("id", "pg-life-view-title")]);
+        append(&header, &[&back, &title]);
+        // The panel behind it is out of reach (Tab, screen readers) until Back.
+        let behind: Vec<Element> = (0..panel.children().length()).filter_map(|i| panel.children().item(i)).collect();
+        for e in &behind {
+            let _ = e.set_attribute("inert", "");
+        }
         let thread = el("ol", "", "");
         attrs(&thread, &[("tabindex", "0"), ("aria-label", w.earlier)]);
         let foot = el("p", "pg-life-readonly", w.read_only);
@@ -562,6 +608,9 @@ impl Life {
         let closing = view.clone();
         let close = move || {
             closing.remove();
+            for e in &behind {
+                let _ = e.remove_attribute("inert");
+            }
             if let Some(o) = &opener {
                 let _ = o.focus();
             }
