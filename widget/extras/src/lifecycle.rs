@@ -676,7 +676,9 @@ impl Life {
         let body = object(&[("follows", object(&[("id", id.as_str().into()), ("token", token.as_str().into())])), ("context", object(&context))]);
         let (status, json) = call("POST", &format!("{}/v1/sites/{}/conversations", self.relay, self.site), None, Some(&body)).await.map_err(|_| w.offline.to_owned())?;
         if status != 201 {
-            return Err(sentence(&json, w.offline));
+            // The relay's sentence is for developers (the console); the shopper gets ours.
+            web_sys::console::warn_1(&format!("Pigeon: a new conversation was refused: {}", sentence(&json, &status.to_string())).into());
+            return Err(w.offline.to_owned());
         }
         let next = object(&[("id", get(&get(&json, "conversation"), "id")), ("token", get(&json, "token"))]);
         // The one held joins the earlier ones (newest first, a bounded list).
