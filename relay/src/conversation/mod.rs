@@ -334,7 +334,7 @@ impl Conversation {
     async fn ask_in_thread(&self, ask: i64, origin: &str) -> Result<bool> {
         let (Some(config), Some(site), Some(meta)) = (&self.mail, self.site().await?, self.store.meta()?) else { return Ok(false) };
         let url = crate::ratings::link(config, origin, &meta.id, ask);
-        let locale = meta.context.as_deref().and_then(|c| serde_json::from_str::<pigeon_protocol::Context>(c).ok()).and_then(|c| c.locale);
+        let locale = shopper_locale(&meta);
         let body = rating::thread_note(&site.name, &url, locale.as_deref());
         let note = op::NewMessage { client_id: rating::note_id(ask), body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default() };
         self.post(Append::new(Author::System, note)).await?;
@@ -346,7 +346,7 @@ impl Conversation {
     async fn closed_in_thread(&self, kind: rating::CloseKind) {
         let left = async {
             let (Some(site), Some(meta)) = (self.site().await?, self.store.meta()?) else { return Ok(()) };
-            let locale = meta.context.as_deref().and_then(|c| serde_json::from_str::<pigeon_protocol::Context>(c).ok()).and_then(|c| c.locale);
+            let locale = shopper_locale(&meta);
             let body = rating::closed_note(&site.name, kind, locale.as_deref());
             let client_id = rating::closed_note_id(js_sys::Date::now() as u64);
             let note = op::NewMessage { client_id, body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default() };
@@ -584,4 +584,10 @@ impl Conversation {
 
 pub fn now_iso() -> String {
     js_sys::Date::new_0().to_iso_string().into()
+}
+
+/// The locale the shopper's browser shared with the conversation's first context, for the
+/// notes Pigeon leaves in their language.
+fn shopper_locale(meta: &store::Meta) -> Option<String> {
+    meta.context.as_deref().and_then(|c| serde_json::from_str::<pigeon_protocol::Context>(c).ok()).and_then(|c| c.locale)
 }

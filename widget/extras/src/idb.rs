@@ -52,10 +52,7 @@ pub async fn open(site: &str) -> Result<IdbDatabase, JsValue> {
     req.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
     event(&req, "success").await?;
     let db: IdbDatabase = req.result()?.dyn_into()?;
-    // A tab's `forget` deletes the database: let go at once, so it is not blocked.
-    let closing = db.clone();
-    let on_version_change = Closure::once_into_js(move || closing.close());
-    db.set_onversionchange(Some(on_version_change.unchecked_ref()));
+    let_go_on_delete(&db);
     Ok(db)
 }
 
@@ -77,10 +74,15 @@ pub async fn open_existing(site: &str) -> Result<Option<IdbDatabase>, JsValue> {
         return Ok(None);
     }
     let db: IdbDatabase = req.result()?.dyn_into()?;
+    let_go_on_delete(&db);
+    Ok(Some(db))
+}
+
+/// A tab's `forget` deletes the database: let go at once, so it is not blocked.
+fn let_go_on_delete(db: &IdbDatabase) {
     let closing = db.clone();
     let on_version_change = Closure::once_into_js(move || closing.close());
     db.set_onversionchange(Some(on_version_change.unchecked_ref()));
-    Ok(Some(db))
 }
 
 pub fn tx(db: &IdbDatabase, names: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction, JsValue> {
