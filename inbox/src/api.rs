@@ -43,14 +43,19 @@ impl Failure {
 }
 
 async fn call(method: &str, path: &str, body: Option<String>) -> Result<Option<String>, Failure> {
+    send(method, path, body.map(|b| (JsValue::from_str(&b), "application/json"))).await
+}
+
+/// A call with any body (JSON text, a file) and its content type.
+async fn send(method: &str, path: &str, body: Option<(JsValue, &str)>) -> Result<Option<String>, Failure> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
-    if let Some(body) = &body {
+    if let Some((body, content_type)) = &body {
         let headers = web_sys::Headers::new().map_err(|_| Failure::Network)?;
-        let _ = headers.set("content-type", "application/json");
+        let _ = headers.set("content-type", content_type);
         init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(body));
+        init.set_body(body);
     }
     let req = Request::new_with_str_and_init(path, &init).map_err(|_| Failure::Network)?;
     let window = web_sys::window().ok_or(Failure::Network)?;
@@ -134,6 +139,15 @@ pub async fn messages(id: &str, after: u64) -> Result<MessagesPage, Failure> {
 
 pub async fn reply(id: &str, reply: &InboxReply) -> Result<StoredMessage, Failure> {
     json("POST", &format!("/v1/inbox/conversations/{id}/messages"), body(reply)).await
+}
+
+/// A photo or PDF to the shopper: its own message, stored once per `client_id`.
+pub async fn upload(id: &str, client_id: &str, file: &web_sys::File, notify_shopper: bool) -> Result<StoredMessage, Failure> {
+    let name = js_sys::encode_uri_component(&file.name());
+    let quiet = if notify_shopper { "" } else { "&notify_shopper=false" };
+    let path = format!("/v1/inbox/conversations/{id}/files?client_id={client_id}&name={name}{quiet}");
+    let text = send("POST", &path, Some((file.into(), "application/octet-stream"))).await?.unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| Failure::Refused { status: 200, code: "bad_answer".into(), message: format!("Unexpected answer: {e}") })
 }
 
 pub async fn mark_read(id: &str, seq: u64) -> Result<(), Failure> {

@@ -112,3 +112,13 @@ fn retry(url: String, slot: Rc<RefCell<Option<WebSocket>>>, stopped: Rc<Cell<boo
     }
     again.forget();
 }
+
+/// A promise resolved after `ms`.
+pub async fn pause(ms: i32) {
+    let wait = js_sys::Promise::new(&mut |done, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&done, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(wait).await;
+}

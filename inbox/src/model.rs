@@ -212,7 +212,7 @@ mod tests {
     use pigeon_protocol::{Author, ConversationSummary};
 
     fn msg(seq: u64) -> Message {
-        Message { id: format!("m{seq}"), seq, client_id: format!("c{seq}"), author: Author::Shopper, author_name: None, body: format!("b{seq}"), created_at: format!("2026-11-23T10:00:{seq:02}Z"), context: None }
+        Message { id: format!("m{seq}"), seq, client_id: format!("c{seq}"), author: Author::Shopper, author_name: None, body: format!("b{seq}"), created_at: format!("2026-11-23T10:00:{seq:02}Z"), context: None, attachments: vec![] }
     }
 
     fn row(id: &str, at: &str, status: Status) -> InboxConversation {

@@ -39,6 +39,8 @@ pub struct Inbox {
     pub connected: RwSignal<bool>,
     pub problem: RwSignal<Option<String>>,
     pub signed_out: RwSignal<bool>,
+    /// Files on their way to the shopper (and the ones refused, with the relay's reason).
+    pub uploads: RwSignal<Vec<Upload>>,
     /// The site's socket: replies travel on it while it is open.
     socket: StoredValue<Option<Rc<crate::live::Live>>, LocalStorage>,
     /// The reply on its way over the socket (one at a time): its `client_id`, and what ends
@@ -62,6 +64,16 @@ pub fn draft_key(id: &str) -> String {
 }
 
 const OUTBOX: &str = "outbox";
+
+/// A file on its way (see [`Inbox::attach`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    pub client_id: String,
+    pub conversation: String,
+    pub name: String,
+    /// Why the relay refused it.
+    pub refused: Option<String>,
+}
 
 /// A fresh client id: 128 random bits.
 fn client_id() -> String {
@@ -97,6 +109,7 @@ impl Inbox {
             connected: RwSignal::new(false),
             problem: RwSignal::new(None),
             signed_out,
+            uploads: RwSignal::new(vec![]),
             socket: StoredValue::new_local(None),
             waiting: StoredValue::new_local(None),
             heard_early: StoredValue::new_local(None),
@@ -387,6 +400,52 @@ impl Inbox {
                 store::remove(&thread_key(&conversation));
             }
         }
+    }
+
+    /// Files for the open conversation's shopper, each a message of its own, sent one after
+    /// another in the order chosen. A lost connection is tried again (same `client_id`, so
+    /// stored once); a refusal (type, size) stays listed with the relay's reason.
+    pub fn attach(self, files: Vec<web_sys::File>, notify_shopper: bool) {
+        let Some(conversation) = self.selected.get_untracked() else { return };
+        let batch: Vec<(Upload, web_sys::File)> = files
+            .into_iter()
+            .map(|f| (Upload { client_id: client_id(), conversation: conversation.clone(), name: f.name(), refused: None }, f))
+            .collect();
+        self.uploads.update(|u| u.extend(batch.iter().map(|(u, _)| u.clone())));
+        spawn_local(async move {
+            for (up, file) in batch {
+                let mut tries = 0;
+                let sent = loop {
+                    match api::upload(&up.conversation, &up.client_id, &file, notify_shopper).await {
+                        Err(f) if f.retryable() && tries < 5 => {
+                            tries += 1;
+                            crate::live::pause(2_000 * tries).await;
+                        }
+                        other => break other,
+                    }
+                };
+                match sent {
+                    Ok(stored) => {
+                        self.uploads.update(|u| u.retain(|x| x.client_id != up.client_id));
+                        if self.selected.get_untracked().as_deref() == Some(up.conversation.as_str()) {
+                            self.thread.update(|t| {
+                                t.insert([stored.message]);
+                            });
+                        }
+                    }
+                    Err(f) => {
+                        if f == Failure::SignedOut {
+                            self.signed_out.set(true);
+                        }
+                        self.uploads.update(|u| {
+                            if let Some(x) = u.iter_mut().find(|x| x.client_id == up.client_id) {
+                                x.refused = Some(f.sentence());
+                            }
+                        });
+                    }
+                }
+            }
+        });
     }
 
     /// A reply to the open conversation: kept in this browser until stored.

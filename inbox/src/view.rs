@@ -2,7 +2,7 @@
 //! time below 760 px). Everything shoppers typed is shown as text.
 
 use leptos::prelude::*;
-use pigeon_protocol::{Author, ConversationDetails, InboxConversation, Invite, Me, Message, Note, Ratings, Status, Team, TeamRole, TeammateInfo, validate};
+use pigeon_protocol::{Attachment, Author, ConversationDetails, InboxConversation, Invite, Me, Message, Note, Ratings, Status, Team, TeamRole, TeammateInfo, validate};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 
@@ -356,7 +356,7 @@ fn row(inbox: Inbox, c: &InboxConversation) -> impl IntoView + use<> {
     }
 }
 
-fn message_view(m: &Message, site_name: &str) -> impl IntoView + use<> {
+fn message_view(conversation: &str, m: &Message, site_name: &str) -> impl IntoView + use<> {
     let who = match m.author {
         Author::Shopper => "Shopper".to_owned(),
         Author::Agent => m.author_name.clone().unwrap_or_else(|| site_name.to_owned()),
@@ -366,8 +366,50 @@ fn message_view(m: &Message, site_name: &str) -> impl IntoView + use<> {
         <li class=format!("msg msg-{}", m.author.as_str()) data-testid="thread-message" data-seq=m.seq.to_string() data-author=m.author.as_str()>
             <span class="by" dir="auto">{who}</span>
             <time datetime=m.created_at.clone()>{when(&m.created_at)}</time>
-            <p dir="auto">{m.body.clone()}</p>
+            {(!m.body.is_empty()).then(|| view! { <p dir="auto">{m.body.clone()}</p> })}
+            {files_view(conversation, &m.attachments)}
         </li>
+    }
+}
+
+/// A message's files: pictures as thumbnails (at most 240 px, their size known before they
+/// load) that open full size, documents as downloads with their size.
+fn files_view(conversation: &str, files: &[Attachment]) -> impl IntoView + use<> {
+    (!files.is_empty()).then(|| {
+        let items = files
+            .iter()
+            .map(|f| {
+                let url = format!("/v1/inbox/conversations/{conversation}/files/{}", f.id);
+                match (f.is_image(), f.width.zip(f.height)) {
+                    (true, Some((w, h))) => {
+                        let scale = (240.0 / f64::from(w.max(h))).min(1.0);
+                        let (w, h) = ((f64::from(w) * scale).round().max(1.0), (f64::from(h) * scale).round().max(1.0));
+                        let src = url.clone();
+                        view! {
+                            <li><a href=url target="_blank" rel="noopener" data-testid="thread-image">
+                                <img src=src alt=f.name.clone() width=w.to_string() height=h.to_string() loading="lazy" />
+                            </a></li>
+                        }
+                        .into_any()
+                    }
+                    _ => view! {
+                        <li><a href=url download=f.name.clone() data-testid="thread-file" dir="auto">{f.name.clone()}</a>
+                            " " <span class="muted">{human_size(f.size)}</span></li>
+                    }
+                    .into_any(),
+                }
+            })
+            .collect_view();
+        view! { <ul class="files" aria-label="Files">{items}</ul> }
+    })
+}
+
+/// `2.4 MB`, `512 KB`, `900 B`.
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{} KB", bytes / 1_000),
+        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
     }
 }
 
@@ -459,8 +501,8 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
     };
     let messages = view! {
         <For each=items key=|(id, item)| (id.clone(), item.key())
-            children=move |(_, item)| match item {
-                Item::Message(m) => message_view(&m, &site_name_untracked()).into_any(),
+            children=move |(id, item)| match item {
+                Item::Message(m) => message_view(&id, &m, &site_name_untracked()).into_any(),
                 Item::Note(n) => note_view(&n).into_any(),
             } />
     };
@@ -504,6 +546,11 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
         }
         now
     });
+    // This conversation's files on their way.
+    let uploads = move || {
+        let open = inbox.selected.get();
+        inbox.uploads.get().into_iter().filter(|u| Some(&u.conversation) == open.as_ref()).collect::<Vec<_>>()
+    };
     view! {
         <section class="conversation" aria-label="Conversation" hidden=move || inbox.selected.with(Option::is_none)>
             <div class="bar">
@@ -545,7 +592,22 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
                 </li>
                 {messages}{waiting}
             </ol>
-            <form class="composer" data-note=move || note_mode.get().then_some("") on:submit=move |ev| { ev.prevent_default(); send(); }>
+            <form class="composer" data-note=move || note_mode.get().then_some("") on:submit=move |ev| { ev.prevent_default(); send(); }
+                on:paste=move |ev: web_sys::ClipboardEvent| {
+                    let files = file_list(ev.clipboard_data().and_then(|d| d.files()));
+                    if !files.is_empty() && !note_mode.get_untracked() {
+                        ev.prevent_default();
+                        inbox.attach(files, notify.get_untracked());
+                    }
+                }
+                on:dragover=move |ev: web_sys::DragEvent| ev.prevent_default()
+                on:drop=move |ev: web_sys::DragEvent| {
+                    ev.prevent_default();
+                    let files = file_list(ev.data_transfer().and_then(|d| d.files()));
+                    if !files.is_empty() && !note_mode.get_untracked() {
+                        inbox.attach(files, notify.get_untracked());
+                    }
+                }>
                 <div class="modes" role="group" aria-label="Write">
                     <button type="button" data-testid="mode-reply" aria-pressed=move || (!note_mode.get()).to_string() on:click=move |_| note_mode.set(false)>"Reply"</button>
                     <button type="button" data-testid="mode-note" aria-pressed=move || note_mode.get().to_string() on:click=move |_| note_mode.set(true)>"Internal note"</button>
@@ -573,6 +635,30 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
                 </p>
                 <label class="quiet" hidden=move || note_mode.get()><input type="checkbox" data-testid="reply-no-email" prop:checked=move || !notify.get()
                     on:change=move |ev| notify.set(!event_target_checked(&ev)) />" Don't email the shopper about this reply"</label>
+                // Photos and PDFs: chosen here, pasted into the reply, or dropped on the composer.
+                <label class="attach" hidden=move || note_mode.get()>"Attach a photo or PDF"
+                    <input type="file" multiple data-testid="reply-attach" accept="image/jpeg,image/png,image/gif,image/webp,application/pdf"
+                        on:change=move |ev| {
+                            let input: web_sys::HtmlInputElement = event_target(&ev);
+                            inbox.attach(file_list(input.files()), notify.get_untracked());
+                            input.set_value("");
+                        } />
+                </label>
+                <ul class="uploads" data-testid="uploads" aria-live="polite">
+                    <For each=uploads
+                        key=|u| (u.client_id.clone(), u.refused.clone())
+                        children=move |u| {
+                            let id = u.client_id.clone();
+                            match u.refused {
+                                None => view! { <li data-testid="upload-sending" dir="auto">{format!("Sending {}…", u.name)}</li> }.into_any(),
+                                Some(why) => view! {
+                                    <li class="error" data-testid="upload-refused" dir="auto">{format!("{} was not sent: {why} ", u.name)}
+                                        <button type="button" class="link" on:click=move |_| inbox.uploads.update(|l| l.retain(|x| x.client_id != id))>"Dismiss"</button>
+                                    </li>
+                                }.into_any(),
+                            }
+                        } />
+                </ul>
                 <button type="submit" data-testid="reply-send">{move || if note_mode.get() { "Add note" } else { "Send" }}</button>
                 <p class="error" role="alert">{move || error.get()}</p>
             </form>
@@ -759,4 +845,9 @@ fn TeamView(inbox: Inbox, on_close: impl Fn() + Copy + 'static) -> impl IntoView
             <p class="error" role="alert">{move || error.get()}</p>
         </section>
     }
+}
+
+/// The files of a file list (an input's, a paste's, a drop's).
+fn file_list(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    list.map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect()).unwrap_or_default()
 }

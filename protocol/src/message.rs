@@ -43,6 +43,73 @@ pub struct Message {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Context>,
+    /// Photos and files sent with the message (a shopper's or a teammate's upload is a message
+    /// of its own with an empty `body`; an emailed reply carries its text and its files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file stored with a message. `content_type` is what the relay found in the bytes (never
+/// the name or the upload's header): one of [`FileType`]. Fetched from
+/// `GET .../conversations/{id}/files/{id}` by the conversation's token holder or its teammates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Random, unguessable; names the file under its conversation.
+    pub id: String,
+    /// The sender's file name, cleaned (no folders, no control characters, at most 120 characters).
+    pub name: String,
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// Pixels, for images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+impl Attachment {
+    /// Shown inline (a picture) rather than offered as a download.
+    pub fn is_image(&self) -> bool {
+        self.content_type.starts_with("image/")
+    }
+}
+
+/// The file types the relay stores, recognised from their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileType {
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+    Pdf,
+}
+
+impl FileType {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileType::Jpeg => "image/jpeg",
+            FileType::Png => "image/png",
+            FileType::Gif => "image/gif",
+            FileType::Webp => "image/webp",
+            FileType::Pdf => "application/pdf",
+        }
+    }
+}
+
+/// Largest file the relay stores: 10 MiB.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+impl Message {
+    /// One line for previews (the inbox list, notifications' subjects): the text, or for a
+    /// message that is only files, their names.
+    pub fn preview(&self) -> String {
+        if !self.body.trim().is_empty() || self.attachments.is_empty() {
+            return self.body.clone();
+        }
+        let names: Vec<&str> = self.attachments.iter().map(|a| a.name.as_str()).collect();
+        format!("\u{1F4CE} {}", names.join(", "))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -280,6 +280,7 @@ mod tests {
             body: "hi".into(),
             created_at: "2026-11-21T09:00:00.000Z".into(),
             context: None,
+            attachments: vec![],
         };
         let json = serde_json::to_value(&m).unwrap();
         assert_eq!(json["author"], "shopper");

@@ -18,7 +18,7 @@ pub async fn post(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> 
     }
     let msg = validate::agent_message(&input)?;
     let claim = cx.teammate.as_ref().map(|t| Assignee { email: t.email.clone(), name: t.name.clone() });
-    messages::store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: false, claim, via: Via::Api }).await
+    messages::store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: false, claim, via: Via::Api, attachments: vec![] }).await
 }
 
 /// One row of the D1 index as stored (numbers are JavaScript numbers, the context JSON).

@@ -33,7 +33,8 @@ pub async fn create(mut req: Request, cx: &Ctx) -> Result<Response> {
     let context_json = body.context.as_ref().and_then(|c| serde_json::to_string(c).ok());
     let locale = body.context.as_ref().and_then(|c| c.locale.as_deref());
     let note = follows.as_ref().map(|_| follows_note(&site.name, locale));
-    let init = Init { id: id.clone(), site: site.id.clone(), token_hash: tokens::hash(&token), created_at: created_at.clone(), context: body.context, note };
+    let origin = Some(req.url()?.origin().ascii_serialization());
+    let init = Init { id: id.clone(), site: site.id.clone(), token_hash: tokens::hash(&token), created_at: created_at.clone(), context: body.context, note, origin };
     // Object first, index second: an index row never points at a missing object.
     op::send(env, &id, Caller::Worker, Op::Init(init)).await?.done()?;
     env.d1("DB")?

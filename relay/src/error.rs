@@ -72,6 +72,15 @@ pub enum Error {
     /// This close's rating was given already.
     #[error("already rated")]
     AlreadyRated,
+    /// A file over 10 MiB, or an image over 100 megapixels. Not retryable as is.
+    #[error("file too large")]
+    FileTooLarge,
+    /// A file that is not a JPEG, PNG, GIF, WebP or PDF by its bytes. Not retryable as is.
+    #[error("unsupported file type")]
+    UnsupportedFileType,
+    /// A file link from an email that is expired or forged.
+    #[error("file link invalid")]
+    LinkInvalid,
     /// Slow down; retryable after the given seconds.
     #[error("rate limited")]
     RateLimited { retry_after_secs: u32 },
@@ -97,14 +106,14 @@ impl Error {
         match self {
             Error::MalformedJson(_) => 400,
             Error::Unauthorized | Error::SignedOut | Error::SignInLinkInvalid => 401,
-            Error::OriginNotAllowed | Error::OwnerOnly | Error::IdentityNotVerified => 403,
+            Error::OriginNotAllowed | Error::OwnerOnly | Error::IdentityNotVerified | Error::LinkInvalid => 403,
             Error::NotFound | Error::NoSuchSavedReply => 404,
             Error::MethodNotAllowed => 405,
             Error::ClientIdConflict | Error::LastOwner | Error::AlreadyTeammate | Error::ShortcutTaken | Error::IdentityOff
             | Error::RatingsOff | Error::RatingNotAsked | Error::AlreadyRated => 409,
             Error::ResumeExpired => 410,
-            Error::TooLarge => 413,
-            Error::UnsupportedMediaType => 415,
+            Error::TooLarge | Error::FileTooLarge => 413,
+            Error::UnsupportedMediaType | Error::UnsupportedFileType => 415,
             Error::Invalid(_) => 422,
             Error::RateLimited { .. } => 429,
             Error::Internal(_) => 500,
@@ -129,6 +138,18 @@ impl Error {
             Error::SignInLinkInvalid => ErrorBody::new(
                 "link_invalid",
                 "This sign-in link does not work any more: each link works once, for 15 minutes. Ask for a new one.",
+            ),
+            Error::FileTooLarge => ErrorBody::new(
+                "file_too_large",
+                "The file is larger than 10 MB (or an image larger than 100 megapixels): nothing was stored. Send a smaller one.",
+            ),
+            Error::UnsupportedFileType => ErrorBody::new(
+                "unsupported_file_type",
+                "Only photos (JPEG, PNG, GIF, WebP) and PDF documents can be sent; this file is none of these by its content: nothing was stored.",
+            ),
+            Error::LinkInvalid => ErrorBody::new(
+                "link_invalid",
+                "This link to a file has expired. Open the conversation to see the file.",
             ),
             Error::OriginNotAllowed => ErrorBody::new("origin_not_allowed", "This page's origin may not use this site."),
             Error::MethodNotAllowed => ErrorBody::new("method_not_allowed", "This method is not supported here."),

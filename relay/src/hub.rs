@@ -150,7 +150,7 @@ impl SiteHub {
         let teammate = crate::inbox::team::find(&self.env, &site, &email).await?.ok_or(Error::NotFound)?;
         let msg = validate::agent_message(&PostAgentMessage { author_name: Some(teammate.name.clone()), ..post })?;
         let claim = Some(Assignee { email: teammate.email, name: teammate.name });
-        let message = NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: !notify_shopper, claim, via: crate::conversation::op::Via::Inbox };
+        let message = NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: !notify_shopper, claim, via: crate::conversation::op::Via::Inbox, attachments: vec![] };
         Ok(op::send(&self.env, conversation, Caller::SiteTeammate { site }, Op::Post(message)).await?.stored()?.0)
     }
 }

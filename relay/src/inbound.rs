@@ -74,13 +74,24 @@ async fn handle(message: &ForwardableEmailMessage, env: &Env) -> Result<u64, Fai
         }
         sign::Role::Shopper => None,
     };
-    let message = NewMessage { client_id: reply.client_id, body: reply.body, author_name, context: None, quiet: false, claim: None, via: crate::conversation::op::Via::Email };
+    // The files go to R2 first; those the stored message does not hold are removed again.
+    let mut attachments = Vec::with_capacity(reply.files.len());
+    for file in reply.files {
+        attachments.push(crate::files::put(env, &conversation, file.name, file.kind, file.bytes).await?);
+    }
+    let message = NewMessage { client_id: reply.client_id, body: reply.body, author_name, context: None, quiet: false, claim: None, via: crate::conversation::op::Via::Email, attachments: attachments.clone() };
     let email = EmailReply { role, message, from: reply.from, message_id: reply.message_id };
-    match op::send(env, &conversation, Caller::Worker, Op::EmailReply(email)).await {
-        Ok(answer) => Ok(answer.stored()?.0.seq),
-        Err(Refusal::NotFound) => Err(Rejection::GoneConversation.into()),
-        Err(Refusal::WrongSender) => Err(Rejection::WrongSender.into()),
-        Err(Refusal::RateLimited { .. }) => Err(Rejection::RateLimited.into()),
-        Err(refusal) => Err(crate::Error::from(refusal).into()),
+    let (stored, refusal) = match op::send(env, &conversation, Caller::Worker, Op::EmailReply(email)).await {
+        Ok(answer) => (answer.stored(), None),
+        Err(refusal) => (Err(crate::Error::NotFound), Some(refusal)),
+    };
+    let stored = crate::files::kept(env, &conversation, &attachments, stored).await;
+    match (stored, refusal) {
+        (Ok((message, _)), _) => Ok(message.seq),
+        (Err(_), Some(Refusal::NotFound)) => Err(Rejection::GoneConversation.into()),
+        (Err(_), Some(Refusal::WrongSender)) => Err(Rejection::WrongSender.into()),
+        (Err(_), Some(Refusal::RateLimited { .. })) => Err(Rejection::RateLimited.into()),
+        (Err(_), Some(refusal)) => Err(crate::Error::from(refusal).into()),
+        (Err(e), None) => Err(e.into()),
     }
 }

@@ -8,6 +8,7 @@ mod conversation;
 mod conversations;
 mod egress;
 mod error;
+mod files;
 mod http;
 mod identity;
 mod hub;

@@ -52,7 +52,7 @@ pub async fn post(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response> 
     limits::check(&req, &cx.env, &cx.site.id, limits::Kind::Message).await?;
     let input: PostMessage = http::read_json(&mut req).await?;
     let msg = validate::shopper_message(&input)?;
-    store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None, via: Via::Api }).await
+    store(cx, asked, NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None, via: Via::Api, attachments: vec![] }).await
 }
 
 /// Sends a validated message to the conversation's object, which stores it, pushes it

@@ -16,6 +16,8 @@ pub fn documented(route: &Route) -> Option<(&'static str, &'static str)> {
         AgentListConversations { .. } => ("/v1/agent/sites/{site}/conversations", "get"),
         AgentListMessages { .. } => ("/v1/agent/conversations/{id}/messages", "get"),
         AgentPostMessage { .. } => ("/v1/agent/conversations/{id}/messages", "post"),
+        AgentPostFile { .. } => ("/v1/agent/conversations/{id}/files", "post"),
+        AgentGetFile { .. } => ("/v1/agent/conversations/{id}/files/{file}", "get"),
         AgentMarkRead { .. } => ("/v1/agent/conversations/{id}/read", "post"),
         AgentClose { .. } => ("/v1/agent/conversations/{id}/close", "post"),
         AgentMetrics { .. } => ("/v1/agent/sites/{site}/metrics", "get"),
@@ -35,7 +37,8 @@ pub fn documented(route: &Route) -> Option<(&'static str, &'static str)> {
         | InboxReplies { .. } | InboxAddReply { .. } | InboxChangeReply { .. } | InboxDeleteReply { .. } | InboxSettings { .. } | InboxSaveSettings { .. }
         | InboxPreviewSettings { .. } | InboxProfile | InboxSaveProfile | InboxPush | InboxAddDevice | InboxRemoveDevice | InboxWebhooks { .. } | InboxTokens { .. }
         | InboxAddToken { .. } | InboxRevokeToken { .. } | Identify { .. } | InboxIdentity { .. } | InboxMakeIdentity { .. } | InboxIdentityOff { .. }
-        | InboxMetrics { .. } | RatingState { .. } | Rate { .. } | Health => {
+        | InboxMetrics { .. } | RatingState { .. } | Rate { .. } | Health | PostFile { .. } | GetFile { .. } | InboxPostFile { .. }
+        | InboxGetFile { .. } | SignedFile { .. } => {
             return None;
         }
     })
@@ -100,7 +103,7 @@ mod tests {
 
     /// The template with sample values in its `{params}`.
     fn sample(path: &str) -> String {
-        path.replace("{site}", "demo").replace("{id}", "c0ffee").replace("{endpoint}", "ep_1").replace("{delivery}", "7")
+        path.replace("{site}", "demo").replace("{id}", "c0ffee").replace("{file}", "f00d").replace("{endpoint}", "ep_1").replace("{delivery}", "7")
     }
 
     #[test]
@@ -140,6 +143,8 @@ mod tests {
             (Method::Post, "/v1/agent/sites/demo/webhooks/ep/deliveries/1/resend"),
             (Method::Post, "/v1/agent/sites/demo/webhooks/ep/test"),
             (Method::Get, "/v1/agent/sites/demo/metrics"),
+            (Method::Post, "/v1/agent/conversations/c/files"),
+            (Method::Get, "/v1/agent/conversations/c/files/f"),
         ]
         .into_iter()
         .map(|(m, p)| match parse(&m, p) {
@@ -197,7 +202,7 @@ mod tests {
         let doc = doc();
         let cart = Cart { currency: "EUR".into(), total: 5998, items: vec![CartItem { id: Some("sku".into()), name: "Jacket".into(), quantity: 2, unit_price: 2999, url: Some("u".into()), image_url: Some("i".into()) }] };
         let context = Context { page: Page { url: "https://shop.test/".into(), title: "Shop".into(), referrer: Some("r".into()) }, cart: Some(cart), locale: Some("de".into()), time_zone: Some("Europe/Berlin".into()) };
-        let message = Message { id: "m_1".into(), seq: 1, client_id: "c".into(), author: Author::Agent, author_name: Some("Ana".into()), body: "Hi".into(), created_at: "t".into(), context: Some(context.clone()) };
+        let message = Message { id: "m_1".into(), seq: 1, client_id: "c".into(), author: Author::Agent, author_name: Some("Ana".into()), body: "Hi".into(), created_at: "t".into(), context: Some(context.clone()), attachments: vec![Attachment { id: "f".into(), name: "label.jpg".into(), content_type: "image/jpeg".into(), size: 9, width: Some(4), height: Some(3) }] };
         let summary = ConversationSummary { id: "c".into(), status: Status::Open, created_at: "t".into(), last_seq: 1, last_message_at: Some("t".into()), last_message_preview: Some("Hi".into()), last_author: Some(Author::Shopper), unread_count: 1, context: Some(context) };
         let endpoint = WebhookEndpoint { id: "ep".into(), url: "https://h.test/".into(), events: vec!["message.created".into()], description: "d".into(), enabled: true, disabled_reason: Some("r".into()), failing_since: Some("t".into()), created_at: "t".into() };
         let delivery = WebhookDelivery { id: 1, event_id: "evt".into(), kind: "message.created".into(), conversation: "c".into(), state: DeliveryState::Pending, attempts: 1, last_status: Some(503), last_error: Some("e".into()), created_at: "t".into(), delivered_at: Some("t".into()), next_attempt_at: Some("t".into()) };

@@ -6,7 +6,7 @@ use worker::{Env, Method, Request, Response};
 use crate::conversation::op::Caller;
 use crate::sites::{Owner, Site};
 use crate::inbox::Teammate;
-use crate::{agent, closing, conversations, http, identity, inbox, messages, metrics, privacy, ratings, sites, webhooks};
+use crate::{agent, closing, conversations, files, http, identity, inbox, messages, metrics, privacy, ratings, sites, webhooks};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -20,6 +20,9 @@ pub enum Route {
     MarkRead { conversation: String },
     Export { conversation: String },
     Delete { conversation: String },
+    /// A photo or PDF as a message of its own (`POST`), and a stored file (`GET`).
+    PostFile { conversation: String },
+    GetFile { conversation: String, file: String },
     /// Whether a rating is asked (`GET`), and the shopper's answer (`POST`).
     RatingState { conversation: String },
     Rate { conversation: String },
@@ -31,6 +34,8 @@ pub enum Route {
     AgentListConversations { site: String },
     AgentListMessages { conversation: String },
     AgentPostMessage { conversation: String },
+    AgentPostFile { conversation: String },
+    AgentGetFile { conversation: String, file: String },
     AgentMarkRead { conversation: String },
     AgentClose { conversation: String },
     AgentWebhooks { site: String, call: webhooks::Call },
@@ -46,6 +51,8 @@ pub enum Route {
     InboxDetails { conversation: String },
     InboxMessages { conversation: String },
     InboxReply { conversation: String },
+    InboxPostFile { conversation: String },
+    InboxGetFile { conversation: String, file: String },
     InboxRead { conversation: String },
     InboxClose { conversation: String },
     InboxReopen { conversation: String },
@@ -77,6 +84,8 @@ pub enum Route {
     InboxIdentityOff { site: String },
     InboxMetrics { site: String },
     Health,
+    /// A file link from an email: signed and expiring, no sign-in.
+    SignedFile { conversation: String, file: String },
 }
 
 /// Who a route is for, which decides how its caller is checked.
@@ -117,7 +126,13 @@ impl Route {
             | Route::InboxReopen { conversation }
             | Route::InboxAssign { conversation }
             | Route::InboxNotes { conversation }
-            | Route::InboxAddNote { conversation } => Some(conversation),
+            | Route::InboxAddNote { conversation }
+            | Route::PostFile { conversation }
+            | Route::GetFile { conversation, .. }
+            | Route::AgentPostFile { conversation }
+            | Route::AgentGetFile { conversation, .. }
+            | Route::InboxPostFile { conversation }
+            | Route::InboxGetFile { conversation, .. } => Some(conversation),
             _ => None,
         }
     }
@@ -127,7 +142,9 @@ impl Route {
         match self {
             SiteConfig { .. } | CreateConversation { .. } | ListMessages { .. } | PostMessage { .. } | Live { .. }
             | SetContact { .. } | MarkRead { .. } | Export { .. } | Delete { .. } | RatingState { .. } | Rate { .. } | Resume
-            | Identify { .. } => Audience::Shop,
+            | Identify { .. } | PostFile { .. } | GetFile { .. } => Audience::Shop,
+            AgentPostFile { .. } | AgentGetFile { .. } => Audience::Agent,
+            InboxPostFile { .. } | InboxGetFile { .. } => Audience::Inbox,
             AgentListConversations { .. } | AgentListMessages { .. } | AgentPostMessage { .. } | AgentMarkRead { .. }
             | AgentClose { .. } | AgentWebhooks { .. } | AgentMetrics { .. } => Audience::Agent,
             InboxSignIn | InboxSession | InboxSignOut | InboxMe | InboxConversations { .. } | InboxSearch { .. } | InboxLive { .. }
@@ -139,7 +156,7 @@ impl Route {
             | InboxIdentity { .. } | InboxMakeIdentity { .. } | InboxIdentityOff { .. } | InboxMetrics { .. } => {
                 Audience::Inbox
             }
-            Health => Audience::Anyone,
+            Health | SignedFile { .. } => Audience::Anyone,
         }
     }
 }
@@ -179,6 +196,13 @@ pub fn parse(method: &Method, path: &str) -> Parsed {
             Post => Some(Route::PostMessage { conversation: s(id) }),
             _ => None,
         },
+        ["v1", "conversations", id, "files"] => (*method == Post).then(|| Route::PostFile { conversation: s(id) }),
+        ["v1", "conversations", id, "files", file] => (*method == Get).then(|| Route::GetFile { conversation: s(id), file: s(file) }),
+        ["v1", "agent", "conversations", id, "files"] => (*method == Post).then(|| Route::AgentPostFile { conversation: s(id) }),
+        ["v1", "agent", "conversations", id, "files", file] => (*method == Get).then(|| Route::AgentGetFile { conversation: s(id), file: s(file) }),
+        ["v1", "inbox", "conversations", id, "files"] => (*method == Post).then(|| Route::InboxPostFile { conversation: s(id) }),
+        ["v1", "inbox", "conversations", id, "files", file] => (*method == Get).then(|| Route::InboxGetFile { conversation: s(id), file: s(file) }),
+        ["v1", "files", id, file] => (*method == Get).then(|| Route::SignedFile { conversation: s(id), file: s(file) }),
         ["v1", "conversations", id, "live"] => (*method == Get).then(|| Route::Live { conversation: s(id) }),
         ["v1", "conversations", id, "contact"] => (*method == Put).then(|| Route::SetContact { conversation: s(id) }),
         ["v1", "conversations", id, "read"] => (*method == Post).then(|| Route::MarkRead { conversation: s(id) }),
@@ -424,7 +448,13 @@ async fn answer(req: Request, env: Env) -> Response {
         Audience::Shop => {}
         // Servers, scripts and the inbox page never ask cross-origin.
         _ if preflight => return crate::Error::OriginNotAllowed.into_response(),
-        Audience::Anyone => return http::json(200, &serde_json::json!({"ok": true})).unwrap_or_else(crate::Error::into_response),
+        Audience::Anyone => {
+            let answered = match &route {
+                Route::SignedFile { conversation, file } => crate::files::signed(&req, &env, conversation, file).await,
+                _ => http::json(200, &serde_json::json!({"ok": true})),
+            };
+            return answered.unwrap_or_else(crate::Error::into_response);
+        }
         Audience::Agent => {
             let resp = match agent_context(&route, &req, env).await {
                 Ok((cx, asked)) => dispatch(route, req, cx, asked).await,
@@ -603,6 +633,10 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::ListMessages { .. } | Route::AgentListMessages { .. } => messages::list(&req, &cx, asked()?).await,
         Route::PostMessage { .. } => messages::post(req, &cx, asked()?).await,
         Route::AgentPostMessage { .. } => agent::post(req, &cx, asked()?).await,
+        Route::PostFile { .. } => files::upload(req, &cx, asked()?, files::Uploader::Shopper).await,
+        Route::AgentPostFile { .. } => files::upload(req, &cx, asked()?, files::Uploader::Agent).await,
+        Route::InboxPostFile { .. } => files::upload(req, &cx, asked()?, files::Uploader::Inbox).await,
+        Route::GetFile { file, .. } | Route::AgentGetFile { file, .. } | Route::InboxGetFile { file, .. } => files::download(&cx, asked()?, &file).await,
         Route::Live { conversation } => messages::live(&req, &cx, &conversation).await,
         Route::SetContact { .. } => privacy::set_contact(req, &cx, asked()?).await,
         Route::MarkRead { .. } | Route::AgentMarkRead { .. } => messages::mark_read(req, &cx, asked()?).await,
@@ -644,6 +678,7 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::AgentMetrics { .. } | Route::InboxMetrics { .. } => metrics::get(&req, &cx).await,
         // Answered before any context is needed.
         Route::Health
+        | Route::SignedFile { .. }
         | Route::Resume
         | Route::InboxSignIn
         | Route::InboxSession

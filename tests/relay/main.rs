@@ -16,6 +16,7 @@ mod cors;
 mod edges;
 mod email;
 mod exactly_once;
+mod files;
 mod identity;
 mod inbox;
 mod live;

@@ -26,6 +26,8 @@ pub struct Answer {
     pub json: Value,
     /// The body as text (for the pages that are not JSON).
     pub text: String,
+    /// The body as sent (files).
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -60,7 +62,8 @@ impl Client {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.unwrap_or_default();
-        Answer { status, headers, json: serde_json::from_slice(&bytes).unwrap_or(Value::Null), text: String::from_utf8_lossy(&bytes).into_owned() }
+        let bytes = bytes.to_vec();
+        Answer { status, headers, json: serde_json::from_slice(&bytes).unwrap_or(Value::Null), text: String::from_utf8_lossy(&bytes).into_owned(), bytes }
     }
 
     pub async fn json(&self, method: Method, path: &str, bearer: Option<&str>, body: &Value) -> Answer {
@@ -104,6 +107,11 @@ impl Client {
     }
 }
 
+/// `s` with everything but unreserved characters percent-encoded (a query value).
+pub fn urlencoding(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
 fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -124,6 +132,13 @@ impl ShopperSession {
         self.client
             .json(Method::POST, &format!("/v1/conversations/{}/messages", self.id), Some(&self.token), &json!({ "client_id": client_id, "body": body }))
             .await
+    }
+
+    /// `POST .../files?client_id=&name=` with `bytes` as the body.
+    pub async fn upload(&self, client_id: &str, name: &str, bytes: &[u8]) -> Answer {
+        let auth = format!("Bearer {}", self.token);
+        let path = format!("/v1/conversations/{}/files?client_id={client_id}&name={}", self.id, urlencoding(name));
+        self.client.send(Method::POST, &path, &[("authorization", &auth), ("content-type", "image/png")], Some(bytes.to_vec())).await
     }
 
     pub async fn messages(&self, after: u64) -> Vec<Message> {

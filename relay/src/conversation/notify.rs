@@ -192,6 +192,7 @@ fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Si
     };
     let pending = store.by_author_after(author, since.max(read_seq))?;
     let Some(covered) = pending.last().map(|m| m.seq) else { return Ok(None) };
+    let file_link = |a: &pigeon_protocol::Attachment| meta.relay_origin.as_deref().map(|origin| crate::files::signed_link(config, origin, &meta.id, &a.id));
     let words = match to {
         Role::Merchant => notice::merchant(&notice::MerchantNotice {
             site_name: &site.name,
@@ -200,6 +201,7 @@ fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Si
             context: context.as_ref(),
             shopper_email: meta.contact_email.as_deref(),
             origins: &origins,
+            file_link: &file_link,
         }),
         Role::Shopper => {
             let expires = (js_sys::Date::now() / 1000.0) as u64 + config.resume_valid.as_secs();
@@ -210,6 +212,7 @@ fn compose_for(config: &MailConfig, store: &Store, meta: &Meta, site: &sites::Si
                 conversation: &meta.id,
                 replies: &pending,
                 resume_url: url.as_deref(),
+                file_link: &file_link,
             })
         }
     };

@@ -7,7 +7,7 @@
 //! object, and it builds every call itself, so nothing here comes from a client unchecked.
 //! Which caller may do what is the one table in [`Op::allows`].
 
-use pigeon_protocol::{CartStep, RatingInput, RatingState, Context, Conversation, Export, ExportedConversation, Message, MessagesPage, Note, validate::Invalid};
+use pigeon_protocol::{Attachment, CartStep, RatingInput, RatingState, Context, Conversation, Export, ExportedConversation, Message, MessagesPage, Note, validate::Invalid};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
@@ -89,8 +89,12 @@ pub enum Op {
     Notes,
     /// Erase everything: storage, alarm, live sockets. → `Done`
     Erase,
-    /// Nothing: does the caller's token open the conversation? → `Done`
+    /// Nothing: does the caller's token open the conversation (or is the teammate's site
+    /// its site)? → `Done`
     Check,
+    /// The caller's own message with this `client_id`, if stored (a file's upload looks
+    /// before it stores the bytes). → `Sent`
+    Sent { client_id: String },
 }
 
 impl Op {
@@ -101,7 +105,8 @@ impl Op {
         match self {
             Op::Init(_) | Op::EmailReply(_) | Op::AddDevice { .. } => caller == Worker,
             Op::Page { .. } | Op::Post(_) | Op::MarkRead { .. } | Op::Export => matches!(caller, Shopper | Agent),
-            Op::SetContact { .. } | Op::Check | Op::RatingState => caller == Shopper,
+            Op::SetContact { .. } | Op::RatingState => caller == Shopper,
+            Op::Check | Op::Sent { .. } => matches!(caller, Shopper | Agent),
             Op::CloseIdle { .. } => caller == Worker,
             // The shopper's token, or the Worker after checking a signed email link.
             Op::Rate { .. } => matches!(caller, Shopper | Worker),
@@ -134,6 +139,10 @@ pub struct Init {
     /// says where that one is).
     #[serde(default)]
     pub note: Option<String>,
+    /// This relay's origin as the shop's page reached it: where the conversation's emails
+    /// link its files.
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 /// A validated, normalised message; its author is the caller (or the email's role).
@@ -152,6 +161,9 @@ pub struct NewMessage {
     /// An agent's reply's way in, for reports.
     #[serde(default)]
     pub via: Via,
+    /// Files stored in R2 by the Worker before the call (see `files`).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 /// How an agent's reply came in (reports count replies by it).
@@ -219,6 +231,7 @@ pub enum Answer {
     /// `created` is false when the `client_id` was already stored with this body.
     Note { note: Note, created: bool },
     Notes(Vec<Note>),
+    Sent(Option<Message>),
 }
 
 /// Why the object said no.
@@ -335,6 +348,13 @@ impl Answer {
         }
     }
 
+    pub fn sent(self) -> Result<Option<Message>> {
+        match self {
+            Answer::Sent(found) => Ok(found),
+            other => Err(other.unexpected("a message or none")),
+        }
+    }
+
     pub fn conversation(self) -> Result<Conversation> {
         match self {
             Answer::Conversation(c) => Ok(c),
@@ -407,7 +427,7 @@ mod tests {
     #[test]
     fn only_the_table_decides() {
         use Checked::{Agent, Shopper, Worker};
-        let post = || Op::Post(NewMessage { client_id: "c".into(), body: "b".into(), author_name: None, context: None, quiet: false, claim: None, via: Via::Api });
+        let post = || Op::Post(NewMessage { client_id: "c".into(), body: "b".into(), author_name: None, context: None, quiet: false, claim: None, via: Via::Api, attachments: vec![] });
         assert!(post().allows(Shopper) && post().allows(Agent) && !post().allows(Worker));
         let close = Op::Close { ask_rating: true, origin: None };
         assert!(close.allows(Agent) && !close.allows(Shopper) && !close.allows(Worker));

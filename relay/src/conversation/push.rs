@@ -25,8 +25,9 @@ pub fn payload(site_name: &str, site: &str, conversation: &str, pending: &[Messa
     let count = pending.len() as u32;
     let body = match pending.last() {
         Some(last) if preview => {
-            let text: String = last.body.chars().take(PREVIEW_CHARS).collect();
-            let more = if last.body.chars().count() > PREVIEW_CHARS { "…" } else { "" };
+            let line = last.preview();
+            let text: String = line.chars().take(PREVIEW_CHARS).collect();
+            let more = if line.chars().count() > PREVIEW_CHARS { "…" } else { "" };
             if count > 1 { format!("({count}) {text}{more}") } else { format!("{text}{more}") }
         }
         _ if count > 1 => format!("{count} new messages from a shopper"),
@@ -76,7 +77,7 @@ mod tests {
     use pigeon_protocol::Author;
 
     fn msg(seq: u64, body: &str) -> Message {
-        Message { id: format!("m{seq}"), seq, client_id: format!("c{seq}"), author: Author::Shopper, author_name: None, body: body.into(), created_at: String::new(), context: None }
+        Message { id: format!("m{seq}"), seq, client_id: format!("c{seq}"), author: Author::Shopper, author_name: None, body: body.into(), created_at: String::new(), context: None, attachments: vec![] }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! else runs in this object, so check-then-insert is atomic, and writes are committed
 //! before the object's response leaves (output gate).
 
-use pigeon_protocol::{Author, CartStep, Context, Note, ConversationSummary, Export, ExportedConversation, InboxConversation, Message, MessagesPage, Status};
+use pigeon_protocol::{Attachment, Author, CartStep, Context, Note, ConversationSummary, Export, ExportedConversation, InboxConversation, Message, MessagesPage, Status};
 use std::cell::RefCell;
 
 use serde::Deserialize;
@@ -29,7 +29,9 @@ CREATE TABLE IF NOT EXISTS conversation (
   assignee TEXT,
   assignee_name TEXT,
   -- The last message copied to the site's search index in D1.
-  search_seq INTEGER NOT NULL DEFAULT 0
+  search_seq INTEGER NOT NULL DEFAULT 0,
+  -- This relay's origin when the conversation was made (its emails link files there).
+  relay_origin TEXT
 );
 CREATE TABLE IF NOT EXISTS messages (
   seq INTEGER PRIMARY KEY,
@@ -45,6 +47,8 @@ CREATE TABLE IF NOT EXISTS messages (
   -- An agent's reply: its way in (inbox, email, api) and the teammate's address, for reports.
   via TEXT,
   teammate TEXT,
+  -- Files sent with it (JSON array of Attachment; the bytes are in R2 under `{id}/{file id}`).
+  attachments TEXT,
   UNIQUE (author, client_id)
 );
 -- More tokens for the same conversation: one per browser that opened a resume link.
@@ -122,6 +126,7 @@ pub struct Append {
     /// An agent's reply's way in, and the teammate who wrote it (reports).
     pub via: Option<Via>,
     pub teammate: Option<String>,
+    pub attachments: Vec<Attachment>,
 }
 
 impl Append {
@@ -132,7 +137,7 @@ impl Append {
         let claim = if agent { m.claim } else { None };
         let teammate = claim.as_ref().map(|c| c.email.clone());
         let via = agent.then_some(m.via);
-        Self { author, client_id: m.client_id, body: m.body, author_name, context: m.context, quiet: m.quiet, claim, via, teammate }
+        Self { author, client_id: m.client_id, body: m.body, author_name, context: m.context, quiet: m.quiet, claim, via, teammate, attachments: m.attachments }
     }
 }
 
@@ -156,6 +161,8 @@ pub struct Meta {
     pub assignee_name: Option<String>,
     #[serde(default)]
     pub search_seq: u64,
+    #[serde(default)]
+    pub relay_origin: Option<String>,
 }
 
 /// What the merchant's list shows for this conversation (the D1 index row).
@@ -191,7 +198,7 @@ impl IndexRow {
                 created_at: self.created_at.clone(),
                 last_seq: last.map_or(0, |m| m.seq),
                 last_message_at: last.map(|m| m.created_at.clone()),
-                last_message_preview: last.map(|m| preview(&super::rating::for_team(m.clone()).body)),
+                last_message_preview: last.map(|m| preview(&super::rating::for_team(m.clone()).preview())),
                 last_author: last.map(|m| m.author),
                 unread_count: self.unread,
                 context: self.context.as_deref().and_then(|c| serde_json::from_str(c).ok()),
@@ -230,6 +237,8 @@ struct Row {
     body: String,
     created_at: String,
     context: Option<String>,
+    #[serde(default)]
+    attachments: Option<String>,
 }
 
 impl Row {
@@ -243,11 +252,12 @@ impl Row {
             body: self.body,
             created_at: self.created_at,
             context: self.context.and_then(|c| serde_json::from_str(&c).ok()),
+            attachments: self.attachments.and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),
         }
     }
 }
 
-const COLUMNS: &str = "seq, id, author, client_id, author_name, body, created_at, context";
+const COLUMNS: &str = "seq, id, author, client_id, author_name, body, created_at, context, attachments";
 const NOTE_COLUMNS: &str = "id, client_id, author_email, author_name, body, created_at";
 
 fn opt(s: &Option<String>) -> V {
@@ -301,6 +311,10 @@ impl Store {
             self.sql.exec("ALTER TABLE messages ADD COLUMN via TEXT", None)?;
             self.sql.exec("ALTER TABLE messages ADD COLUMN teammate TEXT", None)?;
         }
+        // Objects from before files.
+        if !columns.iter().any(|c| c.name == "attachments") {
+            self.sql.exec("ALTER TABLE messages ADD COLUMN attachments TEXT", None)?;
+        }
         // Objects created before assignment get its columns.
         let columns: Vec<Column> = self.sql.exec("PRAGMA table_info(conversation)", None)?.to_array()?;
         if !columns.iter().any(|c| c.name == "assignee") {
@@ -310,6 +324,10 @@ impl Store {
         // Objects created before search: their messages are copied by the next index write.
         if !columns.iter().any(|c| c.name == "search_seq") {
             self.sql.exec("ALTER TABLE conversation ADD COLUMN search_seq INTEGER NOT NULL DEFAULT 0", None)?;
+        }
+        // Objects from before files: their emails name files without links.
+        if !columns.iter().any(|c| c.name == "relay_origin") {
+            self.sql.exec("ALTER TABLE conversation ADD COLUMN relay_origin TEXT", None)?;
         }
         Ok(())
     }
@@ -322,7 +340,7 @@ impl Store {
             .sql
             .exec(
                 "SELECT id, site, created_at, status, context, contact_email, shopper_read_seq, agent_read_seq, index_dirty, \
-                 assignee, assignee_name, search_seq FROM conversation",
+                 assignee, assignee_name, search_seq, relay_origin FROM conversation",
                 None,
             )?
             .to_array()?;
@@ -502,9 +520,9 @@ impl Store {
     pub fn init(&self, init: &Init) -> Result<()> {
         let context = init.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
         self.sql.exec(
-            "INSERT INTO conversation (one, id, site, token_hash, created_at, context) VALUES (1, ?, ?, ?, ?, ?) \
+            "INSERT INTO conversation (one, id, site, token_hash, created_at, context, relay_origin) VALUES (1, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (one) DO NOTHING",
-            vec![init.id.clone().into(), init.site.clone().into(), init.token_hash.clone().into(), init.created_at.clone().into(), opt(&context)],
+            vec![init.id.clone().into(), init.site.clone().into(), init.token_hash.clone().into(), init.created_at.clone().into(), opt(&context), opt(&init.origin)],
         )?;
         self.forget();
         // Once, however often init is asked; never in the way of creating it.
@@ -689,6 +707,14 @@ impl Store {
         Ok(self.sql.exec(&format!("SELECT {NOTE_COLUMNS} FROM notes ORDER BY created_at, id"), None)?.to_array()?)
     }
 
+    /// The message `author` stored under `client_id`, if any.
+    pub fn sent(&self, author: Author, client_id: &str) -> Result<Option<Message>> {
+        if !self.exists()? {
+            return Err(Error::NotFound);
+        }
+        self.by_client_id(author, client_id)
+    }
+
     fn by_client_id(&self, author: Author, client_id: &str) -> Result<Option<Message>> {
         let rows: Vec<Row> = self
             .sql
@@ -721,9 +747,10 @@ impl Store {
         }
         let seq = self.last_seq()? + 1;
         let context = a.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
+        let files = (!a.attachments.is_empty()).then(|| serde_json::to_string(&a.attachments)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
         self.sql.exec(
-            "INSERT INTO messages (seq, id, author, client_id, author_name, body, created_at, context, quiet, via, teammate) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages (seq, id, author, client_id, author_name, body, created_at, context, quiet, via, teammate, attachments) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 V::try_from_i64(seq as i64)?,
                 id.into(),
@@ -736,6 +763,7 @@ impl Store {
                 V::Integer(i64::from(a.quiet)),
                 opt(&a.via.map(|v| v.as_str().to_owned())),
                 opt(&a.teammate),
+                opt(&files),
             ],
         )?;
         let message = Message {
@@ -747,6 +775,7 @@ impl Store {
             body: a.body.clone(),
             created_at: created_at.to_owned(),
             context: a.context.clone(),
+            attachments: a.attachments.clone(),
         };
         {
             let mut memo = self.memo.borrow_mut();

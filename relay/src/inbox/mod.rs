@@ -155,7 +155,7 @@ pub async fn reply(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Response>
     let msg = validate::agent_message(&PostAgentMessage { client_id: input.client_id, body: input.body, author_name: Some(teammate.name.clone()) })?;
     // Replying to a conversation nobody answers makes it this teammate's.
     let claim = Some(Assignee { email: teammate.email.clone(), name: teammate.name.clone() });
-    let message = NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: !input.notify_shopper, claim, via: crate::conversation::op::Via::Inbox };
+    let message = NewMessage { client_id: msg.client_id, body: msg.body, author_name: msg.author_name, context: None, quiet: !input.notify_shopper, claim, via: crate::conversation::op::Via::Inbox, attachments: vec![] };
     messages::store(cx, asked, message).await
 }
 

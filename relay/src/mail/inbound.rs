@@ -1,15 +1,28 @@
 //! Reading a reply that arrived by email: who sent it, which message it is (for exactly-once),
 //! and what the person wrote. Pure, so the parser is tested and fuzzed on the host.
 
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 use pigeon_protocol::validate::MAX_BODY_CHARS;
+use pigeon_protocol::MAX_FILE_BYTES;
 use sha2::{Digest, Sha256};
 
 use super::quote;
+use crate::files::sniff::{self, Sniffed};
 
-/// Larger mails are refused before parsing (a chat reply is a few KB; attachments are not
-/// carried into the chat).
-pub const MAX_RAW_BYTES: usize = 1024 * 1024;
+/// Larger mails are refused before parsing: Email Routing's own limit (25 MiB), room for a
+/// few photos in base64.
+pub const MAX_RAW_BYTES: usize = 25 * 1024 * 1024;
+/// Most files one reply carries into the chat.
+pub const MAX_FILES: usize = 10;
+
+/// A file attached to the reply, typed by its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFile {
+    /// Cleaned ([`sniff::clean_name`]).
+    pub name: String,
+    pub kind: Sniffed,
+    pub bytes: Vec<u8>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -20,8 +33,9 @@ pub struct Reply {
     /// Derived from the Message-ID: the same mail delivered twice is stored once.
     pub client_id: String,
     pub message_id: Option<String>,
-    /// Without quoted history and signature.
+    /// Without quoted history and signature; empty when the reply is only files.
     pub body: String,
+    pub files: Vec<InFile>,
 }
 
 /// Why a mail is not added to a conversation; the text goes back to the sender in the bounce.
@@ -41,8 +55,12 @@ pub enum Rejection {
     Empty,
     #[error("The reply is longer than {MAX_BODY_CHARS} characters. Please shorten it.")]
     TooLong,
-    #[error("The message is larger than 1 MB. Attachments are not carried into the chat.")]
+    #[error("The message is larger than 25 MB. Send fewer or smaller files.")]
     TooLarge,
+    #[error("Nothing from this email was added: “{0}” is {1}. Only photos (JPEG, PNG, GIF, WebP) and PDF documents up to 10 MB each can be sent; send your reply again without it.")]
+    FileRefused(String, &'static str),
+    #[error("Nothing from this email was added: it has more than {MAX_FILES} files. Send them in a few replies.")]
+    TooManyFiles,
     #[error("Replies by email are not set up on this relay.")]
     NotConfigured,
     #[error("Too many messages; please try again in a minute.")]
@@ -70,18 +88,45 @@ pub fn parse(raw: &[u8]) -> Result<Reply, Rejection> {
     // HTML-only mail: the quote is a container we can cut before turning it into text.
     let html_only = message.text_part(0).is_some_and(|p| p.is_text_html());
     let text = match html_only {
-        true => html_reply(&message.body_html(0).ok_or(Rejection::Empty)?),
-        false => message.body_text(0).ok_or(Rejection::Empty)?.into_owned(),
+        true => message.body_html(0).map(|h| html_reply(&h)).unwrap_or_default(),
+        false => message.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
     };
+    let files = files(&message)?;
     let body = quote::strip(&text);
-    if body.is_empty() {
+    if body.is_empty() && files.is_empty() {
         return Err(Rejection::Empty);
     }
     if body.chars().count() > MAX_BODY_CHARS {
         return Err(Rejection::TooLong);
     }
     let message_id = message.message_id().map(|id| id.trim().to_owned());
-    Ok(Reply { from: address, name, client_id, message_id, body })
+    Ok(Reply { from: address, name, client_id, message_id, body, files })
+}
+
+/// The mail's attachments (inline pictures too: a screenshot pasted into the reply), each
+/// checked like an upload. One that cannot be stored refuses the whole mail, named in the
+/// bounce, so nothing the sender meant to send is silently left out.
+fn files(message: &mail_parser::Message) -> Result<Vec<InFile>, Rejection> {
+    let mut files = Vec::new();
+    for part in message.attachments() {
+        if files.len() == MAX_FILES {
+            return Err(Rejection::TooManyFiles);
+        }
+        let given = part.attachment_name().unwrap_or_default();
+        let shown = if given.trim().is_empty() { "an attachment".to_owned() } else { given.chars().take(80).collect() };
+        let bytes = part.contents();
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(Rejection::FileRefused(shown, "larger than 10 MB"));
+        }
+        let kind = match sniff::sniff(bytes) {
+            Ok(kind) => kind,
+            Err(sniff::Refused::Empty) => return Err(Rejection::FileRefused(shown, "empty")),
+            Err(sniff::Refused::Type) => return Err(Rejection::FileRefused(shown, "not a photo or a PDF")),
+            Err(sniff::Refused::Pixels) => return Err(Rejection::FileRefused(shown, "an image over 100 megapixels")),
+        };
+        files.push(InFile { name: sniff::clean_name(given, kind.kind), kind, bytes: bytes.to_vec() });
+    }
+    Ok(files)
 }
 
 /// Where clients put the quoted message in HTML mail (lowercase).
@@ -182,6 +227,49 @@ mod tests {
         assert!(parse(&mail("Auto-Submitted: no\r\n", "hi")).is_ok());
     }
 
+    const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+
+    fn with_files(text: &str, files: &[(&str, &str, &str)]) -> Vec<u8> {
+        let mut raw = "From: owner@shop.test\r\nMessage-ID: <f@b>\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n".to_owned();
+        if !text.is_empty() {
+            raw.push_str(&format!("--m\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"));
+        }
+        for (name, ctype, b64) in files {
+            raw.push_str(&format!(
+                "--m\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\
+                 Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n"
+            ));
+        }
+        raw.push_str("--m--\r\n");
+        raw.into_bytes()
+    }
+
+    #[test]
+    fn attachments_come_with_the_text_typed_by_their_bytes() {
+        let reply = parse(&with_files("Here is the label.", &[("label.png", "image/png", PNG_B64), ("Rechnung.pdf", "application/pdf", "JVBERi0xLjQKJSVFT0YK")])).unwrap();
+        assert_eq!(reply.body, "Here is the label.");
+        let names: Vec<_> = reply.files.iter().map(|f| (f.name.as_str(), f.kind.kind)).collect();
+        assert_eq!(names, [("label.png", pigeon_protocol::FileType::Png), ("Rechnung.pdf", pigeon_protocol::FileType::Pdf)]);
+        assert_eq!(reply.files[0].kind.size, Some((1, 1)));
+        // Only a photo, no words: still a reply.
+        let only = parse(&with_files("", &[("IMG_1.png", "image/png", PNG_B64)])).unwrap();
+        assert_eq!((only.body.as_str(), only.files.len()), ("", 1));
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_stored_bounces_the_mail_by_name() {
+        // "MZ..." (a Windows program) sent as a picture.
+        let exe = parse(&with_files("See attached", &[("photo.jpg", "image/jpeg", "TVqQAAMAAAAEAAAA//8AAA==")]));
+        assert_eq!(exe, Err(Rejection::FileRefused("photo.jpg".into(), "not a photo or a PDF")));
+        let said = exe.unwrap_err().to_string();
+        assert!(said.contains("“photo.jpg” is not a photo or a PDF") && said.contains("Nothing from this email was added"), "{said}");
+        let svg = parse(&with_files("x", &[("logo.svg", "image/svg+xml", "PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+")]));
+        assert!(matches!(svg, Err(Rejection::FileRefused(..))));
+        let eleven: Vec<_> = (0..11).map(|_| ("a.png", "image/png", PNG_B64)).collect();
+        assert_eq!(parse(&with_files("x", &eleven)), Err(Rejection::TooManyFiles));
+    }
+
     proptest! {
         /// Any bytes: a reply or a clean rejection, never a panic.
         #[test]
@@ -196,7 +284,7 @@ mod tests {
                                        ctype in "text/plain|text/html|multipart/mixed; boundary=x|message/rfc822") {
             let raw = format!("From: a@b.test\r\n{headers}Content-Type: {ctype}\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{body}");
             if let Ok(reply) = parse(raw.as_bytes()) {
-                prop_assert!(!reply.body.is_empty());
+                prop_assert!(!reply.body.is_empty() || !reply.files.is_empty());
                 prop_assert!(reply.body.chars().count() <= MAX_BODY_CHARS);
             }
         }

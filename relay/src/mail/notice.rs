@@ -6,7 +6,7 @@
 //! construction: the texts are written through [`Body`], which writes each piece to both
 //! halves and escapes and checks on the way.
 
-use pigeon_protocol::{Context, Message};
+use pigeon_protocol::{Attachment, Context, Message};
 
 use super::quote::REPLY_MARKER;
 use super::writer::{on_site, Body, Column, Inline::*};
@@ -34,6 +34,8 @@ pub struct MerchantNotice<'a> {
     pub context: Option<&'a Context>,
     pub shopper_email: Option<&'a str>,
     pub origins: &'a [String],
+    /// A file's signed address, if the conversation knows this relay's origin.
+    pub file_link: &'a dyn Fn(&Attachment) -> Option<String>,
 }
 
 pub struct ShopperNotice<'a> {
@@ -43,6 +45,7 @@ pub struct ShopperNotice<'a> {
     pub replies: &'a [Message],
     /// Opens the thread in any browser; `None` if the site has no origin to link to.
     pub resume_url: Option<&'a str>,
+    pub file_link: &'a dyn Fn(&Attachment) -> Option<String>,
 }
 
 /// The subject stays the same for the whole conversation, so mail clients keep one thread.
@@ -103,6 +106,7 @@ pub fn merchant(n: &MerchantNotice) -> Words {
     body.paragraph(&[Fixed("A shopper wrote on "), Bold(n.site_name), Fixed(":")]);
     for m in n.messages {
         body.message(None, &when(&m.created_at), &m.body);
+        body.files(&m.attachments, n.file_link);
     }
     match n.shopper_email {
         Some(email) => body.paragraph(&[Fixed("Shopper's email: "), Value(email)]),
@@ -150,6 +154,7 @@ pub fn shopper(n: &ShopperNotice) -> Words {
     body.paragraph(&[Bold(n.site_name), Fixed(" replied:")]);
     for m in n.replies {
         body.message(Some(m.author_name.as_deref().unwrap_or(n.site_name)), &when(&m.created_at), &m.body);
+        body.files(&m.attachments, n.file_link);
     }
     match n.resume_url {
         Some(url) => {
@@ -241,6 +246,7 @@ mod tests {
             body: body.into(),
             created_at: "2026-11-21T10:42:13.000Z".into(),
             context: None,
+            attachments: vec![],
         }
     }
 
@@ -273,6 +279,7 @@ mod tests {
             context: Some(&ctx),
             shopper_email: Some("anna@example.com"),
             origins: &origins(),
+            file_link: &|_| None,
         });
         assert_eq!(w.subject, "Pigeon Outfitters: chat a1b2c3");
         assert!(w.text.starts_with(&format!("--- {REPLY_MARKER}")));
@@ -283,6 +290,28 @@ mod tests {
         // A cart item pointing off the site is shown, not linked.
         assert!(!w.html.contains("evil.test/x\""));
         assert!(w.html.contains(">Socks<"));
+    }
+
+    #[test]
+    fn files_show_as_thumbnails_and_links_escaped() {
+        let mut photo = msg(Author::Agent, "", Some("Ana"));
+        photo.attachments = vec![
+            Attachment { id: "f1".into(), name: format!("{XSS}.png"), content_type: "image/png".into(), size: 2_400_000, width: Some(1200), height: Some(600) },
+            Attachment { id: "f2".into(), name: "Rechnung.pdf".into(), content_type: "application/pdf".into(), size: 51_200, width: None, height: None },
+        ];
+        let link = |a: &Attachment| Some(format!("https://relay.test/v1/files/c/{}?expires=9&sig=\"x", a.id));
+        let s = shopper(&ShopperNotice { site_name: "Shop", conversation: "abcdef", replies: std::slice::from_ref(&photo), resume_url: None, file_link: &link });
+        assert!(s.html.contains("width=\"240\" height=\"120\""), "{}", s.html);
+        assert!(s.html.contains("<img src=\"https://relay.test/v1/files/c/f1?expires=9&amp;sig=&quot;x\""), "{}", s.html);
+        assert!(!s.html.contains("<script"), "{}", s.html);
+        assert!(s.html.contains(">Rechnung.pdf</a> <span style=\"color:#8a93a6;font-size:12px\">51 KB</span>"), "{}", s.html);
+        assert!(s.text.contains("[Rechnung.pdf (51 KB)]: https://relay.test/v1/files/c/f2"), "{}", s.text);
+        assert!(s.text.contains("(2.4 MB)"), "{}", s.text);
+        // No link (a conversation from before files, or a link that is not http): names only.
+        let bad = |_: &Attachment| Some("javascript:alert(1)".to_owned());
+        let s = shopper(&ShopperNotice { site_name: "Shop", conversation: "abcdef", replies: std::slice::from_ref(&photo), resume_url: None, file_link: &bad });
+        assert!(!s.html.contains("<img") && !s.html.contains("javascript"), "{}", s.html);
+        assert!(s.text.contains("[Rechnung.pdf (51 KB)]\n"), "{}", s.text);
     }
 
     #[test]
@@ -305,9 +334,10 @@ mod tests {
             context: Some(&ctx),
             shopper_email: Some(XSS),
             origins: &origins(),
+            file_link: &|_| None,
         });
         let replies = [msg(Author::Agent, XSS, Some(XSS))];
-        let s = shopper(&ShopperNotice { site_name: XSS, conversation: "abcdef", replies: &replies, resume_url: None });
+        let s = shopper(&ShopperNotice { site_name: XSS, conversation: "abcdef", replies: &replies, resume_url: None, file_link: &|_| None });
         for html in [&m.html, &s.html] {
             assert!(!html.contains("<script"), "{html}");
             assert!(!html.contains("<img"), "{html}");
@@ -334,7 +364,7 @@ mod tests {
         assert_eq!(resume_url(None, &[], "tok"), None);
         let replies = [msg(Author::Agent, "Ships tomorrow", Some("Anna"))];
         let url = "https://shop.test/#pigeon-resume=tok";
-        let w = shopper(&ShopperNotice { site_name: "Pigeon Outfitters", conversation: "abcdef", replies: &replies, resume_url: Some(url) });
+        let w = shopper(&ShopperNotice { site_name: "Pigeon Outfitters", conversation: "abcdef", replies: &replies, resume_url: Some(url), file_link: &|_| None });
         assert_eq!(w.subject, "Your conversation with Pigeon Outfitters");
         assert!(w.text.contains("Anna [2026-11-21 10:42 UTC]:\nShips tomorrow"));
         assert!(w.text.contains(&format!("Continue the conversation: {url}")));
@@ -361,11 +391,11 @@ mod tests {
                 time_zone: None,
             };
             let messages = [msg(Author::Shopper, s, None)];
-            merchant(&MerchantNotice { site_name: s, conversation: "abcdef", messages: &messages, context: Some(&ctx), shopper_email: Some(s), origins: &origins() }).html
+            merchant(&MerchantNotice { site_name: s, conversation: "abcdef", messages: &messages, context: Some(&ctx), shopper_email: Some(s), origins: &origins(), file_link: &|_| None }).html
         };
         let shopper_html = |s: &str| {
             let replies = [msg(Author::Agent, s, Some(s))];
-            shopper(&ShopperNotice { site_name: s, conversation: "abcdef", replies: &replies, resume_url: None }).html
+            shopper(&ShopperNotice { site_name: s, conversation: "abcdef", replies: &replies, resume_url: None, file_link: &|_| None }).html
         };
         for s in &corpus {
             // Message bodies keep their line breaks as <br>; everything else is escaped as is.

@@ -147,6 +147,21 @@ pub fn check_rating_token(secret: &[u8], token: &str, now: u64) -> Result<(Strin
     Ok((conversation.to_owned(), ask))
 }
 
+/// The signature of a link to one file that works without signing in until `expires_at`
+/// (unix seconds): `GET /v1/files/{conversation}/{file}?expires={expires_at}&sig={this}`, in
+/// notification emails.
+pub fn file_signature(secret: &[u8], conversation: &str, file: &str, expires_at: u64) -> String {
+    mac_hex(secret, &["file", conversation, file, &expires_at.to_string()], RESUME_SIG_HEX)
+}
+
+/// Whether a file link is genuine and unexpired. `now` is unix seconds.
+pub fn check_file_signature(secret: &[u8], conversation: &str, file: &str, expires_at: u64, sig: &str, now: u64) -> Result<(), Refused> {
+    if !same(sig, &file_signature(secret, conversation, file, expires_at)) {
+        return Err(Refused::Forged);
+    }
+    if now >= expires_at { Err(Refused::Expired) } else { Ok(()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +180,17 @@ mod tests {
             assert_eq!(check_reply_address(KEY, &addr.to_uppercase(), DOMAIN), Ok((CONV.to_owned(), role)));
             assert_eq!(check_reply_address(KEY, &format!("<{addr}>"), DOMAIN), Ok((CONV.to_owned(), role)));
         }
+    }
+
+    #[test]
+    fn file_links_name_one_file_until_they_expire() {
+        let sig = file_signature(KEY, CONV, "f1", 1_000);
+        assert_eq!(check_file_signature(KEY, CONV, "f1", 1_000, &sig, 999), Ok(()));
+        assert_eq!(check_file_signature(KEY, CONV, "f1", 1_000, &sig, 1_000), Err(Refused::Expired));
+        assert_eq!(check_file_signature(KEY, CONV, "f2", 1_000, &sig, 999), Err(Refused::Forged));
+        assert_eq!(check_file_signature(KEY, CONV, "f1", 2_000, &sig, 999), Err(Refused::Forged));
+        assert_eq!(check_file_signature(b"other", CONV, "f1", 1_000, &sig, 999), Err(Refused::Forged));
+        assert_eq!(check_file_signature(KEY, CONV, "f1", 1_000, "", 999), Err(Refused::Forged));
     }
 
     #[test]

@@ -11,7 +11,18 @@
 //! Layout: in HTML each block is an element; in text, blocks are separated by one blank line
 //! (except [`Body::line`], which continues the block above) and every line ends with `\n`.
 
+use pigeon_protocol::Attachment;
+
 use crate::origin;
+
+/// `2.4 MB`, `512 KB`, `900 B`.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{} KB", bytes / 1_000),
+        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
+    }
+}
 
 const HEAD: &str = "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.45;color:#1d2330\">";
 const TAIL: &str = "</body></html>";
@@ -22,6 +33,8 @@ const SMALL: &str = "color:#8a93a6;font-size:12px";
 const TABLE: &str = "<table style=\"border-collapse:collapse;margin:12px 0\">";
 const CELL: &str = "style=\"padding:4px 12px 4px 0;vertical-align:top;text-align:left\"";
 const BUTTON: &str = "display:inline-block;padding:10px 16px;background:#2f6fed;color:#fff;border-radius:6px;text-decoration:none";
+/// A picture in a message.
+const THUMB: &str = "border:1px solid #d5d9e2;border-radius:6px;max-width:240px;height:auto";
 /// Links never tell the site where the mail was read.
 const REL: &str = "rel=\"noopener noreferrer\"";
 
@@ -195,6 +208,38 @@ impl Body {
         }
         self.text.push_str(&format!("\n{body}\n"));
         self.html.push_str(&format!("<span style=\"{SMALL}\">{}</span><br>{}</p>", escape(when), escape_lines(body)));
+    }
+
+    /// A message's files under it: `name (size): url` lines in text; in HTML a thumbnail
+    /// (at most 240 px) linked to the picture, or a linked name for a document. `link` gives
+    /// a file's address (signed, expiring), `None` when it has none: the name alone then.
+    pub fn files(&mut self, files: &[Attachment], link: &dyn Fn(&Attachment) -> Option<String>) {
+        if files.is_empty() {
+            return;
+        }
+        self.html.push_str("<p style=\"margin:0 0 12px\">");
+        for f in files {
+            let url = link(f).filter(|u| origin::of_url(u).is_some());
+            let size = human_size(f.size);
+            match &url {
+                Some(url) => self.text.push_str(&format!("[{} ({size})]: {url}\n", f.name)),
+                None => self.text.push_str(&format!("[{} ({size})]\n", f.name)),
+            }
+            let (name, url) = (escape(&f.name), url.as_deref().map(escape));
+            match (url, f.is_image(), f.width.zip(f.height)) {
+                (Some(url), true, Some((w, h))) => {
+                    // Scaled to fit 240 x 240, so the mail's layout does not jump as it loads.
+                    let scale = (240.0 / f64::from(w.max(h))).min(1.0);
+                    let (w, h) = (((f64::from(w) * scale).round() as u32).max(1), ((f64::from(h) * scale).round() as u32).max(1));
+                    self.html.push_str(&format!(
+                        "<a href=\"{url}\" {REL}><img src=\"{url}\" alt=\"{name}\" width=\"{w}\" height=\"{h}\" style=\"{THUMB}\"></a><br>"
+                    ));
+                }
+                (Some(url), _, _) => self.html.push_str(&format!("<a href=\"{url}\" {REL}>{name}</a> <span style=\"{SMALL}\">{size}</span><br>")),
+                (None, _, _) => self.html.push_str(&format!("{name} <span style=\"{SMALL}\">{size}</span><br>")),
+            }
+        }
+        self.html.push_str("</p>");
     }
 
     /// A call to action: `label: url` in text, a button in HTML. The caller links only to the
