@@ -169,3 +169,75 @@ async fn erasing_a_conversation_removes_its_files_from_r2() {
     }
     assert!(shared().r2_object(&kept_key).is_some(), "another conversation's file stays");
 }
+
+/// A reply as a mail client sends one with files: text, then each file in base64.
+fn mail_with_files(from: &str, to: &str, message_id: &str, text: &str, files: &[(&str, &str, &[u8])]) -> String {
+    use base64::Engine;
+    let mut raw = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Re: your chat\r\nMessage-ID: <{message_id}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+    );
+    for (name, ctype, bytes) in files {
+        raw.push_str(&format!(
+            "--b\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        ));
+    }
+    raw.push_str("--b--\r\n");
+    raw
+}
+
+#[tokio::test]
+async fn emails_show_files_by_signed_links_and_replies_by_email_bring_theirs() {
+    const MERCHANT: &str = "owner@pigeon-outfitters.test";
+    let (site, _) = demo();
+    let c = client();
+    let s = c.create_conversation(site).await;
+    assert_eq!(c.json(Method::PUT, &format!("/v1/conversations/{}/contact", s.id), Some(&s.token), &serde_json::json!({"email": "anna@example.com"})).await.status, 204);
+    let up = s.upload("m1", "broken lid.png", PNG).await;
+    let id = attachment(&up.json)["id"].as_str().unwrap().to_owned();
+
+    // The merchant's email shows the photo from a signed link that works without signing in.
+    let mail = pigeon_tests::mailbox::wait_for(&c, &s.id, MERCHANT, 1, std::time::Duration::from_secs(20)).await.remove(0);
+    let text = mail.text();
+    let link_at = text.find(&format!("/v1/files/{}/{id}?expires=", s.id)).unwrap_or_else(|| panic!("no file link in:\n{text}"));
+    let start = text[..link_at].rfind("http").unwrap();
+    let link = text[start..].split_whitespace().next().unwrap().to_owned();
+    assert!(text.contains(&format!("[broken lid.png ({} B)]: ", PNG.len())), "{text}");
+    assert!(mail.html().contains(&format!("<img src=\"{}\" alt=\"broken lid.png\" width=\"1\" height=\"1\"", link.replace('&', "&amp;"))), "{}", mail.html());
+    let path = &link[c.relay.len()..];
+    let got = c.get(path, None).await;
+    assert_eq!((got.status, got.bytes.as_slice()), (200, PNG));
+    assert_eq!(got.header("content-security-policy").as_deref(), Some("default-src 'none'; sandbox"));
+    // Edited: another file, another expiry, another signature.
+    let other = s.upload("m2", "other.png", PNG).await;
+    let other = attachment(&other.json)["id"].as_str().unwrap().to_owned();
+    for forged in [path.replace(&id, &other), path.replace("expires=", "expires=9"), format!("{}0", &path[..path.len() - 1])] {
+        let a = c.get(&forged, None).await;
+        assert!(a.status == 403 || a.status == 404, "{forged}: {}", a.status);
+        assert!(a.bytes != PNG, "{forged}");
+    }
+
+    // The merchant answers by email with a PDF: it lands with the text.
+    let address = mail.reply_address();
+    let pdf = b"%PDF-1.4\n%%EOF\n";
+    let raw = mail_with_files(&format!("Jo <{MERCHANT}>"), &address, "files-1@shop.test", "Here is your invoice.", &[("Rechnung.pdf", "application/pdf", pdf)]);
+    let (status, said) = pigeon_tests::mailbox::deliver(&c, MERCHANT, &address, &raw).await;
+    assert_eq!(status, 200, "{said}");
+    let thread = s.messages(0).await;
+    let reply = thread.iter().find(|m| m.body == "Here is your invoice.").expect("the reply");
+    assert_eq!(reply.attachments.len(), 1);
+    assert_eq!((reply.attachments[0].name.as_str(), reply.attachments[0].content_type.as_str()), ("Rechnung.pdf", "application/pdf"));
+    assert_eq!(fetch(&s, &reply.attachments[0].id, &s.token).await.bytes, pdf);
+    // Delivered twice: stored once, and the second copy's file does not stay in R2.
+    assert_eq!(pigeon_tests::mailbox::deliver(&c, MERCHANT, &address, &raw).await.0, 200);
+    assert_eq!(s.messages(0).await.iter().filter(|m| !m.attachments.is_empty()).count(), 3, "photo, other, invoice");
+
+    // A file that cannot be stored bounces the mail by name; nothing of it is added.
+    let raw = mail_with_files(MERCHANT, &address, "files-2@shop.test", "And the label", &[("label.svg", "image/svg+xml", b"<svg onload=alert(1)>")]);
+    let (status, said) = pigeon_tests::mailbox::deliver(&c, MERCHANT, &address, &raw).await;
+    assert_ne!(status, 200);
+    assert!(said.contains("label.svg") && said.contains("Nothing from this email was added"), "{said}");
+    assert!(!s.messages(0).await.iter().any(|m| m.body == "And the label"));
+}

@@ -206,6 +206,12 @@ impl Body {
             }
             None => self.text.push_str(&format!("[{when}]")),
         }
+        // A message that is only files has no text line (its files follow).
+        if body.is_empty() {
+            self.text.push('\n');
+            self.html.push_str(&format!("<span style=\"{SMALL}\">{}</span></p>", escape(when)));
+            return;
+        }
         self.text.push_str(&format!("\n{body}\n"));
         self.html.push_str(&format!("<span style=\"{SMALL}\">{}</span><br>{}</p>", escape(when), escape_lines(body)));
     }
