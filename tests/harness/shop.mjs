@@ -19,7 +19,8 @@ export function contentSecurityPolicy(relayUrl) {
     `script-src 'self' ${relayUrl} 'wasm-unsafe-eval'`,
     `connect-src 'self' ${relayUrl} ${ws}`,
     "style-src 'self'",
-    "img-src 'self' data:",
+    // Photos in the chat are shown from blob: URLs (fetched with the conversation's token).
+    "img-src 'self' data: blob:",
     "object-src 'none'",
     "base-uri 'none'",
     "frame-ancestors 'none'",

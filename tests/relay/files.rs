@@ -225,9 +225,12 @@ async fn emails_show_files_by_signed_links_and_replies_by_email_bring_theirs() {
     let raw = mail_with_files(&format!("Jo <{MERCHANT}>"), &address, "files-1@shop.test", "Here is your invoice.", &[("Rechnung.pdf", "application/pdf", pdf)]);
     let (status, said) = pigeon_tests::mailbox::deliver(&c, MERCHANT, &address, &raw).await;
     assert_eq!(status, 200, "{said}");
+    // A message holds text or files: the text, then the files, in this order.
     let thread = s.messages(0).await;
-    let reply = thread.iter().find(|m| m.body == "Here is your invoice.").expect("the reply");
-    assert_eq!(reply.attachments.len(), 1);
+    let at = thread.iter().position(|m| m.body == "Here is your invoice.").expect("the reply");
+    assert!(thread[at].attachments.is_empty());
+    let reply = &thread[at + 1];
+    assert_eq!((reply.body.as_str(), reply.author_name.as_deref(), reply.attachments.len()), ("", Some("Jo"), 1));
     assert_eq!((reply.attachments[0].name.as_str(), reply.attachments[0].content_type.as_str()), ("Rechnung.pdf", "application/pdf"));
     assert_eq!(fetch(&s, &reply.attachments[0].id, &s.token).await.bytes, pdf);
     // Delivered twice: stored once, and the second copy's file does not stay in R2.

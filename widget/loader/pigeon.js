@@ -103,6 +103,32 @@
     return who && loadExtras().then((m) => m.identify(relay, site, who)).catch((e) => { emit('error', e); });
   }
 
+  // Photos and files (the extras send and show them): those chosen, pasted or dropped, or
+  // none (a message that is only files is in the thread, or files wait to go).
+  function files(list) {
+    loadExtras().then((m) => { m.files(relay, site, root, list); }, () => {});
+  }
+  function dropped(e, list) {
+    if (list && list.length) {
+      e.preventDefault();
+      files(list);
+    }
+  }
+  slot.onpaste = (e) => { dropped(e, e.clipboardData.files); };
+  slot.ondragover = (e) => { e.preventDefault(); };
+  slot.ondrop = (e) => { dropped(e, e.dataTransfer.files); };
+  // The attach button (drawn below): a file chooser, which on phones offers the camera.
+  slot.onclick = (e) => {
+    if (e.target.closest('.pg-attach')) {
+      var input = document.createElement('input');
+      input.type = 'file';
+      input.multiple = true;
+      input.accept = 'image/*,application/pdf';
+      input.onchange = () => { files(input.files); };
+      input.click();
+    }
+  };
+
   function mount() {
     if (!widget) {
       widget = Promise.all([loadModule(), identified()]).then((parts) => {
@@ -111,6 +137,12 @@
         // (A failed import is tried again at the next change.)
         new MutationObserver(() => {
           if (slot.querySelector('[data-author=system]')) loadExtras().then((m) => { m.lifecycle(relay, site, root); }, () => {});
+          var form = slot.querySelector('.pg-composer:not(:has(.pg-attach))');
+          if (form) form.insertAdjacentHTML('afterbegin', '<button type=button class=pg-attach data-testid=attach aria-label="' +
+            (de ? 'Foto oder Datei anhängen' : 'Attach a photo or file') + '">+</button>');
+          try {
+            if (slot.querySelector('[data-seq] p:empty') || localStorage['pigeon-files:' + site]) files();
+          } catch (e) { /* no storage: files wait for the next use */ }
         }).observe(slot, { childList: true, subtree: true });
         return parts[0].mount(slot, relay, site, {
           on_close: () => { setOpen(false); },

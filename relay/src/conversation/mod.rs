@@ -574,12 +574,23 @@ impl Conversation {
                 Author::Shopper
             }
         };
-        let mut append = Append::new(author, reply.message);
-        if author == Author::Agent {
-            // Reports count it as the replying address's (a teammate's mailbox, or the shop's).
-            append.teammate = Some(reply.from.to_ascii_lowercase());
+        // A message holds text or files: a reply with both is its text, then its files (each
+        // once per client_id, so a second delivery stores neither again). The answer is the
+        // last one stored.
+        let mut parts = vec![reply.message];
+        if !parts[0].body.is_empty() && !parts[0].attachments.is_empty() {
+            let files = op::NewMessage { client_id: format!("{}-files", parts[0].client_id), body: String::new(), attachments: std::mem::take(&mut parts[0].attachments), ..parts[0].clone() };
+            parts.push(files);
         }
-        let answer = self.post(append).await?;
+        let mut answer = Answer::Done;
+        for part in parts {
+            let mut append = Append::new(author, part);
+            if author == Author::Agent {
+                // Reports count it as the replying address's (a teammate's mailbox, or the shop's).
+                append.teammate = Some(reply.from.to_ascii_lowercase());
+            }
+            answer = self.post(append).await?;
+        }
         // Our next email continues the thread the reply started.
         if let (Answer::Stored { created: true, .. }, Some(id)) = (&answer, &reply.message_id) {
             self.store.mail_received(reply.role, id)?;

@@ -10,6 +10,7 @@
 //! opens the panel.
 
 pub mod carts;
+pub mod files;
 mod idb;
 pub mod identity;
 pub mod lifecycle;

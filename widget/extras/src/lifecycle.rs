@@ -132,11 +132,16 @@ const DE: Words = Words {
 };
 
 fn words() -> (&'static Words, &'static str) {
+    if german() { (&DE, "de") } else { (&EN, "en") }
+}
+
+/// The widget speaks German: the page's language, then the browser's, says so.
+pub(crate) fn german() -> bool {
     let window = web_sys::window();
     let page = window.as_ref().and_then(|w| w.document()).and_then(|d| d.document_element()).and_then(|e| e.get_attribute("lang")).unwrap_or_default();
     let browser = window.and_then(|w| w.navigator().language()).unwrap_or_default();
     let lang = if page.is_empty() { browser } else { page };
-    if lang.to_ascii_lowercase().starts_with("de") { (&DE, "de") } else { (&EN, "en") }
+    lang.to_ascii_lowercase().starts_with("de")
 }
 
 /// What the panel shows under the thread, worked out from the thread on screen, the
@@ -179,7 +184,7 @@ pub fn lifecycle(relay: String, site: String, root: ShadowRoot) {
     if STARTED.with(|s| s.replace(true)) {
         return;
     }
-    adopt_css(&root);
+    adopt_css(&root, CSS);
     let (words, lang) = words();
     let life = Rc::new(Life { relay, site, root, words, lang, shown: RefCell::new(None), probe: RefCell::new(String::new()), form: RefCell::new(None), busy: Cell::new(false), again: Cell::new(false), thanked: RefCell::new(None) });
     let watched = life.clone();
@@ -197,19 +202,19 @@ pub fn lifecycle(relay: String, site: String, root: ShadowRoot) {
 }
 
 /// The extras' styles join the panel's in its Shadow DOM.
-fn adopt_css(root: &ShadowRoot) {
+pub(crate) fn adopt_css(root: &ShadowRoot, css: &str) {
     let Ok(sheet) = web_sys::CssStyleSheet::new() else { return };
-    let _ = sheet.replace_sync(CSS);
+    let _ = sheet.replace_sync(css);
     let sheets = js_sys::Array::from(&get(root, "adoptedStyleSheets"));
     sheets.push(&sheet);
     let _ = js_sys::Reflect::set(root, &"adoptedStyleSheets".into(), &sheets);
 }
 
-fn document() -> Option<Document> {
+pub(crate) fn document() -> Option<Document> {
     web_sys::window()?.document()
 }
 
-fn el(tag: &str, class: &str, text: &str) -> Element {
+pub(crate) fn el(tag: &str, class: &str, text: &str) -> Element {
     let e = document().and_then(|d| d.create_element(tag).ok()).expect("a document");
     if !class.is_empty() {
         e.set_class_name(class);
@@ -220,26 +225,26 @@ fn el(tag: &str, class: &str, text: &str) -> Element {
     e
 }
 
-fn attrs(e: &Element, pairs: &[(&str, &str)]) {
+pub(crate) fn attrs(e: &Element, pairs: &[(&str, &str)]) {
     for (k, v) in pairs {
         let _ = e.set_attribute(k, v);
     }
 }
 
-fn on(e: &Element, name: &str, f: impl Fn(web_sys::Event) + 'static) {
+pub(crate) fn on(e: &Element, name: &str, f: impl Fn(web_sys::Event) + 'static) {
     let cb = Closure::<dyn Fn(web_sys::Event)>::new(f);
     let _ = e.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
     cb.forget();
 }
 
-fn append(parent: &Element, children: &[&Element]) {
+pub(crate) fn append(parent: &Element, children: &[&Element]) {
     for c in children {
         let _ = parent.append_child(c);
     }
 }
 
 /// A JSON request to the relay: its status and body (undefined when there is none).
-async fn call(method: &str, url: &str, token: Option<&str>, body: Option<&JsValue>) -> Result<(u16, JsValue), ()> {
+pub(crate) async fn call(method: &str, url: &str, token: Option<&str>, body: Option<&JsValue>) -> Result<(u16, JsValue), ()> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_mode(web_sys::RequestMode::Cors);
@@ -262,12 +267,12 @@ async fn call(method: &str, url: &str, token: Option<&str>, body: Option<&JsValu
 }
 
 /// A stored list, or an empty one (nothing stored yet, or not a list).
-fn array(v: &JsValue) -> js_sys::Array {
+pub(crate) fn array(v: &JsValue) -> js_sys::Array {
     v.dyn_ref::<js_sys::Array>().cloned().unwrap_or_default()
 }
 
 /// The relay's sentence for a refusal, or ours.
-fn sentence(json: &JsValue, fallback: &str) -> String {
+pub(crate) fn sentence(json: &JsValue, fallback: &str) -> String {
     get(&get(json, "error"), "message").as_string().unwrap_or_else(|| fallback.to_owned())
 }
 
