@@ -5,7 +5,7 @@ export WRANGLER_SEND_METRICS := false
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: setup build demo test test-hard test-sizes test-host test-wasm test-relay test-e2e bench bench-page bench-inbox bench-search bench-push bench-relay clean
+.PHONY: setup build demo test test-hard test-sizes test-host test-wasm test-relay test-e2e bench bench-page bench-inbox bench-search bench-push bench-files bench-relay clean
 
 setup:
 	@bash scripts/setup.sh
@@ -55,6 +55,10 @@ bench-page: build
 ## Only search: 10,000 conversations / 100,000 messages in D1, p50/p99 (target/bench/search.json).
 bench-search: build
 	node scripts/bench-search.mjs --requests $${BENCH_REQUESTS:-400}
+
+## Only files: a 4 MB phone photo from the widget, bytes sent and time to its thumbnail (target/bench/files.json).
+bench-files: build
+	node scripts/bench-files.mjs --runs $${BENCH_RUNS:-3}
 
 ## Only push: shopper message to Web Push delivered on a local receiver, p50/p99 (target/bench/push.json).
 bench-push: build

@@ -10,6 +10,7 @@ import { benchInbox } from './bench-inbox.mjs';
 import { benchSearch } from './bench-search.mjs';
 import { benchPush } from './bench-push.mjs';
 import { benchMetrics } from './bench-metrics.mjs';
+import { benchFiles } from './bench-files.mjs';
 
 const arg = (name, dflt) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt);
 const runs = Number(arg('--runs', 5));
@@ -48,6 +49,8 @@ console.log('search (10,000 conversations, 100,000 messages) …');
 const search = await benchSearch({ requests: 400 });
 console.log('reports (90 days, 10,000 conversations) …');
 const metrics = await benchMetrics({ requests: 60 });
+console.log('files (a 4 MB phone photo from the widget) …');
+const files = await benchFiles({ runs: 3 });
 console.log('push (shopper message to push delivered) …');
 const push = await benchPush({ messages: 60 });
 console.log(`relay (${seconds} s per scenario) …`);
@@ -75,6 +78,7 @@ const rows = [
   ['inbox: shopper message to inbox socket, p50 / p99', `${inbox.shopper_to_inbox_ms.p50.toFixed(1)} / ${inbox.shopper_to_inbox_ms.p99.toFixed(1)} ms`, 'p99 ≤ 50 ms', verdict(inbox.shopper_to_inbox_ms.p99 <= 50)],
   ['inbox: reply to shopper socket, p50 / p99', `${inbox.inbox_to_shopper_ms.p50.toFixed(1)} / ${inbox.inbox_to_shopper_ms.p99.toFixed(1)} ms`, 'p99 ≤ 50 ms', verdict(inbox.inbox_to_shopper_ms.p99 <= 50)],
   ['inbox: search, 10,000 conversations / 100,000 messages, p50 / p99', `${search.p50_ms.toFixed(1)} / ${search.p99_ms.toFixed(1)} ms`, 'p99 ≤ 50 ms', verdict(search.p99_ms <= 50)],
+  ['widget: a 4 MB phone photo (4032 x 3024) chosen → bytes sent; thumbnail shown, CPU 4x', `${(files.chosen_bytes / 1e6).toFixed(1)} MB → ${(files.sent_bytes / 1e3).toFixed(0)} KB; ${files.shown_ms} ms (${files.shown_min_ms}–${files.shown_max_ms})`, '', ''],
   ['reports: metrics for 90 days over 10,000 conversations, p50 / p99', `${metrics.p50_ms.toFixed(1)} / ${metrics.p99_ms.toFixed(1)} ms`, 'p50 ≤ 100 ms', verdict(metrics.p50_ms <= 100)],
   ['inbox: shopper message to push delivered (local receiver, push delay 0), p50 / p99', `${push.p50_ms.toFixed(1)} / ${push.p99_ms.toFixed(1)} ms`, '', ''],
   ['restore a 1,000-message thread: navigation to rendered', ms(page.restore_1000_from_navigation_ms), '', ''],
@@ -97,6 +101,6 @@ console.log('\n' + line(['what', 'measured (median, min–max)', 'aim', '']));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
 
-const report = { measured_at: new Date().toISOString(), runs, seconds_per_relay_scenario: seconds, sizes, page, inbox, search, metrics, push, relay: relay.relay, aims: AIMS, peers: PEERS };
+const report = { measured_at: new Date().toISOString(), runs, seconds_per_relay_scenario: seconds, sizes, page, inbox, search, metrics, files, push, relay: relay.relay, aims: AIMS, peers: PEERS };
 fs.writeFileSync(path.join(OUT, 'bench.json'), JSON.stringify(report, null, 2));
 console.log(`\nwritten to ${path.relative(ROOT, path.join(OUT, 'bench.json'))}`);

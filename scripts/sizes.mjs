@@ -19,9 +19,9 @@ const DIST = path.join(ROOT, 'dist');
 // The extras' was 60,000 B until they showed a conversation's life (closed, rating, new and
 // earlier conversations: +14.7 KB).
 // Photos and files (issue 16): the loader draws the attach button, takes pastes and drops
-// and starts the extras when the thread has files (+300 B: 1,728 -> 2,048 B); the extras
+// and starts the extras when the thread has files (+327 B: 1,728 -> 2,080 B); the extras
 // send and show them (+27 KB: 70,000 -> 95,000 B). The widget's first load is unchanged.
-export const BUDGETS = { loader: 2048, widget: 96_000, extras: 95_000, inbox: 250_000, manage: 170_000 };
+export const BUDGETS = { loader: 2080, widget: 96_000, extras: 95_000, inbox: 250_000, manage: 170_000 };
 
 function measure(file) {
   const bytes = fs.readFileSync(path.join(DIST, file));

@@ -594,7 +594,10 @@ fn ConversationView(inbox: Inbox) -> impl IntoView {
             </ol>
             <form class="composer" data-note=move || note_mode.get().then_some("") on:submit=move |ev| { ev.prevent_default(); send(); }
                 on:paste=move |ev: web_sys::ClipboardEvent| {
-                    let files = file_list(ev.clipboard_data().and_then(|d| d.files()));
+                    // A paste of text stays text (an office program's copy carries a picture of it too).
+                    let data = ev.clipboard_data();
+                    let text = data.as_ref().and_then(|d| d.get_data("text").ok()).unwrap_or_default();
+                    let files = if text.is_empty() { file_list(data.and_then(|d| d.files())) } else { vec![] };
                     if !files.is_empty() && !note_mode.get_untracked() {
                         ev.prevent_default();
                         inbox.attach(files, notify.get_untracked());

@@ -75,6 +75,24 @@ impl Attachment {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_of_files_is_previewed_by_their_names() {
+        let file = |name: &str, content_type: &str| Attachment { id: "f".into(), name: name.into(), content_type: content_type.into(), size: 1, width: None, height: None };
+        let mut m = Message { id: "m".into(), seq: 1, client_id: "c".into(), author: Author::Shopper, author_name: None, body: String::new(), created_at: String::new(), context: None, attachments: vec![file("box.jpg", "image/jpeg")] };
+        assert_eq!(m.preview(), "Photo: box.jpg");
+        m.attachments = vec![file("a.pdf", "application/pdf")];
+        assert_eq!(m.preview(), "File: a.pdf");
+        m.attachments.push(file("b.png", "image/png"));
+        assert_eq!(m.preview(), "2 files: a.pdf, b.png");
+        m.body = "Hi".into();
+        assert_eq!(m.preview(), "Hi");
+    }
+}
+
 /// The file types the relay stores, recognised from their first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileType {
@@ -108,7 +126,11 @@ impl Message {
             return self.body.clone();
         }
         let names: Vec<&str> = self.attachments.iter().map(|a| a.name.as_str()).collect();
-        format!("\u{1F4CE} {}", names.join(", "))
+        match self.attachments.as_slice() {
+            [one] if one.is_image() => format!("Photo: {}", one.name),
+            [one] => format!("File: {}", one.name),
+            _ => format!("{} files: {}", names.len(), names.join(", ")),
+        }
     }
 }
 

@@ -149,7 +149,7 @@ impl Error {
             ),
             Error::LinkInvalid => ErrorBody::new(
                 "link_invalid",
-                "This link to a file has expired. Open the conversation to see the file.",
+                "This link to a file has expired or is not valid. Open the conversation to see the file.",
             ),
             Error::OriginNotAllowed => ErrorBody::new("origin_not_allowed", "This page's origin may not use this site."),
             Error::MethodNotAllowed => ErrorBody::new("method_not_allowed", "This method is not supported here."),

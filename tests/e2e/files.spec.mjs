@@ -131,7 +131,7 @@ test('a phone photo and a screenshot from the widget: downscaled, without EXIF, 
   await inbox.screenshot({ path: test.info().outputPath('inbox-files.png') });
   expect(await axeLightAndDark(inbox, 'body')).toEqual([]);
   // The widget shows it as a download.
-  await expect(page.getByTestId('file-link')).toHaveText('Rücksendeschein.pdf', { timeout: 15_000 });
+  await expect(page.getByTestId('file-link')).toHaveText('Rücksendeschein.pdf (15 B)', { timeout: 15_000 });
 
   // An emailed reply with a photo: its text, then the photo, in the widget.
   const mail = await waitForMail(relay(), (m) => m.to === MERCHANT && m.replyAddress.includes(conversation.id) && m.html.includes('<img src='));
@@ -176,7 +176,7 @@ test('a file the relay cannot take says why and sends nothing; the first message
   chooser = page.waitForEvent('filechooser');
   await page.getByTestId('attach').click();
   await (await chooser).setFiles({ name: 'receipt.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n') });
-  await expect(page.getByTestId('file-link')).toHaveText('receipt.pdf', { timeout: 15_000 });
+  await expect(page.getByTestId('file-link')).toHaveText('receipt.pdf (15 B)', { timeout: 15_000 });
   expect((await agentMessages(conversation.id)).map((m) => m.attachments?.[0].name)).toEqual(['receipt.pdf']);
   expect(shop.errors).toEqual([]);
 });

@@ -25,10 +25,11 @@ test('the OpenAPI document is valid 3.1, and every agent answer is documented an
   const seen = new Set();
   /// Calls `method path` with the agent key (or `key`), checks the answer against the
   /// document's `template` operation, returns the parsed body.
-  async function call(method, template, path, { body, key = agentKey(), status } = {}) {
+  async function call(method, template, path, { body, bytes, key = agentKey(), status } = {}) {
     const headers = { authorization: `Bearer ${key}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${relay()}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const sent = bytes ?? (body === undefined ? undefined : JSON.stringify(body));
+    const res = await fetch(`${relay()}${path}`, { method, headers, body: sent });
     const text = await res.text();
     if (status) expect(res.status, `${method} ${path}: ${text}`).toBe(status);
     const op = doc.paths[template]?.[method.toLowerCase()];
@@ -37,6 +38,11 @@ test('the OpenAPI document is valid 3.1, and every agent answer is documented an
     expect(documented, `${method} ${template} answered ${res.status}, which the document does not list: ${text}`).toBeTruthy();
     seen.add(`${method} ${template}`);
     const schema = documented.content?.['application/json']?.schema;
+    // A file's bytes: documented by its type.
+    if (!schema && documented.content && res.headers.get('content-type') !== 'application/json') {
+      expect(Object.keys(documented.content), `${method} ${path} answered ${res.headers.get('content-type')}`).toContain(res.headers.get('content-type'));
+      return text;
+    }
     if (!schema) {
       expect(text, `${method} ${path} ${res.status} has no body`).toBe('');
       return undefined;
@@ -66,6 +72,17 @@ test('the OpenAPI document is valid 3.1, and every agent answer is documented an
   await call('POST', `${conv}/read`, `/v1/agent/conversations/${id}/read`, { body: { seq: 2 }, status: 204 });
   await call('POST', `${conv}/read`, `/v1/agent/conversations/${id}/read`, { body: { seq: -1 }, status: 400 });
   await call('POST', `${conv}/read`, `/v1/agent/conversations/${id}/read`, { body: { seq: 2 ** 53 + 10 }, status: 422 });
+  // Files: a PDF stored once, read back; refusals documented.
+  const pdf = '%PDF-1.4\n%%EOF\n';
+  const up = `/v1/agent/conversations/${id}/files?client_id=openapi-f1&name=Rechnung.pdf`;
+  const file = await call('POST', `${conv}/files`, up, { bytes: pdf, status: 201 });
+  await call('POST', `${conv}/files`, up, { bytes: pdf, status: 200 });
+  await call('POST', `${conv}/files`, `/v1/agent/conversations/${id}/files?client_id=openapi-f2`, { bytes: '<svg onload=alert(1)>', status: 415 });
+  await call('POST', `${conv}/files`, `/v1/agent/conversations/${id}/files?client_id=openapi-f3`, { bytes: '', status: 422 });
+  await call('POST', `${conv}/files`, `/v1/agent/conversations/${id}/files?client_id=openapi-1`, { bytes: pdf, status: 409 });
+  const got = await call('GET', `${conv}/files/{file}`, `/v1/agent/conversations/${id}/files/${file.message.attachments[0].id}`, { status: 200 });
+  expect(got).toBe(pdf);
+  await call('GET', `${conv}/files/{file}`, `/v1/agent/conversations/${id}/files/${'0'.repeat(32)}`, { status: 404 });
   await call('POST', `${conv}/close`, `/v1/agent/conversations/${id}/close`, { status: 204 });
 
   const report = await call('GET', `${sites}/metrics`, `/v1/agent/sites/${site()}/metrics?from=2026-01-01&to=2026-12-31`, { status: 200 });

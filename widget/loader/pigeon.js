@@ -109,12 +109,16 @@
     loadExtras().then((m) => { m.files(relay, site, root, list); }, () => {});
   }
   function dropped(e, list) {
-    if (list && list.length) {
+    if (list && list[0]) {
       e.preventDefault();
       files(list);
     }
   }
-  slot.onpaste = (e) => { dropped(e, e.clipboardData.files); };
+  // A paste of text stays text (an office program's copy carries a picture of it too).
+  slot.onpaste = (e) => {
+    var d = e.clipboardData;
+    dropped(e, !d.getData('text') && d.files);
+  };
   slot.ondragover = (e) => { e.preventDefault(); };
   slot.ondrop = (e) => { dropped(e, e.dataTransfer.files); };
   // The attach button (drawn below): a file chooser, which on phones offers the camera.
@@ -122,7 +126,7 @@
     if (e.target.closest('.pg-attach')) {
       var input = document.createElement('input');
       input.type = 'file';
-      input.multiple = true;
+      input.multiple = 1;
       input.accept = 'image/*,application/pdf';
       input.onchange = () => { files(input.files); };
       input.click();
@@ -137,8 +141,8 @@
         // (A failed import is tried again at the next change.)
         new MutationObserver(() => {
           if (slot.querySelector('[data-author=system]')) loadExtras().then((m) => { m.lifecycle(relay, site, root); }, () => {});
-          var form = slot.querySelector('.pg-composer:not(:has(.pg-attach))');
-          if (form) form.insertAdjacentHTML('afterbegin', '<button type=button class=pg-attach data-testid=attach aria-label="' +
+          var form = slot.querySelector('.pg-composer');
+          if (form && !form.querySelector('.pg-attach')) form.insertAdjacentHTML('afterbegin', '<button type=button class=pg-attach data-testid=attach aria-label="' +
             (de ? 'Foto oder Datei anhängen' : 'Attach a photo or file') + '">+</button>');
           try {
             if (slot.querySelector('[data-seq] p:empty') || localStorage['pigeon-files:' + site]) files();

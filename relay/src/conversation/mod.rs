@@ -294,10 +294,11 @@ impl Conversation {
                 Ok(Answer::Sent(self.store.sent(author, &client_id)?))
             }
             Op::Erase => {
-                if let Some(meta) = self.store.meta()? {
+                let meta = self.store.meta()?;
+                if let Some(meta) = &meta {
                     // The files first: a failure here leaves everything for the retry.
                     crate::files::erase(&self.env, &meta.id).await?;
-                    self.to_hub(meta.site, vec![InboxFrame::Gone { conversation: meta.id }]);
+                    self.to_hub(meta.site.clone(), vec![InboxFrame::Gone { conversation: meta.id.clone() }]);
                 }
                 // deleteAll takes the SQL tables and key-value storage; the alarm goes separately.
                 self.state.storage().delete_alarm().await?;
@@ -306,6 +307,13 @@ impl Conversation {
                 self.armed.set(None);
                 self.store.ensure_schema();
                 live::close_all(&self.state, "erased");
+                // Once more: an upload whose message was stored while the first pass waited
+                // on R2 is gone with the storage, and its file with this.
+                if let Some(meta) = meta
+                    && let Err(e) = crate::files::erase(&self.env, &meta.id).await
+                {
+                    worker::console_error!("files: second erase pass failed: {e}");
+                }
                 Ok(Answer::Done)
             }
         }

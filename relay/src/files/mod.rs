@@ -67,12 +67,13 @@ fn query(url: &Url) -> Result<Query> {
 }
 
 /// The body's length as announced, refused at once when over the limit.
+/// A body without a length (chunked) is refused too: it could be any size.
 fn announced_length(req: &Request) -> Result<()> {
-    let announced = req.headers().get("content-length")?.and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_FILE_BYTES) {
-        return Err(Error::FileTooLarge);
+    match req.headers().get("content-length")?.and_then(|v| v.parse::<u64>().ok()) {
+        Some(n) if n <= MAX_FILE_BYTES => Ok(()),
+        Some(_) => Err(Error::FileTooLarge),
+        None => Err(Error::Invalid(validate::Invalid::new("length_required", "Send the file with a Content-Length (at most 10 MiB): nothing was stored."))),
     }
-    Ok(())
 }
 
 /// `POST …/conversations/{id}/files`: stores the file and the message that carries it.
@@ -144,8 +145,13 @@ pub async fn put(env: &Env, conversation: &str, name: String, sniffed: sniff::Sn
 }
 
 /// After the message carrying `mine` was stored (or refused): the files it does not hold are
-/// removed again (a refusal, or an earlier delivery of the same `client_id` won).
+/// removed again (a definite refusal, or an earlier delivery of the same `client_id` won). An
+/// internal failure keeps them: the message may have been stored before it (a retry then finds
+/// it and its files); a file no message holds is erased with its conversation.
 pub async fn kept(env: &Env, conversation: &str, mine: &[Attachment], stored: Result<(Message, bool)>) -> Result<(Message, bool)> {
+    if matches!(stored, Err(Error::Internal(_))) {
+        return stored;
+    }
     let held = |a: &Attachment| stored.as_ref().is_ok_and(|(m, _)| m.attachments.iter().any(|b| b.id == a.id));
     let orphans: Vec<String> = mine.iter().filter(|a| !held(a)).map(|a| key(conversation, &a.id)).collect();
     if !orphans.is_empty() {

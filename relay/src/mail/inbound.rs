@@ -57,7 +57,7 @@ pub enum Rejection {
     TooLong,
     #[error("The message is larger than 25 MB. Send fewer or smaller files.")]
     TooLarge,
-    #[error("Nothing from this email was added: “{0}” is {1}. Only photos (JPEG, PNG, GIF, WebP) and PDF documents up to 10 MB each can be sent; send your reply again without it.")]
+    #[error("Nothing from this email was added: \"{0}\" is {1}. Only photos (JPEG, PNG, GIF, WebP) and PDF documents up to 10 MB each can be sent; send your reply again without it.")]
     FileRefused(String, &'static str),
     #[error("Nothing from this email was added: it has more than {MAX_FILES} files. Send them in a few replies.")]
     TooManyFiles,
@@ -103,22 +103,50 @@ pub fn parse(raw: &[u8]) -> Result<Reply, Rejection> {
     Ok(Reply { from: address, name, client_id, message_id, body, files })
 }
 
-/// The mail's attachments (inline pictures too: a screenshot pasted into the reply), each
-/// checked like an upload. One that cannot be stored refuses the whole mail, named in the
-/// bounce, so nothing the sender meant to send is silently left out.
+/// Parts mail programs add that are not the sender's files: signatures (S/MIME, PGP),
+/// Outlook's TNEF, calendar invitations, contact cards, forwarded mails.
+const NOT_FILES: [&str; 9] = [
+    "application/pkcs7-signature",
+    "application/x-pkcs7-signature",
+    "application/pgp-signature",
+    "application/pgp-keys",
+    "application/ms-tnef",
+    "text/calendar",
+    "text/vcard",
+    "text/x-vcard",
+    "text/directory",
+];
+/// Inline pictures smaller than this are taken for a signature's logo or icons, not sent.
+const SMALL_INLINE: usize = 16 * 1024;
+
+/// The mail's files: its attachments, and inline pictures (a screenshot pasted into the
+/// reply), each checked like an upload. An attached file that cannot be stored refuses the
+/// whole mail, named in the bounce, so nothing the sender meant to send is silently left
+/// out; what mail programs add on their own (signatures, a logo, an invitation) is passed over.
 fn files(message: &mail_parser::Message) -> Result<Vec<InFile>, Rejection> {
     let mut files = Vec::new();
     for part in message.attachments() {
+        let kind = part.content_type().map(|t| format!("{}/{}", t.ctype(), t.subtype().unwrap_or_default()).to_ascii_lowercase()).unwrap_or_default();
+        if part.is_message() || kind.starts_with("message/") || NOT_FILES.contains(&kind.as_str()) {
+            continue;
+        }
+        let attached = part.content_disposition().is_some_and(|d| d.is_attachment());
+        let given = part.attachment_name().unwrap_or_default();
+        let bytes = part.contents();
+        let sniffed = sniff::sniff(bytes);
+        if !attached && (sniffed.is_err() || bytes.len() < SMALL_INLINE) {
+            continue;
+        }
         if files.len() == MAX_FILES {
             return Err(Rejection::TooManyFiles);
         }
-        let given = part.attachment_name().unwrap_or_default();
-        let shown = if given.trim().is_empty() { "an attachment".to_owned() } else { given.chars().take(80).collect() };
-        let bytes = part.contents();
+        // The bounce is a line of SMTP: the name in plain ASCII.
+        let shown: String = given.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(80).collect();
+        let shown = if shown.trim().is_empty() { "an attachment".to_owned() } else { shown };
         if bytes.len() as u64 > MAX_FILE_BYTES {
             return Err(Rejection::FileRefused(shown, "larger than 10 MB"));
         }
-        let kind = match sniff::sniff(bytes) {
+        let kind = match sniffed {
             Ok(kind) => kind,
             Err(sniff::Refused::Empty) => return Err(Rejection::FileRefused(shown, "empty")),
             Err(sniff::Refused::Type) => return Err(Rejection::FileRefused(shown, "not a photo or a PDF")),
@@ -263,9 +291,22 @@ mod tests {
         let exe = parse(&with_files("See attached", &[("photo.jpg", "image/jpeg", "TVqQAAMAAAAEAAAA//8AAA==")]));
         assert_eq!(exe, Err(Rejection::FileRefused("photo.jpg".into(), "not a photo or a PDF")));
         let said = exe.unwrap_err().to_string();
-        assert!(said.contains("“photo.jpg” is not a photo or a PDF") && said.contains("Nothing from this email was added"), "{said}");
+        assert!(said.contains("\"photo.jpg\" is not a photo or a PDF") && said.contains("Nothing from this email was added"), "{said}");
+        assert!(said.is_ascii(), "{said}");
         let svg = parse(&with_files("x", &[("logo.svg", "image/svg+xml", "PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+")]));
         assert!(matches!(svg, Err(Rejection::FileRefused(..))));
+        // What mail programs add on their own is passed over: a PGP signature, a calendar
+        // invitation, Outlook's winmail.dat.
+        let signed = parse(&with_files("Signed reply", &[("signature.asc", "application/pgp-signature", "LS0tLS1CRUdJTiBQR1AgU0lHTkFUVVJFLS0tLS0="), ("invite.ics", "text/calendar", "QkVHSU46VkNBTEVOREFS"), ("winmail.dat", "application/ms-tnef", "eJ8+IgAA")])).unwrap();
+        assert_eq!((signed.body.as_str(), signed.files.len()), ("Signed reply", 0));
+        // A signature's logo, inline: passed over too.
+        let logo = format!(
+            "From: owner@shop.test\r\nMessage-ID: <i@b>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"r\"\r\n\r\n\
+             --r\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThanks!\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo>\r\n\
+             Content-Disposition: inline; filename=\"image001.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{PNG_B64}\r\n--r--\r\n"
+        );
+        let logo = parse(logo.as_bytes()).unwrap();
+        assert_eq!((logo.body.as_str(), logo.files.len()), ("Thanks!", 0));
         let eleven: Vec<_> = (0..11).map(|_| ("a.png", "image/png", PNG_B64)).collect();
         assert_eq!(parse(&with_files("x", &eleven)), Err(Rejection::TooManyFiles));
     }

@@ -106,8 +106,6 @@ struct Files {
     words: &'static Words,
     /// Object URLs of pictures fetched (by file id).
     urls: RefCell<Vec<(String, String)>>,
-    /// Stored messages' files (by seq), read from the widget's storage once.
-    attachments: RefCell<Vec<(String, JsValue)>>,
     /// Files shown as going (by client_id).
     going: RefCell<Vec<(String, Going)>>,
     sending: Cell<bool>,
@@ -133,7 +131,6 @@ pub fn files(relay: String, site: String, root: ShadowRoot, what: JsValue) {
                     root,
                     words: if german() { &DE } else { &EN },
                     urls: RefCell::default(),
-                    attachments: RefCell::default(),
                     going: RefCell::default(),
                     sending: Cell::new(false),
                     again: Cell::new(false),
@@ -216,6 +213,7 @@ impl Files {
             ("name", name.as_str().into()),
             ("queued_at", js_sys::Date::now().into()),
         ]);
+        open(&self.site).await.map_err(|_| w.no_conversation.to_owned())?.close();
         one(&self.site, OUTBOX, true, &|s| s.put_with_key(&record, &client_id.as_str().into())).await.map_err(|_| w.no_conversation.to_owned())?;
         set_waiting(&self.site, true);
         Ok(())
@@ -244,6 +242,7 @@ impl Files {
         }
         let (id, token) = (get(&get(&json, "conversation"), "id"), get(&json, "token"));
         let next = object(&[("id", id.clone()), ("token", token.clone())]);
+        open(&self.site).await.map_err(drop)?.close();
         one(&self.site, KV, true, &|s| s.put_with_key(&next, &SESSION.into())).await.map_err(drop)?;
         if let Ok(channel) = web_sys::BroadcastChannel::new(&format!("pigeon:{}", self.site)) {
             let _ = channel.post_message(&object(&[("type", "session".into()), ("session", next.clone())]));
@@ -390,7 +389,7 @@ impl Files {
                 state.set_text_content(Some(&format!(" {} {why} ", w.not_sent)));
                 attrs(&state, &[("role", "alert"), ("data-testid", "upload-refused")]);
                 let dismiss = el("button", "pg-link", w.dismiss);
-                attrs(&dismiss, &[("type", "button")]);
+                attrs(&dismiss, &[("type", "button"), ("aria-label", &format!("{} {name}", w.dismiss))]);
                 let (me, id) = (self.clone(), client_id.clone());
                 on(&dismiss, "click", move |_| {
                     let (me, id) = (me.clone(), id.clone());
@@ -432,17 +431,11 @@ impl Files {
             let seq = item.get_attribute("data-seq").unwrap_or_default();
             let box_ = el("div", "pg-files", "");
             let _ = item.query_selector(".pg-body").ok().flatten().map(|b| b.after_with_node_1(&box_));
-            let known = find(&self.attachments.borrow(), &seq).cloned();
+            // Read each time: the messages in storage are always the held conversation's (a
+            // cache by seq could show another conversation's files after a switch).
             let me = self.clone();
             spawn_local(async move {
-                let files = match known {
-                    Some(f) => f,
-                    None => {
-                        let f = me.stored_files(&seq).await;
-                        me.attachments.borrow_mut().push((seq.clone(), f.clone()));
-                        f
-                    }
-                };
+                let files = me.stored_files(&seq).await;
                 me.fill(&box_, &files).await;
             });
         }
@@ -459,6 +452,13 @@ impl Files {
         if !files.is_object() {
             return;
         }
+        // A thread that was at its end stays there as the files take their room.
+        let messages = self.root.query_selector(".pg-messages").ok().flatten();
+        let stick = || {
+            if let Some(list) = messages.as_ref().filter(|l| l.has_attribute("data-end")) {
+                list.set_scroll_top(list.scroll_height());
+            }
+        };
         for f in js_sys::Array::from(files).iter() {
             let (file, name) = (get(&f, "id").as_string().unwrap_or_default(), get(&f, "name").as_string().unwrap_or_default());
             let url = format!("{}/v1/conversations/{id}/files/{file}", self.relay);
@@ -492,7 +492,8 @@ impl Files {
                     on(&thumb, "click", move |ev| me.view(&src, &name_, ev.current_target().and_then(|t| t.dyn_into().ok())));
                 }
             } else {
-                let link = el("a", "pg-file", &name);
+                let size = get(&f, "size").as_f64().unwrap_or(0.0) as u64;
+                let link = el("a", "pg-file", &format!("{name} ({})", human_size(size)));
                 attrs(&link, &[("href", "#"), ("data-testid", "file-link"), ("dir", "auto")]);
                 let (name_, token_) = (name.clone(), token.clone());
                 on(&link, "click", move |ev| {
@@ -512,6 +513,7 @@ impl Files {
                 });
                 let _ = box_.append_child(&link);
             }
+            stick();
         }
     }
 
@@ -530,10 +532,18 @@ impl Files {
         let img = el("img", "", "");
         attrs(&img, &[("src", src), ("alt", name)]);
         append(&viewer, &[&head, &img]);
+        // The panel behind it is out of reach (Tab, screen readers) until it closes.
+        let behind: Vec<Element> = (0..panel.children().length()).filter_map(|i| panel.children().item(i)).collect();
+        for e in &behind {
+            let _ = e.set_attribute("inert", "");
+        }
         let shut = {
             let viewer = viewer.clone();
             Rc::new(move || {
                 viewer.remove();
+                for e in &behind {
+                    let _ = e.remove_attribute("inert");
+                }
                 if let Some(f) = &from {
                     let _ = f.focus();
                 }
@@ -555,10 +565,10 @@ impl Files {
 }
 
 /// One request on one of the widget's object stores, in a transaction of its own: its result
-/// once committed. Writing makes the database if the widget has not (a file before any
-/// message); reading never does (it fails instead).
+/// once committed. It never makes the database (a `forget` in another tab may just have
+/// deleted it, photos and all): [`Files::take`] makes it for a file before any message.
 async fn one(site: &str, name: &str, write: bool, request: &dyn Fn(&web_sys::IdbObjectStore) -> Result<web_sys::IdbRequest, JsValue>) -> Result<JsValue, JsValue> {
-    let db = if write { open(site).await? } else { open_existing(site).await?.ok_or(JsValue::UNDEFINED)? };
+    let db = open_existing(site).await?.ok_or(JsValue::UNDEFINED)?;
     let done = async {
         let t = tx(&db, &[name], if write { IdbTransactionMode::Readwrite } else { IdbTransactionMode::Readonly })?;
         let r = request(&store(&t, name)?)?;
@@ -568,6 +578,15 @@ async fn one(site: &str, name: &str, write: bool, request: &dyn Fn(&web_sys::Idb
     let result = done.await;
     db.close();
     result
+}
+
+/// `2.4 MB`, `512 KB`, `900 B` (integers only: float formatting costs kilobytes here).
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{} KB", bytes / 1_000),
+        _ => format!("{}.{} MB", bytes / 1_000_000, bytes / 100_000 % 10),
+    }
 }
 
 /// The value kept under `key` in a short list.
@@ -597,6 +616,8 @@ async fn upload(url: &str, token: &str, file: &JsValue, progress: Option<&Elemen
     xhr.open("POST", url).map_err(drop)?;
     xhr.set_request_header("authorization", &format!("Bearer {token}")).map_err(drop)?;
     xhr.set_response_type(web_sys::XmlHttpRequestResponseType::Json);
+    // A stalled upload ends (status 0) and is tried again.
+    xhr.set_timeout(120_000);
     if let (Some(bar), Ok(up)) = (progress.cloned(), xhr.upload()) {
         let on_progress = Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
             if ev.length_computable() && ev.total() > 0.0 {
