@@ -23,7 +23,7 @@ async function phonePhoto(page) {
     for (let i = 0; i < img.data.length; i += 4) {
       x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
       const p = i / 4;
-      const n = (x >>> 24) & 63;
+      const n = (x >>> 24) % 36;
       img.data[i] = ((p % w) / w) * 190 + n;
       img.data[i + 1] = (Math.floor(p / w) / h) * 170 + n;
       img.data[i + 2] = 90 + n;
