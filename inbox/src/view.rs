@@ -2,7 +2,7 @@
 //! time below 760 px). Everything shoppers typed is shown as text.
 
 use leptos::prelude::*;
-use pigeon_protocol::{Attachment, Author, ConversationDetails, InboxConversation, Invite, Me, Message, Note, Ratings, Status, Team, TeamRole, TeammateInfo, validate};
+use pigeon_protocol::{Attachment, Author, human_size, ConversationDetails, InboxConversation, Invite, Me, Message, Note, Ratings, Status, Team, TeamRole, TeammateInfo, validate};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 
@@ -404,14 +404,7 @@ fn files_view(conversation: &str, files: &[Attachment]) -> impl IntoView + use<>
     })
 }
 
-/// `2.4 MB`, `512 KB`, `900 B`.
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        0..1_000 => format!("{bytes} B"),
-        1_000..1_000_000 => format!("{} KB", bytes / 1_000),
-        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
-    }
-}
+
 
 /// One item of the thread as the inbox shows it.
 #[derive(Clone)]

@@ -30,7 +30,7 @@ pub use inbox::{
 };
 pub use live::{ClientFrame, ServerFrame};
 pub use message::{
-    Attachment, Author, Conversation, CreateConversation, FileType, MAX_FILE_BYTES, CreatedConversation, MarkRead, Message, MessagesPage,
+    Attachment, Author, Conversation, CreateConversation, FileType, MAX_FILE_BYTES, human_size, CreatedConversation, MarkRead, Message, MessagesPage,
     PostAgentMessage, PostMessage, Resume, SetContact, StoredMessage,
 };
 pub use record::{ConversationList, ConversationSummary, Export, ExportedConversation, Status};

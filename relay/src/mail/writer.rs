@@ -11,18 +11,9 @@
 //! Layout: in HTML each block is an element; in text, blocks are separated by one blank line
 //! (except [`Body::line`], which continues the block above) and every line ends with `\n`.
 
-use pigeon_protocol::Attachment;
+use pigeon_protocol::{Attachment, human_size};
 
 use crate::origin;
-
-/// `2.4 MB`, `512 KB`, `900 B`.
-pub fn human_size(bytes: u64) -> String {
-    match bytes {
-        0..1_000 => format!("{bytes} B"),
-        1_000..1_000_000 => format!("{} KB", bytes / 1_000),
-        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
-    }
-}
 
 const HEAD: &str = "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.45;color:#1d2330\">";
 const TAIL: &str = "</body></html>";

@@ -22,6 +22,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{Element, IdbTransactionMode, ShadowRoot};
 
+use pigeon_protocol::human_size;
+
 use crate::idb::{KV, MESSAGES, OUTBOX, SESSION, event, get, object, open, open_existing, store, tx};
 use crate::lifecycle::{adopt_css, append, attrs, call, el, german, on, sentence};
 
@@ -578,15 +580,6 @@ async fn one(site: &str, name: &str, write: bool, request: &dyn Fn(&web_sys::Idb
     let result = done.await;
     db.close();
     result
-}
-
-/// `2.4 MB`, `512 KB`, `900 B` (integers only: float formatting costs kilobytes here).
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        0..1_000 => format!("{bytes} B"),
-        1_000..1_000_000 => format!("{} KB", bytes / 1_000),
-        _ => format!("{}.{} MB", bytes / 1_000_000, bytes / 100_000 % 10),
-    }
 }
 
 /// The value kept under `key` in a short list.
