@@ -96,6 +96,12 @@ async fn a_photo_is_stored_once_and_served_only_to_its_conversation() {
     assert_eq!(thread.iter().map(|m| m.attachments.len()).sum::<usize>(), 3);
     let export = c.get(&format!("/v1/conversations/{}/export", s.id), Some(&s.token)).await;
     assert_eq!(export.json["messages"].as_array().unwrap().iter().filter(|m| m["attachments"].is_array()).count(), 3);
+    // Teammates find a file by its name.
+    crate::inbox::eventually("the file's name in search", async || {
+        let found = sam.get("/v1/inbox/sites/demo/search?q=Rechnung").await;
+        found.json["hits"].as_array().is_some_and(|h| h.iter().any(|hit| hit["conversation"] == s.id.as_str()))
+    })
+    .await;
 }
 
 #[tokio::test]

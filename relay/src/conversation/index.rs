@@ -22,11 +22,11 @@ pub const HIT_START: char = '\u{2}';
 pub const HIT_END: char = '\u{3}';
 
 /// Messages as the search index takes them: `[seq, author, created_at, body]`, the body
-/// without the hit markers.
+/// without the hit markers (a message that is only files: their names, "Photo: label.jpg").
 fn search_rows(messages: &[Message]) -> String {
     let rows: Vec<(u64, &str, &str, String)> = messages
         .iter()
-        .map(|m| (m.seq, m.author.as_str(), m.created_at.as_str(), super::rating::for_team(m.clone()).body.replace([HIT_START, HIT_END], "")))
+        .map(|m| (m.seq, m.author.as_str(), m.created_at.as_str(), super::rating::for_team(m.clone()).preview().replace([HIT_START, HIT_END], "")))
         .collect();
     serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into())
 }
