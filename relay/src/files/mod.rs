@@ -103,7 +103,7 @@ pub async fn upload(mut req: Request, cx: &Ctx, asked: Asked, who: Uploader) -> 
         sniff::Refused::Type => Error::UnsupportedFileType,
         sniff::Refused::Pixels => Error::FileTooLarge,
     })?;
-    let attachment = put(&cx.env, &asked.conversation, sniff::clean_name(&q.name, sniffed.kind), sniffed, bytes).await?;
+    // Everything checked before the file is stored.
     let (author_name, claim, via, quiet) = match who {
         Uploader::Shopper => (None, None, Via::Api, false),
         Uploader::Agent => {
@@ -116,6 +116,7 @@ pub async fn upload(mut req: Request, cx: &Ctx, asked: Asked, who: Uploader) -> 
             (Some(t.name.clone()), Some(Assignee { email: t.email.clone(), name: t.name.clone() }), Via::Inbox, !q.notify_shopper)
         }
     };
+    let attachment = put(&cx.env, &asked.conversation, sniff::clean_name(&q.name, sniffed.kind), sniffed, bytes).await?;
     let message = NewMessage { client_id: q.client_id, body: String::new(), author_name, context: None, quiet, claim, via, attachments: vec![attachment.clone()] };
     let stored = op::send(&cx.env, &asked.conversation, asked.caller, Op::Post(message)).await.map_err(Error::from).and_then(op::Answer::stored);
     let (message, created) = kept(&cx.env, &asked.conversation, &[attachment], stored).await?;
