@@ -25,7 +25,7 @@ use web_sys::{Element, IdbTransactionMode, ShadowRoot};
 use pigeon_protocol::human_size;
 
 use crate::idb::{KV, MESSAGES, OUTBOX, SESSION, event, get, object, open, open_existing, store, tx};
-use crate::lifecycle::{adopt_css, append, attrs, call, el, german, on, sentence};
+use crate::lifecycle::{adopt_css, announce, append, attrs, el, german, new_conversation, on, sentence};
 
 /// Longest side of a picture as sent.
 const MAX_SIDE: f64 = 2048.0;
@@ -47,6 +47,7 @@ const CSS: &str = "
 .pg-uploads img { display: block; max-width: 160px; max-height: 120px; border-radius: 6px; margin-bottom: 4px; }
 .pg-uploads progress { display: block; width: 100%; }
 .pg-uploads .pg-upload-refused { color: #b3261e; }
+.pg-uploads .pg-link { color: inherit; }
 @media (prefers-color-scheme: dark) { .pg-uploads .pg-upload-refused { color: #ff9b8f; } }
 .pg-viewer { position: absolute; inset: 0; z-index: 2; display: flex; flex-direction: column; background: #000d; border-radius: 14px; }
 .pg-viewer-head { display: flex; gap: 12px; align-items: center; padding: 8px 12px; color: #fff; }
@@ -227,30 +228,11 @@ impl Files {
         if let Some(held) = self.session().await {
             return Ok(held);
         }
-        let window = web_sys::window().ok_or(())?;
-        let page = object(&[
-            ("url", window.location().href().unwrap_or_default().into()),
-            ("title", window.document().map(|d| d.title()).unwrap_or_default().into()),
-        ]);
-        let mut context = vec![("page", page)];
-        if let Some(l) = window.navigator().language() {
-            context.push(("locale", l.into()));
-        }
-        let body = object(&[("context", object(&context))]);
-        let (status, json) = call("POST", &format!("{}/v1/sites/{}/conversations", self.relay, self.site), None, Some(&body)).await?;
-        if status != 201 {
-            web_sys::console::warn_1(&format!("Pigeon: a conversation for a file was refused: {}", sentence(&json, &status.to_string())).into());
-            return Err(());
-        }
-        let (id, token) = (get(&get(&json, "conversation"), "id"), get(&json, "token"));
-        let next = object(&[("id", id.clone()), ("token", token.clone())]);
+        let next = new_conversation(&self.relay, &self.site, None).await?;
+        let (id, token) = (get(&next, "id"), get(&next, "token"));
         open(&self.site).await.map_err(drop)?.close();
         one(&self.site, KV, true, &|s| s.put_with_key(&next, &SESSION.into())).await.map_err(drop)?;
-        if let Ok(channel) = web_sys::BroadcastChannel::new(&format!("pigeon:{}", self.site)) {
-            let _ = channel.post_message(&object(&[("type", "session".into()), ("session", next.clone())]));
-            channel.close();
-        }
-        crate::identity::claim(next);
+        announce(&self.site, next);
         Ok((id.as_string().ok_or(())?, token.as_string().ok_or(())?))
     }
 
@@ -406,6 +388,14 @@ impl Files {
             let _ = list.append_child(&item);
             going.push((client_id, Going { item, progress, state }));
         }
+        self.stick();
+    }
+
+    /// A thread that was at its end stays there as files take their room (in it, or under it).
+    fn stick(&self) {
+        if let Some(list) = self.root.query_selector(".pg-messages").ok().flatten().filter(|l| l.has_attribute("data-end")) {
+            list.set_scroll_top(list.scroll_height());
+        }
     }
 
     /// A file refused before it was kept (type, size, unreadable): said under the thread.
@@ -420,6 +410,7 @@ impl Files {
         on(&dismiss, "click", move |_| gone.remove());
         append(&item, &[&state, &dismiss]);
         let _ = list.append_child(&item);
+        self.stick();
     }
 
     /// Gives each message that is only files (empty text) its pictures and documents.
@@ -454,13 +445,7 @@ impl Files {
         if !files.is_object() {
             return;
         }
-        // A thread that was at its end stays there as the files take their room.
-        let messages = self.root.query_selector(".pg-messages").ok().flatten();
-        let stick = || {
-            if let Some(list) = messages.as_ref().filter(|l| l.has_attribute("data-end")) {
-                list.set_scroll_top(list.scroll_height());
-            }
-        };
+        let stick = || self.stick();
         for f in js_sys::Array::from(files).iter() {
             let (file, name) = (get(&f, "id").as_string().unwrap_or_default(), get(&f, "name").as_string().unwrap_or_default());
             let url = format!("{}/v1/conversations/{id}/files/{file}", self.relay);

@@ -276,6 +276,41 @@ pub(crate) fn sentence(json: &JsValue, fallback: &str) -> String {
     get(&get(json, "error"), "message").as_string().unwrap_or_else(|| fallback.to_owned())
 }
 
+/// A conversation made on the relay with this page as its context (and `follows`, the held
+/// one, when given): the session to hold, `{id, token}`.
+pub(crate) async fn new_conversation(relay: &str, site: &str, follows: Option<JsValue>) -> Result<JsValue, ()> {
+    let window = web_sys::window().ok_or(())?;
+    let page = object(&[
+        ("url", window.location().href().unwrap_or_default().into()),
+        ("title", document().map(|d| d.title()).unwrap_or_default().into()),
+    ]);
+    let mut context = vec![("page", page)];
+    if let Some(l) = window.navigator().language() {
+        context.push(("locale", l.into()));
+    }
+    let mut body = vec![("context", object(&context))];
+    if let Some(f) = follows {
+        body.push(("follows", f));
+    }
+    let (status, json) = call("POST", &format!("{relay}/v1/sites/{site}/conversations"), None, Some(&object(&body))).await?;
+    if status != 201 {
+        // The relay's sentence is for developers (the console); the shopper gets ours.
+        web_sys::console::warn_1(&format!("Pigeon: a new conversation was refused: {}", sentence(&json, &status.to_string())).into());
+        return Err(());
+    }
+    Ok(object(&[("id", get(&get(&json, "conversation"), "id")), ("token", get(&json, "token"))]))
+}
+
+/// Tells the site's tabs that this browser holds `next` now (the way a resume link does); a
+/// signed-in customer's new conversation becomes theirs too.
+pub(crate) fn announce(site: &str, next: JsValue) {
+    if let Ok(channel) = web_sys::BroadcastChannel::new(&format!("pigeon:{site}")) {
+        let _ = channel.post_message(&object(&[("type", "session".into()), ("session", next.clone())]));
+        channel.close();
+    }
+    crate::identity::claim(next);
+}
+
 /// The `kv` values the panel's life depends on: the session, the earlier list, the skip.
 async fn held(site: &str) -> Result<(JsValue, JsValue, JsValue), JsValue> {
     let Some(db) = open_existing(site).await? else { return Ok((JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED)) };
@@ -669,23 +704,8 @@ impl Life {
         let w = self.words;
         let (session, earlier, _) = held(&self.site).await.map_err(|_| w.offline.to_owned())?;
         let (Some(id), Some(token)) = (get(&session, "id").as_string(), get(&session, "token").as_string()) else { return Err(w.offline.to_owned()) };
-        let window = web_sys::window().ok_or_else(|| w.offline.to_owned())?;
-        let page = object(&[
-            ("url", window.location().href().unwrap_or_default().into()),
-            ("title", document().map(|d| d.title()).unwrap_or_default().into()),
-        ]);
-        let mut context = vec![("page", page)];
-        if let Some(l) = window.navigator().language() {
-            context.push(("locale", l.into()));
-        }
-        let body = object(&[("follows", object(&[("id", id.as_str().into()), ("token", token.as_str().into())])), ("context", object(&context))]);
-        let (status, json) = call("POST", &format!("{}/v1/sites/{}/conversations", self.relay, self.site), None, Some(&body)).await.map_err(|_| w.offline.to_owned())?;
-        if status != 201 {
-            // The relay's sentence is for developers (the console); the shopper gets ours.
-            web_sys::console::warn_1(&format!("Pigeon: a new conversation was refused: {}", sentence(&json, &status.to_string())).into());
-            return Err(w.offline.to_owned());
-        }
-        let next = object(&[("id", get(&get(&json, "conversation"), "id")), ("token", get(&json, "token"))]);
+        let follows = object(&[("id", id.as_str().into()), ("token", token.as_str().into())]);
+        let next = new_conversation(&self.relay, &self.site, Some(follows)).await.map_err(|()| w.offline.to_owned())?;
         // The one held joins the earlier ones (newest first, a bounded list).
         let list = js_sys::Array::new();
         list.push(&object(&[("id", id.into()), ("token", token.into()), ("at", js_sys::Date::now().into())]));
@@ -693,12 +713,7 @@ impl Life {
             list.push(&e);
         }
         self.switch(&next, &list).await.map_err(|_| w.offline.to_owned())?;
-        if let Ok(channel) = web_sys::BroadcastChannel::new(&format!("pigeon:{}", self.site)) {
-            let _ = channel.post_message(&object(&[("type", "session".into()), ("session", next.clone())]));
-            channel.close();
-        }
-        // A signed-in customer's new conversation becomes theirs too.
-        crate::identity::claim(next);
+        announce(&self.site, next);
         Ok(())
     }
 
