@@ -74,11 +74,16 @@ impl DurableObject for SiteHub {
                 }
                 Response::from_json(&emails)
             }
+            // Frames as the conversation serialized them, one JSON text per line: passed on
+            // as they are (nothing parsed here), and not even read when no tab is open.
             "/publish" => {
-                let frames: Vec<InboxFrame> = req.json().await?;
-                let texts: Vec<String> = frames.iter().filter_map(|f| serde_json::to_string(f).ok()).collect();
-                for ws in self.state.get_websockets() {
-                    for text in &texts {
+                let sockets = self.state.get_websockets();
+                if sockets.is_empty() {
+                    return Response::empty();
+                }
+                let body = req.text().await?;
+                for ws in sockets {
+                    for text in body.lines() {
                         let _ = ws.send_with_str(text);
                     }
                 }
@@ -210,7 +215,7 @@ pub async fn viewers(env: &Env, site: &str, conversation: &str) -> Result<Vec<St
 /// from the index when it reconnects.
 pub async fn publish(env: Env, site: String, frames: Vec<InboxFrame>) {
     let sent = async {
-        let body = serde_json::to_string(&frames).map_err(|e| Error::Internal(e.to_string()))?;
+        let body = publish_body(&frames)?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_body(Some(body.into()));
         let req = Request::new_with_init("https://hub/publish", &init)?;
@@ -219,5 +224,46 @@ pub async fn publish(env: Env, site: String, frames: Vec<InboxFrame>) {
     };
     if let Err(e) = sent.await {
         worker::console_error!("inbox publish: {e}");
+    }
+}
+
+/// The `/publish` body: each frame's JSON text on a line of its own (serde_json escapes line
+/// breaks inside strings, so a frame never spans lines).
+fn publish_body(frames: &[InboxFrame]) -> Result<String> {
+    let mut body = String::new();
+    for frame in frames {
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        body.push_str(&serde_json::to_string(frame).map_err(|e| Error::Internal(e.to_string()))?);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_published_frame_is_one_line_even_when_its_text_has_line_breaks() {
+        let message = Message {
+            id: "m1".into(),
+            seq: 1,
+            client_id: "c1".into(),
+            author: pigeon_protocol::Author::Shopper,
+            author_name: None,
+            body: "first line\nsecond line\r\nthird".into(),
+            created_at: "2026-12-04T10:00:00Z".into(),
+            context: None,
+            attachments: vec![],
+        };
+        let frames = vec![
+            InboxFrame::Message { conversation: "c".into(), message: message.clone() },
+            InboxFrame::Message { conversation: "c".into(), message },
+        ];
+        let body = publish_body(&frames).unwrap();
+        let lines: Vec<InboxFrame> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(serde_json::to_string(&lines).unwrap(), serde_json::to_string(&frames).unwrap());
     }
 }

@@ -111,7 +111,7 @@ function pushVars(persistTo) {
 }
 
 export async function startStack({ relayPort, shopPort, persistTo, quiet = true, vars = {}, logLevel = 'info',
-  mailDelays = { merchant: 1, shopper: 2 } } = {}) {
+  mailDelays = { merchant: 1, shopper: 2 }, inspectorPort } = {}) {
   relayPort ??= await freePort();
   shopPort ??= await freePort();
   const temporary = !persistTo;
@@ -140,6 +140,7 @@ export async function startStack({ relayPort, shopPort, persistTo, quiet = true,
   const spawnRelay = () => {
     const child = spawn(path.join(ROOT, 'node_modules/.bin/wrangler'), ['dev', '--local', '--ip', '127.0.0.1', '--port', String(relayPort),
       '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', logLevel,
+      ...(inspectorPort ? ['--inspector-port', String(inspectorPort)] : []),
       ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
       { cwd: relayDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout.on('data', collect);

@@ -8,6 +8,12 @@
 //! starts a fresh schedule (its own due time and burst start), and the run's end removes the
 //! row only if no schedule came in meanwhile; otherwise the row stays, due when that schedule
 //! asked, and the alarm is set for it.
+//!
+//! A quiet job (an email after a burst) moves later with every message of the burst. Only
+//! the burst's first schedule is written; the later due times are kept in memory
+//! ([`QuietRow`]), and when the stored time comes the row is moved to the latest one instead
+//! of running. Should the object be evicted meanwhile, the job runs at the stored time: as
+//! soon as the first message's quiet time is over, with everything written until then.
 
 use std::time::Duration;
 
@@ -85,6 +91,24 @@ impl Due {
     }
 }
 
+/// A quiet job's row as this object wrote it (its burst's start and cap), and the due time
+/// asked for since.
+#[derive(Debug, Clone, Copy)]
+pub struct QuietRow {
+    job: Job,
+    first_ms: f64,
+    max_ms: f64,
+    wanted_due: f64,
+}
+
+impl QuietRow {
+    /// The due time a schedule at `now_ms` with `delay` asks for: `delay` from now, but no
+    /// later than the burst's cap.
+    fn postponed(&self, now_ms: f64, delay: f64) -> f64 {
+        (now_ms + delay).min(self.first_ms + self.max_ms).max(self.wanted_due)
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -114,19 +138,33 @@ impl Store {
     pub fn schedule(&self, job: Job, when: When, now_ms: f64) -> Result<Option<f64>> {
         let due = match when {
             When::Within(delay) => Some(now_ms + ms(delay)),
-            _ => None,
+            When::Quiet { delay, max } => {
+                // The next message of a burst: the row stays, the new due time is remembered.
+                let mut memo = self.memo.borrow_mut();
+                if let Some(row) = memo.quiet.iter_mut().find(|r| r.job == job && r.max_ms == ms(max)) {
+                    row.wanted_due = row.postponed(now_ms, ms(delay));
+                    return Ok(None);
+                }
+                None
+            }
         };
         if let Some(due) = due
             && self.memo.borrow().pending.iter().any(|(j, by)| *j == job && *by <= due)
         {
             return Ok(None);
         }
-        let next = self.write_schedule(job, when, now_ms)?;
+        let (next, row) = self.write_schedule(job, when, now_ms)?;
         self.unpend(job);
-        // Due by then at the latest (sooner if it already was); a quiet job moves later, so
-        // it is not remembered.
+        // Due by then at the latest (sooner if it already was).
         if let Some(due) = due {
             self.memo.borrow_mut().pending.push((job, due));
+        }
+        if let When::Quiet { max, .. } = when {
+            let mut memo = self.memo.borrow_mut();
+            memo.quiet.retain(|r| r.job != job);
+            if let Some((stored_due, first_ms)) = row {
+                memo.quiet.push(QuietRow { job, first_ms, max_ms: ms(max), wanted_due: stored_due });
+            }
         }
         Ok(Some(next))
     }
@@ -139,10 +177,20 @@ impl Store {
 
     /// The job is running or ran: not known to be pending any more.
     fn forget_pending(&self, name: &str) {
-        self.memo.borrow_mut().pending.retain(|(j, _)| j.name() != name);
+        let mut memo = self.memo.borrow_mut();
+        memo.pending.retain(|(j, _)| j.name() != name);
+        memo.quiet.retain(|r| r.job.name() != name);
     }
 
-    fn write_schedule(&self, job: Job, when: When, now_ms: f64) -> Result<f64> {
+    /// Writes the schedule; returns the earliest due time of all jobs, and the row's due time
+    /// and burst start as stored when it is not running (running, its run decides).
+    fn write_schedule(&self, job: Job, when: When, now_ms: f64) -> Result<(f64, Option<(f64, f64)>)> {
+        #[derive(Deserialize)]
+        struct Row {
+            due_ms: f64,
+            first_ms: f64,
+            running: i64,
+        }
         // `excluded` is this schedule as if the row were new; a row that is running is
         // replaced by it (its run covers only what came before).
         let (due, cap) = match when {
@@ -155,20 +203,25 @@ impl Store {
             // `delay` after this call, but no later than `max` after the first.
             Some(_) => "MIN(excluded.due_ms, first_ms + ?4)",
         };
-        self.sql.exec(
-            &format!(
-                "INSERT INTO jobs (name, due_ms, first_ms) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (name) DO UPDATE SET \
-                   due_ms = CASE WHEN running THEN excluded.due_ms ELSE {merged} END, \
-                   first_ms = CASE WHEN running THEN excluded.first_ms ELSE first_ms END, \
-                   generation = generation + 1, running = 0"
-            ),
-            match cap {
-                None => vec![job.name().into(), V::Float(due), V::Float(now_ms)],
-                Some(cap) => vec![job.name().into(), V::Float(due), V::Float(now_ms), V::Float(cap)],
-            },
-        )?;
-        Ok(self.next_due()?.unwrap_or(now_ms))
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                &format!(
+                    "INSERT INTO jobs (name, due_ms, first_ms) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (name) DO UPDATE SET \
+                       due_ms = CASE WHEN running THEN excluded.due_ms ELSE {merged} END, \
+                       first_ms = CASE WHEN running THEN excluded.first_ms ELSE first_ms END, \
+                       generation = generation + 1, running = 0 \
+                     RETURNING due_ms, first_ms, running"
+                ),
+                match cap {
+                    None => vec![job.name().into(), V::Float(due), V::Float(now_ms)],
+                    Some(cap) => vec![job.name().into(), V::Float(due), V::Float(now_ms), V::Float(cap)],
+                },
+            )?
+            .to_array()?;
+        let row = rows.first().filter(|r| r.running == 0).map(|r| (r.due_ms, r.first_ms));
+        Ok((self.next_due()?.unwrap_or(now_ms), row))
     }
 
     pub fn next_due(&self) -> Result<Option<f64>> {
@@ -196,6 +249,15 @@ impl Store {
     /// Marks the job `name` as running, if it is still due (it may have been postponed
     /// while an earlier job of the same alarm ran). Returns what the run covers.
     pub fn start(&self, name: &str, now_ms: f64) -> Result<Option<Due>> {
+        // A quiet job asked for later since its row was written: moved there, not run.
+        let later = self.memo.borrow().quiet.iter().find(|r| r.job.name() == name && r.wanted_due > now_ms).copied();
+        if let Some(row) = later {
+            self.sql.exec(
+                "UPDATE jobs SET due_ms = ?, generation = generation + 1 WHERE name = ? AND NOT running",
+                vec![V::Float(row.wanted_due), name.into()],
+            )?;
+            return Ok(None);
+        }
         self.forget_pending(name);
         self.sql.exec("UPDATE jobs SET running = 1 WHERE name = ? AND due_ms <= ?", vec![name.into(), V::Float(now_ms)])?;
         let rows: Vec<Due> = self.sql.exec("SELECT name, generation, attempts FROM jobs WHERE name = ? AND running", vec![name.into()])?.to_array()?;

@@ -12,7 +12,13 @@
 //! and closed), a socket may send [`FRAMES_PER_WINDOW`] frames per [`FRAME_WINDOW_MS`] (more
 //! closes it, 4429), and a frame over [`MAX_FRAME_BYTES`] closes it before it is parsed
 //! (1009). The widget reconnects with backoff after any of these (only 4401/4404 end it).
+//!
+//! While the object is awake, what it knows of its sockets is kept in memory ([`Sockets`]):
+//! a frame or a broadcast reads no attachment. The attachment is written when a socket is
+//! accepted and when it says `hello`, so an object woken from hibernation rebuilds the list
+//! from the attachments; any accept or close drops the list, to be rebuilt on next use.
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use pigeon_protocol::{ClientFrame, Message, PostMessage, ServerFrame};
@@ -48,7 +54,7 @@ pub const FRAME_WINDOW_MS: f64 = 1_000.0;
 /// The largest frame read: a message's body and its context fit many times over.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
-/// Survives hibernation with the socket.
+/// Survives hibernation with the socket (the frame window only in memory: it is a second).
 #[derive(Serialize, Deserialize, Default, Clone, Debug, PartialEq)]
 struct Attachment {
     authed: bool,
@@ -86,9 +92,63 @@ fn attachment(ws: &WebSocket) -> Attachment {
     ws.deserialize_attachment::<Attachment>().ok().flatten().unwrap_or_default()
 }
 
+/// The object's sockets and their attachments, read once while the object is awake.
+#[derive(Default)]
+pub struct Sockets {
+    known: RefCell<Option<Vec<(WebSocket, Attachment)>>>,
+    stale: std::cell::Cell<bool>,
+}
+
+impl Sockets {
+    /// Read again from the runtime on next use (a socket came or went).
+    pub fn forget(&self) {
+        self.stale.set(true);
+    }
+
+    fn with<T>(&self, state: &State, f: impl FnOnce(&mut Vec<(WebSocket, Attachment)>) -> T) -> T {
+        let mut known = self.known.borrow_mut();
+        if known.is_none() || self.stale.replace(false) {
+            let old = known.take().unwrap_or_default();
+            let list = state.get_websockets().into_iter().map(|ws| {
+                let mut a = attachment(&ws);
+                // The frame window is only in memory: kept for the sockets still here.
+                if let Some((_, was)) = old.iter().find(|(w, _)| *w == ws) {
+                    (a.window_ms, a.frames) = (was.window_ms, was.frames);
+                }
+                (ws, a)
+            });
+            *known = Some(list.collect());
+        }
+        f(known.as_mut().expect("filled above"))
+    }
+
+    /// `ws`'s attachment as known, changed by `f` (read again once if `ws` is not in the list;
+    /// a socket the runtime does not list is read from its own attachment and written back).
+    fn update<T>(&self, state: &State, ws: &WebSocket, f: impl FnOnce(&mut Attachment) -> T) -> T {
+        for attempt in 0..2 {
+            if attempt == 1 {
+                self.forget();
+            }
+            let found = self.with(state, |list| list.iter().position(|(w, _)| w == ws));
+            if let Some(i) = found {
+                return self.with(state, |list| f(&mut list[i].1));
+            }
+        }
+        let mut a = attachment(ws);
+        let out = f(&mut a);
+        let _ = ws.serialize_attachment(&a);
+        out
+    }
+
+    /// The sockets that said `hello`.
+    fn authed(&self, state: &State) -> Vec<WebSocket> {
+        self.with(state, |list| list.iter().filter(|(_, a)| a.authed).map(|(ws, _)| ws.clone()).collect())
+    }
+}
+
 /// Accepts a socket for this conversation, or refuses it when the conversation already holds
 /// [`MAX_SOCKETS`]. The caller schedules the `sockets` job to enforce the `hello` deadline.
-pub fn accept(state: &State, store: &Store, ip: String) -> Result<Response> {
+pub fn accept(state: &State, sockets: &Sockets, store: &Store, ip: String) -> Result<Response> {
     if !store.exists()? {
         // Erased after the Worker looked it up: gone, as the Worker would have said.
         return refuse_gone();
@@ -101,12 +161,14 @@ pub fn accept(state: &State, store: &Store, ip: String) -> Result<Response> {
     }
     state.accept_web_socket(&pair.server);
     pair.server.serialize_attachment(Attachment { opened_ms: js_sys::Date::now(), ip, ..Attachment::default() })?;
+    sockets.forget();
     Ok(Response::from_websocket(pair.client)?)
 }
 
 /// The `sockets` job: closes the sockets that did not say `hello` in time; runs again for the
 /// ones still within their time.
-pub fn close_silent(state: &State) -> Outcome {
+pub fn close_silent(state: &State, sockets: &Sockets) -> Outcome {
+    sockets.forget();
     let now = js_sys::Date::now();
     let mut next: Option<f64> = None;
     for ws in state.get_websockets() {
@@ -153,46 +215,55 @@ pub struct Send {
 /// Handles one frame; a `send` is handed back to the caller (storing it is async).
 /// `limit_frames` is false only when every limit is off (`RATE_LIMITS = "off"`, the load
 /// benchmark).
-pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage, max_backlog: u32, limit_frames: bool) -> Option<Send> {
-    let mut state = attachment(ws);
-    if !state.admit(js_sys::Date::now()) && limit_frames {
+pub fn on_frame(sockets: &Sockets, state: &State, store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage, max_backlog: u32, limit_frames: bool) -> Option<Send> {
+    let now = js_sys::Date::now();
+    let (admitted, authed, ip) = sockets.update(state, ws, |a| (a.admit(now), a.authed, a.ip.clone()));
+    if !admitted && limit_frames {
+        sockets.forget();
         refuse(ws, CLOSE_TOO_MANY, "too_many_frames", "Too many frames; reconnect a little later.");
         return None;
     }
     let WebSocketIncomingMessage::String(text) = message else {
+        sockets.forget();
         refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "Frames are JSON text.");
         return None;
     };
     if text.len() > MAX_FRAME_BYTES {
+        sockets.forget();
         refuse(ws, CLOSE_TOO_BIG, "frame_too_large", "Frames are at most 64 KiB.");
         return None;
     }
     let Ok(frame) = serde_json::from_str::<ClientFrame>(&text) else {
+        sockets.forget();
         refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "Unknown frame.");
         return None;
     };
-    let authed = state.authed;
-    let _ = ws.serialize_attachment(&state);
     match frame {
         ClientFrame::Hello { token, after } => {
-            if after > pigeon_protocol::validate::MAX_SEQ {
-                refuse(ws, CLOSE_BAD_FRAME, "bad_frame", "`after` must be an integer from 0 to 2^53 - 1.");
+            let refusal = if after > pigeon_protocol::validate::MAX_SEQ {
+                Some((CLOSE_BAD_FRAME, "bad_frame", "`after` must be an integer from 0 to 2^53 - 1."))
+            } else {
+                match store.token_matches(&token) {
+                    Ok(true) => None,
+                    Ok(false) => Some((CLOSE_GONE, NOT_FOUND, NOT_FOUND_MESSAGE)),
+                    // Storage failed for a moment: not "gone" (the client would drop the
+                    // thread); 1011 says try again.
+                    Err(_) => Some((CLOSE_INTERNAL, "internal", "Something went wrong on our side; try again.")),
+                }
+            };
+            if let Some((code, error, message)) = refusal {
+                sockets.forget();
+                refuse(ws, code, error, message);
                 return None;
             }
-            match store.token_matches(&token) {
-                Ok(true) => {}
-                Ok(false) => {
-                    refuse(ws, CLOSE_GONE, NOT_FOUND, NOT_FOUND_MESSAGE);
-                    return None;
-                }
-                // Storage failed for a moment: not "gone" (the client would drop the thread);
-                // 1011 says try again.
-                Err(_) => {
-                    refuse(ws, CLOSE_INTERNAL, "internal", "Something went wrong on our side; try again.");
-                    return None;
-                }
-            }
-            let _ = ws.serialize_attachment(Attachment { authed: true, ..state });
+            let hello = sockets.update(state, ws, |a| {
+                a.authed = true;
+                a.clone()
+            });
+            let _ = ws.serialize_attachment(Attachment { window_ms: 0.0, frames: 0, ..hello });
+            // Once per socket: read again with this attachment, whatever the runtime's
+            // identity of socket objects (the list is right either way).
+            sockets.forget();
             // Synchronous from here to `ready`: no message can slip between backlog and live.
             let backlog = store.after(after, max_backlog).unwrap_or_default();
             // The thread's highest seq, even when the backlog was capped: a client below it
@@ -208,8 +279,9 @@ pub fn on_frame(store: &Store, ws: &WebSocket, message: WebSocketIncomingMessage
             send(ws, &ServerFrame::Pong);
             None
         }
-        ClientFrame::Send(post) if authed => Some(Send { post, ip: state.ip }),
+        ClientFrame::Send(post) if authed => Some(Send { post, ip }),
         ClientFrame::Ping | ClientFrame::Send(_) => {
+            sockets.forget();
             refuse(ws, CLOSE_HELLO_FIRST, "hello_first", "Say hello first.");
             None
         }
@@ -236,17 +308,16 @@ pub fn answer_send(ws: &WebSocket, client_id: String, outcome: std::result::Resu
 }
 
 /// Pushes a stored message to every authenticated socket of this conversation.
-pub fn broadcast(state: &State, message: &Message) {
+pub fn broadcast(state: &State, sockets: &Sockets, message: &Message) {
     let Ok(text) = serde_json::to_string(&ServerFrame::Message { message: message.clone() }) else { return };
-    for ws in state.get_websockets() {
-        if attachment(&ws).authed {
-            let _ = ws.send_with_str(&text);
-        }
+    for ws in sockets.authed(state) {
+        let _ = ws.send_with_str(&text);
     }
 }
 
 /// Closes every socket, e.g. after the conversation was erased.
-pub fn close_all(state: &State, reason: &str) {
+pub fn close_all(state: &State, sockets: &Sockets, reason: &str) {
+    sockets.forget();
     for ws in state.get_websockets() {
         send(&ws, &ServerFrame::Error { code: NOT_FOUND.into(), message: "This conversation was deleted.".into() });
         let _ = ws.close(Some(CLOSE_GONE), Some(reason));

@@ -46,6 +46,8 @@ pub struct Conversation {
     push: Option<crate::push::PushConfig>,
     /// Frames for the site's hub waiting for the hand-over under way (see `to_hub`).
     hub_outbox: std::rc::Rc<RefCell<HubOutbox>>,
+    /// The live sockets as known while awake (see `live`).
+    sockets: live::Sockets,
     /// The alarm time this object last set, so a burst sets it once.
     armed: Cell<Option<f64>>,
     /// Most messages a live socket gets before `ready` (`LIVE_MAX_BACKLOG`, 10,000).
@@ -91,6 +93,7 @@ impl DurableObject for Conversation {
             mail,
             push,
             hub_outbox: std::rc::Rc::default(),
+            sockets: live::Sockets::default(),
             armed: Cell::new(None),
             max_backlog,
             job_hold,
@@ -113,7 +116,7 @@ impl DurableObject for Conversation {
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
-        if let Some(send) = live::on_frame(&self.store, &ws, message, self.max_backlog, self.rate_limits_on) {
+        if let Some(send) = live::on_frame(&self.sockets, &self.state, &self.store, &ws, message, self.max_backlog, self.rate_limits_on) {
             let client_id = send.post.client_id.clone();
             let outcome = self.socket_send(send).await;
             live::answer_send(&ws, client_id, outcome);
@@ -122,8 +125,14 @@ impl DurableObject for Conversation {
     }
 
     async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _clean: bool) -> worker::Result<()> {
+        self.sockets.forget();
         let code = u16::try_from(code).ok().filter(|c| *c == 1000 || (3000..5000).contains(c)).unwrap_or(1000);
         let _ = ws.close(Some(code), Some("bye"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        self.sockets.forget();
         Ok(())
     }
 }
@@ -132,7 +141,7 @@ impl Conversation {
     async fn handle(&self, mut req: Request) -> Result<Response> {
         if req.path() == "/live" {
             let ip = req.headers().get(op::CLIENT_IP_HEADER)?.unwrap_or_else(|| "unknown".into());
-            let accepted = live::accept(&self.state, &self.store, ip)?;
+            let accepted = live::accept(&self.state, &self.sockets, &self.store, ip)?;
             // A little after its deadline, so the job finds it overdue.
             self.schedule(Job::Sockets, When::Within(live::HELLO_TIMEOUT + std::time::Duration::from_millis(50))).await?;
             return Ok(accepted);
@@ -212,7 +221,7 @@ impl Conversation {
                 self.schedule(Job::Hooks, When::Within(hooks::HOOKS_DELAY)).await?;
                 self.publish(vec![]);
                 // A reply may already be waiting unread.
-                self.notify_later(Role::Shopper).await?;
+                self.notify_later(Role::Shopper, None).await?;
                 Ok(Answer::Done)
             }
             Op::MarkRead { seq } => {
@@ -306,7 +315,7 @@ impl Conversation {
                 self.store.forget();
                 self.armed.set(None);
                 self.store.ensure_schema();
-                live::close_all(&self.state, "erased");
+                live::close_all(&self.state, &self.sockets, "erased");
                 // Once more: an upload whose message was stored while the first pass waited
                 // on R2 is gone with the storage, and its file with this.
                 if let Some(meta) = meta
@@ -446,8 +455,9 @@ impl Conversation {
 
     /// Stores a message once per `client_id`: the message and whether it is new.
     fn append(&self, append: Append) -> Result<(Message, bool)> {
+        let limited = append.author == Author::Shopper && self.rate_limits_on;
         let admit = || {
-            if append.author == Author::Shopper && self.rate_limits_on {
+            if limited {
                 let now = js_sys::Date::now();
                 if let Err(wait_ms) = self.shopper_rate.borrow_mut().take(now) {
                     return Err(Error::RateLimited { retry_after_secs: (wait_ms / 1000.0).ceil().max(1.0) as u32 });
@@ -455,13 +465,18 @@ impl Conversation {
             }
             Ok(())
         };
+        let refund = || {
+            if limited {
+                self.shopper_rate.borrow_mut().give_back();
+            }
+        };
         let created_at = now_iso();
         let message_id = tokens::new_message_id()?;
-        match self.store.append(&append, &message_id, &created_at, admit)? {
+        match self.store.append(&append, &message_id, &created_at, admit, refund)? {
             AppendOutcome::Created(message) => {
                 // Stored (the output gate holds this answer until it is durable); only now
                 // tell the live sockets.
-                live::broadcast(&self.state, &message);
+                live::broadcast(&self.state, &self.sockets, &message);
                 Ok((message, true))
             }
             AppendOutcome::Duplicate(message) => Ok((message, false)),
@@ -476,11 +491,13 @@ impl Conversation {
         self.schedule(Job::Hooks, When::Within(hooks::HOOKS_DELAY)).await?;
         match author {
             Author::Shopper => {
-                self.push_later().await?;
-                self.notify_later(Role::Merchant).await
+                // One look at the site for both delays.
+                let site = self.site().await?;
+                self.push_later(site.as_ref()).await?;
+                self.notify_later(Role::Merchant, site.as_ref()).await
             }
             Author::Agent if quiet => Ok(()),
-            Author::Agent => self.notify_later(Role::Shopper).await,
+            Author::Agent => self.notify_later(Role::Shopper, None).await,
             Author::System => Ok(()),
         }
     }
@@ -495,21 +512,21 @@ impl Conversation {
 
     /// Schedules a push for the site's push delay after the first message nobody has seen
     /// (later messages ride along; they do not postpone it).
-    async fn push_later(&self) -> Result<()> {
+    async fn push_later(&self, site: Option<&crate::sites::Site>) -> Result<()> {
         if self.push.is_none() {
             return Ok(());
         }
-        let delay = self.site().await?.map_or(10, |s| s.push_delay_seconds);
+        let delay = site.map_or(10, |s| s.push_delay_seconds);
         self.schedule(Job::Push, When::Within(std::time::Duration::from_secs(delay.into()))).await
     }
 
     /// Schedules a notification after the configured quiet time (the site's email delay for
     /// the merchant side); a burst of messages postpones it, up to five times the quiet time.
     /// The shopper is only emailed when they left an address.
-    async fn notify_later(&self, to: Role) -> Result<()> {
+    async fn notify_later(&self, to: Role, site: Option<&crate::sites::Site>) -> Result<()> {
         let Some(mail) = &self.mail else { return Ok(()) };
         let delay = match to {
-            Role::Merchant => match self.site().await?.and_then(|s| s.email_delay_seconds) {
+            Role::Merchant => match site.and_then(|s| s.email_delay_seconds) {
                 Some(secs) => std::time::Duration::from_secs(secs.into()),
                 None => mail.merchant_delay,
             },
@@ -543,7 +560,7 @@ impl Conversation {
             let outcome = match (due.job(), &self.mail) {
                 (Some(Job::Index), _) => index::flush(&self.env, &self.store).await?,
                 (Some(Job::Notify(to)), Some(mail)) => notify::run(&self.env, mail, &self.store, to, &due).await?,
-                (Some(Job::Sockets), _) => live::close_silent(&self.state),
+                (Some(Job::Sockets), _) => live::close_silent(&self.state, &self.sockets),
                 (Some(Job::Hooks), _) => hooks::flush(&self.env, &self.store).await?,
                 (Some(Job::Push), _) => match &self.push {
                     Some(config) => push::run(&self.env, config, &self.store).await?,

@@ -26,6 +26,11 @@ impl Bucket {
             Err((1.0 - self.tokens) / self.per_ms)
         }
     }
+
+    /// Gives back a token taken for a message that turned out to be stored already.
+    pub fn give_back(&mut self) {
+        self.tokens = (self.tokens + 1.0).min(self.capacity);
+    }
 }
 
 #[cfg(test)]
@@ -40,5 +45,16 @@ mod tests {
         assert!((wait - 2000.0).abs() < 1.0, "{wait}");
         assert!(b.take(1000.0).is_err());
         assert!(b.take(2000.0).is_ok());
+    }
+
+    #[test]
+    fn a_token_given_back_can_be_taken_again_but_never_above_the_burst() {
+        let mut b = Bucket::per_minute(30.0, 2.0);
+        assert!(b.take(0.0).is_ok() && b.take(0.0).is_ok() && b.take(0.0).is_err());
+        b.give_back();
+        assert!(b.take(0.0).is_ok() && b.take(0.0).is_err());
+        let mut full = Bucket::per_minute(30.0, 2.0);
+        full.give_back();
+        assert!(full.take(0.0).is_ok() && full.take(0.0).is_ok() && full.take(0.0).is_err());
     }
 }

@@ -88,6 +88,15 @@ CREATE TABLE IF NOT EXISTS mail (
   thread TEXT NOT NULL DEFAULT '[]'
 );";
 
+/// A shopper's message reopens the conversation, makes the context they shared the latest, and
+/// puts the index behind: done by SQLite within the message's insert (one statement per
+/// message on the hot path). `Store::append` changes the remembered row the same way.
+const SHOPPER_MESSAGE_TRIGGER: &str = "
+CREATE TRIGGER IF NOT EXISTS shopper_message AFTER INSERT ON messages WHEN NEW.author = 'shopper'
+BEGIN
+  UPDATE conversation SET status = 'open', context = COALESCE(NEW.context, context), index_dirty = index_dirty + 1;
+END;";
+
 pub struct Store {
     pub(super) sql: SqlStorage,
     /// What the hot path would otherwise read again for every message. This object is the
@@ -109,6 +118,9 @@ pub(super) struct Memo {
     /// Jobs known to be scheduled and not running, with a time they are due by (see
     /// `jobs.rs`).
     pub(super) pending: Vec<(super::jobs::Job, f64)>,
+    /// Quiet jobs whose stored row this object wrote and no run has started since: the row
+    /// as written, and a later due time asked for since (kept here, see `jobs.rs`).
+    pub(super) quiet: Vec<super::jobs::QuietRow>,
 }
 
 /// A validated message to store, with its author.
@@ -285,7 +297,8 @@ impl Store {
 
     /// Creates the tables if missing: on first use, and again after `deleteAll` erased them.
     pub fn ensure_schema(&self) {
-        if let Err(e) = self.sql.exec(SCHEMA, None).map_err(crate::Error::from).and_then(|_| self.migrate_jobs()).and_then(|_| self.migrate_messages()) {
+        let made = self.sql.exec(SCHEMA, None).map_err(crate::Error::from).and_then(|_| self.migrate_jobs()).and_then(|_| self.migrate_messages());
+        if let Err(e) = made.and_then(|_| Ok(self.sql.exec(SHOPPER_MESSAGE_TRIGGER, None).map(|_| ())?)) {
             worker::console_error!("conversation schema: {e}");
         }
         // On their own: webhooks and ratings never stand in the way of the rest.
@@ -728,29 +741,35 @@ impl Store {
 
     /// Stores a message exactly once per (author, client_id), with the next gap-free `seq`.
     /// `admit` runs only for a message not stored yet (a retry is never rate limited); its
-    /// error refuses the message.
-    pub fn append(&self, a: &Append, id: &str, created_at: &str, admit: impl FnOnce() -> Result<()>) -> Result<AppendOutcome> {
+    /// error refuses the message. It may run before the store finds the message stored: then
+    /// `refund` gives its token back.
+    pub fn append(&self, a: &Append, id: &str, created_at: &str, admit: impl FnOnce() -> Result<()>, refund: impl FnOnce()) -> Result<AppendOutcome> {
         if !self.exists()? {
             return Err(Error::NotFound);
         }
-        if let Some(existing) = self.by_client_id(a.author, &a.client_id)? {
-            return Ok(if existing.body == a.body {
-                AppendOutcome::Duplicate(existing)
-            } else {
-                AppendOutcome::Conflict
-            });
-        }
-        admit()?;
-        // A shopper writing to a closed conversation reopens it (before their message).
-        if a.author == Author::Shopper && self.meta()?.is_some_and(|m| m.status == Status::Closed) {
+        let stored = |existing: Message| if existing.body == a.body { AppendOutcome::Duplicate(existing) } else { AppendOutcome::Conflict };
+        // A shopper writing to a closed conversation reopens it (before their message): looked
+        // up first. Otherwise the insert itself finds a stored client_id (one statement for
+        // a new message), unless the limit refuses, which a retry must not meet.
+        let reopens = a.author == Author::Shopper && self.meta()?.is_some_and(|m| m.status == Status::Closed);
+        if reopens {
+            if let Some(existing) = self.by_client_id(a.author, &a.client_id)? {
+                return Ok(stored(existing));
+            }
+            admit()?;
             self.status_event(Status::Open, serde_json::json!({ "status": Status::Open }), None)?;
+        } else if let Err(refused) = admit() {
+            return match self.by_client_id(a.author, &a.client_id)? {
+                Some(existing) => Ok(stored(existing)),
+                None => Err(refused),
+            };
         }
         let seq = self.last_seq()? + 1;
         let context = a.context.as_ref().map(|c| serde_json::to_string(c)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
         let files = (!a.attachments.is_empty()).then(|| serde_json::to_string(&a.attachments)).transpose().map_err(|e| Error::Internal(e.to_string()))?;
-        self.sql.exec(
+        let inserted = self.sql.exec(
             "INSERT INTO messages (seq, id, author, client_id, author_name, body, created_at, context, quiet, via, teammate, attachments) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (author, client_id) DO NOTHING",
             vec![
                 V::try_from_i64(seq as i64)?,
                 id.into(),
@@ -766,6 +785,15 @@ impl Store {
                 opt(&files),
             ],
         )?;
+        // A statement without result rows has run to its end when `exec` returns; a client_id
+        // stored already wrote nothing (and what is stored under it is not this message).
+        if inserted.rows_written() == 0 {
+            let existing = self.by_client_id(a.author, &a.client_id)?.ok_or_else(|| Error::Internal("client_id neither new nor stored".into()))?;
+            if existing.id != id {
+                refund();
+                return Ok(stored(existing));
+            }
+        }
         let message = Message {
             id: id.to_owned(),
             seq,
@@ -803,12 +831,8 @@ impl Store {
                 }
             }
             // A shopper writing again reopens a closed conversation; the latest context
-            // they shared is what the merchant sees.
+            // they shared is what the merchant sees (stored by SHOPPER_MESSAGE_TRIGGER).
             Author::Shopper => {
-                self.sql.exec(
-                    "UPDATE conversation SET status = ?, context = COALESCE(?, context), index_dirty = index_dirty + 1",
-                    vec![Status::Open.as_str().into(), opt(&context)],
-                )?;
                 self.edit_meta(|m| {
                     m.status = Status::Open;
                     if context.is_some() {

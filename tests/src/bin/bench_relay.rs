@@ -9,7 +9,7 @@
 //! `/proc`: user + system time of the workerd processes below each server, over the run).
 //! Every acknowledged message is then checked to be stored exactly once, gap-free.
 //!
-//!   bench-relay [--relay URL --site ID] [--seconds N] [--runs N] [--json PATH] [--no-floor] [--only TEXT]
+//!   bench-relay [--relay URL --site ID] [--seconds N] [--runs N] [--json PATH] [--no-floor] [--only TEXT] [--path POST|socket]
 //! Each scenario runs `--runs` times (default 3); the table shows medians, because this machine
 //! is shared and noisy. Without --relay it starts its own relay with rate limits off (they
 //! would cap the load); CPU is only measured for servers it started.
@@ -391,6 +391,8 @@ async fn main() {
     let with_floor = !args.iter().any(|a| a == "--no-floor");
     // Only the scenarios whose name contains this (the cheapest route is then skipped).
     let only = arg("--only");
+    // Only one path (the profiler drives one at a time).
+    let only_path = arg("--path");
 
     let own_stack;
     let pigeon = match arg("--relay") {
@@ -445,7 +447,7 @@ async fn main() {
         }
         report("cheapest route: GET /v1/health, 16 in flight", "GET", results);
     }
-    for path in [Path::Post, Path::Socket] {
+    for path in [Path::Post, Path::Socket].into_iter().filter(|p| only_path.as_deref().is_none_or(|o| o.eq_ignore_ascii_case(p.name()))) {
         for s in SCENARIOS.iter().filter(|s| only.as_deref().is_none_or(|o| s.name.contains(o))) {
             let mut results = Vec::new();
             for t in &targets {
