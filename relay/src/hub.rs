@@ -211,15 +211,20 @@ pub async fn viewers(env: &Env, site: &str, conversation: &str) -> Result<Vec<St
     Ok(resp.json().await?)
 }
 
-/// Passes `frames` to the site's open inbox tabs. Failures are logged: the inbox catches up
-/// from the index when it reconnects.
-pub async fn publish(env: Env, site: String, frames: Vec<InboxFrame>) {
+/// The site's hub, for a conversation object to keep (see [`publish`]).
+pub fn hub(env: &Env, site: &str) -> Result<worker::Stub> {
+    stub(env, site)
+}
+
+/// Passes `frames` to the open inbox tabs of the site whose hub `hub` is. Failures are logged:
+/// the inbox catches up from the index when it reconnects.
+pub async fn publish(hub: &worker::Stub, frames: &[InboxFrame]) {
     let sent = async {
-        let body = publish_body(&frames)?;
+        let body = publish_body(frames)?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_body(Some(body.into()));
         let req = Request::new_with_init("https://hub/publish", &init)?;
-        stub(&env, &site)?.fetch_with_request(req).await?;
+        hub.fetch_with_request(req).await?;
         Ok::<(), Error>(())
     };
     if let Err(e) = sent.await {
