@@ -55,6 +55,27 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
     Ok(Response::from_json(value)?.with_status(status))
 }
 
+/// The body of another object's answer as text, read by the runtime in one go. (`worker`'s
+/// own reader pulls a stream chunk by chunk through wasm and releases its lock with an error
+/// each time: most of an internal call's cost.)
+pub async fn answer_text(resp: &Response) -> Result<String> {
+    let stream = match resp.body() {
+        worker::ResponseBody::Stream(stream) => stream,
+        worker::ResponseBody::Body(bytes) => return String::from_utf8(bytes.clone()).map_err(|e| Error::Internal(e.to_string())),
+        worker::ResponseBody::Empty => return Ok(String::new()),
+    };
+    let whole = web_sys::Response::new_with_opt_readable_stream(Some(stream)).map_err(|e| Error::Internal(format!("{e:?}")))?;
+    let text = js_sys::futures::JsFuture::from(whole.text().map_err(|e| Error::Internal(format!("{e:?}")))?)
+        .await
+        .map_err(|e| Error::Internal(format!("{e:?}")))?;
+    text.as_string().ok_or_else(|| Error::Internal("an answer's body is not text".into()))
+}
+
+/// As [`answer_text`], parsed as JSON.
+pub async fn answer_json<T: serde::de::DeserializeOwned>(resp: &Response) -> Result<T> {
+    serde_json::from_str(&answer_text(resp).await?).map_err(|e| Error::Internal(format!("an answer's body: {e}")))
+}
+
 pub fn no_content() -> Result<Response> {
     Ok(Response::empty()?.with_status(204))
 }
@@ -101,31 +122,39 @@ pub fn preflight(origin: Option<&str>) -> Response {
 
 /// `Cache-Control: no-store` and `X-Content-Type-Options: nosniff` on every API answer.
 pub fn api_headers(resp: Response) -> Response {
-    rebuilt(resp, |h| {
-        let _ = h.set("cache-control", "no-store");
-        let _ = h.set("x-content-type-options", "nosniff");
+    with_headers(resp, |h| {
+        h.set("cache-control", "no-store")?;
+        h.set("x-content-type-options", "nosniff")
     })
 }
 
-/// The same answer (status, body, WebSocket if it is an upgrade) with headers added by `add`.
-/// Answers from a Durable Object have immutable headers, so they are copied.
-fn rebuilt(resp: Response, add: impl FnOnce(&worker::Headers)) -> Response {
+/// The same answer (status, body, WebSocket if it is an upgrade) with headers added by `add`:
+/// in place when its headers can change, else (an answer from a Durable Object, whose headers
+/// are immutable) on a copy.
+fn with_headers(mut resp: Response, add: impl Fn(&worker::Headers) -> worker::Result<()>) -> Response {
+    if add(resp.headers_mut()).is_ok() {
+        return resp;
+    }
     let headers = worker::Headers::new();
     for (k, v) in resp.headers().entries() {
         let _ = headers.append(&k, &v);
     }
-    add(&headers);
+    let _ = add(&headers);
     let (builder, body) = resp.into_parts();
     builder.with_headers(headers).body(body)
 }
 
-/// Adds CORS headers for an allowed origin.
+/// Adds the CORS headers for an allowed `origin` (none when there is none).
 pub fn with_cors(resp: Response, origin: Option<&str>) -> Response {
     let Some(origin) = origin else { return resp };
-    rebuilt(resp, |h| {
-        let _ = h.set("access-control-allow-origin", origin);
-        let _ = h.set("access-control-expose-headers", "retry-after");
-        let _ = h.append("vary", "Origin");
+    with_headers(resp, |h| {
+        h.set("access-control-allow-origin", origin)?;
+        h.set("access-control-expose-headers", "retry-after")?;
+        // Once, whichever way the headers were added.
+        if !h.get("vary")?.is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("origin"))) {
+            h.append("vary", "Origin")?;
+        }
+        Ok(())
     })
 }
 

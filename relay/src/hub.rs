@@ -82,10 +82,8 @@ impl DurableObject for SiteHub {
                     return Response::empty();
                 }
                 let body = req.text().await?;
-                for ws in sockets {
-                    for text in body.lines() {
-                        let _ = ws.send_with_str(text);
-                    }
+                for text in body.lines() {
+                    crate::fanout::send(&sockets, text);
                 }
                 Response::empty()
             }
@@ -207,8 +205,8 @@ pub async fn kick(env: &Env, site: &str, email: &str) -> Result<()> {
 /// The teammates (addresses) whose visible inbox tab shows `conversation` now.
 pub async fn viewers(env: &Env, site: &str, conversation: &str) -> Result<Vec<String>> {
     let req = Request::new(&format!("https://hub/viewers?conversation={conversation}"), Method::Get)?;
-    let mut resp = stub(env, site)?.fetch_with_request(req).await?;
-    Ok(resp.json().await?)
+    let resp = stub(env, site)?.fetch_with_request(req).await?;
+    crate::http::answer_json(&resp).await
 }
 
 /// The site's hub, for a conversation object to keep (see [`publish`]).

@@ -8,6 +8,7 @@ mod conversation;
 mod conversations;
 mod egress;
 mod error;
+mod fanout;
 mod files;
 mod http;
 mod identity;
@@ -27,6 +28,7 @@ mod push;
 mod resume;
 mod routes;
 mod sites;
+mod time;
 mod tokens;
 mod webhooks;
 

@@ -4,16 +4,43 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use wasm_bindgen::JsCast;
 
-/// `n` random bytes from `crypto.getRandomValues`.
+/// Bytes `crypto.getRandomValues` gave, not handed out yet: filled a kilobyte at a time, so a
+/// message id is not a call into the runtime each.
+struct Pool {
+    bytes: [u8; POOL_BYTES],
+    used: usize,
+}
+
+/// `getRandomValues` gives at most 64 KiB per call; a kilobyte is 85 message ids.
+const POOL_BYTES: usize = 1024;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Pool> = const { std::cell::RefCell::new(Pool { bytes: [0; POOL_BYTES], used: POOL_BYTES }) };
+}
+
+/// `n` random bytes from `crypto.getRandomValues` (through the pool; each byte is handed out
+/// once).
 pub fn random_bytes<const N: usize>() -> crate::Result<[u8; N]> {
-    let mut buf = [0u8; N];
-    let crypto = js_sys::Reflect::get(&js_sys::global(), &"crypto".into())
-        .map_err(|_| crate::Error::Internal("no crypto global".into()))?
-        .unchecked_into::<web_sys::Crypto>();
-    crypto
-        .get_random_values_with_u8_array(&mut buf)
-        .map_err(|_| crate::Error::Internal("getRandomValues failed".into()))?;
-    Ok(buf)
+    const { assert!(N <= POOL_BYTES) };
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.used + N > POOL_BYTES {
+            let crypto = js_sys::Reflect::get(&js_sys::global(), &"crypto".into())
+                .map_err(|_| crate::Error::Internal("no crypto global".into()))?
+                .unchecked_into::<web_sys::Crypto>();
+            crypto
+                .get_random_values_with_u8_array(&mut pool.bytes)
+                .map_err(|_| crate::Error::Internal("getRandomValues failed".into()))?;
+            pool.used = 0;
+        }
+        let mut out = [0u8; N];
+        let at = pool.used;
+        out.copy_from_slice(&pool.bytes[at..at + N]);
+        // Handed out once: wiped from the pool.
+        pool.bytes[at..at + N].fill(0);
+        pool.used += N;
+        Ok(out)
+    })
 }
 
 /// A fresh conversation id: 128 random bits as 32 hex digits.

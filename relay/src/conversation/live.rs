@@ -307,12 +307,11 @@ pub fn answer_send(ws: &WebSocket, client_id: String, outcome: std::result::Resu
     send(ws, &frame);
 }
 
-/// Pushes a stored message to every authenticated socket of this conversation.
+/// Pushes a stored message to every authenticated socket of this conversation: one frame text,
+/// made once.
 pub fn broadcast(state: &State, sockets: &Sockets, message: &Message) {
     let Ok(text) = serde_json::to_string(&ServerFrame::Message { message: message.clone() }) else { return };
-    for ws in sockets.authed(state) {
-        let _ = ws.send_with_str(&text);
-    }
+    crate::fanout::send(&sockets.authed(state), &text);
 }
 
 /// Closes every socket, e.g. after the conversation was erased.

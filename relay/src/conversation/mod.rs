@@ -648,9 +648,7 @@ impl Conversation {
     }
 }
 
-pub fn now_iso() -> String {
-    js_sys::Date::new_0().to_iso_string().into()
-}
+pub use crate::time::now_iso;
 
 /// The locale the shopper's browser shared with the conversation's first context, for the
 /// notes Pigeon leaves in their language.

@@ -55,7 +55,7 @@ fn now_ms() -> f64 {
 
 /// A time in milliseconds as RFC 3339, the way D1 rows and answers carry it.
 pub(super) fn iso(ms: f64) -> String {
-    js_sys::Date::new(&ms.into()).to_iso_string().into()
+    crate::time::iso(ms)
 }
 
 /// One queue message: ack (`None`) or retry after that many seconds.

@@ -10,8 +10,9 @@
 //! Every acknowledged message is then checked to be stored exactly once, gap-free.
 //!
 //!   bench-relay [--relay URL --site ID] [--seconds N] [--runs N] [--json PATH] [--no-floor] [--only TEXT] [--path POST|socket]
-//! Each scenario runs `--runs` times (default 3); the table shows medians, because this machine
-//! is shared and noisy. Without --relay it starts its own relay with rate limits off (they
+//! Each scenario runs `--runs` times (default 3), Pigeon and the floor taking turns; the table
+//! shows medians, and the ratio is the median of the turns' ratios, because this machine is
+//! shared and noisy. Without --relay it starts its own relay with rate limits off (they
 //! would cap the load); CPU is only measured for servers it started.
 
 use std::collections::HashMap;
@@ -420,44 +421,49 @@ async fn main() {
     println!("| scenario | path | Pigeon msgs/s | floor msgs/s | Pigeon ÷ floor | workerd CPU ms/msg (Pigeon / floor) | ack p50 / p99 ms | delivered p50 / p99 ms (Pigeon / floor) |");
     println!("|---|---|---|---|---|---|---|---|");
     let mut rows = Vec::new();
+    // The ratio is the median of each run's Pigeon ÷ floor: the two run one after the other,
+    // so a busier minute on this shared machine weighs on both alike.
     let mut report = |name: &str, path: &str, results: Vec<serde_json::Value>| {
         let p = &results[0];
         let f = results.get(1).cloned().unwrap_or(json!({}));
-        let ratio = match (p["msgs_per_sec"].as_f64(), f["msgs_per_sec"].as_f64()) {
-            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
-            _ => "–".into(),
+        let pairs = |k: &str| -> Vec<f64> {
+            let (ours, floors) = (p["runs"].as_array().cloned().unwrap_or_default(), f["runs"].as_array().cloned().unwrap_or_default());
+            ours.iter().zip(&floors).filter_map(|(a, b)| Some(a[k].as_f64()? / b[k].as_f64().filter(|x| *x > 0.0)?)).collect()
         };
+        let ratios = pairs("msgs_per_sec");
+        let cpu_ratios = pairs("cpu_ms_per_msg");
+        let ratio = if ratios.is_empty() { "–".into() } else { format!("{:.2}", median(ratios.clone())) };
         println!(
             "| {name} | {path} | {} ({}–{}) | {} | {ratio} | {} / {} | {} / {} | {} / {} ; {} / {} |",
             cell(p, "msgs_per_sec", 0), cell(p, "msgs_per_sec_min", 0), cell(p, "msgs_per_sec_max", 0), cell(&f, "msgs_per_sec", 0),
             cell(p, "cpu_ms_per_msg", 2), cell(&f, "cpu_ms_per_msg", 2), cell(p, "ack_p50_ms", 1), cell(p, "ack_p99_ms", 1),
             cell(p, "delivered_p50_ms", 1), cell(p, "delivered_p99_ms", 1), cell(&f, "delivered_p50_ms", 1), cell(&f, "delivered_p99_ms", 1),
         );
-        rows.push(json!({ "scenario": name, "path": path, "pigeon": p, "floor": f }));
+        rows.push(json!({
+            "scenario": name, "path": path, "pigeon": p, "floor": f,
+            "ratio": (!ratios.is_empty()).then(|| median(ratios)), "cpu_ratio": (!cpu_ratios.is_empty()).then(|| median(cpu_ratios)),
+        }));
     };
 
+    // Runs alternate between Pigeon and the floor.
     if only.is_none() {
-        let mut results = Vec::new();
-        for t in &targets {
-            let mut r = Vec::new();
-            for _ in 0..runs {
+        let mut results = vec![Vec::new(); targets.len()];
+        for _ in 0..runs {
+            for (t, r) in targets.iter().zip(results.iter_mut()) {
                 r.push(health(t, seconds).await);
             }
-            results.push(summarise(r));
         }
-        report("cheapest route: GET /v1/health, 16 in flight", "GET", results);
+        report("cheapest route: GET /v1/health, 16 in flight", "GET", results.into_iter().map(summarise).collect());
     }
     for path in [Path::Post, Path::Socket].into_iter().filter(|p| only_path.as_deref().is_none_or(|o| o.eq_ignore_ascii_case(p.name()))) {
         for s in SCENARIOS.iter().filter(|s| only.as_deref().is_none_or(|o| s.name.contains(o))) {
-            let mut results = Vec::new();
-            for t in &targets {
-                let mut r = Vec::new();
-                for _ in 0..runs {
+            let mut results = vec![Vec::new(); targets.len()];
+            for _ in 0..runs {
+                for (t, r) in targets.iter().zip(results.iter_mut()) {
                     r.push(run(t, s, path, seconds).await);
                 }
-                results.push(summarise(r));
             }
-            report(s.name, path.name(), results);
+            report(s.name, path.name(), results.into_iter().map(summarise).collect());
         }
     }
     let out = json!({ "relay": rows, "unit": "ms", "seconds_per_scenario": seconds, "runs": runs });
