@@ -76,8 +76,14 @@ async function record() {
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
     let id = 0;
     const waiting = new Map();
+    const logged = new Map();
     ws.on('message', (data) => {
       const m = JSON.parse(data);
+      // What the relay logs meanwhile, counted by its first word.
+      if (m.method === 'Runtime.consoleAPICalled') {
+        const word = String(m.params.args?.[0]?.value ?? '').split(' ')[0];
+        logged.set(word, (logged.get(word) ?? 0) + 1);
+      }
       if (m.id && waiting.has(m.id)) {
         waiting.get(m.id)(m);
         waiting.delete(m.id);
@@ -88,6 +94,7 @@ async function record() {
       waiting.set(n, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)));
       ws.send(JSON.stringify({ id: n, method, params }));
     });
+    await call('Runtime.enable');
     await call('Profiler.enable');
     await call('Profiler.setSamplingInterval', { interval: 100 });
     await call('Profiler.start');
@@ -97,6 +104,7 @@ async function record() {
     if (run.status !== 0) throw new Error(`bench-relay exited ${run.status}`);
     const { profile: recorded } = await call('Profiler.stop');
     fs.writeFileSync(saved.profile, JSON.stringify(recorded));
+    if (logged.size) console.log('logged meanwhile (by first word):', JSON.stringify(Object.fromEntries(logged)));
 
     ws.close();
   } finally {
