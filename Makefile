@@ -5,7 +5,7 @@ export WRANGLER_SEND_METRICS := false
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: setup build demo test test-hard test-sizes test-host test-wasm test-relay test-e2e bench bench-page bench-inbox bench-search bench-push bench-files bench-relay clean
+.PHONY: setup build demo test test-hard test-sizes test-host test-wasm test-relay test-e2e bench bench-page bench-inbox bench-search bench-push bench-files bench-relay profile-relay clean
 
 setup:
 	@bash scripts/setup.sh
@@ -71,6 +71,12 @@ bench-inbox: build
 ## Relay load: latency and throughput for 1 and 100 conversations (numbers in README).
 bench-relay: build
 	cargo run -q --release -p pigeon-tests --bin bench-relay -- --seconds $${BENCH_SECONDS:-10}
+
+## Where the relay's CPU goes per message: a V8 profile while bench-relay drives 16 senders on the
+## socket (PROFILE_ARGS="--path POST", "--floor", "--under NAME"; target/bench/relay.cpuprofile).
+profile-relay: build
+	cargo build -q --release -p pigeon-tests --bin bench-relay
+	node scripts/profile-relay.mjs $${PROFILE_ARGS:-}
 
 clean:
 	rm -rf target dist widget/dist relay/build test-results
