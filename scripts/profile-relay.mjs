@@ -1,9 +1,12 @@
 // `make profile-relay`: where the relay's CPU goes per message. Starts the relay (rate limits
-// off, as bench-relay does) with workerd's inspector open, records a V8 CPU profile while
-// bench-relay drives one scenario and path, then prints the functions by self time and by
-// total time (wasm functions by their Rust names, wasm-bindgen's JS imports by the import they
-// implement), in ms per message. Async Rust is polled from microtasks, so a future's work
-// counts under the function that polls it, not under the caller that awaited it.
+// off and the deployed notification delays, as bench-relay does) with workerd's inspector
+// open, records a V8 CPU profile while bench-relay drives one scenario and path, then prints
+// the functions by self time and by total time (wasm functions by their Rust names,
+// wasm-bindgen's JS imports by the import they implement), in ms per message. Async Rust is
+// polled from microtasks, so a future's work counts under the function that polls it, not
+// under the caller that awaited it; and workerd's own C++ (HTTP, SQLite's commit, the proxy
+// wrangler puts in front) is "(program)" or not in the profile at all: `make bench-relay`'s
+// CPU from /proc is the number to go by.
 //   node scripts/profile-relay.mjs [--path socket|POST] [--only "16 senders"] [--seconds 8]
 //                                  [--top 40] [--under NAME]   (only what runs below NAME)
 //                                  [--callers NAME]            (what NAME's time runs under)
@@ -59,7 +62,7 @@ async function record() {
   const inspectorPort = await freePort();
   const started = Date.now();
   const stack = args.includes('--floor') ? await startFloor(inspectorPort)
-    : { dir: 'relay', ...(await startStack({ vars: { RATE_LIMITS: 'off' }, logLevel: 'warn', inspectorPort })) };
+    : { dir: 'relay', ...(await startStack({ vars: { RATE_LIMITS: 'off' }, mailDelays: { merchant: 120, shopper: 300 }, logLevel: 'warn', inspectorPort })) };
   try {
     // The bundle wrangler runs (it removes it when it stops).
     const tmp = path.join(ROOT, stack.dir, '.wrangler/tmp');

@@ -9,6 +9,14 @@
 //! keeps that on the socket (its attachment survives hibernation), so notifications skip the
 //! teammates already looking at a conversation.
 //!
+//! While no tab is open, a conversation that publishes is told so (`x-pigeon-tabs: 0`) and
+//! hands nothing over for [`QUIET_MS`]: most of the time nobody has the inbox open, and one
+//! hub takes every conversation of its site. The hub remembers who it told; when a tab
+//! connects it tells them all that someone listens again (`Op::HubListening`), and each sends
+//! its row at once. Each answer and each such call carries the hub's epoch (one more per
+//! tab connected), so a conversation never goes quiet on an answer from before the latest
+//! tab came.
+//!
 //! A tab's replies travel on its socket too (`reply`, answered to that tab alone with the
 //! stored message's `message` frame, or `refused`): the hub checks that the socket's session is
 //! still live and the teammate still on the site, signs the reply with their name and hands it
@@ -25,6 +33,12 @@ use crate::{Error, Result};
 const TEAMMATE_HEADER: &str = "x-pigeon-teammate";
 const SITE_HEADER: &str = "x-pigeon-site";
 const SESSION_HEADER: &str = "x-pigeon-session";
+const CONVERSATION_HEADER: &str = "x-pigeon-conversation";
+const TABS_HEADER: &str = "x-pigeon-tabs";
+const EPOCH_HEADER: &str = "x-pigeon-epoch";
+/// How long a conversation told that no tab is open hands nothing over (unless told sooner
+/// that one is).
+pub const QUIET_MS: f64 = 10_000.0;
 /// Close code for the sockets of a teammate removed from the site.
 const CLOSE_REMOVED: u16 = 4403;
 
@@ -32,11 +46,16 @@ const CLOSE_REMOVED: u16 = 4403;
 pub struct SiteHub {
     state: State,
     env: Env,
+    /// The conversations told that no tab is open, since the last tab came.
+    quiet: std::cell::RefCell<Vec<String>>,
+    /// One more for every tab connected; starts from the clock, so a restarted hub's epochs
+    /// are later than any it gave before.
+    epoch: std::cell::Cell<f64>,
 }
 
 impl DurableObject for SiteHub {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self { state, env, quiet: Default::default(), epoch: std::cell::Cell::new(js_sys::Date::now() * 1000.0) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -47,6 +66,7 @@ impl DurableObject for SiteHub {
                 let session = req.headers().get(SESSION_HEADER)?.unwrap_or_default();
                 let pair = WebSocketPair::new()?;
                 self.state.accept_websocket_with_tags(&pair.server, &[email.as_str()]);
+                self.wake_quiet();
                 pair.server.serialize_attachment(Tab { site, session, conversation: None })?;
                 Response::from_websocket(pair.client)
             }
@@ -75,17 +95,27 @@ impl DurableObject for SiteHub {
                 Response::from_json(&emails)
             }
             // Frames as the conversation serialized them, one JSON text per line: passed on
-            // as they are (nothing parsed here), and not even read when no tab is open.
+            // as they are (nothing parsed here). With no tab open they are not read, and the
+            // conversation is told so (see the module's doc).
             "/publish" => {
                 let sockets = self.state.get_websockets();
+                let headers = Headers::new();
+                headers.set(TABS_HEADER, &sockets.len().to_string())?;
+                headers.set(EPOCH_HEADER, &self.epoch.get().to_string())?;
                 if sockets.is_empty() {
-                    return Response::empty();
+                    if let Some(conversation) = req.headers().get(CONVERSATION_HEADER)?.filter(|c| validate::conversation_id(c)) {
+                        let mut quiet = self.quiet.borrow_mut();
+                        if !quiet.contains(&conversation) {
+                            quiet.push(conversation);
+                        }
+                    }
+                } else {
+                    let body = req.text().await?;
+                    for text in body.lines() {
+                        crate::fanout::send(&sockets, text);
+                    }
                 }
-                let body = req.text().await?;
-                for text in body.lines() {
-                    crate::fanout::send(&sockets, text);
-                }
-                Response::empty()
+                Ok(Response::empty()?.with_headers(headers))
             }
             _ => Response::error("not found", 404),
         }
@@ -135,6 +165,28 @@ impl DurableObject for SiteHub {
 }
 
 impl SiteHub {
+    /// A tab connected: a new epoch, and every conversation told nobody listens is told that
+    /// someone does (not awaited by the connect; a failed call is logged, and that
+    /// conversation hands over again after its quiet time).
+    fn wake_quiet(&self) {
+        let epoch = self.epoch.get() + 1.0;
+        self.epoch.set(epoch);
+        let quiet = std::mem::take(&mut *self.quiet.borrow_mut());
+        if quiet.is_empty() {
+            return;
+        }
+        let env = self.env.clone();
+        self.state.wait_until(async move {
+            for conversation in quiet {
+                match op::send(&env, &conversation, Caller::Worker, Op::HubListening { epoch }).await {
+                    // Erased meanwhile: nothing to tell.
+                    Ok(_) | Err(op::Refusal::NotFound) => {}
+                    Err(e) => worker::console_error!("inbox hub: {conversation} not told a tab is open: {e:?}"),
+                }
+            }
+        });
+    }
+
     /// A reply from a tab, with the POST's rules: the session the socket was opened with must
     /// still be live (signed out or expired: `signed_out`, as the POST answers), the teammate
     /// must still be on the site (a removed one's sockets are closed, but a frame may be on its
@@ -214,19 +266,36 @@ pub fn hub(env: &Env, site: &str) -> Result<worker::Stub> {
     stub(env, site)
 }
 
-/// Passes `frames` to the open inbox tabs of the site whose hub `hub` is. Failures are logged:
-/// the inbox catches up from the index when it reconnects.
-pub async fn publish(hub: &worker::Stub, frames: &[InboxFrame]) {
+/// What a hub said to a hand-over: how many tabs it passed it to, and its epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct Heard {
+    pub tabs: u32,
+    pub epoch: f64,
+}
+
+/// Passes `frames` of `conversation` to the open inbox tabs of the site whose hub `hub` is.
+/// Failures are logged (`None`): the inbox catches up from the index when it reconnects.
+pub async fn publish(hub: &worker::Stub, conversation: &str, frames: &[InboxFrame]) -> Option<Heard> {
     let sent = async {
         let body = publish_body(frames)?;
+        let headers = Headers::new();
+        headers.set(CONVERSATION_HEADER, conversation)?;
         let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(body.into()));
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
         let req = Request::new_with_init("https://hub/publish", &init)?;
-        hub.fetch_with_request(req).await?;
-        Ok::<(), Error>(())
+        let resp = hub.fetch_with_request(req).await?;
+        let number = |name: &str| resp.headers().get(name).ok().flatten().and_then(|v| v.parse::<f64>().ok());
+        Ok::<Option<Heard>, Error>(match (number(TABS_HEADER), number(EPOCH_HEADER)) {
+            (Some(tabs), Some(epoch)) => Some(Heard { tabs: tabs as u32, epoch }),
+            _ => None,
+        })
     };
-    if let Err(e) = sent.await {
-        worker::console_error!("inbox publish: {e}");
+    match sent.await {
+        Ok(heard) => heard,
+        Err(e) => {
+            worker::console_error!("inbox publish: {e}");
+            None
+        }
     }
 }
 

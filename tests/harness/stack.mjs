@@ -68,12 +68,16 @@ export const OTHER_SITE = 'other';
 export const OTHER_AGENT_KEY = 'other-agent-key-for-local-use-only';
 export const BRIEF_SITE = 'brief';
 
-/// Sites the tests need besides the demo: another shop (cross-site access), and one whose
-/// retention is a second or two (the retention job).
+/// Sites the tests need besides the demo: another shop (cross-site access), one whose inbox
+/// nobody else opens (the hub's quiet time), and one whose retention is a second or two (the
+/// retention job).
 export function testSites(shopOrigins) {
   return [
     { ...demoSite(['https://other-shop.test']), id: OTHER_SITE, name: 'Other Shop', agentKey: OTHER_AGENT_KEY,
       merchantEmail: 'owner@other-shop.test', identitySecret: undefined },
+    // Nobody but one relay test opens its inbox: its hub's quiet time is seen there.
+    { ...demoSite(['https://hushed-shop.test']), id: 'hushed', name: 'Hushed Shop', agentKey: 'hushed-agent-key-for-local-use-only',
+      merchantEmail: 'owner@hushed-shop.test', identitySecret: undefined },
     { ...demoSite(shopOrigins), id: BRIEF_SITE, name: 'Brief Memory Shop', agentKey: 'brief-agent-key-for-local-use-only',
       merchantEmail: 'owner@brief-shop.test', retentionDays: 0.00002 },
   ];

@@ -17,6 +17,7 @@ use crate::{client, knobs};
 const OWNER: &str = "owner@pigeon-outfitters.test";
 const AGENT: &str = "sam@pigeon-outfitters.test";
 const OTHER_OWNER: &str = "owner@other-shop.test";
+const HUSHED_OWNER: &str = "owner@hushed-shop.test";
 
 /// A teammate signed in once for this test binary (links per address are limited), with a
 /// client of the calling test's own: each test has its own runtime, and a connection pooled
@@ -36,6 +37,12 @@ pub async fn owner() -> Teammate {
 pub async fn other_owner() -> Teammate {
     static ONE: OnceCell<String> = OnceCell::const_new();
     signed_in(&ONE, OTHER_OWNER).await
+}
+
+/// The owner of the shop whose inbox only one test opens.
+async fn hushed_owner() -> Teammate {
+    static ONE: OnceCell<String> = OnceCell::const_new();
+    signed_in(&ONE, HUSHED_OWNER).await
 }
 
 /// Sam, the demo shop's agent.
@@ -237,6 +244,25 @@ async fn the_inbox_socket_carries_new_conversations_and_messages_live() {
     assert_eq!(del.status, 204);
     let gone = live.until(Duration::from_secs(10), |f| matches!(f, InboxFrame::Gone { conversation } if *conversation == s.id)).await;
     assert!(gone.is_some(), "gone frame");
+}
+
+/// With no tab open, the hub tells a conversation that hands something over to hand nothing
+/// over for 10 s (most of the time nobody has the inbox open). A tab connecting ends that at
+/// once: the conversation's row comes without a new message, and the next message is live.
+#[tokio::test]
+async fn a_quiet_conversation_hands_over_again_as_soon_as_a_tab_opens() {
+    let c = client();
+    let owner = hushed_owner().await;
+    let s = c.create_conversation("hushed").await;
+    s.post("m1", "Anyone there?").await;
+    // The hand-over of m1 and the hub's answer (no tab: quiet for 10 s) have come and gone.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut live = owner.live("hushed").await.expect("inbox socket");
+    let row = live.until(Duration::from_secs(5), |f| matches!(f, InboxFrame::Conversation { conversation } if conversation.summary.id == s.id)).await;
+    assert!(row.is_some(), "the quiet conversation's row comes when a tab connects");
+    s.post("m2", "Hello?").await;
+    let msg = live.until(Duration::from_secs(5), |f| matches!(f, InboxFrame::Message { conversation, message } if *conversation == s.id && message.seq == 2)).await;
+    assert!(msg.is_some(), "the next message is live within 5 s (the quiet time is 10 s)");
 }
 
 #[tokio::test]

@@ -73,6 +73,26 @@ struct HubOutbox {
     hub: Option<std::rc::Rc<worker::Stub>>,
     /// When the last hand-over started (ms since the epoch).
     last_ms: f64,
+    /// Until when nothing is handed over: the hub said no tab is open (see `hub`).
+    quiet_until: f64,
+    /// The hub's epoch when it last said a tab is open again: an answer from before it
+    /// does not make this object quiet.
+    listening_since: f64,
+}
+
+impl HubOutbox {
+    /// What the hub said to a hand-over, at `now_ms`.
+    fn heard(&mut self, heard: crate::hub::Heard, now_ms: f64) {
+        if heard.tabs == 0 && heard.epoch >= self.listening_since {
+            self.quiet_until = now_ms + crate::hub::QUIET_MS;
+        }
+    }
+
+    /// The hub has a tab open again since `epoch`.
+    fn listening(&mut self, epoch: f64) {
+        self.listening_since = self.listening_since.max(epoch);
+        self.quiet_until = 0.0;
+    }
 }
 
 /// Hand-overs to the hub start at least this far apart: the first change after a quiet spell
@@ -301,13 +321,19 @@ impl Conversation {
             Op::AddNote(note) => {
                 let (note, created) = self.store.add_note(&note)?;
                 if created && let Some(meta) = self.store.meta()? {
-                    let frame = InboxFrame::Note { conversation: meta.id, note: note.clone() };
-                    self.to_hub(meta.site, vec![frame]);
+                    let frame = InboxFrame::Note { conversation: meta.id.clone(), note: note.clone() };
+                    self.to_hub(meta.site, meta.id, vec![frame]);
                 }
                 Ok(Answer::Note { note, created })
             }
             Op::Notes => Ok(Answer::Notes(self.store.notes()?)),
             Op::Check => Ok(Answer::Done),
+            Op::HubListening { epoch } => {
+                self.hub_outbox.borrow_mut().listening(epoch);
+                // The row as it is now, for the tab that just came.
+                self.publish(vec![]);
+                Ok(Answer::Done)
+            }
             Op::Sent { client_id } => {
                 let author = if caller == Checked::Shopper { Author::Shopper } else { Author::Agent };
                 Ok(Answer::Sent(self.store.sent(author, &client_id)?))
@@ -317,7 +343,7 @@ impl Conversation {
                 if let Some(meta) = &meta {
                     // The files first: a failure here leaves everything for the retry.
                     crate::files::erase(&self.env, &meta.id).await?;
-                    self.to_hub(meta.site.clone(), vec![InboxFrame::Gone { conversation: meta.id.clone() }]);
+                    self.to_hub(meta.site.clone(), meta.id.clone(), vec![InboxFrame::Gone { conversation: meta.id.clone() }]);
                 }
                 // deleteAll takes the SQL tables and key-value storage; the alarm goes separately.
                 self.state.storage().delete_alarm().await?;
@@ -433,14 +459,18 @@ impl Conversation {
         };
         let mut frames: Vec<InboxFrame> = messages.into_iter().map(|m| InboxFrame::Message { conversation: row.id.clone(), message: rating::for_team(m) }).collect();
         frames.push(InboxFrame::Conversation { conversation: row.summary() });
-        self.to_hub(row.site, frames);
+        self.to_hub(row.site, row.id, frames);
     }
 
     /// Hands `frames` to the site's hub in order. While a hand-over is under way, or less than
     /// [`HUB_SPACING_MS`] after the last one started, frames wait and go together in the next
     /// one; a waiting row of the conversation is replaced by the newer one.
-    fn to_hub(&self, site: String, frames: Vec<InboxFrame>) {
+    fn to_hub(&self, site: String, conversation: String, frames: Vec<InboxFrame>) {
         let mut out = self.hub_outbox.borrow_mut();
+        // Nobody has the inbox open: nothing to hand over (a tab's connect ends this).
+        if js_sys::Date::now() < out.quiet_until {
+            return;
+        }
         if frames.iter().any(|f| matches!(f, InboxFrame::Conversation { .. } | InboxFrame::Gone { .. })) {
             out.frames.retain(|f| !matches!(f, InboxFrame::Conversation { .. }));
         }
@@ -465,6 +495,9 @@ impl Conversation {
                 }
                 let frames = {
                     let mut out = outbox.borrow_mut();
+                    if js_sys::Date::now() < out.quiet_until {
+                        out.frames.clear();
+                    }
                     if out.frames.is_empty() {
                         out.busy = false;
                         return;
@@ -472,7 +505,9 @@ impl Conversation {
                     out.last_ms = js_sys::Date::now();
                     std::mem::take(&mut out.frames)
                 };
-                crate::hub::publish(&hub, &frames).await;
+                if let Some(heard) = crate::hub::publish(&hub, &conversation, &frames).await {
+                    outbox.borrow_mut().heard(heard, js_sys::Date::now());
+                }
             }
         });
     }
@@ -654,4 +689,30 @@ pub use crate::time::now_iso;
 /// notes Pigeon leaves in their language.
 fn shopper_locale(meta: &store::Meta) -> Option<String> {
     meta.context.as_deref().and_then(|c| serde_json::from_str::<pigeon_protocol::Context>(c).ok()).and_then(|c| c.locale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::{Heard, QUIET_MS};
+
+    #[test]
+    fn quiet_when_the_hub_has_no_tab_unless_one_came_since_it_said_so() {
+        let mut out = HubOutbox::default();
+        out.heard(Heard { tabs: 2, epoch: 5.0 }, 1_000.0);
+        assert_eq!(out.quiet_until, 0.0, "tabs open: hand over");
+        out.heard(Heard { tabs: 0, epoch: 5.0 }, 1_000.0);
+        assert_eq!(out.quiet_until, 1_000.0 + QUIET_MS, "no tab: quiet");
+        out.listening(6.0);
+        assert_eq!(out.quiet_until, 0.0, "a tab came: hand over again");
+        // An answer from before that tab came arrives late: it changes nothing.
+        out.heard(Heard { tabs: 0, epoch: 5.0 }, 2_000.0);
+        assert_eq!(out.quiet_until, 0.0);
+        // The tab left again, and the hub says so in its new epoch.
+        out.heard(Heard { tabs: 0, epoch: 6.0 }, 3_000.0);
+        assert_eq!(out.quiet_until, 3_000.0 + QUIET_MS);
+        // A late call from an earlier epoch does not move the later one back.
+        out.listening(4.0);
+        assert_eq!(out.listening_since, 6.0);
+    }
 }

@@ -95,6 +95,9 @@ pub enum Op {
     /// The caller's own message with this `client_id`, if stored (a file's upload looks
     /// before it stores the bytes). → `Sent`
     Sent { client_id: String },
+    /// The site's hub has a tab open again since `epoch` (see `hub`): hand-overs resume, and
+    /// the conversation's row goes at once. → `Done`
+    HubListening { epoch: f64 },
 }
 
 impl Op {
@@ -107,7 +110,7 @@ impl Op {
             Op::Page { .. } | Op::Post(_) | Op::MarkRead { .. } | Op::Export => matches!(caller, Shopper | Agent),
             Op::SetContact { .. } | Op::RatingState => caller == Shopper,
             Op::Check | Op::Sent { .. } => matches!(caller, Shopper | Agent),
-            Op::CloseIdle { .. } => caller == Worker,
+            Op::CloseIdle { .. } | Op::HubListening { .. } => caller == Worker,
             // The shopper's token, or the Worker after checking a signed email link.
             Op::Rate { .. } => matches!(caller, Shopper | Worker),
             Op::Close { .. } | Op::Reopen | Op::About | Op::Assign { .. } | Op::AddNote(_) | Op::Notes => caller == Agent,

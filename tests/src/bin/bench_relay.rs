@@ -13,7 +13,8 @@
 //! Each scenario runs `--runs` times (default 3), Pigeon and the floor taking turns; the table
 //! shows medians, and the ratio is the median of the turns' ratios, because this machine is
 //! shared and noisy. Without --relay it starts its own relay with rate limits off (they
-//! would cap the load); CPU is only measured for servers it started.
+//! would cap the load) and the deployed notification delays; CPU is only measured for servers
+//! it started.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -400,7 +401,14 @@ async fn main() {
         Some(url) => Target { label: "Pigeon", url, site: arg("--site").unwrap_or_else(|| "demo".into()), root_pid: None },
         None => {
             own_stack = Stack::start(StackOptions {
-                vars: vec![("RATE_LIMITS".into(), "off".into())],
+                // The notification delays as deployed (relay/wrangler.toml), not the tests' one
+                // or two seconds: a run would otherwise email the merchant of every conversation
+                // every few seconds, which no shop does.
+                vars: vec![
+                    ("RATE_LIMITS".into(), "off".into()),
+                    ("MERCHANT_NOTIFY_DELAY_SECONDS".into(), "120".into()),
+                    ("SHOPPER_NOTIFY_DELAY_SECONDS".into(), "300".into()),
+                ],
                 log_level: Some("warn".into()),
                 ..Default::default()
             });
