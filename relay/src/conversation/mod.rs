@@ -88,6 +88,11 @@ impl HubOutbox {
         }
     }
 
+    /// Whether nothing is handed over at `now_ms` (the hub said no tab is open).
+    fn quiet(&self, now_ms: f64) -> bool {
+        now_ms < self.quiet_until
+    }
+
     /// The hub has a tab open again since `epoch`.
     fn listening(&mut self, epoch: f64) {
         self.listening_since = self.listening_since.max(epoch);
@@ -452,6 +457,10 @@ impl Conversation {
     /// Tells the site's inbox tabs (see `hub`) about `messages` just stored and the
     /// conversation's row as it is now. Not awaited: the answer does not wait for the inbox.
     fn publish(&self, messages: Vec<Message>) {
+        // Nobody has the inbox open (see `to_hub`): not even made.
+        if self.hub_outbox.borrow().quiet(js_sys::Date::now()) {
+            return;
+        }
         let row = match self.store.index_row() {
             Ok(Some(row)) => row,
             Ok(None) => return,
@@ -468,7 +477,7 @@ impl Conversation {
     fn to_hub(&self, site: String, conversation: String, frames: Vec<InboxFrame>) {
         let mut out = self.hub_outbox.borrow_mut();
         // Nobody has the inbox open: nothing to hand over (a tab's connect ends this).
-        if js_sys::Date::now() < out.quiet_until {
+        if out.quiet(js_sys::Date::now()) {
             return;
         }
         if frames.iter().any(|f| matches!(f, InboxFrame::Conversation { .. } | InboxFrame::Gone { .. })) {
@@ -495,7 +504,7 @@ impl Conversation {
                 }
                 let frames = {
                     let mut out = outbox.borrow_mut();
-                    if js_sys::Date::now() < out.quiet_until {
+                    if out.quiet(js_sys::Date::now()) {
                         out.frames.clear();
                     }
                     if out.frames.is_empty() {
@@ -703,6 +712,7 @@ mod tests {
         assert_eq!(out.quiet_until, 0.0, "tabs open: hand over");
         out.heard(Heard { tabs: 0, epoch: 5.0 }, 1_000.0);
         assert_eq!(out.quiet_until, 1_000.0 + QUIET_MS, "no tab: quiet");
+        assert!(out.quiet(1_000.0 + QUIET_MS - 1.0) && !out.quiet(1_000.0 + QUIET_MS), "for the quiet time");
         out.listening(6.0);
         assert_eq!(out.quiet_until, 0.0, "a tab came: hand over again");
         // An answer from before that tab came arrives late: it changes nothing.
