@@ -13,7 +13,8 @@
 //! hands nothing over for [`QUIET_MS`]: most of the time nobody has the inbox open, and one
 //! hub takes every conversation of its site. The hub remembers who it told; when a tab
 //! connects it tells them all that someone listens again (`Op::HubListening`), and each sends
-//! its row at once. Each answer and each such call carries the hub's epoch (one more per
+//! its row and newest message at once (a tab showing that thread fetches anything missed
+//! before it, as it does for any gap). Each answer and each such call carries the hub's epoch (one more per
 //! tab connected), so a conversation never goes quiet on an answer from before the latest
 //! tab came.
 //!

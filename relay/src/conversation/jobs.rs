@@ -9,11 +9,12 @@
 //! row only if no schedule came in meanwhile; otherwise the row stays, due when that schedule
 //! asked, and the alarm is set for it.
 //!
-//! A quiet job (an email after a burst) moves later with every message of the burst. Only
-//! the burst's first schedule is written; the later due times are kept in memory
-//! ([`QuietRow`]), and when the stored time comes the row is moved to the latest one instead
-//! of running. Should the object be evicted meanwhile, the job runs at the stored time: as
-//! soon as the first message's quiet time is over, with everything written until then.
+//! A quiet job (an email after a burst) moves later with every message of the burst. The
+//! stored row moves only when the new time is more than [`QUIET_SLACK_MS`] (or a tenth of the
+//! delay) past it; the later due times in between are kept in memory ([`QuietRow`]), and when
+//! the stored time comes the row is moved to the latest one instead of running. Should the
+//! object lose its memory meanwhile (eviction, or hibernation while a widget's socket is
+//! open), the job runs at the stored time: at most that slack early.
 
 use std::time::Duration;
 
@@ -91,11 +92,16 @@ impl Due {
     }
 }
 
-/// A quiet job's row as this object wrote it (its burst's start and cap), and the due time
-/// asked for since.
+/// How far past its stored due time a quiet job may move in memory only (a tenth of its delay
+/// when that is less).
+const QUIET_SLACK_MS: f64 = 5_000.0;
+
+/// A quiet job's row as this object wrote it (its due time, its burst's start and cap), and
+/// the due time asked for since.
 #[derive(Debug, Clone, Copy)]
 pub struct QuietRow {
     job: Job,
+    stored_due: f64,
     first_ms: f64,
     max_ms: f64,
     wanted_due: f64,
@@ -139,11 +145,14 @@ impl Store {
         let due = match when {
             When::Within(delay) => Some(now_ms + ms(delay)),
             When::Quiet { delay, max } => {
-                // The next message of a burst: the row stays, the new due time is remembered.
+                // The next message of a burst: the new due time is remembered; the row moves
+                // only once it is more than the slack behind.
                 let mut memo = self.memo.borrow_mut();
                 if let Some(row) = memo.quiet.iter_mut().find(|r| r.job == job && r.max_ms == ms(max)) {
                     row.wanted_due = row.postponed(now_ms, ms(delay));
-                    return Ok(None);
+                    if row.wanted_due - row.stored_due <= QUIET_SLACK_MS.min(ms(delay) / 10.0) {
+                        return Ok(None);
+                    }
                 }
                 None
             }
@@ -163,7 +172,7 @@ impl Store {
             let mut memo = self.memo.borrow_mut();
             memo.quiet.retain(|r| r.job != job);
             if let Some((stored_due, first_ms)) = row {
-                memo.quiet.push(QuietRow { job, first_ms, max_ms: ms(max), wanted_due: stored_due });
+                memo.quiet.push(QuietRow { job, stored_due, first_ms, max_ms: ms(max), wanted_due: stored_due });
             }
         }
         Ok(Some(next))
@@ -172,7 +181,9 @@ impl Store {
     /// `job` is not known to be pending (its alarm could not be set: the next schedule writes
     /// and arms again).
     pub fn unpend(&self, job: Job) {
-        self.memo.borrow_mut().pending.retain(|(j, _)| *j != job);
+        let mut memo = self.memo.borrow_mut();
+        memo.pending.retain(|(j, _)| *j != job);
+        memo.quiet.retain(|r| r.job != job);
     }
 
     /// The job is running or ran: not known to be pending any more.
@@ -183,13 +194,12 @@ impl Store {
     }
 
     /// Writes the schedule; returns the earliest due time of all jobs, and the row's due time
-    /// and burst start as stored when it is not running (running, its run decides).
+    /// and burst start as stored (a running row is replaced by this schedule).
     fn write_schedule(&self, job: Job, when: When, now_ms: f64) -> Result<(f64, Option<(f64, f64)>)> {
         #[derive(Deserialize)]
         struct Row {
             due_ms: f64,
             first_ms: f64,
-            running: i64,
         }
         // `excluded` is this schedule as if the row were new; a row that is running is
         // replaced by it (its run covers only what came before).
@@ -212,7 +222,7 @@ impl Store {
                        due_ms = CASE WHEN running THEN excluded.due_ms ELSE {merged} END, \
                        first_ms = CASE WHEN running THEN excluded.first_ms ELSE first_ms END, \
                        generation = generation + 1, running = 0 \
-                     RETURNING due_ms, first_ms, running"
+                     RETURNING due_ms, first_ms"
                 ),
                 match cap {
                     None => vec![job.name().into(), V::Float(due), V::Float(now_ms)],
@@ -220,7 +230,7 @@ impl Store {
                 },
             )?
             .to_array()?;
-        let row = rows.first().filter(|r| r.running == 0).map(|r| (r.due_ms, r.first_ms));
+        let row = rows.first().map(|r| (r.due_ms, r.first_ms));
         Ok((self.next_due()?.unwrap_or(now_ms), row))
     }
 
@@ -256,6 +266,9 @@ impl Store {
                 "UPDATE jobs SET due_ms = ?, generation = generation + 1 WHERE name = ? AND NOT running",
                 vec![V::Float(row.wanted_due), name.into()],
             )?;
+            if let Some(r) = self.memo.borrow_mut().quiet.iter_mut().find(|r| r.job.name() == name) {
+                r.stored_due = r.wanted_due;
+            }
             return Ok(None);
         }
         self.forget_pending(name);

@@ -335,8 +335,9 @@ impl Conversation {
             Op::Check => Ok(Answer::Done),
             Op::HubListening { epoch } => {
                 self.hub_outbox.borrow_mut().listening(epoch);
-                // The row as it is now, for the tab that just came.
-                self.publish(vec![]);
+                // The row as it is now, and the newest message: a tab showing this thread that
+                // missed one while the call was on its way sees the gap and fetches it.
+                self.publish(self.store.last_message()?.into_iter().collect());
                 Ok(Answer::Done)
             }
             Op::Sent { client_id } => {
