@@ -227,7 +227,8 @@ fn tab(ws: &WebSocket) -> Tab {
     ws.deserialize_attachment::<Tab>().ok().flatten().unwrap_or_default()
 }
 
-fn stub(env: &Env, site: &str) -> Result<worker::Stub> {
+/// The site's hub (a conversation object keeps one for [`publish`]).
+pub fn stub(env: &Env, site: &str) -> Result<worker::Stub> {
     Ok(env.durable_object("SITES")?.id_from_name(site)?.get_stub()?)
 }
 
@@ -260,11 +261,6 @@ pub async fn viewers(env: &Env, site: &str, conversation: &str) -> Result<Vec<St
     let req = Request::new(&format!("https://hub/viewers?conversation={conversation}"), Method::Get)?;
     let resp = stub(env, site)?.fetch_with_request(req).await?;
     crate::http::answer_json(&resp).await
-}
-
-/// The site's hub, for a conversation object to keep (see [`publish`]).
-pub fn hub(env: &Env, site: &str) -> Result<worker::Stub> {
-    stub(env, site)
 }
 
 /// What a hub said to a hand-over: how many tabs it passed it to, and its epoch.

@@ -490,7 +490,7 @@ impl Conversation {
         }
         let hub = match &out.hub {
             Some(hub) => hub.clone(),
-            None => match crate::hub::hub(&self.env, &site) {
+            None => match crate::hub::stub(&self.env, &site) {
                 Ok(hub) => out.hub.insert(std::rc::Rc::new(hub)).clone(),
                 Err(e) => return worker::console_error!("inbox publish: {e}"),
             },
