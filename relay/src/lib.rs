@@ -36,13 +36,13 @@ pub use conversation::Conversation;
 pub use hub::SiteHub;
 pub use error::{Error, Result};
 
-use worker::{Context, Env, ForwardableEmailMessage, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent, event};
+use worker::{Context, Env, ForwardableEmailMessage, MessageBatch, Request, ScheduleContext, ScheduledEvent, event};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
     // The closing email's rating links: a page, not the API.
     if req.path().starts_with("/rate/") {
-        return Ok(ratings::page::answer(req, &env).await);
+        return Ok(ratings::page::answer(req, &env).await.into());
     }
     Ok(routes::handle(req, env).await)
 }

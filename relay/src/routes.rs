@@ -418,12 +418,28 @@ async fn owner_and_site(route: &Route, env: &Env) -> crate::Result<(Owner, Optio
 }
 
 /// Every API answer: what `answer` says, never cached (tokens and threads are in them) and
-/// never content-sniffed.
-pub async fn handle(req: Request, env: Env) -> Response {
-    http::api_headers(answer(req, env).await)
+/// never content-sniffed; an answer a conversation's object made whole already is.
+pub async fn handle(req: Request, env: Env) -> web_sys::Response {
+    match answer(req, env).await {
+        Reply::Made(resp) => http::api_headers(resp).into(),
+        Reply::Whole(resp) => resp,
+    }
 }
 
-async fn answer(req: Request, env: Env) -> Response {
+/// A route's answer: one made here, still without the API's headers, or one a
+/// conversation's object made whole (headers, CORS and all), passed on as it came.
+enum Reply {
+    Made(Response),
+    Whole(web_sys::Response),
+}
+
+impl From<Response> for Reply {
+    fn from(resp: Response) -> Self {
+        Reply::Made(resp)
+    }
+}
+
+async fn answer(req: Request, env: Env) -> Reply {
     let method = req.method();
     let path = req.path();
     let origin = req.headers().get("origin").ok().flatten();
@@ -441,28 +457,28 @@ async fn answer(req: Request, env: Env) -> Response {
     };
     let route = match parse(&asked, &path) {
         Parsed::Route(r) => r,
-        Parsed::WrongMethod => return crate::Error::MethodNotAllowed.into_response(),
-        Parsed::NoSuchPath => return http::not_found_path(),
+        Parsed::WrongMethod => return crate::Error::MethodNotAllowed.into_response().into(),
+        Parsed::NoSuchPath => return http::not_found_path().into(),
     };
     match route.audience() {
         Audience::Shop => {}
         // Servers, scripts and the inbox page never ask cross-origin.
-        _ if preflight => return crate::Error::OriginNotAllowed.into_response(),
+        _ if preflight => return crate::Error::OriginNotAllowed.into_response().into(),
         Audience::Anyone => {
             let answered = match &route {
                 Route::SignedFile { conversation, file } => crate::files::signed(&req, &env, conversation, file).await,
                 _ => http::json(200, &serde_json::json!({"ok": true})),
             };
-            return answered.unwrap_or_else(crate::Error::into_response);
+            return answered.unwrap_or_else(crate::Error::into_response).into();
         }
         Audience::Agent => {
             let resp = match agent_context(&route, &req, env).await {
                 Ok((cx, asked)) => dispatch(route, req, cx, asked).await,
                 Err(e) => Err(e),
             };
-            return resp.unwrap_or_else(crate::Error::into_response);
+            return resp.unwrap_or_else(crate::Error::into_response).into();
         }
-        Audience::Inbox => return inbox(route, req, env, origin.as_deref()).await.unwrap_or_else(crate::Error::into_response),
+        Audience::Inbox => return inbox(route, req, env, origin.as_deref()).await.unwrap_or_else(crate::Error::into_response).into(),
     }
 
     // The resume token, and with it the site, is in the body: the handler checks the origin.
@@ -472,7 +488,7 @@ async fn answer(req: Request, env: Env) -> Response {
             Some(o) => sites::any_site_allows(&env, o).await,
             None => Ok(true),
         };
-        return match allowed {
+        let resp = match allowed {
             Ok(true) if preflight => http::preflight(origin.as_deref()),
             Ok(true) => match crate::resume::resume(req, &env, origin.as_deref()).await {
                 // Refused origins never get CORS headers.
@@ -482,13 +498,14 @@ async fn answer(req: Request, env: Env) -> Response {
             Ok(false) => crate::Error::OriginNotAllowed.into_response(),
             Err(e) => e.into_response(),
         };
+        return resp.into();
     }
 
     // Browser route: whose it is; unknown and gone conversations stop here, before any
     // Durable Object is touched. The site is read once, here.
     let (mut owner, site) = match owner_and_site(&route, &env).await {
         Ok(found) => found,
-        Err(e) => return e.into_response(),
+        Err(e) => return e.into_response().into(),
     };
     // The Origin, when a browser sends one, must be allowed to ask: the owning site's
     // origins may; for an id never seen, any site's origins may (the answer is a 404 that
@@ -510,21 +527,26 @@ async fn answer(req: Request, env: Env) -> Response {
                         owner = Owner::Unknown;
                         Some(origin)
                     }
-                    Ok(false) => return crate::Error::OriginNotAllowed.into_response(),
-                    Err(e) => return e.into_response(),
+                    Ok(false) => return crate::Error::OriginNotAllowed.into_response().into(),
+                    Err(e) => return e.into_response().into(),
                 },
                 // A foreign origin: the same 403 whatever the site or conversation, so a
                 // foreign page learns nothing; no CORS headers.
-                Ok(false) => return crate::Error::OriginNotAllowed.into_response(),
-                Err(e) => return e.into_response(),
+                Ok(false) => return crate::Error::OriginNotAllowed.into_response().into(),
+                Err(e) => return e.into_response().into(),
             }
         }
     };
     if preflight {
-        return http::preflight(cors_origin.as_deref());
+        return http::preflight(cors_origin.as_deref()).into();
     }
     let resp = match (owner, site) {
         (Owner::Site(_), Some(site)) => match browser_context(&route, &req, env, site) {
+            // The hot path: the object answers it whole (see `messages::post`).
+            Ok((cx, Some(asked))) if matches!(route, Route::PostMessage { .. }) => match messages::post(&req, &cx, &asked).await {
+                Ok(whole) => return Reply::Whole(whole),
+                Err(e) => Err(e),
+            },
             Ok((cx, asked)) => dispatch(route, req, cx, asked).await,
             Err(e) => Err(e),
         },
@@ -533,7 +555,7 @@ async fn answer(req: Request, env: Env) -> Response {
         // Deleted, erased or never there: the same answer as a wrong token.
         (Owner::Gone(_) | Owner::Unknown, _) => gone(&route, &req),
     };
-    http::with_cors(resp.unwrap_or_else(crate::Error::into_response), cors_origin.as_deref())
+    http::with_cors(resp.unwrap_or_else(crate::Error::into_response), cors_origin.as_deref()).into()
 }
 
 /// An inbox route. Anything but a plain read (`GET` without an upgrade) must come from the
@@ -631,7 +653,8 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::CreateConversation { .. } => conversations::create(req, &cx).await,
         Route::Identify { .. } => identity::identify(req, &cx).await,
         Route::ListMessages { .. } | Route::AgentListMessages { .. } => messages::list(&req, &cx, asked()?).await,
-        Route::PostMessage { .. } => messages::post(req, &cx, asked()?).await,
+        // Answered before dispatch, whole (see `answer`): here only as it would be anywhere.
+        Route::PostMessage { .. } => messages::post(&req, &cx, &asked()?).await.map(Response::from),
         Route::AgentPostMessage { .. } => agent::post(req, &cx, asked()?).await,
         Route::PostFile { .. } => files::upload(req, &cx, asked()?, files::Uploader::Shopper).await,
         Route::AgentPostFile { .. } => files::upload(req, &cx, asked()?, files::Uploader::Agent).await,

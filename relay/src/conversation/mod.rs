@@ -181,6 +181,9 @@ impl Conversation {
             self.schedule(Job::Sockets, When::Within(live::HELLO_TIMEOUT + std::time::Duration::from_millis(50))).await?;
             return Ok(accepted);
         }
+        if op::is_passed(&req) {
+            return Ok(self.post_from_shop(req).await);
+        }
         let op::Call { caller, op } = op::receive(&mut req).await?;
         let outcome = match self.check(caller, &op) {
             Ok(caller) => self.run(caller, op).await,
@@ -431,12 +434,29 @@ impl Conversation {
         if self.rate_limits_on {
             crate::limits::check_ip(&self.env, &meta.site, &send.ip, crate::limits::Kind::Message).await?;
         }
-        let new = op::NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None, via: op::Via::Api, attachments: vec![] };
-        match self.post(Append::new(Author::Shopper, new)).await {
+        match self.post(Append::new(Author::Shopper, op::NewMessage::from_shopper(msg))).await {
             Ok(Answer::Stored { message, created }) => Ok((message, created)),
             Ok(_) => Err(Error::Internal("post answered other than stored".into())),
             Err(refusal) => Err(refusal.into()),
         }
+    }
+
+    /// A shop's `POST .../messages` as the Worker passed it on (see `messages::post`; the
+    /// Worker checked the site, the origin and the per-IP limit): read, validated, its token
+    /// checked and stored in that order, as the Worker's own routes would, and answered whole
+    /// with the API's headers and the page's CORS.
+    async fn post_from_shop(&self, mut req: Request) -> Response {
+        let origin = req.headers().get("origin").ok().flatten();
+        let answered = async {
+            let input: pigeon_protocol::PostMessage = crate::http::read_json(&mut req).await?;
+            let op = Op::Post(op::NewMessage::from_shopper(pigeon_protocol::validate::shopper_message(&input)?));
+            let token = crate::http::bearer(&req).ok_or(Error::NotFound)?;
+            let caller = self.check(op::Caller::Shopper { token }, &op)?;
+            let (message, created) = self.run(caller, op).await?.stored()?;
+            crate::http::json(if created { 201 } else { 200 }, &pigeon_protocol::StoredMessage { message })
+        };
+        let resp = answered.await.unwrap_or_else(Error::into_response);
+        crate::http::api_headers(crate::http::with_cors(resp, origin.as_deref()))
     }
 
     /// Stores a message and, when it is new, does what follows a new message.

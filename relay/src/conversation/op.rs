@@ -9,6 +9,7 @@
 
 use pigeon_protocol::{Attachment, CartStep, RatingInput, RatingState, Context, Conversation, Export, ExportedConversation, Message, MessagesPage, Note, validate::Invalid};
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
 use crate::mail::sign::Role;
@@ -169,6 +170,13 @@ pub struct NewMessage {
     pub attachments: Vec<Attachment>,
 }
 
+impl NewMessage {
+    /// A shopper's message, validated, as the POST and the live socket take it.
+    pub fn from_shopper(msg: pigeon_protocol::PostMessage) -> NewMessage {
+        NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None, via: Via::Api, attachments: vec![] }
+    }
+}
+
 /// How an agent's reply came in (reports count replies by it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -313,6 +321,33 @@ pub async fn send(env: &Env, conversation: &str, caller: Caller, op: Op) -> std:
         crate::http::answer_json::<Answered>(&resp).await
     };
     call.await.unwrap_or_else(|e: Error| Err(Refusal::Internal(e.to_string())))
+}
+
+/// Hands a shop's request to the conversation's object untouched, and its answer back the same
+/// way (see `messages::post`): no call built, no JSON read or written in the Worker.
+pub async fn pass(env: &Env, conversation: &str, req: &Request) -> Result<web_sys::Response> {
+    let object: raw::Stub = stub(env, conversation)?.into_rpc();
+    let answer = js_sys::futures::JsFuture::from(object.fetch(req.inner())).await.map_err(worker::Error::from)?;
+    Ok(answer.unchecked_into())
+}
+
+/// The runtime's own stub, for [`pass`]: `worker`'s would turn the request and the answer into
+/// its own types and back.
+mod raw {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        pub type Stub;
+        #[wasm_bindgen(method)]
+        pub fn fetch(this: &Stub, req: &web_sys::Request) -> js_sys::Promise;
+    }
+}
+
+/// Is `req` a shop's request passed on by [`pass`] (rather than a call built by [`send`])?
+/// Only the Worker reaches the object, and its own calls go to other paths.
+pub fn is_passed(req: &Request) -> bool {
+    req.path().starts_with("/v1/")
 }
 
 /// The object's side of [`send`]: the call it carries.
