@@ -7,7 +7,7 @@
 // under the caller that awaited it; and workerd's own C++ (HTTP, SQLite's commit, the proxy
 // wrangler puts in front) is "(program)" or not in the profile at all: `make bench-relay`'s
 // CPU from /proc is the number to go by.
-//   node scripts/profile-relay.mjs [--path socket|POST] [--only "16 senders"] [--seconds 8]
+//   node scripts/profile-relay.mjs [--path socket|POST|GET] [--only "16 senders"|health] [--seconds 8]
 //                                  [--top 40] [--under NAME]   (only what runs below NAME)
 //                                  [--callers NAME]            (what NAME's time runs under)
 //   node scripts/profile-relay.mjs --again [--under NAME]       (the last profile, read again)
@@ -35,7 +35,10 @@ const saved = { profile: path.join(out, 'relay.cpuprofile'), bundle: path.join(o
 if (!args.includes('--again')) await record();
 const profile = JSON.parse(fs.readFileSync(saved.profile, 'utf8'));
 const bundleLines = fs.existsSync(saved.bundle) ? fs.readFileSync(saved.bundle, 'utf8').split('\n') : [];
-const messages = JSON.parse(fs.readFileSync(saved.run, 'utf8')).relay[0].pigeon.runs[0].messages;
+// Messages stored, or (the cheapest route, `--path GET --only health`) requests answered.
+const ran = JSON.parse(fs.readFileSync(saved.run, 'utf8'));
+const firstRun = ran.relay[0].pigeon.runs[0];
+const messages = firstRun.messages ?? Math.round(firstRun.msgs_per_sec * ran.seconds_per_scenario);
 report();
 
 /// The floor worker on its own `wrangler dev`, as bench-relay starts it, with the inspector.
@@ -62,7 +65,8 @@ async function record() {
   const inspectorPort = await freePort();
   const started = Date.now();
   const stack = args.includes('--floor') ? await startFloor(inspectorPort)
-    : { dir: 'relay', ...(await startStack({ vars: { RATE_LIMITS: 'off' }, mailDelays: { merchant: 120, shopper: 300 }, logLevel: 'warn', inspectorPort })) };
+    : { dir: 'relay', ...(await startStack({ vars: { RATE_LIMITS: 'off' }, mailDelays: { merchant: 120, shopper: 300 }, logLevel: 'warn', inspectorPort,
+      apiOnly: !args.includes('--assets') })) };
   try {
     // The bundle wrangler runs (it removes it when it stops).
     const tmp = path.join(ROOT, stack.dir, '.wrangler/tmp');

@@ -1,6 +1,6 @@
 // Starts relay and shop for a non-JavaScript caller (the Rust tests and load generator):
 // prints one JSON line with the URLs and keys, then runs until stdin closes or SIGTERM.
-//   node tests/harness/serve.mjs [--persist-to DIR] [--relay-port N] [--var NAME=VALUE ...]
+//   node tests/harness/serve.mjs [--persist-to DIR] [--relay-port N] [--var NAME=VALUE ...] [--api-only]
 import { exitWithStack, startStack } from './stack.mjs';
 
 const args = process.argv.slice(2);
@@ -9,6 +9,7 @@ for (let i = 0; i < args.length; i++) {
   if (args[i] === '--persist-to') opts.persistTo = args[++i];
   else if (args[i] === '--relay-port') opts.relayPort = Number(args[++i]);
   else if (args[i] === '--log-level') opts.logLevel = args[++i];
+  else if (args[i] === '--api-only') opts.apiOnly = true;
   else if (args[i] === '--var') {
     const [k, ...v] = args[++i].split('=');
     opts.vars[k] = v.join('=');

@@ -44,6 +44,9 @@ pub struct StackOptions {
     pub vars: Vec<(String, String)>,
     /// wrangler's log level; tests keep `info` (they read the request log).
     pub log_level: Option<String>,
+    /// The relay without its static assets, so without the asset router `wrangler dev` puts in
+    /// front of every request (see `apiOnlyConfig` in tests/harness/stack.mjs): benchmarks.
+    pub api_only: bool,
 }
 
 impl Stack {
@@ -63,6 +66,9 @@ impl Stack {
         }
         if let Some(level) = &opts.log_level {
             cmd.args(["--log-level", level]);
+        }
+        if opts.api_only {
+            cmd.arg("--api-only");
         }
         for (k, v) in &opts.vars {
             cmd.args(["--var", &format!("{k}={v}")]);
