@@ -97,7 +97,7 @@ const rows = [
     // The median of the runs' ratios (bench-relay alternates Pigeon and the floor).
     const ratio = r.ratio ? ` = ${f(r.ratio, 2)}x the floor's ${Math.round(r.floor.msgs_per_sec)}/s` : '';
     return [
-      `relay (${r.path}): ${r.scenario}`,
+      `relay (${r.path}${relay.asset_router === false ? ', no asset router' : ''}): ${r.scenario}`,
       `${Math.round(r.pigeon.msgs_per_sec)}/s (${Math.round(r.pigeon.msgs_per_sec_min)}–${Math.round(r.pigeon.msgs_per_sec_max)})${ratio}, ` +
         `CPU ${f(r.pigeon.cpu_ms_per_msg, 2)} ms/msg (floor ${f(r.floor.cpu_ms_per_msg, 2)}), ack p99 ${f(r.pigeon.ack_p99_ms)} ms, delivered p99 ${f(r.pigeon.delivered_p99_ms)} ms`,
       ...relayAim(r),

@@ -484,7 +484,9 @@ async fn main() {
             report(s.name, path.name(), results.into_iter().map(summarise).collect());
         }
     }
-    let out = json!({ "relay": rows, "unit": "ms", "seconds_per_scenario": seconds, "runs": runs });
+    // Whether Pigeon's requests passed wrangler's asset router (null: a relay it did not start).
+    let asset_router = arg("--relay").is_none().then(|| args.iter().any(|a| a == "--assets"));
+    let out = json!({ "relay": rows, "unit": "ms", "seconds_per_scenario": seconds, "runs": runs, "asset_router": asset_router });
     if let Some(dir) = std::path::Path::new(&json_path).parent() {
         std::fs::create_dir_all(dir).ok();
     }
