@@ -1,6 +1,8 @@
 //! Every route of the v1 contract in one place: parsed from method and path (host-testable),
 //! then dispatched to its feature module.
 
+use std::rc::Rc;
+
 use worker::{Env, Method, Request, Response};
 
 use crate::conversation::op::Caller;
@@ -326,7 +328,7 @@ fn percent_decoded(seg: &str) -> Option<String> {
 /// to exist (and for agent routes, that the key is this site's).
 pub struct Ctx {
     pub env: Env,
-    pub site: Site,
+    pub site: Rc<Site>,
     /// On inbox routes, the signed-in teammate of `site`.
     pub teammate: Option<Teammate>,
 }
@@ -347,7 +349,7 @@ pub struct Asked {
 
 /// The context of a browser route on an existing site or conversation: the site, and for a
 /// conversation route the shopper's token (missing: the same 404 as a wrong one).
-fn browser_context(route: &Route, req: &Request, env: Env, site: Site) -> crate::Result<(Ctx, Option<Asked>)> {
+fn browser_context(route: &Route, req: &Request, env: Env, site: Rc<Site>) -> crate::Result<(Ctx, Option<Asked>)> {
     let asked = match route.conversation() {
         // The live socket's token comes in its first frame.
         Some(_) if matches!(route, Route::Live { .. }) => None,
@@ -389,7 +391,7 @@ async fn agent_context(route: &Route, req: &Request, env: Env) -> crate::Result<
 
 /// The site an agent route is about, if the bearer opens it: a personal token opens its own
 /// site only, as its teammate; a key must be the site's agent key.
-async fn agent_site(env: &Env, site: &str, key: Option<&str>, holder: Option<inbox::api_tokens::Holder>) -> crate::Result<(Site, Option<Teammate>)> {
+async fn agent_site(env: &Env, site: &str, key: Option<&str>, holder: Option<inbox::api_tokens::Holder>) -> crate::Result<(Rc<Site>, Option<Teammate>)> {
     match holder {
         Some(holder) if holder.site == site => {
             let found = sites::load(env, site).await?.ok_or(crate::Error::Unauthorized)?;
@@ -403,7 +405,7 @@ async fn agent_site(env: &Env, site: &str, key: Option<&str>, holder: Option<inb
 
 /// Who a browser route is about (the site named in the path, or the owner of the
 /// conversation named in it) and that site, if it exists.
-async fn owner_and_site(route: &Route, env: &Env) -> crate::Result<(Owner, Option<Site>)> {
+async fn owner_and_site(route: &Route, env: &Env) -> crate::Result<(Owner, Option<Rc<Site>>)> {
     let owner = match (route, route.conversation()) {
         (Route::SiteConfig { site } | Route::CreateConversation { site } | Route::Identify { site }, _) => Owner::Site(site.clone()),
         (_, Some(conversation)) => sites::owner_of_conversation(env, conversation).await?,

@@ -453,10 +453,9 @@ impl Conversation {
             let token = crate::http::bearer(&req).ok_or(Error::NotFound)?;
             let caller = self.check(op::Caller::Shopper { token }, &op)?;
             let (message, created) = self.run(caller, op).await?.stored()?;
-            crate::http::json(if created { 201 } else { 200 }, &pigeon_protocol::StoredMessage { message })
+            crate::http::whole_json(if created { 201 } else { 200 }, &pigeon_protocol::StoredMessage { message }, origin.as_deref())
         };
-        let resp = answered.await.unwrap_or_else(Error::into_response);
-        crate::http::api_headers(crate::http::with_cors(resp, origin.as_deref()))
+        answered.await.unwrap_or_else(|e| crate::http::api_headers(crate::http::with_cors(e.into_response(), origin.as_deref())))
     }
 
     /// Stores a message and, when it is new, does what follows a new message.
@@ -582,8 +581,8 @@ impl Conversation {
             Author::Shopper => {
                 // One look at the site for both delays.
                 let site = self.site().await?;
-                self.push_later(site.as_ref()).await?;
-                self.notify_later(Role::Merchant, site.as_ref()).await
+                self.push_later(site.as_deref()).await?;
+                self.notify_later(Role::Merchant, site.as_deref()).await
             }
             Author::Agent if quiet => Ok(()),
             Author::Agent => self.notify_later(Role::Shopper, None).await,
@@ -592,7 +591,7 @@ impl Conversation {
     }
 
     /// The site of this conversation, as the Worker's cache has it.
-    async fn site(&self) -> Result<Option<crate::sites::Site>> {
+    async fn site(&self) -> Result<Option<std::rc::Rc<crate::sites::Site>>> {
         match self.store.meta()? {
             Some(meta) => crate::sites::load(&self.env, &meta.site).await,
             None => Ok(None),

@@ -6,6 +6,7 @@ pub mod reply_time;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use pigeon_protocol::{BusinessHours, Ratings, ReplyTime, SiteConfig, validate};
 use serde::Deserialize;
@@ -114,7 +115,7 @@ impl From<Row> for Site {
 }
 
 thread_local! {
-    static SITES: RefCell<HashMap<String, (f64, Option<Site>)>> = RefCell::new(HashMap::new());
+    static SITES: RefCell<HashMap<String, (f64, Option<Rc<Site>>)>> = RefCell::new(HashMap::new());
     static CONVERSATION_SITES: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
     static ANY_SITE_ALLOWS: RefCell<HashMap<String, (f64, bool)>> = RefCell::new(HashMap::new());
 }
@@ -123,7 +124,9 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-pub async fn load(env: &Env, site_id: &str) -> Result<Option<Site>> {
+/// The site, shared: every request reads it, and a copy of its strings each time would cost
+/// more than the lookup.
+pub async fn load(env: &Env, site_id: &str) -> Result<Option<Rc<Site>>> {
     if !validate::site_id(site_id) {
         return Ok(None);
     }
@@ -143,7 +146,7 @@ pub async fn load(env: &Env, site_id: &str) -> Result<Option<Site>> {
         .bind(&[site_id.into()])?
         .first(None)
         .await?;
-    let site = row.map(Site::from);
+    let site = row.map(|row| Rc::new(Site::from(row)));
     SITES.with(|c| c.borrow_mut().insert(site_id.to_owned(), (now_ms(), site.clone())));
     Ok(site)
 }
@@ -256,7 +259,7 @@ pub fn forget_conversation(conversation: &str) {
 }
 
 /// Agent routes: the bearer key must be the agent key of the conversation's site.
-pub async fn check_agent_key(env: &Env, site_id: &str, key: Option<&str>) -> Result<Site> {
+pub async fn check_agent_key(env: &Env, site_id: &str, key: Option<&str>) -> Result<Rc<Site>> {
     let site = load(env, site_id).await?.ok_or(Error::Unauthorized)?;
     match key {
         Some(key) if tokens::verify(key, &site.agent_key_hash) => Ok(site),
