@@ -84,3 +84,40 @@ async fn origins_are_compared_normalised() {
         assert_eq!((a.status, a.headers.contains_key("access-control-allow-origin")), (403, false), "{origin}");
     }
 }
+
+/// A shop's POST of a message is answered whole by the conversation's object (the Worker
+/// passes it on as it came): new, retried, refused by the object and refused before it, each
+/// carries exactly the headers the Worker's own answers do.
+#[tokio::test]
+async fn a_posted_message_is_answered_with_the_same_headers_as_every_other_route() {
+    let (site, _) = demo();
+    let shop = shared().info.shop.as_str();
+    let c = client();
+    let s = c.create_conversation(site).await;
+    let path = format!("/v1/conversations/{}/messages", s.id);
+    let auth = format!("Bearer {}", s.token);
+    let post = |auth: String, body: &'static str, content_type: &'static str| {
+        let (c, path) = (&c, &path);
+        async move { c.send(Method::POST, path, &[("origin", shop), ("authorization", &auth), ("content-type", content_type)], Some(body.as_bytes().to_vec())).await }
+    };
+    let names = ["content-type", "cache-control", "x-content-type-options", "access-control-allow-origin", "access-control-expose-headers", "vary"];
+    let of = |a: &pigeon_tests::client::Answer| names.map(|n| a.headers.get_all(n).iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join(", "));
+    // The Worker's own answer to the same page: the headers to match.
+    let listed = c.send(Method::GET, &path, &[("origin", shop), ("authorization", &auth)], None).await;
+    assert_eq!(listed.status, 200);
+    let expected = of(&listed);
+    assert_eq!(expected, ["application/json", "no-store", "nosniff", shop, "retry-after", "Origin"].map(str::to_owned));
+    let message = r#"{"client_id":"hdr-1","body":"Do you ship to Norway?"}"#;
+    for (answer, status) in [
+        (post(auth.clone(), message, "application/json").await, 201),
+        (post(auth.clone(), message, "application/json").await, 200),
+        (post(auth.clone(), r#"{"client_id":"hdr-1","body":"Something else"}"#, "application/json").await, 409),
+        (post(auth.clone(), r#"{"client_id":"hdr-2","body":""}"#, "application/json").await, 422),
+        (post(auth.clone(), "{nope", "application/json").await, 400),
+        (post(auth.clone(), message, "text/plain").await, 415),
+        (post("Bearer wrong".into(), r#"{"client_id":"hdr-3","body":"Hi"}"#, "application/json").await, 404),
+    ] {
+        assert_eq!(answer.status, status, "{:?}", answer.json);
+        assert_eq!(of(&answer), expected, "{status} {:?}", answer.json);
+    }
+}
