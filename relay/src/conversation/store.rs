@@ -627,28 +627,58 @@ impl Store {
     }
 
     pub fn after(&self, after: u64, limit: u32) -> Result<Vec<Message>> {
-        let rows: Vec<Row> = self
+        self.messages_where("WHERE seq > ? ORDER BY seq LIMIT ?", vec![V::try_from_i64(after as i64)?, V::Integer(i64::from(limit))])
+    }
+
+    /// The messages `filter` (`WHERE … ORDER BY … LIMIT …` over `messages`) picks, oldest
+    /// first. SQLite makes them one JSON text, read in one call and parsed here: taking each
+    /// row apart column by column across the JS boundary (`to_array`) was most of what a page,
+    /// a webhook batch or an index flush cost.
+    fn messages_where(&self, filter: &str, params: Vec<V>) -> Result<Vec<Message>> {
+        match self.messages_as_json(filter, params.clone()) {
+            Ok(messages) => Ok(messages),
+            // One value of SQLite is at most 2 MB here: a window of long messages (or a whole
+            // export) is read row by row.
+            Err(e) => {
+                worker::console_log!("stored messages read row by row ({e})");
+                let rows: Vec<Row> = self.sql.exec(&format!("SELECT {COLUMNS} FROM messages {filter}"), params)?.to_array()?;
+                let mut messages: Vec<Message> = rows.into_iter().map(Row::into_message).collect();
+                messages.sort_by_key(|m| m.seq);
+                Ok(messages)
+            }
+        }
+    }
+
+    fn messages_as_json(&self, filter: &str, params: Vec<V>) -> Result<Vec<Message>> {
+        #[derive(Deserialize)]
+        struct Batch {
+            rows: Option<String>,
+        }
+        let batch: Vec<Batch> = self
             .sql
             .exec(
-                &format!("SELECT {COLUMNS} FROM messages WHERE seq > ? ORDER BY seq LIMIT ?"),
-                vec![V::try_from_i64(after as i64)?, V::Integer(i64::from(limit))],
+                &format!(
+                    "SELECT json_group_array(json_object('seq', seq, 'id', id, 'author', author, 'client_id', client_id, \
+                     'author_name', author_name, 'body', body, 'created_at', created_at, 'context', json(context), \
+                     'attachments', json(coalesce(attachments, '[]')))) AS rows FROM (SELECT {COLUMNS} FROM messages {filter})"
+                ),
+                params,
             )?
             .to_array()?;
-        Ok(rows.into_iter().map(Row::into_message).collect())
+        let rows = batch.into_iter().next().and_then(|b| b.rows).unwrap_or_else(|| "[]".into());
+        let mut messages: Vec<Message> = serde_json::from_str(&rows).map_err(|e| Error::Internal(format!("stored messages: {e}")))?;
+        // (An aggregate takes its rows in the subquery's order in SQLite; nothing here relies on it.)
+        messages.sort_by_key(|m| m.seq);
+        Ok(messages)
     }
 
     /// The last `limit` messages before `before` (`None`: the newest), oldest first.
     fn before(&self, before: Option<u64>, limit: u32) -> Result<Vec<Message>> {
         let limit = V::Integer(i64::from(limit));
-        let rows: Vec<Row> = match before {
-            Some(seq) => self.sql.exec(
-                &format!("SELECT {COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?"),
-                vec![V::try_from_i64(seq as i64)?, limit],
-            )?,
-            None => self.sql.exec(&format!("SELECT {COLUMNS} FROM messages ORDER BY seq DESC LIMIT ?"), vec![limit])?,
+        match before {
+            Some(seq) => self.messages_where("WHERE seq < ? ORDER BY seq DESC LIMIT ?", vec![V::try_from_i64(seq as i64)?, limit]),
+            None => self.messages_where("ORDER BY seq DESC LIMIT ?", vec![limit]),
         }
-        .to_array()?;
-        Ok(rows.into_iter().rev().map(Row::into_message).collect())
     }
 
     /// A page of the window: one row more than asked tells whether there are more beyond it.
