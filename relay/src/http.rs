@@ -55,17 +55,30 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
     Ok(Response::from_json(value)?.with_status(status))
 }
 
+/// A route's answer: one made in the Worker, still without the API's headers (and CORS), or
+/// one a conversation's object made whole, passed on as it came.
+pub enum Reply {
+    Made(Response),
+    Whole(web_sys::Response),
+}
+
+impl From<Response> for Reply {
+    fn from(resp: Response) -> Self {
+        Reply::Made(resp)
+    }
+}
+
 /// A JSON answer with the API's headers and CORS for `origin`, exactly as
 /// `api_headers(with_cors(json(..), origin))` makes it, but with the headers copied in one
 /// call from a set made once per origin: the hot path's answer (`Conversation::post_from_shop`),
 /// where setting them one by one cost more than the rest of the answer.
 pub fn whole_json<T: Serialize>(status: u16, value: &T, origin: Option<&str>) -> Result<Response> {
     thread_local! {
-        static MADE: std::cell::RefCell<std::collections::HashMap<String, web_sys::Headers>> = Default::default();
+        static MADE: std::cell::RefCell<std::collections::HashMap<Option<String>, web_sys::Headers>> = Default::default();
     }
     let body = serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?;
-    let key = origin.unwrap_or_default();
-    let made = MADE.with(|m| m.borrow().get(key).cloned());
+    let key = origin.map(str::to_owned);
+    let made = MADE.with(|m| m.borrow().get(&key).cloned());
     let template = match made {
         Some(headers) => headers,
         None => {
@@ -76,7 +89,7 @@ pub fn whole_json<T: Serialize>(status: u16, value: &T, origin: Option<&str>) ->
                 if m.len() >= 256 {
                     m.clear();
                 }
-                m.insert(key.to_owned(), headers.clone());
+                m.insert(key, headers.clone());
             });
             headers
         }

@@ -1,11 +1,12 @@
 //! Message routes for shoppers and agents: list, post (exactly once per `client_id`), read
 //! positions, live.
 
-use pigeon_protocol::{MarkRead, StoredMessage, validate};
+use pigeon_protocol::{MarkRead, PostMessage, StoredMessage, validate};
 use worker::{Request, Response, Url};
 
 use crate::conversation::op::{self, NewMessage, Op, Window};
 use crate::routes::{Asked, Ctx};
+use crate::http::Reply;
 use crate::{Error, Result, http, limits};
 
 /// Most messages one `GET .../messages` returns (`limit` 1..=500).
@@ -51,10 +52,20 @@ fn bad_query(name: &str, min: u64, max: u64) -> Error {
 /// knows (the site and origin, before this; the per-IP limit here), then passes the request
 /// to the conversation's object as it came. The object reads, validates, stores and answers
 /// it whole, with the API's headers and CORS (`Conversation::post_from_shop`): one request,
-/// and no JSON read or written in the Worker.
-pub async fn post(req: &Request, cx: &Ctx, asked: &Asked) -> Result<web_sys::Response> {
-    limits::check(req, &cx.env, &cx.site.id, limits::Kind::Message).await?;
-    op::pass(&cx.env, &asked.conversation, req).await
+/// and no JSON read or written in the Worker. The object only reads bodies that say their
+/// length, up to 16 KiB: one that does not (a chunked upload) is read and checked here and
+/// sent as an `Op`, as every other route does, with the same answers.
+pub async fn post(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Reply> {
+    limits::check(&req, &cx.env, &cx.site.id, limits::Kind::Message).await?;
+    match req.headers().get("content-length")?.map(|l| l.trim().parse::<usize>()) {
+        Some(Ok(len)) if len <= validate::MAX_REQUEST_BYTES => Ok(Reply::Whole(op::pass(&cx.env, &asked.conversation, &req).await?)),
+        Some(Ok(_)) => Err(Error::TooLarge),
+        _ => {
+            let input: PostMessage = http::read_json(&mut req).await?;
+            let msg = validate::shopper_message(&input)?;
+            Ok(Reply::Made(store(cx, asked, NewMessage::from_shopper(msg)).await?))
+        }
+    }
 }
 
 /// Sends a validated message to the conversation's object, which stores it, pushes it

@@ -8,6 +8,7 @@ use worker::{Env, Method, Request, Response};
 use crate::conversation::op::Caller;
 use crate::sites::{Owner, Site};
 use crate::inbox::Teammate;
+use crate::http::Reply;
 use crate::{agent, closing, conversations, files, http, identity, inbox, messages, metrics, privacy, ratings, sites, webhooks};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -428,19 +429,6 @@ pub async fn handle(req: Request, env: Env) -> web_sys::Response {
     }
 }
 
-/// A route's answer: one made here, still without the API's headers, or one a
-/// conversation's object made whole (headers, CORS and all), passed on as it came.
-enum Reply {
-    Made(Response),
-    Whole(web_sys::Response),
-}
-
-impl From<Response> for Reply {
-    fn from(resp: Response) -> Self {
-        Reply::Made(resp)
-    }
-}
-
 async fn answer(req: Request, env: Env) -> Reply {
     let method = req.method();
     let path = req.path();
@@ -545,8 +533,9 @@ async fn answer(req: Request, env: Env) -> Reply {
     let resp = match (owner, site) {
         (Owner::Site(_), Some(site)) => match browser_context(&route, &req, env, site) {
             // The hot path: the object answers it whole (see `messages::post`).
-            Ok((cx, Some(asked))) if matches!(route, Route::PostMessage { .. }) => match messages::post(&req, &cx, &asked).await {
-                Ok(whole) => return Reply::Whole(whole),
+            Ok((cx, Some(asked))) if matches!(route, Route::PostMessage { .. }) => match messages::post(req, &cx, asked).await {
+                Ok(Reply::Whole(whole)) => return Reply::Whole(whole),
+                Ok(Reply::Made(resp)) => Ok(resp),
                 Err(e) => Err(e),
             },
             Ok((cx, asked)) => dispatch(route, req, cx, asked).await,
@@ -655,8 +644,8 @@ async fn dispatch(route: Route, req: Request, cx: Ctx, asked: Option<Asked>) -> 
         Route::CreateConversation { .. } => conversations::create(req, &cx).await,
         Route::Identify { .. } => identity::identify(req, &cx).await,
         Route::ListMessages { .. } | Route::AgentListMessages { .. } => messages::list(&req, &cx, asked()?).await,
-        // Answered before dispatch, whole (see `answer`): here only as it would be anywhere.
-        Route::PostMessage { .. } => messages::post(&req, &cx, &asked()?).await.map(Response::from),
+        // Always answered by `answer` before dispatch (it has its `Asked` by then).
+        Route::PostMessage { .. } => Err(crate::Error::Internal("a shop's message POST reached dispatch".into())),
         Route::AgentPostMessage { .. } => agent::post(req, &cx, asked()?).await,
         Route::PostFile { .. } => files::upload(req, &cx, asked()?, files::Uploader::Shopper).await,
         Route::AgentPostFile { .. } => files::upload(req, &cx, asked()?, files::Uploader::Agent).await,

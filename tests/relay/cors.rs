@@ -108,6 +108,10 @@ async fn a_posted_message_is_answered_with_the_same_headers_as_every_other_route
     let expected = of(&listed);
     assert_eq!(expected, ["application/json", "no-store", "nosniff", shop, "retry-after", "Origin"].map(str::to_owned));
     let message = r#"{"client_id":"hdr-1","body":"Do you ship to Norway?"}"#;
+    // Without an Origin (a server, a script): no CORS at all, on either path.
+    let plain = c.send(Method::POST, &path, &[("authorization", &auth), ("content-type", "application/json")], Some(br#"{"client_id":"hdr-0","body":"Hi"}"#.to_vec())).await;
+    assert_eq!(plain.status, 201, "{:?}", plain.json);
+    assert_eq!(of(&plain), ["application/json", "no-store", "nosniff", "", "", ""].map(str::to_owned));
     for (answer, status) in [
         (post(auth.clone(), message, "application/json").await, 201),
         (post(auth.clone(), message, "application/json").await, 200),
@@ -120,4 +124,46 @@ async fn a_posted_message_is_answered_with_the_same_headers_as_every_other_route
         assert_eq!(answer.status, status, "{:?}", answer.json);
         assert_eq!(of(&answer), expected, "{status} {:?}", answer.json);
     }
+}
+
+/// A message POSTed with a chunked body (no Content-Length) is read by the Worker, up to its
+/// 16 KiB, and stored the same way: the conversation's object only reads bodies that say
+/// their length (see `messages::post`).
+#[tokio::test]
+async fn a_chunked_message_post_is_stored_once_and_an_oversized_one_refused() {
+    let (site, _) = demo();
+    let c = client();
+    let s = c.create_conversation(site).await;
+    let relay = shared().info.relay.trim_start_matches("http://").to_owned();
+    let chunked = |body: String| {
+        let (relay, id, token) = (relay.clone(), s.id.clone(), s.token.clone());
+        tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let mut tcp = std::net::TcpStream::connect(&relay).unwrap();
+            let head = format!(
+                "POST /v1/conversations/{id}/messages HTTP/1.1\r\nHost: {relay}\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            );
+            tcp.write_all(head.as_bytes()).unwrap();
+            for part in body.as_bytes().chunks(1000) {
+                tcp.write_all(format!("{:x}\r\n", part.len()).as_bytes()).unwrap();
+                tcp.write_all(part).unwrap();
+                tcp.write_all(b"\r\n").unwrap();
+            }
+            tcp.write_all(b"0\r\n\r\n").unwrap();
+            let mut answer = String::new();
+            let _ = tcp.read_to_string(&mut answer);
+            answer
+        })
+    };
+    let message = r#"{"client_id":"chunked-1","body":"Sent in pieces"}"#.to_owned();
+    let first = chunked(message.clone()).await.unwrap();
+    assert!(first.starts_with("HTTP/1.1 201"), "{first}");
+    let again = chunked(message).await.unwrap();
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+    let huge = chunked(format!(r#"{{"client_id":"chunked-2","body":"{}"}}"#, "x".repeat(20_000))).await.unwrap();
+    assert!(huge.starts_with("HTTP/1.1 413"), "{}", &huge[..huge.len().min(300)]);
+    let listed = c.get(&format!("/v1/conversations/{}/messages", s.id), Some(&s.token)).await;
+    let bodies: Vec<&str> = listed.json["messages"].as_array().unwrap().iter().filter_map(|m| m["body"].as_str()).collect();
+    assert_eq!(bodies, ["Sent in pieces"]);
 }

@@ -171,7 +171,8 @@ pub struct NewMessage {
 }
 
 impl NewMessage {
-    /// A shopper's message, validated, as the POST and the live socket take it.
+    /// A shopper's message as `validate::shopper_message` returned it (the POST and the live
+    /// socket both check it first).
     pub fn from_shopper(msg: pigeon_protocol::PostMessage) -> NewMessage {
         NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None, via: Via::Api, attachments: vec![] }
     }
@@ -344,10 +345,11 @@ mod raw {
     }
 }
 
-/// Is `req` a shop's request passed on by [`pass`] (rather than a call built by [`send`])?
-/// Only the Worker reaches the object, and its own calls go to other paths.
+/// Is `req` a shop's message `POST` passed on by [`pass`] (rather than a call built by
+/// [`send`], which goes to `/call`)? Only the Worker reaches the object.
 pub fn is_passed(req: &Request) -> bool {
-    req.path().starts_with("/v1/")
+    let path = req.path();
+    req.method() == Method::Post && path.starts_with("/v1/conversations/") && path.trim_end_matches('/').ends_with("/messages")
 }
 
 /// The object's side of [`send`]: the call it carries.

@@ -269,6 +269,18 @@ impl Row {
     }
 }
 
+/// Messages per JSON value read (`Store::window`). A stored message is at most about 42 KB as
+/// JSON: 4,000 characters of body each escaped to six bytes, a 16 KiB context, a few
+/// attachments. 32 of them stay under the 2 MB SQLite allows one value on Cloudflare.
+const JSON_CHUNK: usize = 32;
+
+/// Which side of a `seq` a window of messages lies on (`None`: from the newest).
+#[derive(Clone, Copy)]
+enum Side {
+    After(u64),
+    Before(Option<u64>),
+}
+
 const COLUMNS: &str = "seq, id, author, client_id, author_name, body, created_at, context, attachments";
 const NOTE_COLUMNS: &str = "id, client_id, author_email, author_name, body, created_at";
 
@@ -626,29 +638,50 @@ impl Store {
         Ok(last)
     }
 
+    /// The first `limit` messages after `after`, oldest first.
     pub fn after(&self, after: u64, limit: u32) -> Result<Vec<Message>> {
-        self.messages_where("WHERE seq > ? ORDER BY seq LIMIT ?", vec![V::try_from_i64(after as i64)?, V::Integer(i64::from(limit))])
+        self.window(Side::After(after), limit)
     }
 
-    /// The messages `filter` (`WHERE … ORDER BY … LIMIT …` over `messages`) picks, oldest
-    /// first. SQLite makes them one JSON text, read in one call and parsed here: taking each
-    /// row apart column by column across the JS boundary (`to_array`) was most of what a page,
-    /// a webhook batch or an index flush cost.
-    fn messages_where(&self, filter: &str, params: Vec<V>) -> Result<Vec<Message>> {
-        match self.messages_as_json(filter, params.clone()) {
-            Ok(messages) => Ok(messages),
-            // One value of SQLite is at most 2 MB here: a window of long messages (or a whole
-            // export) is read row by row.
-            Err(e) => {
-                worker::console_log!("stored messages read row by row ({e})");
-                let rows: Vec<Row> = self.sql.exec(&format!("SELECT {COLUMNS} FROM messages {filter}"), params)?.to_array()?;
-                let mut messages: Vec<Message> = rows.into_iter().map(Row::into_message).collect();
-                messages.sort_by_key(|m| m.seq);
-                Ok(messages)
+    /// The last `limit` messages before `before` (`None`: the newest), oldest first.
+    fn before(&self, before: Option<u64>, limit: u32) -> Result<Vec<Message>> {
+        self.window(Side::Before(before), limit)
+    }
+
+    /// Up to `limit` messages on one side of a `seq`, oldest first. SQLite makes each chunk of
+    /// [`JSON_CHUNK`] one JSON value, read in one call and parsed here: taking every row apart
+    /// column by column across the JS boundary (`to_array`) was most of what a page, a webhook
+    /// batch or an index flush cost. The chunks keep each value under the 2 MB SQLite allows
+    /// one on Cloudflare.
+    fn window(&self, side: Side, limit: u32) -> Result<Vec<Message>> {
+        let mut out: Vec<Message> = Vec::new();
+        let mut edge = side;
+        while out.len() < limit as usize {
+            let n = (limit as usize - out.len()).min(JSON_CHUNK);
+            let (filter, mut params) = match edge {
+                Side::After(seq) => ("WHERE seq > ? ORDER BY seq", vec![V::try_from_i64(seq as i64)?]),
+                Side::Before(Some(seq)) => ("WHERE seq < ? ORDER BY seq DESC", vec![V::try_from_i64(seq as i64)?]),
+                Side::Before(None) => ("ORDER BY seq DESC", vec![]),
+            };
+            params.push(V::Integer(n as i64));
+            let chunk = self.messages_as_json(filter, params)?;
+            let got = chunk.len();
+            edge = match (edge, chunk.first(), chunk.last()) {
+                (Side::After(_), _, Some(last)) => Side::After(last.seq),
+                (Side::Before(_), Some(first), _) => Side::Before(Some(first.seq)),
+                _ => edge,
+            };
+            out.extend(chunk);
+            if got < n {
+                break;
             }
         }
+        out.sort_by_key(|m| m.seq);
+        Ok(out)
     }
 
+    /// The messages `filter` (`WHERE … ORDER BY …`, then `LIMIT` the last parameter) picks, in
+    /// seq order, from one JSON value SQLite makes.
     fn messages_as_json(&self, filter: &str, params: Vec<V>) -> Result<Vec<Message>> {
         #[derive(Deserialize)]
         struct Batch {
@@ -660,7 +693,7 @@ impl Store {
                 &format!(
                     "SELECT json_group_array(json_object('seq', seq, 'id', id, 'author', author, 'client_id', client_id, \
                      'author_name', author_name, 'body', body, 'created_at', created_at, 'context', json(context), \
-                     'attachments', json(coalesce(attachments, '[]')))) AS rows FROM (SELECT {COLUMNS} FROM messages {filter})"
+                     'attachments', json(coalesce(attachments, '[]')))) AS rows FROM (SELECT {COLUMNS} FROM messages {filter} LIMIT ?)"
                 ),
                 params,
             )?
@@ -670,15 +703,6 @@ impl Store {
         // (An aggregate takes its rows in the subquery's order in SQLite; nothing here relies on it.)
         messages.sort_by_key(|m| m.seq);
         Ok(messages)
-    }
-
-    /// The last `limit` messages before `before` (`None`: the newest), oldest first.
-    fn before(&self, before: Option<u64>, limit: u32) -> Result<Vec<Message>> {
-        let limit = V::Integer(i64::from(limit));
-        match before {
-            Some(seq) => self.messages_where("WHERE seq < ? ORDER BY seq DESC LIMIT ?", vec![V::try_from_i64(seq as i64)?, limit]),
-            None => self.messages_where("ORDER BY seq DESC LIMIT ?", vec![limit]),
-        }
     }
 
     /// A page of the window: one row more than asked tells whether there are more beyond it.
