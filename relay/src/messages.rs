@@ -59,7 +59,11 @@ pub async fn post(mut req: Request, cx: &Ctx, asked: Asked) -> Result<Reply> {
     limits::check(&req, &cx.env, &cx.site.id, limits::Kind::Message).await?;
     match req.headers().get("content-length")?.map(|l| l.trim().parse::<usize>()) {
         Some(Ok(len)) if len <= validate::MAX_REQUEST_BYTES => Ok(Reply::Whole(op::pass(&cx.env, &asked.conversation, &req).await?)),
-        Some(Ok(_)) => Err(Error::TooLarge),
+        // In `read_json`'s order: the type, then the size.
+        Some(Ok(_)) => {
+            http::check_content_type(&req.headers().get("content-type")?.unwrap_or_default())?;
+            Err(Error::TooLarge)
+        }
         _ => {
             let input: PostMessage = http::read_json(&mut req).await?;
             let msg = validate::shopper_message(&input)?;

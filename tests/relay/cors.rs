@@ -119,6 +119,9 @@ async fn a_posted_message_is_answered_with_the_same_headers_as_every_other_route
         (post(auth.clone(), r#"{"client_id":"hdr-2","body":""}"#, "application/json").await, 422),
         (post(auth.clone(), "{nope", "application/json").await, 400),
         (post(auth.clone(), message, "text/plain").await, 415),
+        // Too large and the wrong type: the type is refused first, as every route does.
+        (post(auth.clone(), Box::leak("x".repeat(17_000).into_boxed_str()), "text/plain").await, 415),
+        (post(auth.clone(), Box::leak(format!(r#"{{"client_id":"hdr-4","body":"{}"}}"#, "x".repeat(17_000)).into_boxed_str()), "application/json").await, 413),
         (post("Bearer wrong".into(), r#"{"client_id":"hdr-3","body":"Hi"}"#, "application/json").await, 404),
     ] {
         assert_eq!(answer.status, status, "{:?}", answer.json);
