@@ -429,12 +429,12 @@ impl Conversation {
     /// the per-IP and per-conversation limits, exactly once per `client_id`), then the same
     /// path as a POST. The socket's `hello` proved the token.
     async fn socket_send(&self, send: live::Send) -> Result<(Message, bool)> {
-        let msg = pigeon_protocol::validate::shopper_message(&send.post)?;
+        let new = op::NewMessage::from_shopper(&send.post)?;
         let meta = self.store.meta()?.ok_or(Error::NotFound)?;
         if self.rate_limits_on {
             crate::limits::check_ip(&self.env, &meta.site, &send.ip, crate::limits::Kind::Message).await?;
         }
-        match self.post(Append::new(Author::Shopper, op::NewMessage::from_shopper(msg))).await {
+        match self.post(Append::new(Author::Shopper, new)).await {
             Ok(Answer::Stored { message, created }) => Ok((message, created)),
             Ok(_) => Err(Error::Internal("post answered other than stored".into())),
             Err(refusal) => Err(refusal.into()),
@@ -449,7 +449,7 @@ impl Conversation {
         let origin = req.headers().get("origin").ok().flatten();
         let answered = async {
             let input: pigeon_protocol::PostMessage = crate::http::read_json(&mut req).await?;
-            let op = Op::Post(op::NewMessage::from_shopper(pigeon_protocol::validate::shopper_message(&input)?));
+            let op = Op::Post(op::NewMessage::from_shopper(&input)?);
             let token = crate::http::bearer(&req).ok_or(Error::NotFound)?;
             let caller = self.check(op::Caller::Shopper { token }, &op)?;
             let (message, created) = self.run(caller, op).await?.stored()?;

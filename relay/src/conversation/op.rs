@@ -171,10 +171,11 @@ pub struct NewMessage {
 }
 
 impl NewMessage {
-    /// A shopper's message as `validate::shopper_message` returned it (the POST and the live
-    /// socket both check it first).
-    pub fn from_shopper(msg: pigeon_protocol::PostMessage) -> NewMessage {
-        NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None, via: Via::Api, attachments: vec![] }
+    /// A shopper's message, checked by the protocol's rules (`validate::shopper_message`) as
+    /// the POST and the live socket take it.
+    pub fn from_shopper(input: &pigeon_protocol::PostMessage) -> Result<NewMessage> {
+        let msg = pigeon_protocol::validate::shopper_message(input)?;
+        Ok(NewMessage { client_id: msg.client_id, body: msg.body, author_name: None, context: msg.context, quiet: false, claim: None, via: Via::Api, attachments: vec![] })
     }
 }
 
